@@ -1,0 +1,218 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/model"
+)
+
+// Limits on what a remote document may carry. Documents come from the
+// network and are untrusted.
+const (
+	MaxNameLen  = 255
+	MaxUUIDLen  = 64
+	MaxDepth    = 32
+	maxMsgBytes = 64 << 10
+)
+
+var uuidRe = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+
+// node is one host flattened out of a nested document.
+type node struct {
+	host  *Host
+	alive bool
+}
+
+// Ingest merges a document received from another instance (by pull or
+// push): its own host and, recursively, every host under RemoteWigos. Hosts
+// are deduplicated by UUID; this instance's own UUID is never ingested (nor
+// anything learned through it, which would be a loop). Hosts that the same
+// source reported before but no longer does are removed.
+//
+// Invalid parts are skipped and described in the returned error (with their
+// path in the document); the valid rest is ingested.
+func (s *State) Ingest(doc *model.Wigo) error {
+	if doc == nil {
+		return errors.New("empty document")
+	}
+	var errs []error
+	var nodes []node
+	s.flatten(doc, "", "", 0, &nodes, &errs)
+	if len(nodes) == 0 {
+		return errors.Join(append([]error{errors.New("document holds no valid host")}, errs...)...)
+	}
+	origin := nodes[0].host.UUID
+	now := s.opts.Now()
+	seen := make(map[string]bool, len(nodes))
+
+	s.mu.Lock()
+	var events []event.Event
+	for _, n := range nodes {
+		h := n.host
+		if seen[h.UUID] {
+			continue
+		}
+		seen[h.UUID] = true
+		h.Origin = origin
+		h.LastUpdate = now
+		h.Remote = true
+		h.Alive = n.alive
+		h.Status = worstProbe(h.Probes)
+		if !h.Alive {
+			h.Status = model.StatusDown
+		}
+		old := s.remotes[h.UUID]
+		s.remotes[h.UUID] = h
+		s.byName[h.Name] = h.UUID
+		events = appendHostDiff(events, old, h, now)
+	}
+	for id, h := range s.remotes {
+		if h.Origin == origin && !seen[id] {
+			delete(s.remotes, id)
+			if s.byName[h.Name] == id {
+				delete(s.byName, h.Name)
+			}
+			events = append(events, hostEvent(event.HostRemoved, h, h.Status, now,
+				"Host "+h.Name+" is no longer reported by its instance"))
+		}
+	}
+	s.commit(events)
+	return errors.Join(errs...)
+}
+
+// appendHostDiff appends the events that turn old into h.
+func appendHostDiff(events []event.Event, old, h *Host, now time.Time) []event.Event {
+	if old == nil {
+		events = append(events, hostEvent(event.HostAppeared, h, 0, now, "New host "+h.Name))
+		for _, name := range sortedNames(h.Probes) {
+			e, _ := probeEvent(h, nil, h.Probes[name], now)
+			events = append(events, e)
+		}
+		if !h.Alive {
+			events = append(events, hostEvent(event.HostDown, h, 0, now, "Host "+h.Name+" is DOWN (reported by its instance)"))
+		}
+		return events
+	}
+	if old.Alive && !h.Alive {
+		events = append(events, hostEvent(event.HostDown, h, old.Status, now, "Host "+h.Name+" is DOWN (reported by its instance)"))
+	}
+	if !old.Alive && h.Alive {
+		events = append(events, hostEvent(event.HostUp, h, old.Status, now, "Host "+h.Name+" is UP again"))
+	}
+	for _, name := range sortedNames(h.Probes) {
+		if e, ok := probeEvent(h, old.Probes[name], h.Probes[name], now); ok {
+			events = append(events, e)
+		}
+	}
+	for _, name := range sortedNames(old.Probes) {
+		if _, ok := h.Probes[name]; !ok {
+			events = append(events, disappeared(h, old.Probes[name], now))
+		}
+	}
+	return events
+}
+
+// flatten validates doc and appends its hosts, parents first.
+func (s *State) flatten(doc *model.Wigo, parent, path string, depth int, out *[]node, errs *[]error) {
+	where := path
+	if where == "" {
+		where = "document"
+	}
+	if depth > MaxDepth {
+		*errs = append(*errs, fmt.Errorf("%s: nested deeper than %d levels, ignored", where, MaxDepth))
+		return
+	}
+	id := doc.Uuid
+	if s.opts.UUID != "" && id == s.opts.UUID {
+		// Our own document came back through a loop of instances.
+		return
+	}
+	name := doc.Hostname
+	group := ""
+	var probes map[string]*model.ProbeResult
+	if doc.LocalHost != nil {
+		if doc.LocalHost.Name != "" {
+			name = doc.LocalHost.Name
+		}
+		group = doc.LocalHost.Group
+		probes = doc.LocalHost.Probes
+	}
+	if err := checkName(name); err != nil {
+		*errs = append(*errs, fmt.Errorf("%s: host name: %w", where, err))
+		return
+	}
+	if id == "" {
+		// Very old instances have no UUID; the name is the best identity.
+		id = "host:" + name
+	} else if !uuidRe.MatchString(id) {
+		*errs = append(*errs, fmt.Errorf("%s: host %q: invalid UUID %q", where, name, truncate(id, 80)))
+		return
+	}
+	if err := checkText(group, MaxNameLen); err != nil {
+		*errs = append(*errs, fmt.Errorf("%s: host %q: group: %w", where, name, err))
+		group = ""
+	}
+	h := &Host{UUID: id, Name: name, Group: group, Version: truncate(doc.Version, MaxNameLen), Parent: parent,
+		Probes: make(map[string]*model.ProbeResult, len(probes))}
+	for key, p := range probes {
+		if p == nil {
+			continue
+		}
+		if p.Name == "" {
+			p.Name = key
+		}
+		if err := checkName(p.Name); err != nil {
+			*errs = append(*errs, fmt.Errorf("%s: host %q: probe %q: %w", where, name, truncate(key, 80), err))
+			continue
+		}
+		if p.Status < model.StatusOK || p.Status > model.StatusDown {
+			*errs = append(*errs, fmt.Errorf("%s: host %q: probe %q: status %d out of range 100..999", where, name, p.Name, p.Status))
+			p.Message = fmt.Sprintf("invalid status %d reported: %s", p.Status, p.Message)
+			p.Status = model.StatusError
+		}
+		p.Message = truncate(p.Message, maxMsgBytes)
+		h.Probes[p.Name] = p
+	}
+	*out = append(*out, node{host: h, alive: doc.IsAlive || depth == 0})
+	for key, sub := range doc.RemoteWigos {
+		if sub == nil {
+			continue
+		}
+		s.flatten(sub, id, fmt.Sprintf("%s.RemoteWigos[%q]", strings.TrimPrefix(path, "document"), truncate(key, 80)), depth+1, out, errs)
+	}
+}
+
+func checkName(name string) error {
+	if name == "" {
+		return errors.New("empty")
+	}
+	if strings.ContainsAny(name, "/\\") {
+		return fmt.Errorf("%q contains a slash", truncate(name, 80))
+	}
+	return checkText(name, MaxNameLen)
+}
+
+func checkText(v string, maxLen int) error {
+	if len(v) > maxLen {
+		return fmt.Errorf("longer than %d bytes", maxLen)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%q contains a control character", truncate(v, 80))
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}

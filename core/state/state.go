@@ -1,0 +1,321 @@
+// Package state holds what this instance knows: its own host and probes, and
+// every remote host learned from other instances, deduplicated by UUID. It is
+// the only publisher of change events: every mutation computes its diff and
+// hands the resulting events to the bus, in order.
+//
+// Host records are copy-on-write: a mutation replaces a host's record and its
+// probe map instead of editing them, so readers (the API encoding a document,
+// the websocket hub sending a snapshot) hold plain pointers without locks.
+package state
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/model"
+)
+
+// Options configure a State.
+type Options struct {
+	// UUID identifies this instance; hosts reporting it are never ingested.
+	UUID     string
+	Hostname string
+	Group    string
+	// Version is the daemon's version, answered in documents.
+	Version string
+	// AliveTimeout is how long a remote host may stay silent before it is
+	// DOWN. Default 60 s.
+	AliveTimeout time.Duration
+	// Bus receives every change. Required.
+	Bus *event.Bus
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// Host is an immutable record of one host. Never modify a Host obtained from
+// the state: replace it through the state's methods.
+type Host struct {
+	UUID    string
+	Name    string
+	Group   string
+	Version string
+	// Parent is the UUID of the instance this host was learned through; empty
+	// for the local host and for hosts this instance polls or receives
+	// directly (their parent is this instance).
+	Parent string
+	// Probes by name; shared, never mutated.
+	Probes map[string]*model.ProbeResult
+	// Status is the worst probe status, or DOWN when the host is not alive.
+	Status int
+	Alive  bool
+	// LastUpdate is when this instance last heard of the host.
+	LastUpdate time.Time
+	// Remote is false only for the local host.
+	Remote bool
+	// Origin is the UUID of the instance whose document carried this host
+	// (the directly connected one). When that instance stops listing a host,
+	// the host is removed.
+	Origin string
+}
+
+// State is safe for concurrent use.
+type State struct {
+	opts Options
+	bus  *event.Bus
+
+	mu      sync.RWMutex
+	local   *Host
+	remotes map[string]*Host // by UUID
+	// byName finds a remote host's UUID by host name. Names are not unique
+	// across a fleet; the most recently updated host wins.
+	byName map[string]string
+
+	// pubMu is taken before mu is released so events reach the bus in the
+	// order their changes were applied, without holding mu while a lossless
+	// subscriber applies back-pressure.
+	pubMu sync.Mutex
+}
+
+// New returns a State holding only the local host, with no probes yet.
+func New(opts Options) *State {
+	if opts.AliveTimeout <= 0 {
+		opts.AliveTimeout = 60 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Bus == nil {
+		opts.Bus = event.NewBus()
+	}
+	s := &State{
+		opts:    opts,
+		bus:     opts.Bus,
+		remotes: make(map[string]*Host),
+		byName:  make(map[string]string),
+	}
+	s.local = &Host{
+		UUID:       opts.UUID,
+		Name:       opts.Hostname,
+		Group:      opts.Group,
+		Version:    opts.Version,
+		Probes:     map[string]*model.ProbeResult{},
+		Status:     model.StatusOK,
+		Alive:      true,
+		LastUpdate: opts.Now(),
+	}
+	return s
+}
+
+// Bus is the bus this state publishes on.
+func (s *State) Bus() *event.Bus { return s.bus }
+
+// UUID is this instance's UUID.
+func (s *State) UUID() string { return s.opts.UUID }
+
+// commit releases mu (held for writing) and publishes events in order.
+func (s *State) commit(events []event.Event) {
+	if len(events) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.pubMu.Lock()
+	s.mu.Unlock()
+	s.bus.Publish(events...)
+	s.pubMu.Unlock()
+}
+
+// SetIdentity changes the local host's name and group (configuration
+// reload). Probe results are kept.
+func (s *State) SetIdentity(hostname, group string) {
+	s.mu.Lock()
+	h := *s.local
+	h.Name, h.Group = hostname, group
+	s.local = &h
+	s.mu.Unlock()
+}
+
+// SetAliveTimeout changes the DOWN threshold (configuration reload).
+func (s *State) SetAliveTimeout(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	s.mu.Lock()
+	s.opts.AliveTimeout = d
+	s.mu.Unlock()
+}
+
+// ProbeResult records a local probe run. It implements the probe runner's
+// sink.
+func (s *State) ProbeResult(r *model.ProbeResult) {
+	now := s.opts.Now()
+	s.mu.Lock()
+	h := *s.local
+	old := h.Probes[r.Name]
+	h.Probes = withProbe(h.Probes, r)
+	h.Status = worstProbe(h.Probes)
+	h.LastUpdate = now
+	s.local = &h
+	var events []event.Event
+	if e, ok := probeEvent(&h, old, r, now); ok {
+		events = append(events, e)
+	}
+	s.commit(events)
+}
+
+// ProbeRemoved forgets a local probe's result. It implements the probe
+// runner's sink.
+func (s *State) ProbeRemoved(name string) {
+	now := s.opts.Now()
+	s.mu.Lock()
+	h := *s.local
+	old, ok := h.Probes[name]
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	h.Probes = withoutProbe(h.Probes, name)
+	h.Status = worstProbe(h.Probes)
+	s.local = &h
+	s.commit([]event.Event{disappeared(&h, old, now)})
+}
+
+// Run marks remote hosts DOWN when they stay silent for alive_timeout, until
+// ctx is done. The check runs every second (or a tenth of alive_timeout,
+// whichever is shorter), so a host is DOWN at most that much late.
+func (s *State) Run(ctx context.Context) {
+	s.mu.RLock()
+	every := min(time.Second, s.opts.AliveTimeout/10)
+	s.mu.RUnlock()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.CheckAlive()
+		}
+	}
+}
+
+// CheckAlive marks DOWN every remote host not heard from for alive_timeout.
+func (s *State) CheckAlive() {
+	now := s.opts.Now()
+	s.mu.Lock()
+	var events []event.Event
+	for id, h := range s.remotes {
+		if !h.Alive || now.Sub(h.LastUpdate) <= s.opts.AliveTimeout {
+			continue
+		}
+		d := *h
+		d.Alive = false
+		d.Status = model.StatusDown
+		s.remotes[id] = &d
+		events = append(events, hostEvent(event.HostDown, &d, h.Status, now,
+			"Host "+d.Name+" is DOWN: nothing heard for "+now.Sub(h.LastUpdate).Truncate(time.Second).String()))
+	}
+	s.commit(events)
+}
+
+// Local returns the local host's current record.
+func (s *State) Local() *Host {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.local
+}
+
+// Remotes returns every remote host record, sorted by name then UUID.
+func (s *State) Remotes() []*Host {
+	s.mu.RLock()
+	out := make([]*Host, 0, len(s.remotes))
+	for _, h := range s.remotes {
+		out = append(out, h)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].UUID < out[j].UUID
+	})
+	return out
+}
+
+// Hosts returns the local host first, then every remote host.
+func (s *State) Hosts() []*Host {
+	return append([]*Host{s.Local()}, s.Remotes()...)
+}
+
+// FindHost finds a host by name, the local host first.
+func (s *State) FindHost(name string) (*Host, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.local.Name == name {
+		return s.local, true
+	}
+	if id, ok := s.byName[name]; ok {
+		if h, ok := s.remotes[id]; ok {
+			return h, true
+		}
+	}
+	return nil, false
+}
+
+// GlobalStatus is the worst status of the local host and every remote host,
+// DOWN included.
+func (s *State) GlobalStatus() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := s.local.Status
+	for _, h := range s.remotes {
+		st = max(st, h.Status)
+	}
+	return st
+}
+
+func worstProbe(probes map[string]*model.ProbeResult) int {
+	st := model.StatusOK
+	for _, p := range probes {
+		st = max(st, p.Status)
+	}
+	return st
+}
+
+// sortedNames lists a probe map's names, worst status first, then by name:
+// the order people read them in.
+func sortedNames(m map[string]*model.ProbeResult) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := m[names[i]], m[names[j]]
+		if a.Status != b.Status {
+			return a.Status > b.Status
+		}
+		return names[i] < names[j]
+	})
+	return names
+}
+
+func withProbe(m map[string]*model.ProbeResult, r *model.ProbeResult) map[string]*model.ProbeResult {
+	out := make(map[string]*model.ProbeResult, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	out[r.Name] = r
+	return out
+}
+
+func withoutProbe(m map[string]*model.ProbeResult, name string) map[string]*model.ProbeResult {
+	out := make(map[string]*model.ProbeResult, len(m))
+	for k, v := range m {
+		if k != name {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,313 @@
+package state
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/model"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newState(t *testing.T) (*State, *event.Subscription, *clock) {
+	t.Helper()
+	clk := &clock{t: time.Unix(1795602860, 0)}
+	bus := event.NewBus()
+	sub := bus.Subscribe(event.SubscribeOptions{Buffer: 10000})
+	t.Cleanup(sub.Close)
+	s := New(Options{UUID: "d2a6ca2a-0cf3-4c38-4965-532bf22cd66a", Hostname: "master-1", Group: "infra",
+		Version: "test", AliveTimeout: 60 * time.Second, Bus: bus, Now: clk.Now})
+	return s, sub, clk
+}
+
+// drain returns the events published so far.
+func drain(sub *event.Subscription) []event.Event {
+	var out []event.Event
+	for {
+		select {
+		case e := <-sub.C:
+			out = append(out, e)
+		default:
+			return out
+		}
+	}
+}
+
+func kinds(events []event.Event) string {
+	var k []string
+	for _, e := range events {
+		k = append(k, string(e.Kind)+":"+e.Host+"/"+e.Probe)
+	}
+	return strings.Join(k, " ")
+}
+
+func result(name string, status int, msg string, ts int64) *model.ProbeResult {
+	return &model.ProbeResult{Name: name, Status: status, Message: msg, Timestamp: ts}
+}
+
+func TestLocalProbeLifecycle(t *testing.T) {
+	s, sub, _ := newState(t)
+	s.ProbeResult(result("disk", 100, "ok", 1))
+	s.ProbeResult(result("disk", 100, "ok", 1)) // same result again: nothing to say
+	s.ProbeResult(result("disk", 100, "ok", 2))
+	s.ProbeResult(result("disk", 300, "disk 99%", 3))
+	s.ProbeRemoved("disk")
+	s.ProbeRemoved("disk")
+	ev := drain(sub)
+	want := "probe_appeared:master-1/disk probe_updated:master-1/disk probe_changed:master-1/disk probe_disappeared:master-1/disk"
+	if got := kinds(ev); got != want {
+		t.Fatalf("events:\n got %s\nwant %s", got, want)
+	}
+	ch := ev[2]
+	if ch.OldStatus != 100 || ch.NewStatus != 300 || ch.Message != "Probe disk switched from 100 to 300 : disk 99%" {
+		t.Errorf("change event = %+v", ch)
+	}
+	if le := ch.LogEntry(); le.Level != model.LogCritical || le.Host != "master-1" || le.Group != "infra" || le.Date != "2026-11-25T10:34:20.000000 (UTC)" {
+		t.Errorf("log entry = %+v", le)
+	}
+	for i := 1; i < len(ev); i++ {
+		if ev[i].Seq != ev[i-1].Seq+1 {
+			t.Errorf("sequence not contiguous: %d then %d", ev[i-1].Seq, ev[i].Seq)
+		}
+	}
+	if got := s.Local().Status; got != 100 {
+		t.Errorf("status after removal = %d, want 100", got)
+	}
+}
+
+func TestLocalStatusIsWorstProbe(t *testing.T) {
+	s, _, _ := newState(t)
+	s.ProbeResult(result("a", 100, "", 1))
+	s.ProbeResult(result("b", 250, "", 1))
+	s.ProbeResult(result("c", 120, "", 1))
+	if got := s.Local().Status; got != 250 {
+		t.Fatalf("host status = %d, want 250", got)
+	}
+	if got := s.GlobalStatus(); got != 250 {
+		t.Fatalf("global status = %d, want 250", got)
+	}
+	if got := strings.Join(s.Local().ProbeNames(), ","); got != "b,c,a" {
+		t.Fatalf("probe order = %s, want worst first", got)
+	}
+}
+
+// fixtureDoc loads the leaf-1 document the original master served.
+func fixtureDoc(t *testing.T) *model.Wigo {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "fixtures", "original-api", "api_hosts_leaf-1.json"))
+	if err != nil {
+		t.Skipf("fixtures not available: %v", err)
+	}
+	var w model.Wigo
+	if err := json.Unmarshal(b, &w); err != nil {
+		t.Fatal(err)
+	}
+	return &w
+}
+
+func TestIngestOriginalDocumentAndGoDown(t *testing.T) {
+	s, sub, clk := newState(t)
+	s.ProbeResult(result("crit", 300, "service down", 1))
+	drain(sub)
+	if err := s.Ingest(fixtureDoc(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(drain(sub)); got != "host_appeared:leaf-1/ probe_appeared:leaf-1/warn probe_appeared:leaf-1/load" {
+		t.Fatalf("events = %s", got)
+	}
+	doc := s.Document()
+	leaf := doc.RemoteWigos["c471b561-78e7-49a3-5daf-9e8f146d9506"]
+	if leaf == nil || leaf.LocalHost.Name != "leaf-1" || leaf.LocalHost.Group != "web" || leaf.GlobalStatus != 300 || !leaf.IsAlive {
+		t.Fatalf("leaf in document = %+v", leaf)
+	}
+	if got := strings.Join(s.Hostnames(), ","); got != "master-1,leaf-1" {
+		t.Errorf("hostnames = %s", got)
+	}
+	if got := strings.Join(s.Groups(), ","); got != "infra,web" {
+		t.Errorf("groups = %s", got)
+	}
+
+	// Silent for longer than alive_timeout: DOWN, and the global status says so.
+	clk.Add(61 * time.Second)
+	s.CheckAlive()
+	ev := drain(sub)
+	if got := kinds(ev); got != "host_down:leaf-1/" {
+		t.Fatalf("events = %s", got)
+	}
+	if ev[0].NewStatus != 999 || ev[0].OldStatus != 300 {
+		t.Errorf("down event = %+v", ev[0])
+	}
+	doc = s.Document()
+	leaf = doc.RemoteWigos["c471b561-78e7-49a3-5daf-9e8f146d9506"]
+	if leaf.IsAlive || leaf.GlobalStatus != 999 || leaf.GlobalMessage != "DOWN" || leaf.LocalHost.Status != 999 {
+		t.Errorf("down leaf = %+v", leaf)
+	}
+	if doc.GlobalStatus != 999 {
+		t.Errorf("master global status = %d, want 999 (a DOWN remote counts)", doc.GlobalStatus)
+	}
+	s.CheckAlive()
+	if ev := drain(sub); len(ev) != 0 {
+		t.Errorf("second check published %s", kinds(ev))
+	}
+
+	// Back: UP, and the probe statuses are those reported.
+	if err := s.Ingest(fixtureDoc(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(drain(sub)); got != "host_up:leaf-1/" {
+		t.Fatalf("events = %s", got)
+	}
+	if s.GlobalStatus() != 300 {
+		t.Errorf("global status after UP = %d", s.GlobalStatus())
+	}
+}
+
+func nested() *model.Wigo {
+	leaf := &model.Wigo{Uuid: "00000000-0000-0000-0000-00000000000c", IsAlive: true, Hostname: "leaf",
+		LocalHost: &model.Host{Name: "leaf", Group: "web", Probes: map[string]*model.ProbeResult{"p": result("p", 200, "warn", 1)}}}
+	mid := &model.Wigo{Uuid: "00000000-0000-0000-0000-00000000000b", IsAlive: true, Hostname: "mid",
+		LocalHost:   &model.Host{Name: "mid", Probes: map[string]*model.ProbeResult{"q": result("q", 100, "", 1)}},
+		RemoteWigos: map[string]*model.Wigo{leaf.Uuid: leaf}}
+	return mid
+}
+
+func TestIngestNestedStaleAndSelf(t *testing.T) {
+	s, sub, _ := newState(t)
+	mid := nested()
+	// A loop: mid also reports us, with something learned through us.
+	mid.RemoteWigos[s.UUID()] = &model.Wigo{Uuid: s.UUID(), Hostname: "master-1", IsAlive: true,
+		RemoteWigos: map[string]*model.Wigo{"x": {Uuid: "00000000-0000-0000-0000-00000000000d", Hostname: "viaus", IsAlive: true}}}
+	if err := s.Ingest(mid); err != nil {
+		t.Fatal(err)
+	}
+	doc := s.Document()
+	m := doc.RemoteWigos["00000000-0000-0000-0000-00000000000b"]
+	if m == nil || len(doc.RemoteWigos) != 1 {
+		t.Fatalf("top level = %v", doc.RemoteWigos)
+	}
+	if l := m.RemoteWigos["00000000-0000-0000-0000-00000000000c"]; l == nil || l.LocalHost.Status != 200 {
+		t.Fatalf("leaf not nested under mid: %+v", m.RemoteWigos)
+	}
+	if m.GlobalStatus != 200 || doc.GlobalStatus != 200 {
+		t.Errorf("statuses mid=%d doc=%d, want 200", m.GlobalStatus, doc.GlobalStatus)
+	}
+	if _, ok := s.FindHost("viaus"); ok {
+		t.Error("a host learned through ourselves was ingested")
+	}
+	if len(s.Remotes()) != 2 {
+		t.Errorf("remotes = %d, want 2", len(s.Remotes()))
+	}
+	drain(sub)
+
+	// mid stops carrying leaf: leaf is removed, once.
+	mid = nested()
+	mid.RemoteWigos = nil
+	if err := s.Ingest(mid); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(drain(sub)); got != "host_removed:leaf/" {
+		t.Fatalf("events = %s", got)
+	}
+	if _, ok := s.FindHost("leaf"); ok {
+		t.Error("stale host still present")
+	}
+	hd, ok := s.HostDocument("mid")
+	if !ok || hd.LocalHost.Name != "mid" || len(hd.RemoteWigos) != 0 {
+		t.Errorf("host document = %+v", hd)
+	}
+}
+
+func TestIngestRejectsBadParts(t *testing.T) {
+	s, _, _ := newState(t)
+	doc := nested()
+	doc.LocalHost.Probes["bad"] = result("bad", 5000, "boom", 1)
+	doc.LocalHost.Probes["evil/name"] = result("evil/name", 100, "", 1)
+	doc.RemoteWigos["y"] = &model.Wigo{Uuid: "not a uuid!", Hostname: "h", IsAlive: true}
+	doc.RemoteWigos["z"] = &model.Wigo{Uuid: "00000000-0000-0000-0000-00000000000e", Hostname: "ctl\x00", IsAlive: true}
+	err := s.Ingest(doc)
+	if err == nil {
+		t.Fatal("no error for bad parts")
+	}
+	for _, want := range []string{"status 5000 out of range", `probe "evil/name"`, `invalid UUID "not a uuid!"`, "control character"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	h, ok := s.FindHost("mid")
+	if !ok {
+		t.Fatal("valid host not ingested")
+	}
+	if p := h.Probes["bad"]; p == nil || p.Status != 500 || !strings.Contains(p.Message, "invalid status 5000") {
+		t.Errorf("bad-status probe = %+v", p)
+	}
+	if _, ok := h.Probes["evil/name"]; ok {
+		t.Error("probe with a slash ingested")
+	}
+	if _, ok := s.FindHost("leaf"); !ok {
+		t.Error("valid nested host lost because of an invalid sibling")
+	}
+	if err := s.Ingest(&model.Wigo{}); err == nil {
+		t.Error("empty document accepted")
+	}
+}
+
+func TestGroupSummary(t *testing.T) {
+	s, _, _ := newState(t)
+	if err := s.Ingest(fixtureDoc(t)); err != nil {
+		t.Fatal(err)
+	}
+	g, ok := s.Group("web")
+	if !ok || g.Status != 300 || len(g.Hosts) != 1 || g.Hosts[0].Name != "leaf-1" || !g.Hosts[0].IsAlive {
+		t.Fatalf("group = %+v", g)
+	}
+	if p := g.Hosts[0].Probes; len(p) != 2 || p[0].Name != "warn" || p[1].Name != "load" {
+		t.Errorf("probes not worst first: %+v", p)
+	}
+	if _, ok := s.Group("nope"); ok {
+		t.Error("unknown group found")
+	}
+}
+
+// Events from concurrent writers reach a subscriber in the order the state
+// applied them: per probe, statuses never go backwards in the feed.
+func TestConcurrentUpdatesKeepOrder(t *testing.T) {
+	s, sub, _ := newState(t)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := string(rune('a' + w))
+			for i := range 200 {
+				s.ProbeResult(result(name, 100+i, "", int64(i)))
+			}
+		}()
+	}
+	wg.Wait()
+	last := map[string]int{}
+	for _, e := range drain(sub) {
+		if e.NewStatus < last[e.Probe] {
+			t.Fatalf("probe %s went from %d back to %d", e.Probe, last[e.Probe], e.NewStatus)
+		}
+		last[e.Probe] = e.NewStatus
+	}
+	if len(last) != 4 {
+		t.Fatalf("saw %d probes", len(last))
+	}
+}
