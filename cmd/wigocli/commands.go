@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/wigo-project/wigo/core/model"
+)
+
+// dispatch runs the command o asks for. It returns the exit code, or an
+// error (exit 3) that says which URL failed and why; output already printed
+// stays printed, so an UNKNOWN status is shown and then explained.
+func dispatch(ctx context.Context, c *client, o *options, out *output) (int, error) {
+	switch o.cmd {
+	case cmdSummary:
+		return showInstance(ctx, c, out, false)
+	case cmdDetail:
+		return showInstance(ctx, c, out, true)
+	case cmdProbe:
+		return showLocalProbe(ctx, c, out, o.probeName)
+	case cmdRemote:
+		return showRemote(ctx, c, out, o.hostArg)
+	case cmdRemoteProbe:
+		return showRemoteProbe(ctx, c, out, o.hostArg, o.probeName)
+	case cmdLogs:
+		return showLogs(ctx, c, out, o)
+	}
+	return exitUnknown, fmt.Errorf("internal error: unhandled command %d", o.cmd)
+}
+
+// showInstance is the summary (only what is not OK) and detail (everything)
+// of GET /api.
+func showInstance(ctx context.Context, c *client, out *output, detail bool) (int, error) {
+	resp, err := c.get(ctx, nil)
+	if err != nil {
+		return exitUnknown, err
+	}
+	w, err := decodeWigo(resp)
+	if err != nil {
+		return exitUnknown, err
+	}
+	v := buildView(w, false)
+	if out.json {
+		out.raw(resp.body)
+	} else {
+		out.instance(v, detail)
+	}
+	return statusExit(v.global, "GET "+resp.url+": no host or probe in the answer carries a valid status")
+}
+
+// showLocalProbe details one probe of the local host. It reads GET /api
+// rather than /api/hosts/<name>/probes/NAME: the local host's name is only
+// known from /api anyway, and one request is enough.
+func showLocalProbe(ctx context.Context, c *client, out *output, name string) (int, error) {
+	resp, err := c.get(ctx, nil)
+	if err != nil {
+		return exitUnknown, err
+	}
+	w, err := decodeWigo(resp)
+	if err != nil {
+		return exitUnknown, err
+	}
+	host := wigoName(w, "")
+	key, p := findProbe(w.LocalHost, name)
+	if p == nil {
+		return exitUnknown, fmt.Errorf("GET %s: no probe %q on the local host %s (its probes: %s)",
+			resp.url, name, clean(host), probeList(w.LocalHost))
+	}
+	if out.json {
+		// The probe's own JSON, cut out of the document as the server sent it.
+		var raw struct {
+			LocalHost struct {
+				Probes map[string]json.RawMessage `json:"Probes"`
+			} `json:"LocalHost"`
+		}
+		if err := json.Unmarshal(resp.body, &raw); err != nil {
+			return exitUnknown, fmt.Errorf("GET %s: %v", resp.url, err)
+		}
+		out.raw(raw.LocalHost.Probes[key])
+	} else {
+		out.probe(host, p)
+	}
+	return statusExit(p.Status, fmt.Sprintf("GET %s: probe %q has no valid status (%d)", resp.url, name, p.Status))
+}
+
+// showRemote shows one host as the instance knows it (GET /api/hosts/HOST),
+// every probe included, plus any hosts learned through it.
+func showRemote(ctx context.Context, c *client, out *output, host string) (int, error) {
+	resp, err := c.get(ctx, nil, "hosts", host)
+	if err != nil {
+		return exitUnknown, notFound(err, fmt.Sprintf("host %q", host))
+	}
+	w, err := decodeWigo(resp)
+	if err != nil {
+		return exitUnknown, err
+	}
+	v := buildView(w, true)
+	if out.json {
+		out.raw(resp.body)
+	} else {
+		out.instance(v, true)
+	}
+	return statusExit(v.global, "GET "+resp.url+": no host or probe in the answer carries a valid status")
+}
+
+// showRemoteProbe details one probe of a remote host
+// (GET /api/hosts/HOST/probes/NAME).
+func showRemoteProbe(ctx context.Context, c *client, out *output, host, name string) (int, error) {
+	resp, err := c.get(ctx, nil, "hosts", host, "probes", name)
+	if err != nil {
+		return exitUnknown, notFound(err, fmt.Sprintf("probe %q on host %q", name, host))
+	}
+	if len(bytes.TrimSpace(resp.body)) == 0 {
+		// The original answers 200 with an empty body for a probe the host
+		// does not have.
+		return exitUnknown, fmt.Errorf("GET %s: probe %q not found on host %q (empty answer)", resp.url, name, host)
+	}
+	var p *model.ProbeResult
+	if err := decodeJSON(resp, &p, "a probe result"); err != nil {
+		return exitUnknown, err
+	}
+	if p == nil || (p.Name == "" && p.Status == 0 && p.Message == "") {
+		return exitUnknown, fmt.Errorf("GET %s: the answer is not a probe result: %s", resp.url, snippet(resp.body))
+	}
+	if p.Name == "" {
+		p.Name = name
+	}
+	if out.json {
+		out.raw(resp.body)
+	} else {
+		out.probe(host, p)
+	}
+	return statusExit(p.Status, fmt.Sprintf("GET %s: probe %q has no valid status (%d)", resp.url, name, p.Status))
+}
+
+// showLogs prints GET /api/logs, narrowed and paged as asked.
+func showLogs(ctx context.Context, c *client, out *output, o *options) (int, error) {
+	q := url.Values{}
+	if o.logHost != "" {
+		// The original reads the host filter from "hostname"; "host" is
+		// sent too so a server that names it plainly filters as well. Each
+		// ignores the parameter it does not know.
+		q.Set("hostname", o.logHost)
+		q.Set("host", o.logHost)
+	}
+	if o.logGroup != "" {
+		q.Set("group", o.logGroup)
+	}
+	if o.logProbe != "" {
+		q.Set("probe", o.logProbe)
+	}
+	if o.logLimit > 0 {
+		q.Set("limit", strconv.Itoa(o.logLimit))
+	}
+	if o.logOffset > 0 {
+		q.Set("offset", strconv.Itoa(o.logOffset))
+	}
+	resp, err := c.get(ctx, q, "logs")
+	if err != nil {
+		return exitUnknown, notFound(err, "the log")
+	}
+	var entries []model.LogEntry
+	if err := decodeJSON(resp, &entries, "a list of log entries"); err != nil {
+		return exitUnknown, err
+	}
+	if out.json {
+		out.raw(resp.body)
+	} else {
+		out.logs(entries)
+	}
+	return exitOK, nil
+}
+
+// statusExit is the exit code for a status; a status that is no status at
+// all is UNKNOWN, and why goes to stderr.
+func statusExit(status int, unknownWhy string) (int, error) {
+	code := exitCode(status)
+	if code == exitUnknown {
+		return code, errors.New(unknownWhy)
+	}
+	return code, nil
+}
+
+// notFound rewords a 404 as the thing that is missing; the original answers
+// 404 with an empty body, which says nothing by itself.
+func notFound(err error, what string) error {
+	var he *httpError
+	if errors.As(err, &he) && he.code == http.StatusNotFound {
+		return fmt.Errorf("GET %s: %s not found (%s)%s", he.url, what, he.status, bodyNote(he.body))
+	}
+	return err
+}
+
+// decodeJSON decodes an answer into v, telling "not JSON at all" (an HTML
+// error page, a proxy) apart from "JSON of the wrong shape".
+func decodeJSON(resp *response, v any, what string) error {
+	body := bytes.TrimSpace(resp.body)
+	if len(body) == 0 {
+		return fmt.Errorf("GET %s: empty answer, expected %s", resp.url, what)
+	}
+	err := json.Unmarshal(body, v)
+	if err == nil {
+		return nil
+	}
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		ct := resp.contentType
+		if ct == "" {
+			ct = "none"
+		}
+		return fmt.Errorf("GET %s: the answer is not JSON (%v; Content-Type %s): %s", resp.url, err, clean(ct), snippet(body))
+	}
+	return fmt.Errorf("GET %s: the answer is not %s: %v", resp.url, what, err)
+}
+
+// decodeWigo decodes a whole-instance document and checks it has the one
+// thing every Wigo document has, its own host.
+func decodeWigo(resp *response) (*model.Wigo, error) {
+	var w *model.Wigo
+	if err := decodeJSON(resp, &w, "a Wigo document"); err != nil {
+		return nil, err
+	}
+	if w == nil || w.LocalHost == nil {
+		return nil, fmt.Errorf("GET %s: the answer has no LocalHost, so it is not a Wigo document (is -H pointing at a Wigo?): %s", resp.url, snippet(resp.body))
+	}
+	return w, nil
+}
+
+// probeList names a host's probes for a "not found" message.
+func probeList(h *model.Host) string {
+	if h == nil {
+		return "none"
+	}
+	var names []string
+	for k := range h.Probes {
+		names = append(names, clean(k))
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}

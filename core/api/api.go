@@ -1,0 +1,200 @@
+// Package api serves Wigo's HTTP API: the original Wigo's routes and JSON
+// shapes (so the original wigocli, browser extensions and pull masters keep
+// working against a new instance), with the original's bugs fixed: real log
+// rows, JSON error bodies with real status codes, DOWN remotes counted in the
+// global status.
+//
+// The handler is plain net/http and needs no server to be tested: build it
+// with New and call ServeHTTP with an httptest.ResponseRecorder. TLS, the
+// listener and the websocket are the daemon's business; RequireBasicAuth is
+// exported so the daemon can put the same credentials in front of those.
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/state"
+	"github.com/wigo-project/wigo/core/store"
+)
+
+// Limits of the logs routes' paging, the log store's own so that the API's
+// validation and the store's never disagree.
+const (
+	// DefaultLimit is the page size when a request gives no limit, as in the
+	// original.
+	DefaultLimit = store.DefaultLimit
+	// MaxLimit caps a page so one request cannot make the daemon read and
+	// encode the whole log table.
+	MaxLimit = store.MaxLimit
+)
+
+// LogSearcher is what the logs routes need from the log store: two methods
+// rather than the whole store, so a test or another backend can stand in.
+// *store.Store implements it.
+type LogSearcher interface {
+	// Search returns the rows matching q, newest first. An error wrapping
+	// store.ErrInvalidQuery is answered 400.
+	Search(ctx context.Context, q store.Query) ([]model.LogEntry, error)
+	// Indexes lists the distinct groups, hosts and probes the log holds.
+	Indexes(ctx context.Context) (groups, hosts, probes []string, err error)
+}
+
+// Authority is the push server's client authority (a transport plugin),
+// reached through the core. Maps are UUID → hostname.
+type Authority interface {
+	// List returns the clients waiting for approval and the allowed ones.
+	List(ctx context.Context) (waiting, allowed map[string]string, err error)
+	// Allow approves a client. An unknown UUID is an error wrapping
+	// ErrUnknownClient.
+	Allow(ctx context.Context, uuid string) error
+	// Revoke withdraws a client's approval. An unknown UUID is an error
+	// wrapping ErrUnknownClient.
+	Revoke(ctx context.Context, uuid string) error
+}
+
+// ErrUnknownClient is what an Authority wraps when asked about a UUID it has
+// never seen, so the API can answer 404 instead of blaming the push server.
+var ErrUnknownClient = errors.New("unknown push client")
+
+// Options configure the API handler.
+type Options struct {
+	// State is what the instance knows. Required.
+	State *state.State
+	// Logs answers the logs routes. Nil makes them answer 503: an instance
+	// without a log store says so rather than pretend the log is empty (the
+	// original's bug).
+	Logs LogSearcher
+	// Authority is the push server's client authority; nil when this
+	// instance runs no push server.
+	Authority Authority
+	// Login and Password turn on HTTP basic auth for every route when either
+	// is set (a password alone must not leave the API open).
+	Login    string
+	Password string
+	// Gzip compresses answers for clients that accept it.
+	Gzip bool
+	// Logger receives request logs (debug level) and handler failures. Nil
+	// discards them.
+	Logger hclog.Logger
+	// Version is the daemon's version, sent as X-Wigo-Version on answers to
+	// authenticated (or unauthenticated-by-configuration) requests, so a
+	// client can tell which API it talks to even from an error answer.
+	// Empty sends no header.
+	Version string
+}
+
+// server holds the handler's dependencies; its methods are the endpoints.
+type server struct {
+	state     *state.State
+	logs      LogSearcher
+	authority Authority
+	gzip      bool
+	version   string
+	log       hclog.Logger
+	mux       *http.ServeMux
+}
+
+// New builds the API handler. It panics when opts.State is nil: that is a
+// wiring bug, not a run-time condition.
+func New(opts Options) http.Handler {
+	if opts.State == nil {
+		panic("api.New: Options.State is required")
+	}
+	s := &server{
+		state:     opts.State,
+		logs:      opts.Logs,
+		authority: opts.Authority,
+		gzip:      opts.Gzip,
+		version:   opts.Version,
+		log:       opts.Logger,
+		mux:       http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = hclog.NewNullLogger()
+	}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.Pattern, s.endpoint(rt))
+	}
+	// Everything else, under /api or not, is a JSON 404 rather than
+	// ServeMux's plain-text one.
+	s.mux.Handle("/", s.endpoint(route{Pattern: "/", handle: notFound}))
+
+	var h http.Handler = s.mux
+	if opts.Login != "" || opts.Password != "" {
+		h = RequireBasicAuth(opts.Login, opts.Password, h, s.writeError)
+	}
+	return s.observe(h)
+}
+
+// route is one entry of the API's route table.
+type route struct {
+	// Method is GET or POST (GET routes answer HEAD too); empty accepts
+	// any method.
+	Method string
+	// Pattern is a net/http ServeMux pattern without the method.
+	Pattern string
+	// handle produces the value encoded as the 200 answer, or an error.
+	handle func(r *http.Request) (any, error)
+}
+
+// routes is the route table. Methods are checked by endpoint rather than
+// ServeMux patterns so that a wrong method gets a JSON 405, like every other
+// error.
+func (s *server) routes() []route {
+	return []route{
+		{http.MethodGet, "/api", s.getDocument},
+		{http.MethodGet, "/api/status", s.getStatus},
+		{http.MethodGet, "/api/logs", s.getLogs},
+		{http.MethodGet, "/api/logs/indexes", s.getLogIndexes},
+		{http.MethodGet, "/api/groups", s.getGroups},
+		{http.MethodGet, "/api/groups/{group}", s.getGroup},
+		{http.MethodGet, "/api/groups/{group}/logs", s.getGroupLogs},
+		{http.MethodGet, "/api/groups/{group}/probes/{probe}/logs", s.getGroupProbeLogs},
+		{http.MethodGet, "/api/hosts", s.getHosts},
+		{http.MethodGet, "/api/hosts/{hostname}", s.getHost},
+		{http.MethodGet, "/api/hosts/{hostname}/status", s.getHostStatus},
+		{http.MethodGet, "/api/hosts/{hostname}/logs", s.getHostLogs},
+		{http.MethodGet, "/api/hosts/{hostname}/probes", s.getHostProbes},
+		{http.MethodGet, "/api/hosts/{hostname}/probes/{probe}", s.getHostProbe},
+		{http.MethodGet, "/api/hosts/{hostname}/probes/{probe}/status", s.getHostProbeStatus},
+		{http.MethodGet, "/api/hosts/{hostname}/probes/{probe}/logs", s.getHostProbeLogs},
+		{http.MethodGet, "/api/probes/{probe}/logs", s.getProbeLogs},
+		{http.MethodGet, "/api/authority/hosts", s.getAuthority},
+		{http.MethodPost, "/api/authority/hosts/{uuid}/allow", s.postAllow},
+		{http.MethodPost, "/api/authority/hosts/{uuid}/revoke", s.postRevoke},
+	}
+}
+
+// endpoint adapts a route to net/http: method check, then the handler's
+// value or error is written as JSON.
+func (s *server) endpoint(rt route) http.Handler {
+	allow := rt.Method
+	if rt.Method == http.MethodGet {
+		allow = "GET, HEAD"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.version != "" {
+			w.Header().Set("X-Wigo-Version", s.version)
+		}
+		if rt.Method != "" && r.Method != rt.Method && !(rt.Method == http.MethodGet && r.Method == http.MethodHead) {
+			w.Header().Set("Allow", allow)
+			s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s; use %s", r.Method, r.URL.Path, rt.Method))
+			return
+		}
+		v, err := rt.handle(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.writeJSON(w, r, http.StatusOK, v)
+	})
+}
+
+func notFound(r *http.Request) (any, error) {
+	return nil, errorf(http.StatusNotFound, "no such route: %s %s", r.Method, r.URL.Path)
+}

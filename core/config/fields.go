@@ -1,0 +1,324 @@
+package config
+
+import (
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/gocty"
+)
+
+// maxSeconds caps durations written in seconds: a year is more than any sane
+// timeout and keeps the conversion to time.Duration far from overflow.
+const maxSeconds = 365 * 24 * 3600
+
+// maxRetentionDays caps logs.retention_days for the same reason.
+const maxRetentionDays = 100 * 365
+
+// field is one attribute of a body: its name and how to decode, validate and
+// store it on the struct R it belongs to. Tables of fields give the schema,
+// the merge and the validation in one place, so adding an option is one line.
+type field[R any] struct {
+	name string
+	// decode reports set=false when the value is null (HCL's "not set", so
+	// the earlier value stands) or invalid.
+	decode func(r *R, a *hcl.Attribute, ctx fieldCtx) (set bool, diags hcl.Diagnostics)
+}
+
+type fieldCtx struct {
+	base string // directory of the file, for relative paths
+	name string // qualified name for messages, e.g. "http.port"
+}
+
+func schemaOf[R any](fields []field[R]) *hcl.BodySchema {
+	s := &hcl.BodySchema{}
+	for _, f := range fields {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: f.name})
+	}
+	return s
+}
+
+var topFields = []field[Config]{
+	stringField("hostname", func(c *Config) *string { return &c.Hostname }),
+	stringField("group", func(c *Config) *string { return &c.Group }),
+	pathField("probes_dir", func(c *Config) *string { return &c.ProbesDir }),
+	pathField("probes_config_dir", func(c *Config) *string { return &c.ProbesConfigDir }),
+	pathField("plugins_dir", func(c *Config) *string { return &c.PluginsDir }),
+	pathField("database", func(c *Config) *string { return &c.Database }),
+	pathField("uuid_file", func(c *Config) *string { return &c.UUIDFile }),
+	pathField("log_file", func(c *Config) *string { return &c.LogFile }),
+	secondsField("alive_timeout", false, func(c *Config) *time.Duration { return &c.AliveTimeout }),
+	secondsField("probe_timeout", true, func(c *Config) *time.Duration { return &c.ProbeTimeout }),
+	{name: "log_level", decode: decodeLogLevel},
+}
+
+var httpFields = []field[HTTP]{
+	boolField("enabled", func(h *HTTP) *bool { return &h.Enabled }),
+	stringField("address", func(h *HTTP) *string { return &h.Address }),
+	intField("port", 0, 65535, func(h *HTTP) *int { return &h.Port }),
+	pathField("tls_cert", func(h *HTTP) *string { return &h.TLSCert }),
+	pathField("tls_key", func(h *HTTP) *string { return &h.TLSKey }),
+	stringField("login", func(h *HTTP) *string { return &h.Login }),
+	stringField("password", func(h *HTTP) *string { return &h.Password }),
+	boolField("gzip", func(h *HTTP) *bool { return &h.Gzip }),
+}
+
+var notificationFields = []field[Notifications]{
+	intField("min_level", 100, 999, func(n *Notifications) *int { return &n.MinLevel }),
+	boolField("on_probe_change", func(n *Notifications) *bool { return &n.OnProbeChange }),
+	boolField("on_host_change", func(n *Notifications) *bool { return &n.OnHostChange }),
+	boolField("rescue_only", func(n *Notifications) *bool { return &n.RescueOnly }),
+}
+
+var logsFields = []field[Logs]{
+	intField("retention_days", 0, maxRetentionDays, func(l *Logs) *int { return &l.RetentionDays }),
+}
+
+// decodeAttr evaluates a without variables or functions (a config file is
+// data) and converts it to dst's Go type. Null reports set=false.
+func decodeAttr(a *hcl.Attribute, dst any) (bool, hcl.Diagnostics) {
+	ty, err := gocty.ImpliedType(dst)
+	if err != nil {
+		// Only reachable through a programming error in the field tables.
+		return false, hcl.Diagnostics{invalid(a, "Internal error", fmt.Sprintf("decoding %s: %v.", a.Name, err))}
+	}
+	val, set, diags := evalAttr(a, ty)
+	if !set {
+		return false, diags
+	}
+	if err := gocty.FromCtyValue(val, dst); err != nil {
+		return false, append(diags, typeError(a, err))
+	}
+	return true, diags
+}
+
+// evalAttr evaluates a and converts it to ty; set is false for null, for
+// unknown values and on error.
+func evalAttr(a *hcl.Attribute, ty cty.Type) (val cty.Value, set bool, diags hcl.Diagnostics) {
+	if diags := plainData(a.Expr); diags.HasErrors() {
+		return cty.NilVal, false, diags
+	}
+	val, diags = a.Expr.Value(nil)
+	if diags.HasErrors() || val.IsNull() || !val.IsWhollyKnown() {
+		return cty.NilVal, false, diags
+	}
+	if hugeNumber(val) {
+		return cty.NilVal, false, append(diags, invalid(a, "Number out of range",
+			fmt.Sprintf("%s holds a number beyond what any option accepts.", a.Name)))
+	}
+	conv, err := convert.Convert(val, ty)
+	if err != nil {
+		return cty.NilVal, false, append(diags, typeError(a, err))
+	}
+	if conv.IsNull() || !conv.IsWhollyKnown() {
+		return cty.NilVal, false, diags
+	}
+	return conv, true, diags
+}
+
+// plainData rejects expressions beyond literals, lists, objects and + - * /
+// arithmetic before they are evaluated. A config file is data, and the rest
+// of the language only adds ways to hang: HCL renders an interpolated or
+// converted number in decimal, which takes minutes for "a${1e9999999 *
+// 1e9999999}", and that conversion happens inside evaluation, out of reach
+// of any later check. Variables and function calls are left to HCL, which
+// refuses them without a context and without evaluating their arguments.
+func plainData(expr hcl.Expression) hcl.Diagnostics {
+	bad := func(e hcl.Expression) hcl.Diagnostics {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Expression not allowed",
+			Detail: "Settings take plain values: numbers, strings without ${...} or %{...}, " +
+				"booleans, lists and objects, with + - * / arithmetic. Write the value itself.",
+			Subject: e.Range().Ptr(),
+		}}
+	}
+	switch e := expr.(type) {
+	case *hclsyntax.LiteralValueExpr, *hclsyntax.ScopeTraversalExpr, *hclsyntax.FunctionCallExpr:
+		return nil
+	case *hclsyntax.TemplateExpr:
+		if !e.IsStringLiteral() {
+			return bad(e)
+		}
+		return nil
+	case *hclsyntax.ParenthesesExpr:
+		return plainData(e.Expression)
+	case *hclsyntax.UnaryOpExpr:
+		return plainData(e.Val)
+	case *hclsyntax.BinaryOpExpr:
+		switch e.Op {
+		case hclsyntax.OpAdd, hclsyntax.OpSubtract, hclsyntax.OpMultiply, hclsyntax.OpDivide:
+		default:
+			return bad(e)
+		}
+		if d := plainData(e.LHS); d.HasErrors() {
+			return d
+		}
+		return plainData(e.RHS)
+	case *hclsyntax.TupleConsExpr:
+		for _, x := range e.Exprs {
+			if d := plainData(x); d.HasErrors() {
+				return d
+			}
+		}
+		return nil
+	case *hclsyntax.ObjectConsExpr:
+		for _, it := range e.Items {
+			// Keys are converted to strings during evaluation, so only
+			// names and literal strings are safe.
+			key, ok := it.KeyExpr.(*hclsyntax.ObjectConsKeyExpr)
+			if !ok {
+				return bad(it.KeyExpr)
+			}
+			if tmpl, isTmpl := key.Wrapped.(*hclsyntax.TemplateExpr); !(isTmpl && tmpl.IsStringLiteral()) &&
+				(key.ForceNonLiteral || hcl.ExprAsKeyword(key.Wrapped) == "") {
+				return bad(key)
+			}
+			if d := plainData(it.ValueExpr); d.HasErrors() {
+				return d
+			}
+		}
+		return nil
+	case hclsyntax.Expression:
+		return bad(e)
+	}
+	// Not native syntax: no such input is parsed today; let HCL decide.
+	return nil
+}
+
+// hugeNumber reports a number (anywhere inside v) outside float64's range.
+// HCL numbers are arbitrary-precision, and cty renders them in decimal when
+// converting to a string, which takes minutes for 1e99999999 * 1e99999999:
+// rejecting them first keeps `wigo -check` instant on any input.
+func hugeNumber(v cty.Value) bool {
+	huge := false
+	_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
+		if !v.IsKnown() || v.IsNull() || v.Type() != cty.Number {
+			return true, nil
+		}
+		f := v.AsBigFloat()
+		if exp := f.MantExp(nil); f.IsInf() || exp > 1100 || exp < -1100 {
+			huge = true
+		}
+		return !huge, nil
+	})
+	return huge
+}
+
+func typeError(a *hcl.Attribute, err error) *hcl.Diagnostic {
+	return invalid(a, "Incorrect attribute value type",
+		fmt.Sprintf("Inappropriate value for attribute %q: %s.", a.Name, err))
+}
+
+func invalid(a *hcl.Attribute, summary, detail string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   detail,
+		Subject:  a.Expr.Range().Ptr(),
+	}
+}
+
+func stringField[R any](name string, dst func(*R) *string) field[R] {
+	return field[R]{name: name, decode: func(r *R, a *hcl.Attribute, _ fieldCtx) (bool, hcl.Diagnostics) {
+		var v string
+		set, diags := decodeAttr(a, &v)
+		if set {
+			*dst(r) = v
+		}
+		return set, diags
+	}}
+}
+
+func pathField[R any](name string, dst func(*R) *string) field[R] {
+	return field[R]{name: name, decode: func(r *R, a *hcl.Attribute, ctx fieldCtx) (bool, hcl.Diagnostics) {
+		var v string
+		set, diags := decodeAttr(a, &v)
+		if !set {
+			return false, diags
+		}
+		if strings.ContainsRune(v, 0) {
+			return false, append(diags, invalid(a, "Invalid path", fmt.Sprintf("%s contains a NUL byte.", ctx.name)))
+		}
+		*dst(r) = resolvePath(ctx.base, v)
+		return true, diags
+	}}
+}
+
+func boolField[R any](name string, dst func(*R) *bool) field[R] {
+	return field[R]{name: name, decode: func(r *R, a *hcl.Attribute, _ fieldCtx) (bool, hcl.Diagnostics) {
+		var v bool
+		set, diags := decodeAttr(a, &v)
+		if set {
+			*dst(r) = v
+		}
+		return set, diags
+	}}
+}
+
+func intField[R any](name string, lo, hi int, dst func(*R) *int) field[R] {
+	return field[R]{name: name, decode: func(r *R, a *hcl.Attribute, ctx fieldCtx) (bool, hcl.Diagnostics) {
+		var v int
+		set, diags := decodeAttr(a, &v)
+		if !set {
+			return false, diags
+		}
+		if v < lo || v > hi {
+			return false, append(diags, invalid(a, "Value out of range",
+				fmt.Sprintf("%s must be between %d and %d, got %d.", ctx.name, lo, hi, v)))
+		}
+		*dst(r) = v
+		return true, diags
+	}}
+}
+
+// secondsField reads a number of seconds. Fractions are allowed so tests can
+// use sub-second timeouts; operators write whole seconds as in the original.
+func secondsField[R any](name string, allowZero bool, dst func(*R) *time.Duration) field[R] {
+	return field[R]{name: name, decode: func(r *R, a *hcl.Attribute, ctx fieldCtx) (bool, hcl.Diagnostics) {
+		// big.Float, not float64, so an absurd value gets the range message
+		// below instead of a conversion error quoting float64's limits.
+		val, set, diags := evalAttr(a, cty.Number)
+		if !set {
+			return false, diags
+		}
+		v := val.AsBigFloat()
+		secs, _ := v.Float64()
+		d := time.Duration(secs * float64(time.Second))
+		// d, not v, decides "greater than 0": 1e-12 seconds is 0 once stored.
+		if v.Sign() < 0 || (d == 0 && !allowZero) || v.Cmp(big.NewFloat(maxSeconds)) > 0 {
+			low := "greater than 0"
+			if allowZero {
+				low = "at least 0"
+			}
+			return false, append(diags, invalid(a, "Value out of range",
+				fmt.Sprintf("%s must be a number of seconds %s and at most %d, got %s.",
+					ctx.name, low, maxSeconds, v.Text('g', 10))))
+		}
+		*dst(r) = d
+		return true, diags
+	}}
+}
+
+// decodeLogLevel accepts any case, because "INFO" in a config file is an
+// obvious intent, and stores the lower-case name hclog expects.
+func decodeLogLevel(c *Config, a *hcl.Attribute, ctx fieldCtx) (bool, hcl.Diagnostics) {
+	var v string
+	set, diags := decodeAttr(a, &v)
+	if !set {
+		return false, diags
+	}
+	norm := strings.ToLower(strings.TrimSpace(v))
+	if !slices.Contains(LogLevels, norm) {
+		return false, append(diags, invalid(a, "Invalid log level",
+			fmt.Sprintf("%s must be one of %s, got %q.", ctx.name, strings.Join(LogLevels, ", "), v)))
+	}
+	c.LogLevel = norm
+	return true, diags
+}

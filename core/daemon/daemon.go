@@ -1,0 +1,242 @@
+// Package daemon wires the core together: configuration, state, the event
+// bus, the SQLite store, the probe manager and the HTTP API. cmd/wigo is a
+// thin shell around it, and tests start whole daemons through it.
+//
+// Data flows one way: probes → state → events → store (and, later, plugins
+// and the websocket hub), and the API reads the state and the store.
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/wigo-project/wigo/core/api"
+	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/probe"
+	"github.com/wigo-project/wigo/core/state"
+	"github.com/wigo-project/wigo/core/store"
+)
+
+// Version is the daemon's version, set at build time with
+// -ldflags "-X github.com/wigo-project/wigo/core/daemon.Version=…".
+var Version = "dev"
+
+// Daemon is one running Wigo instance.
+type Daemon struct {
+	log   hclog.Logger
+	cfg   *config.Config
+	uuid  string
+	bus   *event.Bus
+	state *state.State
+	store *store.Store
+	probe *probe.Manager
+
+	listener net.Listener
+	server   *http.Server
+
+	mu sync.Mutex // guards cfg during Reload
+}
+
+// New prepares a daemon from a loaded configuration: it opens the database,
+// reads or creates the UUID and binds the HTTP listener, so that every
+// start-up error is reported before anything runs. Nothing runs until Run.
+func New(cfg *config.Config, log hclog.Logger) (*Daemon, error) {
+	id, err := LoadOrCreateUUID(cfg.UUIDFile)
+	if err != nil {
+		return nil, err
+	}
+	bus := event.NewBus()
+	st := state.New(state.Options{
+		UUID:         id,
+		Hostname:     cfg.Hostname,
+		Group:        cfg.Group,
+		Version:      Version,
+		AliveTimeout: cfg.AliveTimeout,
+		Bus:          bus,
+	})
+	// retention_days = 0 means keep forever, which the store spells as a
+	// negative retention (its zero value is the 30-day default).
+	retention := cfg.Logs.Retention()
+	if retention == 0 {
+		retention = -1
+	}
+	db, err := store.Open(cfg.Database, store.Options{
+		Retention: retention,
+		Logger:    log.Named("store"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{log: log, cfg: cfg, uuid: id, bus: bus, state: st, store: db}
+	d.probe = probe.New(probe.Options{
+		Dir:       cfg.ProbesDir,
+		ConfigDir: cfg.ProbesConfigDir,
+		Timeout:   cfg.ProbeTimeout,
+		Logger:    log.Named("probe"),
+		Sink:      st,
+	})
+	if cfg.HTTP.Enabled {
+		if err := d.listen(); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+func (d *Daemon) listen() error {
+	h := d.cfg.HTTP
+	handler := api.New(api.Options{
+		State:    d.state,
+		Logs:     d.store,
+		Login:    h.Login,
+		Password: h.Password,
+		Gzip:     h.Gzip,
+		Logger:   d.log.Named("http"),
+		Version:  Version,
+	})
+	ln, err := net.Listen("tcp", h.Addr())
+	if err != nil {
+		return fmt.Errorf("http listen on %s: %w", h.Addr(), err)
+	}
+	if h.TLS() {
+		cert, err := tls.LoadX509KeyPair(h.TLSCert, h.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load TLS certificate %s and key %s: %w", h.TLSCert, h.TLSKey, err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	d.listener = ln
+	d.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          d.log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+	return nil
+}
+
+// Addr is the HTTP listener's address (useful with port 0), or "" when the
+// HTTP server is disabled.
+func (d *Daemon) Addr() string {
+	if d.listener == nil {
+		return ""
+	}
+	return d.listener.Addr().String()
+}
+
+// URL is the base URL of the API, or "" when HTTP is disabled.
+func (d *Daemon) URL() string {
+	if d.listener == nil {
+		return ""
+	}
+	scheme := "http"
+	if d.cfg.HTTP.TLS() {
+		scheme = "https"
+	}
+	return scheme + "://" + d.Addr()
+}
+
+// State is the daemon's state (tests and embedders read it).
+func (d *Daemon) State() *state.State { return d.state }
+
+// Store is the daemon's database.
+func (d *Daemon) Store() *store.Store { return d.store }
+
+// UUID is the instance UUID.
+func (d *Daemon) UUID() string { return d.uuid }
+
+// Run runs until ctx is done, then stops everything in order: probes are
+// killed, the HTTP server drains, pending log rows are committed and the
+// database is closed. It returns the first error that stopped a component.
+func (d *Daemon) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	d.log.Info("wigo started", "version", Version, "hostname", d.cfg.Hostname, "uuid", d.uuid,
+		"probes_dir", d.cfg.ProbesDir, "database", d.cfg.Database, "http", d.URL())
+
+	// The store subscribes first and loses nothing: it applies
+	// back-pressure rather than dropping a status change.
+	logSub := d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096})
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	run := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	storeDone := make(chan struct{})
+	go func() {
+		defer close(storeDone)
+		d.store.Consume(context.Background(), logSub)
+	}()
+	run("state", func() error { d.state.Run(ctx); return nil })
+	run("store retention", func() error { d.store.RunRetention(ctx); return nil })
+	run("probes", func() error { return d.probe.Run(ctx) })
+	if d.server != nil {
+		run("http", func() error {
+			if err := d.server.Serve(d.listener); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		go func() {
+			<-ctx.Done()
+			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer scancel()
+			d.server.Shutdown(sctx)
+		}()
+	}
+	<-ctx.Done()
+	wg.Wait()
+	// Every producer has stopped: let the store commit what it holds.
+	logSub.Close()
+	<-storeDone
+	var err error
+	select {
+	case err = <-errc:
+	default:
+	}
+	if cerr := d.store.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	d.log.Info("wigo stopped")
+	return err
+}
+
+// Reload applies a new configuration to the running daemon: probe
+// directories, log level, host name and group, alive timeout. Settings that
+// need a restart (HTTP listener, database, UUID file) are reported.
+func (d *Daemon) Reload(cfg *config.Config) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := d.cfg
+	d.log.SetLevel(hclog.LevelFromString(cfg.LogLevel))
+	d.probe.SetDirs(cfg.ProbesDir, cfg.ProbesConfigDir)
+	d.state.SetIdentity(cfg.Hostname, cfg.Group)
+	d.state.SetAliveTimeout(cfg.AliveTimeout)
+	if old.HTTP != cfg.HTTP {
+		d.log.Warn("http settings changed: restart the daemon to apply them")
+	}
+	if old.Database != cfg.Database || old.UUIDFile != cfg.UUIDFile {
+		d.log.Warn("database or uuid_file changed: restart the daemon to apply them")
+	}
+	d.cfg = cfg
+	d.log.Info("configuration reloaded", "files", cfg.Files, "log_level", cfg.LogLevel, "probes_dir", cfg.ProbesDir)
+}

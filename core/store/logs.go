@@ -1,0 +1,258 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wigo-project/wigo/core/model"
+)
+
+// Paging bounds of Search.
+const (
+	// DefaultLimit is the page size when Query.Limit is 0.
+	DefaultLimit = 100
+	// MaxLimit caps Query.Limit so one request cannot make the daemon
+	// read and encode the whole table.
+	MaxLimit = 1000
+)
+
+// pruneChunk is how many rows one Prune transaction deletes. Each chunk is
+// its own short transaction so the batching writer gets the write lock
+// between chunks instead of waiting for a month of rows to go.
+const pruneChunk = 2000
+
+// ErrInvalidQuery is wrapped by Search's error when the query itself is
+// wrong (a negative limit or offset); the API answers it with 400.
+var ErrInvalidQuery = errors.New("invalid log query")
+
+// Query selects log rows. Empty strings match anything; every set field must
+// match exactly.
+type Query struct {
+	Host  string
+	Group string
+	Probe string
+	// Limit is the page size: 0 means DefaultLimit, above MaxLimit means
+	// MaxLimit, negative is an error.
+	Limit int
+	// Offset skips that many rows of the newest-first order; negative is an
+	// error.
+	Offset int
+}
+
+// Append stores entries in one transaction and returns once it is
+// committed (and OnCommit has been called). It is the synchronous path;
+// events from the bus go through the batching writer instead.
+//
+// An entry's time is taken from its Date text when that parses and agrees
+// with Timestamp to the second (keeping the microseconds), otherwise from
+// Timestamp; an entry with neither is stamped with the current time.
+func (s *Store) Append(ctx context.Context, entries ...model.LogEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	if err := s.insertLogs(ctx, entries); err != nil {
+		return fmt.Errorf("append %d log rows: %w", len(entries), err)
+	}
+	if s.opts.OnCommit != nil {
+		s.opts.OnCommit(len(entries))
+	}
+	return nil
+}
+
+func (s *Store) insertLogs(ctx context.Context, entries []model.LogEntry) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	stmt, err := tx.PrepareContext(ctx,
+		"INSERT INTO logs (date, level, grp, host, probe, message) VALUES (?, ?, ?, ?, ?, ?)")
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	now := time.Now()
+	for _, e := range entries {
+		if _, err := stmt.ExecContext(ctx, entryTime(e, now), e.Level, e.Group, e.Host, e.Probe, e.Message); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// entryTime is the instant an entry is stored under, in unix nanoseconds.
+// See Append for the rules.
+func entryTime(e model.LogEntry, now time.Time) int64 {
+	if e.Date != "" {
+		if t, err := time.Parse(model.DateLayout, e.Date); err == nil && (e.Timestamp == 0 || t.Unix() == e.Timestamp) {
+			return t.UnixNano()
+		}
+	}
+	if e.Timestamp != 0 {
+		return time.Unix(e.Timestamp, 0).UnixNano()
+	}
+	return now.UnixNano()
+}
+
+// Search returns the rows matching q, newest first (by date, then by id for
+// rows of the same instant). It never returns a nil slice, so the API
+// encodes an empty result as [] rather than null. Every value is bound as a
+// parameter; the SQL text only ever varies by which fixed conditions are
+// present.
+func (s *Store) Search(ctx context.Context, q Query) ([]model.LogEntry, error) {
+	if q.Limit < 0 {
+		return nil, fmt.Errorf("%w: limit %d is negative", ErrInvalidQuery, q.Limit)
+	}
+	if q.Offset < 0 {
+		return nil, fmt.Errorf("%w: offset %d is negative", ErrInvalidQuery, q.Offset)
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultLimit
+	}
+	q.Limit = min(q.Limit, MaxLimit)
+
+	var sb strings.Builder
+	sb.WriteString("SELECT date, level, grp, host, probe, message FROM logs")
+	var args []any
+	where := func(cond string, v string) {
+		if v == "" {
+			return
+		}
+		if len(args) == 0 {
+			sb.WriteString(" WHERE ")
+		} else {
+			sb.WriteString(" AND ")
+		}
+		sb.WriteString(cond)
+		args = append(args, v)
+	}
+	where("host = ?", q.Host)
+	where("grp = ?", q.Group)
+	where("probe = ?", q.Probe)
+	sb.WriteString(" ORDER BY date DESC, id DESC LIMIT ? OFFSET ?")
+	args = append(args, q.Limit, q.Offset)
+
+	rows, err := s.r.QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("search logs: %w", err)
+	}
+	defer rows.Close()
+	out := make([]model.LogEntry, 0, min(q.Limit, 64))
+	for rows.Next() {
+		var e model.LogEntry
+		var ns int64
+		if err := rows.Scan(&ns, &e.Level, &e.Group, &e.Host, &e.Probe, &e.Message); err != nil {
+			return nil, fmt.Errorf("search logs: %w", err)
+		}
+		t := time.Unix(0, ns)
+		e.Date = model.FormatDate(t)
+		e.Timestamp = t.Unix()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search logs: %w", err)
+	}
+	return out, nil
+}
+
+// Indexes lists the distinct groups, hosts and probes present in the log,
+// each sorted and without the empty string (host events have no probe), for
+// the filter menus of /api/logs/indexes. Slices are never nil.
+func (s *Store) Indexes(ctx context.Context) (groups, hosts, probes []string, err error) {
+	list := func(col string) ([]string, error) {
+		// col is one of three constants below, never user input.
+		rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT "+col+" FROM logs WHERE "+col+" <> '' ORDER BY "+col)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := []string{}
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	}
+	if groups, err = list("grp"); err != nil {
+		return nil, nil, nil, fmt.Errorf("log indexes: groups: %w", err)
+	}
+	if hosts, err = list("host"); err != nil {
+		return nil, nil, nil, fmt.Errorf("log indexes: hosts: %w", err)
+	}
+	if probes, err = list("probe"); err != nil {
+		return nil, nil, nil, fmt.Errorf("log indexes: probes: %w", err)
+	}
+	return groups, hosts, probes, nil
+}
+
+// Prune deletes log rows dated strictly before before and returns how many
+// went. It works in chunks of short transactions so the batching writer is
+// never held off for long; on error the rows already deleted stay deleted
+// and their count is returned with the error.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
+	cutoff := before.UnixNano()
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, fmt.Errorf("prune logs: %w", err)
+		}
+		if s.isClosed() {
+			return total, fmt.Errorf("prune logs: %w", ErrClosed)
+		}
+		res, err := s.w.ExecContext(ctx,
+			"DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE date < ? ORDER BY date LIMIT ?)",
+			cutoff, pruneChunk)
+		if err != nil {
+			return total, fmt.Errorf("prune logs: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("prune logs: %w", err)
+		}
+		total += n
+		if n < pruneChunk {
+			return total, nil
+		}
+	}
+}
+
+// RunRetention deletes log rows older than Options.Retention once now and
+// then every Options.PruneInterval, until ctx is done. With a negative
+// Retention it does nothing but wait. Failures are logged and retried at
+// the next tick: a late prune costs disk space, not correctness.
+func (s *Store) RunRetention(ctx context.Context) {
+	if s.opts.Retention < 0 {
+		<-ctx.Done()
+		return
+	}
+	prune := func() {
+		cutoff := time.Now().Add(-s.opts.Retention)
+		n, err := s.Prune(ctx, cutoff)
+		switch {
+		case err != nil && ctx.Err() == nil && !errors.Is(err, ErrClosed):
+			s.log.Error("log retention failed", "before", cutoff.UTC(), "deleted", n, "error", err)
+		case n > 0:
+			s.log.Info("pruned old log rows", "before", cutoff.UTC(), "deleted", n)
+		}
+	}
+	prune()
+	t := time.NewTicker(s.opts.PruneInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			prune()
+		}
+	}
+}

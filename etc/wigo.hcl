@@ -1,0 +1,221 @@
+# /etc/wigo/wigo.hcl: Wigo ("What Is Going On") configuration.
+#
+# Every option is shown with its default. Drop-ins in /etc/wigo/wigo.d/*.hcl are
+# read after this file, in lexical order, and override it (see wigo.d/README).
+# Relative paths are resolved against the directory of the file that sets them.
+# Check a configuration without running it: wigo -c /etc/wigo/wigo.hcl -check
+#
+# "Was:" names the option of the original wigo.conf (TOML) that each one
+# replaces, so an old configuration can be carried over line by line.
+
+# Name of this host in the API and in notifications. "" = the system hostname.
+# Was: Global.Hostname
+hostname = ""
+
+# Group of this host (webserver, loadbalancer, ...), used to group hosts in the
+# API and the UI. "" = no group.
+# Was: Global.Group
+group = ""
+
+# Probes: executables under probes_dir/<seconds>/NAME run every <seconds>.
+# Was: Global.ProbesDirectory
+probes_dir = "/usr/local/wigo/probes"
+
+# Probe settings directory, given to probes as WIGO_PROBE_CONFIG_ROOT.
+# Was: Global.ProbesConfigDirectory
+probes_config_dir = "/etc/wigo/conf.d"
+
+# Where plugin binaries (notify-http, transport-push, ...) are looked up.
+# New: the original had everything built in.
+plugins_dir = "/usr/local/wigo/plugins"
+
+# SQLite database: status-change log, notification outbox.
+# Was: Global.Database
+database = "/var/lib/wigo/wigo.db"
+
+# This instance's UUID, created on first start. Keep it: masters recognise
+# this host by it.
+# Was: Global.UuidFile
+uuid_file = "/var/lib/wigo/uuid"
+
+# Daemon log file. "" = stderr, which systemd sends to the journal.
+# Was: Global.LogFile (default "/var/log/wigo.log")
+log_file = ""
+
+# Seconds without news from a host before it is marked DOWN (status 999).
+# Must be greater than 0.
+# Was: Global.AliveTimeout
+alive_timeout = 60
+
+# Log verbosity: trace, debug, info, warn or error.
+# Was: Global.Debug (true = "debug")
+log_level = "info"
+
+# Seconds a probe may run before it is killed (with its process group) and
+# reported as status 500. 0 = the probe's interval minus one second.
+# New.
+probe_timeout = 0
+
+# HTTP server: the API (original routes), the websocket and the web UI.
+http {
+  # Serve HTTP at all. A push client nobody polls can turn it off.
+  # Was: Http.Enabled
+  enabled = true
+
+  # Listen address and port (0 = any free port).
+  # Was: Http.Address, Http.Port
+  address = "0.0.0.0"
+  port    = 4000
+
+  # PEM certificate and key. HTTPS when both are set; setting only one is an
+  # error. Every route, the websocket included, is then served over TLS.
+  # Was: Http.SslEnabled + Http.SslCert + Http.SslKey
+  tls_cert = ""
+  tls_key  = ""
+
+  # Basic auth on every route when set; give both or neither.
+  # Was: Http.Login, Http.Password
+  login    = ""
+  password = ""
+
+  # Gzip responses for clients that accept it.
+  # Was: Http.Gzip (later versions of the original)
+  gzip = true
+}
+
+# Status-change log (the log table of the API and the UI).
+logs {
+  # Days of log entries to keep. 0 = keep forever.
+  # New: the original never pruned it.
+  retention_days = 30
+}
+
+# Default event filter of every notify block; each notify block can override
+# any of these four attributes for itself.
+notifications {
+  # A probe change is sent when the new status is at least min_level, or when
+  # it recovers from a status that was at least min_level. 100..999.
+  # Was: Notifications.MinLevelToSend
+  min_level = 250
+
+  # Send probe status changes.
+  # Was: Notifications.OnProbeChange
+  on_probe_change = true
+
+  # Send host DOWN / UP events.
+  # Was: Notifications.OnWigoChange
+  on_host_change = true
+
+  # Send only recoveries (back under min_level) of probe changes.
+  # Was: Notifications.RescueOnly
+  rescue_only = false
+}
+
+# ---------------------------------------------------------------------------
+# Plugins. Each block below starts one instance of a plugin binary from
+# plugins_dir. The label names the instance; the binary defaults to
+# "<kind>-<label>" (notify "http" runs notify-http) and `plugin = "..."` picks
+# another one, so one plugin can run as several instances. Everything else in
+# a block is the plugin's own schema: the plugin declares it and `wigo -check`
+# validates it. The examples are commented out so that this file runs with no
+# plugin installed; each plugin's README is the reference for its attributes.
+# ---------------------------------------------------------------------------
+
+# HTTP callback: POSTs each notification.
+# Was: Notifications.HttpEnabled = 1, Notifications.HttpUrl
+#
+# notify "http" {
+#   url = "https://hooks.example/wigo"
+#
+#   # The four notifications attributes may be overridden per notify block:
+#   # min_level = 300
+# }
+
+# Email.
+# Was: Notifications.EmailEnabled (1 = send; 2 = only if http failed:
+#      fallback_for), EmailSmtpServer, EmailRecipients, EmailFromName,
+#      EmailFromAddress
+#
+# notify "email" {
+#   smtp_server  = "smtp.domain.tld:25"
+#   to           = ["user@domain.tld", "user2@domain.tld"]
+#   from_name    = "Wigo"
+#   from_address = "wigo@domain.tld"
+#   fallback_for = "http"        # send only when notify "http" fails
+# }
+
+# A second instance of the same plugin under another name.
+#
+# notify "ops" {
+#   plugin      = "notify-email"
+#   smtp_server = "smtp.example:25"
+#   to          = ["ops@example.org"]
+#   min_level   = 300
+# }
+
+# Apprise (https://github.com/caronc/apprise): one notification, any service.
+# Was: Notifications.AppriseEnabled, AppriseUrls (later versions of the original)
+#
+# notify "apprise" {
+#   urls = ["mailto://user:pass@example.org", "tgram://bottoken/ChatID"]
+# }
+
+# Metrics of every probe to OpenTSDB.
+# Was: [OpenTSDB] Enabled (= the block is present), Address, SslEnabled,
+#      MetricPrefix, Deduplication, BufferSize
+#
+# output "opentsdb" {
+#   address       = ["localhost:4242"]
+#   tls           = false
+#   metric_prefix = "wigo"
+#   deduplication = 600           # seconds an unchanged value is not re-sent
+#   buffer_size   = 10000         # points kept while OpenTSDB is unreachable
+# }
+
+# Pull: poll other Wigo instances (new or original) over their HTTP API.
+# Was: [RemoteWigos] CheckInterval, SslEnabled, Login, Password, List and
+#      [[AdvancedList]] (Hostname = label, Port, CheckInterval,
+#      CheckRemotesDepth = depth)
+#
+# transport "pull" {
+#   check_interval = 10           # seconds; defaults for every remote below
+#   tls            = false
+#   login          = ""
+#   password       = ""
+#
+#   remote "10.0.0.2" {}          # simple form: List = ["10.0.0.2"]
+#
+#   remote "10.0.0.3" {           # advanced form: [[AdvancedList]]
+#     port           = 4000       # default: http.port of this instance
+#     tls            = true
+#     login          = "wigo"
+#     password       = "secret"
+#     depth          = 1          # levels of its remotes to take; 0 = all
+#     check_interval = 30
+#   }
+# }
+
+# Push: clients behind NAT keep one TLS connection to a master. One instance
+# can be a server, a client, or both (a relay).
+# Was: [PushServer] and [PushClient] (Enabled = the sub-block is present;
+#      SslEnabled: push is always TLS)
+#
+# transport "push" {
+#   server {
+#     address              = "0.0.0.0"                      # PushServer.Address
+#     port                 = 4001                           # PushServer.Port
+#     tls_cert             = "/etc/wigo/ssl/wigo.crt"       # PushServer.SslCert
+#     tls_key              = "/etc/wigo/ssl/wigo.key"       # PushServer.SslKey
+#     ca                   = "/etc/wigo/ssl/ca"             # CA signing client UUIDs
+#     allowed_clients_file = "/var/lib/wigo/allowed_clients" # PushServer.AllowedClientsFile
+#     auto_accept          = false                          # PushServer.AutoAcceptClients
+#   }
+#
+#   client {
+#     address       = "master.example.org"                  # PushClient.Address
+#     port          = 4001                                  # PushClient.Port
+#     master_cert   = "/var/lib/wigo/master.crt"            # PushClient.SslCert (pinned on first contact)
+#     uuid_sig      = "/var/lib/wigo/uuid.sig"              # PushClient.UuidSig
+#     push_interval = 10                                    # PushClient.PushInterval, seconds
+#   }
+# }
