@@ -8,7 +8,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/wigo-project/wigo/core/api"
 	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/probe"
@@ -71,7 +69,7 @@ func New(cfg *config.Config, log hclog.Logger) (*Daemon, error) {
 	}
 	db, err := store.Open(cfg.Database, store.Options{
 		Retention: retention,
-		Logger:    log.Named("store"),
+		Logger:    log,
 	})
 	if err != nil {
 		return nil, err
@@ -91,39 +89,6 @@ func New(cfg *config.Config, log hclog.Logger) (*Daemon, error) {
 		}
 	}
 	return d, nil
-}
-
-func (d *Daemon) listen() error {
-	h := d.cfg.HTTP
-	handler := api.New(api.Options{
-		State:    d.state,
-		Logs:     d.store,
-		Login:    h.Login,
-		Password: h.Password,
-		Gzip:     h.Gzip,
-		Logger:   d.log.Named("http"),
-		Version:  Version,
-	})
-	ln, err := net.Listen("tcp", h.Addr())
-	if err != nil {
-		return fmt.Errorf("http listen on %s: %w", h.Addr(), err)
-	}
-	if h.TLS() {
-		cert, err := tls.LoadX509KeyPair(h.TLSCert, h.TLSKey)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("load TLS certificate %s and key %s: %w", h.TLSCert, h.TLSKey, err)
-		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	}
-	d.listener = ln
-	d.server = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          d.log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
-	}
-	return nil
 }
 
 // Addr is the HTTP listener's address (useful with port 0), or "" when the
