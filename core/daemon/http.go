@@ -51,4 +51,3 @@ func (d *Daemon) listen() error {
 	}
 	return nil
 }
-
