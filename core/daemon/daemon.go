@@ -132,7 +132,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	// The store subscribes first and loses nothing: it applies
 	// back-pressure rather than dropping a status change.
-	logSub := d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096})
+	// It only asks for the kinds it may log, so the high-volume
+	// probe_updated stream never crosses its channel.
+	logSub := d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096, Kinds: []event.Kind{
+		event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.HostDown, event.HostUp}})
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)

@@ -15,7 +15,7 @@ type tree struct {
 
 func (s *State) tree() tree {
 	s.mu.RLock()
-	t := tree{local: s.local, children: make(map[string][]*Host)}
+	t := tree{local: s.localView(), children: make(map[string][]*Host)}
 	for _, h := range s.remotes {
 		t.children[h.Parent] = append(t.children[h.Parent], h)
 	}

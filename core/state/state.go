@@ -10,8 +10,10 @@ package state
 
 import (
 	"context"
+	"maps"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wigo-project/wigo/core/event"
@@ -66,9 +68,15 @@ type State struct {
 	opts Options
 	bus  *event.Bus
 
-	mu      sync.RWMutex
-	local   *Host
-	remotes map[string]*Host // by UUID
+	mu sync.RWMutex
+	// local is the live record of the local host. Unlike remote records it
+	// is mutated in place under mu: with hundreds of local probes, copying
+	// its probe map on every run would dominate the cost of a run. Readers
+	// get localSnap, an immutable copy rebuilt on the first read after a
+	// change.
+	local     *Host
+	localSnap atomic.Pointer[Host]
+	remotes   map[string]*Host // by UUID
 	// byName finds a remote host's UUID by host name. Names are not unique
 	// across a fleet; the most recently updated host wins.
 	byName map[string]string
@@ -131,9 +139,8 @@ func (s *State) commit(events []event.Event) {
 // reload). Probe results are kept.
 func (s *State) SetIdentity(hostname, group string) {
 	s.mu.Lock()
-	h := *s.local
-	h.Name, h.Group = hostname, group
-	s.local = &h
+	s.local.Name, s.local.Group = hostname, group
+	s.localSnap.Store(nil)
 	s.mu.Unlock()
 }
 
@@ -152,14 +159,12 @@ func (s *State) SetAliveTimeout(d time.Duration) {
 func (s *State) ProbeResult(r *model.ProbeResult) {
 	now := s.opts.Now()
 	s.mu.Lock()
-	h := *s.local
-	old := h.Probes[r.Name]
-	h.Probes = withProbe(h.Probes, r)
-	h.Status = worstProbe(h.Probes)
-	h.LastUpdate = now
-	s.local = &h
+	old := s.local.Probes[r.Name]
+	s.local.Probes[r.Name] = r
+	s.local.LastUpdate = now
+	s.updateLocalStatus(old, r)
 	var events []event.Event
-	if e, ok := probeEvent(&h, old, r, now); ok {
+	if e, ok := probeEvent(s.local, old, r, now); ok {
 		events = append(events, e)
 	}
 	s.commit(events)
@@ -170,16 +175,39 @@ func (s *State) ProbeResult(r *model.ProbeResult) {
 func (s *State) ProbeRemoved(name string) {
 	now := s.opts.Now()
 	s.mu.Lock()
-	h := *s.local
-	old, ok := h.Probes[name]
+	old, ok := s.local.Probes[name]
 	if !ok {
 		s.mu.Unlock()
 		return
 	}
-	h.Probes = withoutProbe(h.Probes, name)
-	h.Status = worstProbe(h.Probes)
-	s.local = &h
-	s.commit([]event.Event{disappeared(&h, old, now)})
+	delete(s.local.Probes, name)
+	s.updateLocalStatus(old, nil)
+	s.commit([]event.Event{disappeared(s.local, old, now)})
+}
+
+// updateLocalStatus keeps the local host's status the worst of its probes
+// after old was replaced by r (nil when removed), rescanning the probes only
+// when the worst one may have improved. mu must be held for writing.
+func (s *State) updateLocalStatus(old, r *model.ProbeResult) {
+	switch st := s.local.Status; {
+	case r != nil && r.Status >= st:
+		s.local.Status = r.Status
+	case old != nil && old.Status >= st:
+		s.local.Status = worstProbe(s.local.Probes)
+	}
+	s.localSnap.Store(nil)
+}
+
+// localView is an immutable copy of the local host. mu must be held, for
+// reading at least: no writer can then change local while it is copied.
+func (s *State) localView() *Host {
+	if h := s.localSnap.Load(); h != nil {
+		return h
+	}
+	h := *s.local
+	h.Probes = maps.Clone(s.local.Probes)
+	s.localSnap.Store(&h)
+	return &h
 }
 
 // Run marks remote hosts DOWN when they stay silent for alive_timeout, until
@@ -224,7 +252,7 @@ func (s *State) CheckAlive() {
 func (s *State) Local() *Host {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.local
+	return s.localView()
 }
 
 // Remotes returns every remote host record, sorted by name then UUID.
@@ -254,7 +282,7 @@ func (s *State) FindHost(name string) (*Host, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.local.Name == name {
-		return s.local, true
+		return s.localView(), true
 	}
 	if id, ok := s.byName[name]; ok {
 		if h, ok := s.remotes[id]; ok {

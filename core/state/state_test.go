@@ -105,6 +105,18 @@ func TestLocalStatusIsWorstProbe(t *testing.T) {
 	if got := strings.Join(s.Local().ProbeNames(), ","); got != "b,c,a" {
 		t.Fatalf("probe order = %s, want worst first", got)
 	}
+	snap := s.Local()
+	s.ProbeResult(result("b", 100, "", 2)) // the worst one improves
+	if got := s.Local().Status; got != 120 {
+		t.Fatalf("host status after the worst probe recovered = %d, want 120", got)
+	}
+	if snap.Status != 250 || snap.Probes["b"].Status != 250 {
+		t.Fatalf("an earlier snapshot changed under its reader: %+v", snap)
+	}
+	s.ProbeRemoved("c")
+	if got := s.Local().Status; got != 100 {
+		t.Fatalf("host status after removing the worst probe = %d, want 100", got)
+	}
 }
 
 // fixtureDoc loads the leaf-1 document the original master served.
