@@ -152,7 +152,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	storeDone := make(chan struct{})
 	go func() {
 		defer close(storeDone)
-		d.store.Consume(context.Background(), logSub)
+		if err := d.store.Consume(context.Background(), logSub); err != nil {
+			d.log.Error("status-change log writer stopped", "err", err)
+		}
 	}()
 	run("state", func() error { d.state.Run(ctx); return nil })
 	run("store retention", func() error { d.store.RunRetention(ctx); return nil })
