@@ -43,17 +43,7 @@ func showInstance(ctx context.Context, c *client, out *output, detail bool) (int
 	if err != nil {
 		return exitUnknown, err
 	}
-	w, err := decodeWigo(resp)
-	if err != nil {
-		return exitUnknown, err
-	}
-	v := buildView(w, false)
-	if out.json {
-		out.raw(resp.body)
-	} else {
-		out.instance(v, detail)
-	}
-	return statusExit(v.global, "GET "+resp.url+": no host or probe in the answer carries a valid status")
+	return printInstance(resp, out, false, detail)
 }
 
 // showLocalProbe details one probe of the local host. It reads GET /api
@@ -98,15 +88,22 @@ func showRemote(ctx context.Context, c *client, out *output, host string) (int, 
 	if err != nil {
 		return exitUnknown, notFound(err, fmt.Sprintf("host %q", host))
 	}
+	return printInstance(resp, out, true, true)
+}
+
+// printInstance prints a Wigo document answer (GET /api or /api/hosts/HOST)
+// and turns its worst status into the exit code. topIsRemote is buildView's:
+// whether the answering document's own IsAlive counts.
+func printInstance(resp *response, out *output, topIsRemote, detail bool) (int, error) {
 	w, err := decodeWigo(resp)
 	if err != nil {
 		return exitUnknown, err
 	}
-	v := buildView(w, true)
+	v := buildView(w, topIsRemote)
 	if out.json {
 		out.raw(resp.body)
 	} else {
-		out.instance(v, true)
+		out.instance(v, detail)
 	}
 	return statusExit(v.global, "GET "+resp.url+": no host or probe in the answer carries a valid status")
 }

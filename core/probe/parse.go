@@ -94,22 +94,29 @@ func jsonError(b []byte) error {
 
 func isNull(raw json.RawMessage) bool { return string(raw) == "null" }
 
-// intField accepts an integral JSON number or a string holding one.
-func intField(raw json.RawMessage) (int, error) {
+// numberText is the text of a JSON number, or of a string holding one:
+// probes written for the original often print numbers as strings.
+func numberText(raw json.RawMessage) (string, error) {
 	var v any
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	if err := d.Decode(&v); err != nil {
-		return 0, err
+		return "", err
 	}
-	var s string
 	switch x := v.(type) {
 	case json.Number:
-		s = x.String()
+		return x.String(), nil
 	case string:
-		s = strings.TrimSpace(x)
-	default:
-		return 0, fmt.Errorf("want a number, got %s", firstBytes(raw))
+		return strings.TrimSpace(x), nil
+	}
+	return "", fmt.Errorf("want a number, got %s", firstBytes(raw))
+}
+
+// intField accepts an integral JSON number or a string holding one.
+func intField(raw json.RawMessage) (int, error) {
+	s, err := numberText(raw)
+	if err != nil {
+		return 0, err
 	}
 	if n, err := strconv.Atoi(s); err == nil {
 		return n, nil
@@ -197,20 +204,9 @@ func hasFold(m map[string]json.RawMessage, name string) bool {
 
 // floatField accepts a JSON number or a string holding one.
 func floatField(raw json.RawMessage) (float64, error) {
-	var v any
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
+	s, err := numberText(raw)
+	if err != nil {
 		return 0, err
-	}
-	var s string
-	switch x := v.(type) {
-	case json.Number:
-		s = x.String()
-	case string:
-		s = strings.TrimSpace(x)
-	default:
-		return 0, fmt.Errorf("want a number, got %s", firstBytes(raw))
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {

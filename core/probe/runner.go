@@ -210,14 +210,7 @@ func interpret(s runSpec, stdout *cappedBuffer, stderr *tailBuffer, ps *os.Proce
 		}
 		// A valid body with a failing exit: keep what the probe said, so the
 		// person reading the 500 sees both the cause and the probe's view.
-		if parsed.Message != "" {
-			msg += "; probe said: " + parsed.Message
-		}
-		r := parsed
-		r.Name = name
-		r.Status = model.StatusError
-		r.Message = msg
-		stamp(r, end)
+		r, msg := failedWithBody(parsed, name, msg, end)
 		return r, msg, 0
 	}
 	if perr != nil {
@@ -225,14 +218,7 @@ func interpret(s runSpec, stdout *cappedBuffer, stderr *tailBuffer, ps *os.Proce
 	}
 	if parsed.Status < model.StatusOK || parsed.Status > model.StatusDown {
 		msg := fmt.Sprintf("probe %q returned Status %d, outside 100..999", name, parsed.Status)
-		if parsed.Message != "" {
-			msg += "; probe said: " + parsed.Message
-		}
-		r := parsed
-		r.Name = name
-		r.Status = model.StatusError
-		r.Message = msg
-		stamp(r, end)
+		r, msg := failedWithBody(parsed, name, msg, end)
 		return r, msg, 0
 	}
 	parsed.Name = name
@@ -448,4 +434,19 @@ func buildEnv(configDir string) []string {
 		}
 	}
 	return append(env, key+configDir)
+}
+
+// failedWithBody turns a result the probe printed validly into a 500 that
+// keeps what the probe said, so the person reading it sees both the cause
+// and the probe's own view.
+func failedWithBody(parsed *model.ProbeResult, name, msg string, end time.Time) (*model.ProbeResult, string) {
+	if parsed.Message != "" {
+		msg += "; probe said: " + parsed.Message
+	}
+	r := parsed
+	r.Name = name
+	r.Status = model.StatusError
+	r.Message = msg
+	stamp(r, end)
+	return r, msg
 }
