@@ -1,0 +1,210 @@
+package notify
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+
+	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/core/event"
+)
+
+// Kinds lists the event kinds the pipeline consumes; subscribe with exactly
+// these (Lossless) so the bus does not queue the high-volume ProbeUpdated for
+// nothing. HostRemoved is included only to forget a removed host's probes.
+var Kinds = []event.Kind{
+	event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared,
+	event.HostDown, event.HostUp, event.HostRemoved,
+}
+
+// Filter decides which events one notifier instance hears about.
+//
+// Probe rules (the original's, see config.Notifications):
+//   - probe_changed: sent when OnProbeChange and the new status is at least
+//     MinLevel, or the probe recovers (new < old) from a status at least
+//     MinLevel. With RescueOnly, only recoveries that go back under MinLevel
+//     (old ≥ MinLevel > new) are sent.
+//   - probe_appeared: treated as a change from OK: sent when OnProbeChange
+//     and the status is at least MinLevel; never with RescueOnly (nothing
+//     was rescued).
+//   - probe_disappeared: treated as a recovery: sent when OnProbeChange and
+//     the last status was at least MinLevel (the problem is no longer
+//     reported, someone should know why), RescueOnly included.
+//   - probe_updated, host_appeared, host_removed: never.
+//
+// Host rules: host_down and host_up are sent when OnHostChange, whatever
+// MinLevel and RescueOnly say (RescueOnly is about probe changes).
+//
+// Routing: when Groups or Hosts is non-empty the event's group must match one
+// of Groups or its host one of Hosts (OR'ed, like the newest upstream wigo's
+// apprise targets); patterns are case-insensitive and '*' matches any run of
+// characters. Both empty matches every host.
+type Filter struct {
+	config.Notifications
+	// Groups are group patterns.
+	Groups []string
+	// Hosts are host name patterns.
+	Hosts []string
+}
+
+// Accepts reports whether e passes the filter.
+func (f Filter) Accepts(e event.Event) bool {
+	if !f.routes(e.Host, e.Group) {
+		return false
+	}
+	level := f.MinLevel
+	switch e.Kind {
+	case event.ProbeChanged:
+		if !f.OnProbeChange {
+			return false
+		}
+		if f.RescueOnly {
+			return e.OldStatus >= level && e.NewStatus < level
+		}
+		recovery := e.NewStatus < e.OldStatus && e.OldStatus >= level
+		return e.NewStatus >= level || recovery
+	case event.ProbeAppeared:
+		return f.OnProbeChange && !f.RescueOnly && e.NewStatus >= level
+	case event.ProbeDisappeared:
+		return f.OnProbeChange && e.OldStatus >= level
+	case event.HostDown, event.HostUp:
+		return f.OnHostChange
+	}
+	// The "new push client waiting" kind of the transport work goes here
+	// (suggested: sent when OnHostChange).
+	return false
+}
+
+func (f Filter) routes(host, group string) bool {
+	if len(f.Groups) == 0 && len(f.Hosts) == 0 {
+		return true
+	}
+	for _, p := range f.Groups {
+		if Match(p, group) {
+			return true
+		}
+	}
+	for _, p := range f.Hosts {
+		if Match(p, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// Match reports whether s matches pattern, case-insensitively, '*' matching
+// any run of characters (empty included) and every other character itself.
+// Host and group names contain '.', '[' or '?' often enough that a full glob
+// syntax would surprise.
+func Match(pattern, s string) bool {
+	p, s := strings.ToLower(pattern), strings.ToLower(s)
+	parts := strings.Split(p, "*")
+	if len(parts) == 1 {
+		return p == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return strings.HasSuffix(s, last)
+}
+
+// Routing holds the notify block attributes the core's config package
+// leaves in the block body and this package owns.
+type Routing struct {
+	// Groups is the groups attribute: group patterns.
+	Groups []string `hcl:"groups,optional"`
+	// Hosts is the hosts attribute: host name patterns.
+	Hosts []string `hcl:"hosts,optional"`
+	// FallbackFor is the fallback_for attribute: the label of another
+	// notify block this one backs up.
+	FallbackFor string `hcl:"fallback_for,optional"`
+}
+
+var routingSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "groups"}, {Name: "hosts"}, {Name: "fallback_for"},
+}}
+
+// DecodeRouting takes groups, hosts and fallback_for out of a notify block's
+// body and returns them with the rest of the body, which is what the plugin
+// host must decode against the plugin's schema (the plugin does not know
+// these attributes and would reject them). Diagnostics carry file, line and
+// column.
+func DecodeRouting(body hcl.Body) (Routing, hcl.Body, hcl.Diagnostics) {
+	var r Routing
+	if body == nil {
+		return r, nil, nil
+	}
+	content, remain, diags := body.PartialContent(routingSchema)
+	decode := func(name string, dst any) {
+		if a, ok := content.Attributes[name]; ok {
+			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, dst)...)
+		}
+	}
+	decode("groups", &r.Groups)
+	decode("hosts", &r.Hosts)
+	decode("fallback_for", &r.FallbackFor)
+	return r, remain, diags
+}
+
+// InstanceFromBlock builds the Instance of a notify block: its label, its
+// resolved filter and its routing attributes. It returns the body left for
+// the plugin. A block without a Filter (not a notify block) is an error.
+func InstanceFromBlock(b config.PluginBlock) (Instance, hcl.Body, hcl.Diagnostics) {
+	r, remain, diags := DecodeRouting(b.Body)
+	if b.Filter == nil {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Not a notify block",
+			Detail:   fmt.Sprintf("Block %s %q has no notification filter.", b.Kind, b.Label),
+			Subject:  b.DefRange.Ptr(),
+		})
+		return Instance{Name: b.Label}, remain, diags
+	}
+	return Instance{
+		Name:        b.Label,
+		Filter:      Filter{Notifications: *b.Filter, Groups: r.Groups, Hosts: r.Hosts},
+		FallbackFor: r.FallbackFor,
+	}, remain, diags
+}
+
+// CheckInstances reports configuration errors no single block shows: two
+// instances with one name, and a fallback_for naming an unknown instance or
+// itself, or a fallback of a fallback (kept out so release stays one step).
+func CheckInstances(instances []Instance) error {
+	seen := map[string]Instance{}
+	for _, in := range instances {
+		if in.Name == "" {
+			return fmt.Errorf("notifier instance with an empty name")
+		}
+		if _, dup := seen[in.Name]; dup {
+			return fmt.Errorf("two notifier instances named %q", in.Name)
+		}
+		seen[in.Name] = in
+	}
+	for _, in := range instances {
+		if in.FallbackFor == "" {
+			continue
+		}
+		target, ok := seen[in.FallbackFor]
+		switch {
+		case !ok:
+			return fmt.Errorf("notify %q: fallback_for names %q, which is not a notify block", in.Name, in.FallbackFor)
+		case in.FallbackFor == in.Name:
+			return fmt.Errorf("notify %q: fallback_for names itself", in.Name)
+		case target.FallbackFor != "":
+			return fmt.Errorf("notify %q: fallback_for names %q, which is itself a fallback", in.Name, in.FallbackFor)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,221 @@
+package notify
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/model"
+)
+
+func defaults() Filter {
+	return Filter{Notifications: config.Default().Notifications} // min 250, probe+host on
+}
+
+func pev(kind event.Kind, old, new int) event.Event {
+	return event.Event{Kind: kind, Host: "web-1", Group: "Front", Probe: "load", OldStatus: old, NewStatus: new}
+}
+
+func TestFilterOriginalSemantics(t *testing.T) {
+	rescue := defaults()
+	rescue.RescueOnly = true
+	noProbe := defaults()
+	noProbe.OnProbeChange = false
+	noHost := defaults()
+	noHost.OnHostChange = false
+
+	tests := []struct {
+		name string
+		f    Filter
+		e    event.Event
+		want bool
+	}{
+		{"ok to crit", defaults(), pev(event.ProbeChanged, 100, 300), true},
+		{"ok to warn below min", defaults(), pev(event.ProbeChanged, 100, 200), false},
+		{"warn to ok below min", defaults(), pev(event.ProbeChanged, 200, 100), false},
+		{"at min exactly", defaults(), pev(event.ProbeChanged, 100, 250), true},
+		{"crit recovers to ok", defaults(), pev(event.ProbeChanged, 300, 100), true},
+		{"crit recovers to warn", defaults(), pev(event.ProbeChanged, 300, 200), true},
+		{"crit to error", defaults(), pev(event.ProbeChanged, 300, 500), true},
+		{"error down to crit", defaults(), pev(event.ProbeChanged, 500, 300), true},
+		{"probe changes off", noProbe, pev(event.ProbeChanged, 100, 500), false},
+		{"rescue only: crit to ok", rescue, pev(event.ProbeChanged, 300, 100), true},
+		{"rescue only: ok to crit", rescue, pev(event.ProbeChanged, 100, 300), false},
+		{"rescue only: error to crit stays above", rescue, pev(event.ProbeChanged, 500, 300), false},
+		{"appeared crit", defaults(), pev(event.ProbeAppeared, 0, 300), true},
+		{"appeared ok", defaults(), pev(event.ProbeAppeared, 0, 100), false},
+		{"appeared crit, rescue only", rescue, pev(event.ProbeAppeared, 0, 300), false},
+		{"disappeared while crit", defaults(), pev(event.ProbeDisappeared, 300, 100), true},
+		{"disappeared while ok", defaults(), pev(event.ProbeDisappeared, 100, 100), false},
+		{"disappeared while crit, rescue only", rescue, pev(event.ProbeDisappeared, 300, 100), true},
+		{"updated never", defaults(), pev(event.ProbeUpdated, 300, 300), false},
+		{"host down", defaults(), event.Event{Kind: event.HostDown, Host: "db", NewStatus: 999}, true},
+		{"host up", defaults(), event.Event{Kind: event.HostUp, Host: "db", OldStatus: 999, NewStatus: 100}, true},
+		{"host down, host changes off", noHost, event.Event{Kind: event.HostDown, Host: "db"}, false},
+		{"host down, rescue only", rescue, event.Event{Kind: event.HostDown, Host: "db"}, true},
+		{"host appeared never", defaults(), event.Event{Kind: event.HostAppeared, Host: "db"}, false},
+		{"host removed never", defaults(), event.Event{Kind: event.HostRemoved, Host: "db"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.f.Accepts(tt.e); got != tt.want {
+				t.Errorf("Accepts(%s %d→%d) = %v, want %v", tt.e.Kind, tt.e.OldStatus, tt.e.NewStatus, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFilterRouting(t *testing.T) {
+	f := defaults()
+	f.Groups = []string{"front*"}
+	f.Hosts = []string{"DB-*.paris", "exact"}
+	ev := func(host, group string) event.Event {
+		e := pev(event.ProbeChanged, 100, 300)
+		e.Host, e.Group = host, group
+		return e
+	}
+	for _, tt := range []struct {
+		host, group string
+		want        bool
+	}{
+		{"web-1", "Front", true},     // group, case-insensitive
+		{"web-1", "FrontEnd", true},  // group wildcard
+		{"db-3.paris", "Back", true}, // host wildcard, OR'ed with groups
+		{"exact", "", true},
+		{"exact2", "Back", false},
+		{"db-3.lyon", "Back", false},
+	} {
+		if got := f.Accepts(ev(tt.host, tt.group)); got != tt.want {
+			t.Errorf("host %q group %q: %v, want %v", tt.host, tt.group, got, tt.want)
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	for _, tt := range []struct {
+		p, s string
+		want bool
+	}{
+		{"*", "", true}, {"*", "x", true}, {"a*", "A", true}, {"*b", "ab", true},
+		{"a*b*c", "aXbYc", true}, {"a*b*c", "acb", false}, {"a*a", "a", false},
+		{"web[1]", "web[1]", true}, {"w?b", "web", false}, {"", "", true}, {"", "x", false},
+	} {
+		if got := Match(tt.p, tt.s); got != tt.want {
+			t.Errorf("Match(%q, %q) = %v, want %v", tt.p, tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestDecodeRouting(t *testing.T) {
+	src := `
+groups       = ["front", "back*"]
+hosts        = ["db-*"]
+fallback_for = "http"
+url          = "http://x"
+`
+	f, diags := hclsyntax.ParseConfig([]byte(src), "wigo.hcl", hcl.Pos{Line: 1, Column: 1})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	r, remain, diags := DecodeRouting(f.Body)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if !slices.Equal(r.Groups, []string{"front", "back*"}) || !slices.Equal(r.Hosts, []string{"db-*"}) || r.FallbackFor != "http" {
+		t.Errorf("routing = %+v", r)
+	}
+	// What is left is the plugin's: only url.
+	attrs, diags := remain.JustAttributes()
+	if diags.HasErrors() || len(attrs) != 1 || attrs["url"] == nil {
+		t.Errorf("remaining attributes = %v, %v", attrs, diags)
+	}
+
+	f, _ = hclsyntax.ParseConfig([]byte("hosts = 3\n"), "bad.hcl", hcl.Pos{Line: 1, Column: 1})
+	_, _, diags = DecodeRouting(f.Body)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "bad.hcl:1") {
+		t.Errorf("bad hosts: diagnostics %v should point at bad.hcl:1", diags)
+	}
+
+	inst, _, diags := InstanceFromBlock(config.PluginBlock{Kind: "notify", Label: "mail", Body: hcl.EmptyBody(),
+		Filter: &config.Notifications{MinLevel: 300}})
+	if diags.HasErrors() || inst.Name != "mail" || inst.Filter.MinLevel != 300 {
+		t.Errorf("instance = %+v, %v", inst, diags)
+	}
+}
+
+func TestCheckInstances(t *testing.T) {
+	ok := []Instance{{Name: "http"}, {Name: "mail", FallbackFor: "http"}}
+	if err := CheckInstances(ok); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]Instance{
+		{{Name: "a"}, {Name: "a"}},
+		{{Name: "mail", FallbackFor: "nope"}},
+		{{Name: "mail", FallbackFor: "mail"}},
+		{{Name: "a"}, {Name: "b", FallbackFor: "a"}, {Name: "c", FallbackFor: "b"}},
+		{{Name: ""}},
+	} {
+		if err := CheckInstances(bad); err == nil {
+			t.Errorf("CheckInstances(%+v) = nil, want an error", bad)
+		}
+	}
+}
+
+func TestBuildKeepsOriginalShape(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 123456000, time.UTC)
+	old := &model.ProbeResult{Name: "load", Status: 100, Message: "fine"}
+	nw := &model.ProbeResult{Name: "load", Status: 300, Message: "load is 12"}
+	e := event.Event{Kind: event.ProbeChanged, Time: at, Host: "web-1", Group: "Front", Probe: "load",
+		OldStatus: 100, NewStatus: 300, Old: old, New: nw}
+	n, ok := Build(e, "ev-1", []string{"load", "disk"})
+	if !ok {
+		t.Fatal("probe change not built")
+	}
+	if n.Message != "Probe load status changed from 100 to 300 on host web-1" {
+		t.Errorf("Message = %q", n.Message)
+	}
+	wantSummary := "Probe load on host web-1 : \n\n\tOld Status : 100\n\tNew Status : 300\n\nMessage :\n\n\tload is 12\n\n"
+	if n.Summary != wantSummary {
+		t.Errorf("Summary = %q, want %q", n.Summary, wantSummary)
+	}
+	if n.Date != model.FormatDate(at) || n.Type != "Probe" || n.OldLevel != "OK" || n.NewLevel != "CRIT" ||
+		!slices.Equal(n.HostProbesInError, []string{"disk", "load"}) {
+		t.Errorf("notification = %+v", n)
+	}
+	raw, err := json.Marshal(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Type", "Hostname", "Group", "Message", "Date", "Summary", "Status", "Probe", "OldProbe", "NewProbe",
+		"HostProbesInError", "EventId", "Kind", "OldStatus", "NewStatus", "OldLevel", "NewLevel"}
+	got := slices.Sorted(func(yield func(string) bool) {
+		for k := range keys {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("JSON keys = %v, want %v", got, want)
+	}
+
+	down, ok := Build(event.Event{Kind: event.HostDown, Time: at, Host: "db", NewStatus: 999, Message: "nothing heard for 60s"}, "ev-2", nil)
+	if !ok || down.Type != "Wigo" || down.Message != "Host db is DOWN" || down.NewLevel != "DOWN" || down.HostProbesInError == nil {
+		t.Errorf("host down = %+v", down)
+	}
+	if _, ok := Build(event.Event{Kind: event.ProbeUpdated}, "x", nil); ok {
+		t.Error("probe_updated must not be built")
+	}
+}

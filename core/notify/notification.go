@@ -1,0 +1,144 @@
+// Package notify is the core's notification pipeline: it turns events from
+// the bus into notifications for each configured notifier instance (a notify
+// block), filters them with the original Wigo's rules, writes them to the
+// SQLite outbox before anything is attempted, and delivers them through a
+// Sender with retries, exponential backoff and dead letters.
+//
+// Guarantees:
+//   - at least once: a notification is marked delivered only after Send
+//     returned nil; rows left pending by a crash are delivered at start-up;
+//   - per host and per instance, notifications are delivered in event order:
+//     a host's notification N+1 is not sent while N is pending or retrying;
+//   - nothing is dropped silently: after MaxAttempts a row becomes a dead
+//     letter, listed by the HTTP API and retried by a POST.
+package notify
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/model"
+)
+
+// Notification types, the original's Type field.
+const (
+	// TypeProbe is the Type of probe events.
+	TypeProbe = "Probe"
+	// TypeWigo is the Type of host events (the original called a host's
+	// daemon "a Wigo").
+	TypeWigo = "Wigo"
+)
+
+// Notification is what a notifier receives, in the original's JSON shape
+// (Type, Hostname, Group, Message, Date, Summary, Status, Probe, OldProbe,
+// NewProbe, HostProbesInError) plus stable fields the original lacked
+// (EventId, Kind, statuses and level names). notify-http posts it verbatim,
+// so the keys are a public contract: never rename one.
+type Notification struct {
+	// Type is "Probe" or "Wigo".
+	Type     string `json:"Type"`
+	Hostname string `json:"Hostname"`
+	Group    string `json:"Group"`
+	// Message is the one-line sentence (a mail subject).
+	Message string `json:"Message"`
+	// Date is the event time in the original's layout (model.FormatDate).
+	Date string `json:"Date"`
+	// Summary is the multi-line text (a mail body).
+	Summary string `json:"Summary"`
+	// Status is the status the event leaves the probe or host in.
+	Status int `json:"Status"`
+	// Probe is the probe name, empty for host events.
+	Probe    string             `json:"Probe"`
+	OldProbe *model.ProbeResult `json:"OldProbe"`
+	NewProbe *model.ProbeResult `json:"NewProbe"`
+	// HostProbesInError names the host's probes with a status above OK
+	// once the event is applied, sorted; empty (never null) for host events.
+	HostProbesInError []string `json:"HostProbesInError"`
+
+	// EventId identifies the event: unique, shared by every notifier's copy
+	// of the event and the same on every retry, so a receiver can drop
+	// duplicates that at-least-once delivery may cause.
+	EventId string `json:"EventId"`
+	// Kind is the event kind (probe_changed, host_down, ...).
+	Kind      string `json:"Kind"`
+	OldStatus int    `json:"OldStatus"`
+	NewStatus int    `json:"NewStatus"`
+	// OldLevel and NewLevel are model.StatusName of the statuses; empty for
+	// a status that does not exist (OldLevel of an appeared probe).
+	OldLevel string `json:"OldLevel"`
+	NewLevel string `json:"NewLevel"`
+}
+
+func levelName(status int) string {
+	if status == 0 {
+		return ""
+	}
+	return model.StatusName(status)
+}
+
+// Build renders e as a notification with the given event id. inError is the
+// host's probes in error after the event (copied, sorted). It reports false
+// for kinds that are never notified.
+func Build(e event.Event, eventID string, inError []string) (*Notification, bool) {
+	n := &Notification{
+		Hostname:          e.Host,
+		Group:             e.Group,
+		Date:              model.FormatDate(e.Time),
+		Status:            e.NewStatus,
+		Probe:             e.Probe,
+		OldProbe:          e.Old,
+		NewProbe:          e.New,
+		HostProbesInError: []string{},
+		EventId:           eventID,
+		Kind:              string(e.Kind),
+		OldStatus:         e.OldStatus,
+		NewStatus:         e.NewStatus,
+		OldLevel:          levelName(e.OldStatus),
+		NewLevel:          levelName(e.NewStatus),
+	}
+	probeMessage := func(r *model.ProbeResult) string {
+		if r == nil {
+			return ""
+		}
+		return r.Message
+	}
+	switch e.Kind {
+	case event.ProbeChanged:
+		n.Type = TypeProbe
+		n.Message = fmt.Sprintf("Probe %s status changed from %d to %d on host %s", e.Probe, e.OldStatus, e.NewStatus, e.Host)
+		// The original's summary, byte for byte, so mail filters and
+		// receivers written against it keep matching.
+		n.Summary = fmt.Sprintf("Probe %s on host %s : \n\n", e.Probe, e.Host) +
+			fmt.Sprintf("\tOld Status : %d\n", e.OldStatus) +
+			fmt.Sprintf("\tNew Status : %d\n\n", e.NewStatus) +
+			fmt.Sprintf("Message :\n\n\t%s\n\n", probeMessage(e.New))
+	case event.ProbeAppeared:
+		n.Type = TypeProbe
+		n.Message = fmt.Sprintf("New probe %s with status %d detected on host %s", e.Probe, e.NewStatus, e.Host)
+		n.Summary = fmt.Sprintf("A new probe %s has been detected on host %s : \n\n", e.Probe, e.Host) +
+			fmt.Sprintf("\t%s\n", probeMessage(e.New))
+	case event.ProbeDisappeared:
+		n.Type = TypeProbe
+		n.Message = fmt.Sprintf("Probe %s on host %s does not exist anymore. Last status was %d", e.Probe, e.Host, e.OldStatus)
+		n.Summary = fmt.Sprintf("Probe %s has been deleted on host %s : \n\n", e.Probe, e.Host) +
+			fmt.Sprintf("Last message was : \n\n%s\n", probeMessage(e.Old))
+	case event.HostDown:
+		n.Type = TypeWigo
+		n.Message = fmt.Sprintf("Host %s is DOWN", e.Host)
+		n.Summary = fmt.Sprintf("Host %s (group %s) is DOWN : \n\n\t%s\n", e.Host, e.Group, e.Message)
+	case event.HostUp:
+		n.Type = TypeWigo
+		n.Message = fmt.Sprintf("Host %s is UP", e.Host)
+		n.Summary = fmt.Sprintf("Host %s (group %s) is UP again : \n\n\t%s\n", e.Host, e.Group, e.Message)
+	// The transport work will add a "new push client waiting" kind: render
+	// it here as TypeWigo with its own message, and route it in
+	// Filter.Accepts.
+	default:
+		return nil, false
+	}
+	if n.Type == TypeProbe && inError != nil {
+		n.HostProbesInError = slices.Sorted(slices.Values(inError))
+	}
+	return n, true
+}

@@ -1,0 +1,656 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/store"
+)
+
+// Defaults applied by New to zero-valued Options fields.
+const (
+	// DefaultMaxAttempts bounds the attempts of one notification: with the
+	// default backoff, ten attempts span about a quarter of an hour, long
+	// enough to ride out a receiver's restart, short enough that a dead
+	// letter is noticed the same day.
+	DefaultMaxAttempts = 10
+	// DefaultBackoffBase is the delay after the first failure.
+	DefaultBackoffBase = time.Second
+	// DefaultBackoffMax caps the delay between two attempts.
+	DefaultBackoffMax = 5 * time.Minute
+	// DefaultWorkers is how many Sends may run at once.
+	DefaultWorkers = 16
+	// DefaultSendTimeout bounds one Send, so a hung plugin cannot hold a
+	// worker (and its host's queue) forever.
+	DefaultSendTimeout = time.Minute
+	// DefaultRetention is how long delivered rows stay in the outbox, for
+	// looking back at what was sent.
+	DefaultRetention = 24 * time.Hour
+	// maxBatch is the most events committed in one outbox transaction: big
+	// enough to amortise the fsync under a burst, small enough to keep the
+	// write lock short.
+	maxBatch = 256
+)
+
+// Sender delivers one notification to one notifier instance. It returns nil
+// only when the notification was accepted (an HTTP 2xx, an SMTP 250): nil is
+// what marks the row delivered. It must honour ctx. The daemon adapts the
+// plugin host to it.
+type Sender interface {
+	Send(ctx context.Context, instance string, n *Notification) error
+}
+
+// SenderFunc adapts a function to Sender.
+type SenderFunc func(ctx context.Context, instance string, n *Notification) error
+
+// Send calls f.
+func (f SenderFunc) Send(ctx context.Context, instance string, n *Notification) error {
+	return f(ctx, instance, n)
+}
+
+// Instance is one notifier: a notify block.
+type Instance struct {
+	// Name is the block's label, passed to Sender.Send.
+	Name string
+	// Filter selects the events this instance hears about.
+	Filter Filter
+	// FallbackFor names another instance this one backs up (the original's
+	// "mail only when the HTTP callback failed"). For an event both accept,
+	// this instance's row is held and released as soon as one delivery
+	// attempt of the named instance fails (not only when it dead-letters:
+	// a fallback that waits a quarter of an hour of retries is no
+	// fallback), and cancelled when that delivery succeeds first. An event
+	// the named instance does not accept reaches this instance directly.
+	FallbackFor string
+}
+
+// Options configure a Pipeline.
+type Options struct {
+	// Store holds the outbox. Required.
+	Store *store.Store
+	// Sender delivers. Required.
+	Sender Sender
+	// Instances are the configured notifiers; see CheckInstances.
+	Instances []Instance
+	// Logger; nil means a null logger.
+	Logger hclog.Logger
+	// MaxAttempts before a row becomes a dead letter; 0 means
+	// DefaultMaxAttempts.
+	MaxAttempts int
+	// BackoffBase and BackoffMax shape the retry delay: BackoffBase after
+	// the first failure, doubling up to BackoffMax, with jitter. 0 means
+	// the default.
+	BackoffBase, BackoffMax time.Duration
+	// Workers is how many Sends may run at once; 0 means DefaultWorkers.
+	Workers int
+	// SendTimeout bounds one Send; 0 means DefaultSendTimeout.
+	SendTimeout time.Duration
+	// Retention is how long delivered rows are kept; 0 means
+	// DefaultRetention.
+	Retention time.Duration
+	// ProbesInError, when set, gives the host's probes in error for
+	// HostProbesInError (e.g. from state.FindHost). When nil the pipeline
+	// tracks probe statuses from the events it consumes, which is exact as
+	// long as it subscribes with Kinds from the daemon's start.
+	ProbesInError func(host string) []string
+	// OnEnqueued, when set, is called with the event ids of each committed
+	// outbox batch, synchronously, after the commit: from then on those
+	// notifications survive a crash. Tests and benchmarks use it.
+	OnEnqueued func(eventIDs []string)
+}
+
+// Stats are the pipeline's counters, for /metrics.
+type Stats struct {
+	// Pending rows wait for delivery (first attempt or retry).
+	Pending int
+	// Held rows are fallbacks waiting on their primary.
+	Held int
+	// Dead rows are dead letters.
+	Dead int
+	// Delivered counts successful Sends since New.
+	Delivered uint64
+	// Failed counts failed Sends (attempts) since New.
+	Failed uint64
+	// DeadLettered counts rows that became dead letters since New.
+	DeadLettered uint64
+}
+
+// ErrRunning is returned by Run when the pipeline is already running.
+var ErrRunning = errors.New("notification pipeline is already running")
+
+// Pipeline is the notification pipeline. Its methods are safe for
+// concurrent use.
+type Pipeline struct {
+	opts      Options
+	log       hclog.Logger
+	st        *store.Store
+	instances []Instance
+
+	running atomic.Bool
+	// wake pokes the dispatcher: new rows, a retried dead letter.
+	wake chan struct{}
+
+	// probes tracks statuses for HostProbesInError when no ProbesInError
+	// function was given. Only the enqueue path touches it, under enqMu.
+	enqMu  sync.Mutex
+	probes map[string]map[string]int
+
+	delivered, failed, deadLettered atomic.Uint64
+}
+
+// New checks opts and returns a pipeline ready to Run.
+func New(opts Options) (*Pipeline, error) {
+	if opts.Store == nil {
+		return nil, errors.New("notification pipeline: no store")
+	}
+	if opts.Sender == nil {
+		return nil, errors.New("notification pipeline: no sender")
+	}
+	if err := CheckInstances(opts.Instances); err != nil {
+		return nil, fmt.Errorf("notification pipeline: %w", err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.BackoffBase <= 0 {
+		opts.BackoffBase = DefaultBackoffBase
+	}
+	if opts.BackoffMax <= 0 {
+		opts.BackoffMax = DefaultBackoffMax
+	}
+	opts.BackoffMax = max(opts.BackoffMax, opts.BackoffBase)
+	if opts.Workers <= 0 {
+		opts.Workers = DefaultWorkers
+	}
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = DefaultSendTimeout
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
+	}
+	return &Pipeline{
+		opts:      opts,
+		log:       opts.Logger.Named("notify"),
+		st:        opts.Store,
+		instances: opts.Instances,
+		wake:      make(chan struct{}, 1),
+		probes:    map[string]map[string]int{},
+	}, nil
+}
+
+func (p *Pipeline) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Enqueue filters events for every instance and writes the notifications
+// that pass to the outbox, all in one transaction, returning the event ids
+// of the events that produced at least one row. When it returns nil they are
+// durable and will be delivered, by this run or the next. Run calls it for
+// events from the bus; it is exported for callers outside the bus (a test
+// notification from the API).
+func (p *Pipeline) Enqueue(ctx context.Context, events ...event.Event) ([]string, error) {
+	p.enqMu.Lock()
+	defer p.enqMu.Unlock()
+	var entries []store.OutboxEntry
+	var ids []string
+	for _, e := range events {
+		inError := p.track(e)
+		var accepted []Instance
+		for _, in := range p.instances {
+			if in.Filter.Accepts(e) {
+				accepted = append(accepted, in)
+			}
+		}
+		if len(accepted) == 0 {
+			continue
+		}
+		id := uuid.NewString()
+		n, ok := Build(e, id, inError)
+		if !ok {
+			continue
+		}
+		payload, err := json.Marshal(n)
+		if err != nil {
+			return nil, fmt.Errorf("encode notification %s: %w", id, err)
+		}
+		for _, in := range accepted {
+			entry := store.OutboxEntry{EventID: id, Instance: in.Name, Host: e.Host, Payload: payload}
+			if in.FallbackFor != "" && acceptedBy(accepted, in.FallbackFor) {
+				entry.FallbackFor = in.FallbackFor
+			}
+			entries = append(entries, entry)
+		}
+		ids = append(ids, id)
+	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	if _, err := p.st.EnqueueOutbox(ctx, time.Now(), entries...); err != nil {
+		return nil, err
+	}
+	if p.opts.OnEnqueued != nil {
+		p.opts.OnEnqueued(ids)
+	}
+	p.poke()
+	return ids, nil
+}
+
+func acceptedBy(instances []Instance, name string) bool {
+	for _, in := range instances {
+		if in.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// track applies e to the probe-status tracker and returns the host's probes
+// in error afterwards (nil for host events).
+func (p *Pipeline) track(e event.Event) []string {
+	if p.opts.ProbesInError != nil {
+		if e.Probe == "" {
+			return nil
+		}
+		return p.opts.ProbesInError(e.Host)
+	}
+	switch e.Kind {
+	case event.HostRemoved:
+		delete(p.probes, e.Host)
+		return nil
+	case event.ProbeChanged, event.ProbeAppeared, event.ProbeUpdated:
+		h := p.probes[e.Host]
+		if h == nil {
+			h = map[string]int{}
+			p.probes[e.Host] = h
+		}
+		h[e.Probe] = e.NewStatus
+	case event.ProbeDisappeared:
+		delete(p.probes[e.Host], e.Probe)
+	default:
+		return nil
+	}
+	out := []string{}
+	for name, st := range p.probes[e.Host] {
+		if st > model.StatusOK {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Run consumes sub (which may be nil: delivery only) and delivers the outbox
+// until ctx is cancelled, starting with whatever a previous run left
+// pending: those rows are made due at once, whatever backoff the previous
+// run had scheduled. Stop Run (cancel ctx and wait for it to return)
+// before closing the Store. Events still buffered in sub when ctx ends are enqueued before
+// Run returns; Sends in flight are cancelled and their rows stay pending for
+// the next run. Run returns nil after a cancellation.
+func (p *Pipeline) Run(ctx context.Context, sub *event.Subscription) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer p.running.Store(false)
+	if n, err := p.st.RescheduleOutbox(ctx, time.Now()); err != nil {
+		// Not fatal: the rows are still delivered, at their old times.
+		p.log.Warn("cannot reschedule pending notifications", "error", err)
+	} else if n > 0 {
+		p.log.Info("notifications left pending by the previous run are due now", "rows", n)
+	}
+	names := make([]string, 0, len(p.instances))
+	for _, in := range p.instances {
+		names = append(names, in.Name)
+	}
+	if n, err := p.st.ReleaseOrphanedOutbox(ctx, time.Now(), names); err != nil {
+		p.log.Warn("cannot release fallbacks of removed notifiers", "error", err)
+	} else if n > 0 {
+		p.log.Info("released fallback notifications whose primary notifier is no longer configured", "rows", n)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { p.dispatch(ctx) })
+	wg.Go(func() { p.prune(ctx) })
+	if sub != nil {
+		p.ingest(ctx, sub)
+	}
+	wg.Wait()
+	return nil
+}
+
+// ingest moves events from the bus to the outbox, committing whatever has
+// accumulated in one transaction.
+func (p *Pipeline) ingest(ctx context.Context, sub *event.Subscription) {
+	batch := make([]event.Event, 0, maxBatch)
+	for {
+		select {
+		case <-ctx.Done():
+			p.drain(sub)
+			return
+		case e, ok := <-sub.C:
+			if !ok {
+				<-ctx.Done()
+				return
+			}
+			batch = append(batch[:0], e)
+		fill:
+			for len(batch) < maxBatch {
+				select {
+				case e, ok := <-sub.C:
+					if !ok {
+						break fill
+					}
+					batch = append(batch, e)
+				default:
+					break fill
+				}
+			}
+			p.enqueueRetrying(ctx, batch)
+		}
+	}
+}
+
+// enqueueRetrying retries a failing outbox write (a full disk, a locked
+// file) rather than drop events: the bus is lossless, so the wait pushes
+// back on the publisher instead of losing anything.
+func (p *Pipeline) enqueueRetrying(ctx context.Context, batch []event.Event) {
+	delay := 100 * time.Millisecond
+	for {
+		_, err := p.Enqueue(ctx, batch...)
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			// Shutting down: one last try outside the cancelled context.
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, err = p.Enqueue(sctx, batch...)
+			cancel()
+			if err != nil {
+				p.log.Error("notifications lost at shutdown: outbox write failed", "events", len(batch), "error", err)
+			}
+			return
+		}
+		p.log.Error("cannot write notifications to the outbox; retrying", "events", len(batch), "retry_in", delay, "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 10*time.Second)
+	}
+}
+
+// drain enqueues what the bus already handed over, so a clean shutdown loses
+// no event that was published before it.
+func (p *Pipeline) drain(sub *event.Subscription) {
+	var batch []event.Event
+	for {
+		select {
+		case e, ok := <-sub.C:
+			if ok {
+				batch = append(batch, e)
+				continue
+			}
+		default:
+		}
+		break
+	}
+	if len(batch) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := p.Enqueue(ctx, batch...); err != nil {
+		p.log.Error("notifications lost at shutdown: outbox write failed", "events", len(batch), "error", err)
+	}
+}
+
+// result is one finished Send.
+type result struct {
+	row store.OutboxRow
+	err error
+	// aborted: the Send was cut short by shutdown; not an attempt.
+	aborted bool
+}
+
+// dispatch is the single goroutine that decides what to send. Being the
+// only one to read due rows and to record results is what makes the
+// in-flight set safe: a row is forgotten as in flight only after its result
+// is committed, so the next DueOutbox cannot hand it out again.
+func (p *Pipeline) dispatch(ctx context.Context) {
+	workers := p.opts.Workers
+	inflight := make(map[int64]bool, workers)
+	done := make(chan result, workers)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	var pending []result
+	errDelay := 100 * time.Millisecond
+
+	record := func() {
+		if len(pending) == 0 {
+			return
+		}
+		if err := p.record(pending); err != nil {
+			// The rows stay pending in the database: they will be sent
+			// again (at least once), which beats losing the outcome.
+			p.log.Error("cannot record delivery results", "results", len(pending), "error", err)
+		}
+		for _, r := range pending {
+			delete(inflight, r.row.ID)
+		}
+		pending = pending[:0]
+	}
+
+	for {
+		// Collect every finished Send, commit them together.
+	collect:
+		for {
+			select {
+			case r := <-done:
+				pending = append(pending, r)
+			default:
+				break collect
+			}
+		}
+		record()
+
+		if ctx.Err() != nil {
+			for len(inflight) > 0 {
+				pending = append(pending, <-done)
+				record()
+			}
+			return
+		}
+
+		wait := time.Duration(-1)
+		now := time.Now()
+		if free := workers - len(inflight); free > 0 {
+			rows, err := p.st.DueOutbox(ctx, now, len(inflight)+free)
+			if err != nil {
+				if ctx.Err() == nil {
+					p.log.Error("cannot read due notifications", "retry_in", errDelay, "error", err)
+				}
+				wait, errDelay = errDelay, min(errDelay*2, 10*time.Second)
+			} else {
+				errDelay = 100 * time.Millisecond
+				for _, row := range rows {
+					if inflight[row.ID] || free == 0 {
+						continue
+					}
+					inflight[row.ID] = true
+					free--
+					go p.deliver(ctx, row, done)
+				}
+			}
+		}
+		if wait < 0 {
+			next, ok, err := p.st.NextOutboxAttempt(ctx, now)
+			switch {
+			case err != nil:
+				if ctx.Err() == nil {
+					p.log.Error("cannot read the next notification attempt", "error", err)
+				}
+				wait = errDelay
+			case ok:
+				wait = max(time.Until(next), time.Millisecond)
+			}
+		}
+		if wait >= 0 {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+		case <-p.wake:
+		case r := <-done:
+			pending = append(pending, r)
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// deliver runs one Send and reports it on done (buffered to the number of
+// workers, so this never blocks).
+func (p *Pipeline) deliver(ctx context.Context, row store.OutboxRow, done chan<- result) {
+	var n Notification
+	if err := json.Unmarshal(row.Payload, &n); err != nil {
+		// Cannot succeed on any retry: straight to the dead letters.
+		done <- result{row: row, err: fmt.Errorf("%w: decode payload: %w", errPermanent, err)}
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, p.opts.SendTimeout)
+	defer cancel()
+	err := p.safeSend(sctx, row.Instance, &n)
+	done <- result{row: row, err: err, aborted: err != nil && ctx.Err() != nil}
+}
+
+var errPermanent = errors.New("permanent failure")
+
+// safeSend turns a Sender's panic into an error: one broken notifier must
+// not take the daemon down with it.
+func (p *Pipeline) safeSend(ctx context.Context, instance string, n *Notification) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sender panicked: %v", r)
+		}
+	}()
+	return p.opts.Sender.Send(ctx, instance, n)
+}
+
+// record commits the outcomes of finished Sends in one transaction.
+func (p *Pipeline) record(results []result) error {
+	now := time.Now()
+	out := make([]store.OutboxResult, 0, len(results))
+	for _, r := range results {
+		if r.aborted {
+			continue
+		}
+		res := store.OutboxResult{ID: r.row.ID, EventID: r.row.EventID, Instance: r.row.Instance, Err: r.err}
+		if r.err == nil {
+			p.delivered.Add(1)
+			p.log.Debug("notification delivered", "instance", r.row.Instance, "host", r.row.Host,
+				"event_id", r.row.EventID, "attempt", r.row.Attempts+1)
+		} else {
+			p.failed.Add(1)
+			attempt := r.row.Attempts + 1
+			res.Dead = attempt >= p.opts.MaxAttempts || errors.Is(r.err, errPermanent)
+			if res.Dead {
+				p.deadLettered.Add(1)
+				p.log.Error("notification dead-lettered; retry it from the API", "instance", r.row.Instance,
+					"host", r.row.Host, "event_id", r.row.EventID, "id", r.row.ID, "attempts", attempt, "error", r.err)
+			} else {
+				delay := backoff(attempt, p.opts.BackoffBase, p.opts.BackoffMax, rand.Float64)
+				res.NextAttempt = now.Add(delay)
+				p.log.Warn("notification delivery failed; will retry", "instance", r.row.Instance,
+					"host", r.row.Host, "event_id", r.row.EventID, "attempt", attempt, "retry_in", delay, "error", r.err)
+			}
+		}
+		out = append(out, res)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return p.st.RecordOutboxResults(ctx, now, out...)
+}
+
+// backoff is the delay after the attempt-th failure: base·2^(attempt-1)
+// capped at maxDelay, with "equal jitter" (half fixed, half random) so
+// notifiers failing together do not retry in lockstep, while each delay
+// stays at least half the nominal one and the sequence never decreases
+// before the cap.
+func backoff(attempt int, base, maxDelay time.Duration, rnd func() float64) time.Duration {
+	d := maxDelay
+	if attempt < 1 {
+		attempt = 1
+	}
+	if shift := attempt - 1; shift < 32 {
+		if nominal := base << shift; nominal > 0 && nominal < maxDelay {
+			d = nominal
+		}
+	}
+	half := d / 2
+	return half + time.Duration(rnd()*float64(d-half))
+}
+
+// prune deletes old delivered rows once an hour.
+func (p *Pipeline) prune(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := p.st.PruneOutbox(ctx, time.Now().Add(-p.opts.Retention))
+			if err != nil && ctx.Err() == nil {
+				p.log.Warn("cannot prune delivered notifications", "error", err)
+			} else if n > 0 {
+				p.log.Debug("pruned delivered notifications", "rows", n)
+			}
+		}
+	}
+}
+
+// Retry turns the dead letter id back into a pending notification and wakes
+// the dispatcher. Errors wrap store.ErrNotFound or store.ErrNotDead.
+func (p *Pipeline) Retry(ctx context.Context, id int64) error {
+	if err := p.st.RetryOutbox(ctx, id, time.Now()); err != nil {
+		return err
+	}
+	p.log.Info("dead letter queued again", "id", id)
+	p.poke()
+	return nil
+}
+
+// Stats returns the counters; the gauges come from the outbox (a quick
+// grouped count), the totals from this process.
+func (p *Pipeline) Stats() Stats {
+	s := Stats{Delivered: p.delivered.Load(), Failed: p.failed.Load(), DeadLettered: p.deadLettered.Load()}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := p.st.CountOutbox(ctx)
+	if err != nil {
+		p.log.Warn("cannot count outbox rows", "error", err)
+		return s
+	}
+	s.Pending, s.Held, s.Dead = counts[store.OutboxPending], counts[store.OutboxHeld], counts[store.OutboxDead]
+	return s
+}
