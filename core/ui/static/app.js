@@ -1,0 +1,814 @@
+// Wigo dashboard: one ES module, no build step, no dependencies.
+//
+// Data flow: a websocket (/api/ws) sends a snapshot of the whole state, then
+// every change event with a sequence number. The page keeps a flat map of
+// hosts (local and remote, at any depth) updated from those events and
+// re-renders the current view at most once per animation frame. A hole in
+// the sequence means events were lost: the page reconnects for a fresh
+// snapshot. Logs, authority and plugins come from the JSON API.
+//
+// Every piece of text from the daemon reaches the DOM through textContent
+// (the el() helper), never innerHTML: probe messages are untrusted.
+
+const LEVELS = ["OK", "INFO", "WARN", "CRIT", "ERROR", "DOWN"];
+const LOG_LEVELS = { 1: "DEBUG", 2: "NOTICE", 3: "INFO", 4: "ERROR", 5: "WARNING", 6: "CRITICAL", 7: "EMERGENCY" };
+const LOG_LEVEL_STATUS = { 1: 100, 2: 100, 3: 101, 4: 500, 5: 200, 6: 300, 7: 999 };
+const FAVICON_COLOURS = { OK: "#1a7f37", INFO: "#0969da", WARN: "#d4a72c", CRIT: "#cf222e", ERROR: "#8250df", DOWN: "#000000", UNKNOWN: "#8c959f" };
+
+/** level is the word for a status code, as core/model.StatusName. */
+export function level(status) {
+  if (status === 999) return "DOWN";
+  if (status >= 500) return "ERROR";
+  if (status >= 300) return "CRIT";
+  if (status >= 200) return "WARN";
+  if (status > 100) return "INFO";
+  if (status === 100) return "OK";
+  return "UNKNOWN";
+}
+
+/** el builds an element: el("a", {href: "#"}, "text", child…). */
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k === "class") e.className = v;
+    else e.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+function badge(status, extra) {
+  const l = level(status);
+  return el("span", { class: "badge", "data-level": l, title: `status ${status}`, ...extra }, l);
+}
+
+function ago(ts) {
+  if (!ts) return "never";
+  const s = Math.max(0, Math.round(Date.now() / 1000 - ts));
+  if (s < 90) return `${s} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  if (s < 172800) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
+}
+
+/** age is a text node kept current by the once-a-second ticker. */
+function age(ts) {
+  return el("time", { "data-ts": ts || 0, datetime: ts ? new Date(ts * 1000).toISOString() : null, title: ts ? new Date(ts * 1000).toLocaleString() : null }, ago(ts));
+}
+
+setInterval(() => {
+  for (const t of document.querySelectorAll("time[data-ts]")) {
+    const v = ago(Number(t.dataset.ts));
+    if (t.textContent !== v) t.textContent = v;
+  }
+}, 1000);
+
+// ---------------------------------------------------------------- state
+
+/** Host records by UUID, flattened from the nested document. */
+const model = {
+  hosts: new Map(),
+  localUuid: "",
+  hostname: "",
+  seq: -1,
+  ready: false,
+};
+
+function hostStatus(h) {
+  if (!h.alive) return 999;
+  let s = 100;
+  for (const p of Object.values(h.probes)) s = Math.max(s, p.Status);
+  return s;
+}
+
+function loadSnapshot(doc) {
+  model.hosts.clear();
+  model.localUuid = doc.Uuid;
+  model.hostname = doc.Hostname || (doc.LocalHost && doc.LocalHost.Name) || "";
+  const walk = (w, path, remote) => {
+    if (!w || !w.LocalHost) return;
+    const h = {
+      uuid: w.Uuid,
+      name: w.LocalHost.Name || w.Hostname || w.Uuid,
+      group: w.LocalHost.Group || "",
+      alive: w.IsAlive !== false,
+      probes: { ...(w.LocalHost.Probes || {}) },
+      lastUpdate: w.LastUpdate,
+      version: w.Version,
+      remote,
+      path,
+    };
+    h.status = w.IsAlive === false ? 999 : (w.LocalHost.Status || hostStatus(h));
+    model.hosts.set(h.uuid || h.name, h);
+    for (const r of Object.values(w.RemoteWigos || {})) walk(r, [...path, h.name], true);
+  };
+  walk(doc, [], false);
+  model.ready = true;
+}
+
+function hostFor(e) {
+  const key = e.HostUuid || (e.Remote ? e.Host : model.localUuid);
+  let h = model.hosts.get(key);
+  if (!h) {
+    h = { uuid: key, name: e.Host, group: e.Group, alive: true, probes: {}, status: 100, remote: e.Remote, path: [] };
+    model.hosts.set(key, h);
+  }
+  h.name = e.Host || h.name;
+  h.group = e.Group;
+  h.lastUpdate = Math.floor(new Date(e.Time).getTime() / 1000);
+  return h;
+}
+
+function applyEvent(e) {
+  switch (e.Kind) {
+    case "probe_changed":
+    case "probe_appeared":
+    case "probe_updated": {
+      const h = hostFor(e);
+      if (e.New) h.probes[e.Probe] = e.New;
+      h.status = hostStatus(h);
+      break;
+    }
+    case "probe_disappeared": {
+      const h = hostFor(e);
+      delete h.probes[e.Probe];
+      h.status = hostStatus(h);
+      break;
+    }
+    case "host_appeared":
+      hostFor(e).alive = true;
+      break;
+    case "host_down": {
+      const h = hostFor(e);
+      h.alive = false;
+      h.status = 999;
+      break;
+    }
+    case "host_up": {
+      const h = hostFor(e);
+      h.alive = true;
+      h.status = hostStatus(h);
+      break;
+    }
+    case "host_removed":
+      model.hosts.delete(e.HostUuid || e.Host);
+      break;
+  }
+  if (logged(e)) for (const f of logListeners) f(logEntry(e));
+}
+
+/** logged mirrors event.Event.Logged: what the log table records. */
+function logged(e) {
+  switch (e.Kind) {
+    case "probe_changed": case "probe_disappeared": case "host_down": case "host_up": return true;
+    case "probe_appeared": return e.NewStatus !== 100;
+  }
+  return false;
+}
+
+function logEntry(e) {
+  const status = e.Kind === "probe_disappeared" ? 100 : e.NewStatus;
+  let lv = 2;
+  if (status === 999) lv = 7; else if (status >= 500) lv = 4; else if (status >= 300) lv = 6; else if (status >= 200) lv = 5; else if (status > 100) lv = 3;
+  return { Timestamp: Math.floor(new Date(e.Time).getTime() / 1000), Level: lv, Message: e.Message, Host: e.Host, Probe: e.Probe || "", Group: e.Group, live: true };
+}
+
+const logListeners = new Set();
+
+function globalStatus() {
+  let s = 100;
+  for (const h of model.hosts.values()) s = Math.max(s, h.status);
+  return s;
+}
+
+function sortedHosts() {
+  return [...model.hosts.values()].sort((a, b) => b.status - a.status || a.name.localeCompare(b.name));
+}
+
+// ---------------------------------------------------------------- connection
+
+const conn = { ws: null, attempt: 0, timer: null, state: "connecting" };
+
+function setConn(state, text) {
+  conn.state = state;
+  const p = document.getElementById("conn");
+  p.dataset.conn = state;
+  document.getElementById("conn-text").textContent = text || state;
+}
+
+function wsURL() {
+  const u = new URL("api/ws", document.baseURI);
+  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  return u.href;
+}
+
+function connect() {
+  clearTimeout(conn.timer);
+  conn.timer = null;
+  let ws;
+  try {
+    ws = new WebSocket(wsURL());
+  } catch (err) {
+    scheduleReconnect();
+    return;
+  }
+  conn.ws = ws;
+  let live = false;
+  ws.onmessage = (m) => {
+    let msg;
+    try { msg = JSON.parse(m.data); } catch { return; }
+    if (msg.type === "snapshot") {
+      loadSnapshot(msg.state);
+      model.seq = msg.seq;
+      live = true;
+      conn.attempt = 0;
+      setConn("live");
+      changed();
+      return;
+    }
+    if (msg.type !== "event" || !live) return;
+    if (msg.seq <= model.seq) return; // already in the snapshot
+    if (msg.seq !== model.seq + 1) {
+      // Events were lost: a fresh snapshot is the only truth.
+      ws.close(4000, "sequence gap");
+      return;
+    }
+    model.seq = msg.seq;
+    applyEvent(msg.event);
+    changed();
+  };
+  ws.onclose = () => {
+    if (conn.ws !== ws) return;
+    conn.ws = null;
+    scheduleReconnect();
+  };
+}
+
+/** Backoff: a quick first retry (a restart or a dropped slow client), then
+ * doubling to a 10 s cap, with jitter so a wall of browsers does not
+ * reconnect in lockstep. */
+function scheduleReconnect() {
+  const n = conn.attempt++;
+  const base = n === 0 ? 250 : Math.min(10000, 1000 * 2 ** (n - 1));
+  const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+  if (n < 2) setConn("reconnecting", "reconnecting…");
+  else setConn("offline", `offline · retry in ${Math.round(delay / 1000)} s`);
+  conn.timer = setTimeout(connect, delay);
+  changed();
+}
+
+window.addEventListener("online", () => { if (!conn.ws) connect(); });
+
+// ---------------------------------------------------------------- chrome
+
+// Renders are coalesced: at most one per animation frame and per
+// RENDER_GAP ms, so a burst of events (a master ingesting a thousand hosts)
+// costs a few renders, not one per event.
+const RENDER_GAP = 200;
+let dirty = false;
+let lastRender = 0;
+function changed() {
+  if (dirty) return;
+  dirty = true;
+  const wait = Math.max(0, lastRender + RENDER_GAP - performance.now());
+  setTimeout(() => requestAnimationFrame(() => {
+    dirty = false;
+    lastRender = performance.now();
+    updateChrome();
+    if (current && current.update) current.update();
+  }), wait);
+}
+
+/** render replaces area's content, keeping keyboard focus on the same link
+ * or button when it still exists: live updates must not throw a keyboard
+ * user back to the top of the page. */
+function render(area, ...nodes) {
+  const a = document.activeElement;
+  let key = null;
+  if (a && a !== area && area.contains(a)) {
+    if (a.dataset.key) key = `[data-key="${CSS.escape(a.dataset.key)}"]`;
+    else if (a.getAttribute("href")) key = `a[href="${CSS.escape(a.getAttribute("href"))}"]`;
+    else if (a.id) key = `#${CSS.escape(a.id)}`;
+  }
+  area.replaceChildren(...nodes);
+  if (key) {
+    const again = area.querySelector(key);
+    if (again) again.focus({ preventScroll: true });
+  }
+}
+
+let lastFavicon = "";
+let staleSince = null;
+function updateChrome() {
+  // While not live, say so above the content and grey the statuses out:
+  // a wall that silently shows an old "all OK" is worse than none.
+  const main = document.getElementById("main");
+  let banner = document.getElementById("stale");
+  if (conn.state !== "live" && model.ready) {
+    staleSince = staleSince || new Date();
+    main.classList.add("stale");
+    if (!banner) {
+      banner = el("p", { id: "stale", class: "banner bad", role: "alert" });
+      main.prepend(banner);
+    }
+    banner.textContent = `Not connected to the daemon: showing the state as of ${staleSince.toLocaleTimeString()}. Reconnecting by itself.`;
+  } else {
+    staleSince = conn.state === "live" ? null : staleSince;
+    main.classList.remove("stale");
+    if (banner) banner.remove();
+  }
+  const l = model.ready ? level(globalStatus()) : "UNKNOWN";
+  const g = document.getElementById("global-status");
+  g.dataset.level = l;
+  g.textContent = model.ready ? l : "…";
+  const live = conn.state === "live" ? "" : ` (${conn.state})`;
+  document.getElementById("brand-name").textContent = model.hostname ? `wigo — ${model.hostname}` : "wigo";
+  document.title = `${model.ready ? l : "…"} · wigo — ${model.hostname || "dashboard"}${live}`;
+  const key = l + conn.state;
+  if (key !== lastFavicon) {
+    lastFavicon = key;
+    document.getElementById("favicon").href = favicon(l, conn.state !== "live");
+  }
+}
+
+/** favicon draws a status dot; hollow while not live, so a tab shows a
+ * stale status for what it is. */
+function favicon(l, stale) {
+  const c = document.createElement("canvas");
+  c.width = c.height = 32;
+  const g = c.getContext("2d");
+  g.beginPath();
+  g.arc(16, 16, 13, 0, 2 * Math.PI);
+  if (stale) {
+    g.lineWidth = 5;
+    g.strokeStyle = FAVICON_COLOURS[l];
+    g.stroke();
+  } else {
+    g.fillStyle = FAVICON_COLOURS[l];
+    g.fill();
+    g.lineWidth = 2;
+    g.strokeStyle = "#ffffff";
+    g.stroke();
+  }
+  return c.toDataURL("image/png");
+}
+
+// ---------------------------------------------------------------- routing
+
+let current = null;
+
+function route() {
+  const raw = location.hash.replace(/^#\/?/, "") || "hosts";
+  const [pathPart, query] = raw.split("?");
+  const parts = pathPart.split("/").map(decodeURIComponent);
+  const params = new URLSearchParams(query || "");
+  const views = { hosts: hostsView, group: groupView, host: hostView, logs: logsView, authority: authorityView, plugins: pluginsView };
+  const view = views[parts[0]] || notFoundView;
+  if (current && current.unmount) current.unmount();
+  const main = document.getElementById("main");
+  main.replaceChildren();
+  for (const a of document.querySelectorAll("nav a[data-view]")) {
+    const on = a.dataset.view === parts[0] || (a.dataset.view === "hosts" && (parts[0] === "group" || parts[0] === "host"));
+    if (on) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
+  current = view(main, parts.slice(1), params) || {};
+  if (current.update) current.update();
+  updateChrome();
+}
+
+function focusMain() {
+  document.getElementById("main").focus({ preventScroll: true });
+}
+
+window.addEventListener("hashchange", () => { route(); focusMain(); });
+
+function waiting(area) {
+  if (model.ready) return false;
+  area.replaceChildren(el("p", { class: "muted" }, conn.state === "live" || conn.state === "connecting" ? "Loading…" : "Not connected to the daemon yet."));
+  return true;
+}
+
+// ---------------------------------------------------------------- hosts
+
+function groupsOf(hosts) {
+  const groups = new Map();
+  for (const h of hosts) {
+    const g = h.group || "";
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g).push(h);
+  }
+  return [...groups.entries()]
+    .map(([name, list]) => ({ name, list, status: Math.max(...list.map((h) => h.status)) }))
+    .sort((a, b) => b.status - a.status || a.name.localeCompare(b.name));
+}
+
+function hostMatches(h, q) {
+  if (!q) return true;
+  q = q.toLowerCase();
+  return h.name.toLowerCase().includes(q) || h.group.toLowerCase().includes(q) ||
+    level(h.status).toLowerCase() === q || Object.keys(h.probes).some((p) => p.toLowerCase().includes(q));
+}
+
+function counts(hosts) {
+  const n = Object.fromEntries(LEVELS.map((l) => [l, 0]));
+  for (const h of hosts) n[level(h.status)]++;
+  return el("ul", { class: "counts", "aria-label": "Hosts per status" },
+    LEVELS.filter((l) => n[l] > 0 || l === "OK").map((l) =>
+      el("li", { "data-level": l }, el("span", { class: "badge", "data-level": l }, l), el("strong", {}, n[l]), n[l] === 1 ? "host" : "hosts")));
+}
+
+function sortedProbes(h) {
+  return Object.values(h.probes).sort((a, b) => b.Status - a.Status || a.Name.localeCompare(b.Name));
+}
+
+function hostCard(h) {
+  const l = level(h.status);
+  const probes = sortedProbes(h);
+  const shown = probes.length <= 8 ? probes : probes.filter((p) => p.Status > 100).slice(0, 8);
+  const hidden = probes.length - shown.length;
+  return el("li", { class: "host" + (h.alive ? "" : " down"), "data-level": l, "data-host": h.name },
+    el("h3", {}, el("a", { href: `#/host/${encodeURIComponent(h.name)}` }, h.name), badge(h.status)),
+    el("p", { class: "sub" },
+      h.alive ? `${probes.length} probe${probes.length === 1 ? "" : "s"}` : "DOWN: not heard from",
+      " · updated ", age(h.lastUpdate),
+      h.path && h.path.length ? ` · via ${h.path.join(" › ")}` : ""),
+    el("ul", { class: "probes" }, shown.map((p) =>
+      el("li", { "data-probe": p.Name }, badge(p.Status), el("span", { class: "pname" }, p.Name), el("span", { class: "pmsg", title: p.Message }, p.Message)))),
+    hidden > 0 ? el("p", { class: "sub" }, `${hidden} more probe${hidden === 1 ? "" : "s"}, all OK`) : null);
+}
+
+function hostsView(main) {
+  const wallPref = localStorage.getItem("wigo.wall") === "1";
+  const filter = el("input", { type: "search", id: "filter", placeholder: "host, group, probe or status", autocomplete: "off" });
+  const wall = el("button", { type: "button", id: "wall-toggle", "aria-pressed": String(wallPref) }, "Wall view");
+  const area = el("div", { id: "hosts-area" });
+  main.append(
+    el("h1", {}, "Hosts"),
+    el("div", { class: "toolbar" }, el("label", { for: "filter" }, "Filter"), filter, wall),
+    area);
+  const update = () => {
+    if (waiting(area)) return;
+    const q = filter.value.trim();
+    const all = sortedHosts();
+    const hosts = all.filter((h) => hostMatches(h, q));
+    const isWall = wall.getAttribute("aria-pressed") === "true";
+    const out = [counts(hosts)];
+    if (q && hosts.length === 0) out.push(el("p", { class: "banner note" }, `No host matches “${q}”.`));
+    if (isWall) {
+      out.push(el("ul", { class: "wall", "aria-label": "All hosts" }, hosts.map((h) => {
+        const l = level(h.status);
+        const bad = sortedProbes(h).filter((p) => p.Status > 100).map((p) => p.Name);
+        return el("li", { "data-level": l, "data-host": h.name },
+          el("a", { href: `#/host/${encodeURIComponent(h.name)}`, title: bad.join(", ") },
+            el("span", { class: "n" }, h.name), el("span", { class: "w" }, l), bad.length ? ` · ${bad.length} not OK` : ""));
+      })));
+    } else {
+      for (const g of groupsOf(hosts)) {
+        out.push(el("section", { "aria-labelledby": `g-${g.name}` },
+          el("h2", { id: `g-${g.name}` }, badge(g.status),
+            g.name ? el("a", { href: `#/group/${encodeURIComponent(g.name)}` }, g.name) : el("span", { class: "muted" }, "(no group)"),
+            el("span", { class: "muted" }, `${g.list.length} host${g.list.length === 1 ? "" : "s"}`)),
+          el("ul", { class: "hosts" }, g.list.map(hostCard))));
+      }
+    }
+    render(area, ...out);
+  };
+  filter.addEventListener("input", update);
+  wall.addEventListener("click", () => {
+    const on = wall.getAttribute("aria-pressed") !== "true";
+    wall.setAttribute("aria-pressed", String(on));
+    localStorage.setItem("wigo.wall", on ? "1" : "0");
+    update();
+  });
+  return { update };
+}
+
+// ---------------------------------------------------------------- group & host
+
+/** detailTable renders Detail as a table when its shape allows: a flat
+ * object gives key/value rows, an object of objects one row per key with
+ * the union of inner keys as columns. Anything else returns null. */
+function detailTable(d) {
+  if (!d || typeof d !== "object" || Array.isArray(d)) return null;
+  const keys = Object.keys(d);
+  if (keys.length === 0) return null;
+  const scalar = (v) => v === null || typeof v !== "object";
+  const fmt = (v) => (v === null ? "null" : typeof v === "object" ? JSON.stringify(v) : String(v));
+  if (keys.every((k) => scalar(d[k]))) {
+    return el("table", {}, el("tbody", {}, keys.map((k) => el("tr", {}, el("th", { scope: "row" }, k), el("td", { class: "msg" }, fmt(d[k]))))));
+  }
+  if (keys.every((k) => d[k] && typeof d[k] === "object" && !Array.isArray(d[k]))) {
+    const cols = [...new Set(keys.flatMap((k) => Object.keys(d[k])))];
+    return el("table", {},
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, ""), cols.map((c) => el("th", { scope: "col" }, c)))),
+      el("tbody", {}, keys.map((k) => el("tr", {}, el("th", { scope: "row" }, k), cols.map((c) => el("td", { class: "msg" }, c in d[k] ? fmt(d[k][c]) : ""))))));
+  }
+  return null;
+}
+
+function parseDetail(p) {
+  if (p.Detail === undefined || p.Detail === null || p.Detail === "") return null;
+  if (typeof p.Detail === "string") {
+    try { return JSON.parse(p.Detail); } catch { return p.Detail; }
+  }
+  return p.Detail;
+}
+
+async function copy(text, button) {
+  try {
+    await navigator.clipboard.writeText(text);
+    button.textContent = "Copied";
+  } catch {
+    // No clipboard (plain http on a non-local host): select the text so
+    // Ctrl+C works.
+    const pre = button.closest("details").querySelector("pre");
+    getSelection().selectAllChildren(pre);
+    button.textContent = "Selected: press Ctrl+C";
+  }
+  setTimeout(() => { button.textContent = "Copy JSON"; }, 2000);
+}
+
+function probeRows(h, open) {
+  return sortedProbes(h).flatMap((p) => {
+    const detail = parseDetail(p);
+    const table = detailTable(detail);
+    const raw = JSON.stringify(p, null, 2);
+    const key = `${h.uuid}/${p.Name}`;
+    const rawBox = el("details", { open: open.has(key) || null, ontoggle: (ev) => (ev.target.open ? open.add(key) : open.delete(key)) },
+      el("summary", { "data-key": `${key}/raw` }, "Raw JSON"),
+      el("div", { class: "actions" }, el("button", { type: "button", "data-key": `${key}/copy`, onclick: (ev) => copy(raw, ev.target) }, "Copy JSON")),
+      el("pre", { class: "json" }, raw));
+    const metrics = (p.Metrics || []).map((m) =>
+      el("li", {}, Object.entries(m.Tags || {}).map(([k, v]) => `${k}=${v}`).join(" ") || "value", ": ", el("strong", {}, String(m.Value))));
+    const extra = [];
+    if (table) extra.push(el("div", { class: "detail" }, table));
+    else if (detail !== null && !(typeof detail === "object" && Object.keys(detail).length === 0)) extra.push(el("pre", { class: "json" }, JSON.stringify(detail, null, 2)));
+    if (metrics.length) extra.push(el("p", { class: "muted" }, "Metrics"), el("ul", { class: "metrics" }, metrics));
+    extra.push(rawBox);
+    return [
+      el("tr", { class: "probe", "data-level": level(p.Status), "data-probe": p.Name },
+        el("th", { scope: "row" }, p.Name),
+        el("td", { class: "tight" }, badge(p.Status)),
+        el("td", { class: "msg" }, p.Message),
+        el("td", { class: "num tight" }, age(p.Timestamp)),
+        el("td", { class: "num tight" }, p.ExitCode ?? "")),
+      el("tr", { class: "extra" }, el("td", { colspan: 5 }, extra)),
+    ];
+  });
+}
+
+function probesTable(h, open) {
+  if (Object.keys(h.probes).length === 0) return el("p", { class: "muted" }, "No probe results.");
+  return el("table", { "aria-label": `Probes of ${h.name}` },
+    el("thead", {}, el("tr", {}, ["Probe", "Status", "Message", "Result", "Exit"].map((c) => el("th", { scope: "col" }, c)))),
+    el("tbody", {}, probeRows(h, open)));
+}
+
+function hostHeader(h, tag) {
+  return el(tag, { id: tag === "h2" ? `h-${h.name}` : null }, badge(h.status),
+    tag === "h2" ? el("a", { href: `#/host/${encodeURIComponent(h.name)}` }, h.name) : h.name,
+    h.alive ? null : el("span", { class: "badge", "data-level": "DOWN" }, "NOT HEARD FROM"));
+}
+
+function hostMeta(h) {
+  return el("p", { class: "muted" },
+    h.group ? ["group ", el("a", { href: `#/group/${encodeURIComponent(h.group)}` }, h.group), " · "] : null,
+    "updated ", age(h.lastUpdate),
+    h.remote ? ` · remote${h.path.length ? " via " + h.path.join(" › ") : ""}` : " · this instance",
+    h.uuid ? ` · ${h.uuid}` : "",
+    " · ", el("a", { href: `#/logs?host=${encodeURIComponent(h.name)}` }, "log"));
+}
+
+function groupView(main, [name]) {
+  const open = new Set();
+  const area = el("div");
+  main.append(el("h1", {}, "Group ", el("span", {}, name)), area);
+  return {
+    update() {
+      if (waiting(area)) return;
+      const hosts = sortedHosts().filter((h) => h.group === name);
+      if (hosts.length === 0) {
+        area.replaceChildren(el("p", { class: "banner note" }, `No host in group “${name}”.`));
+        return;
+      }
+      render(area, counts(hosts), ...hosts.map((h) =>
+        el("section", { "aria-labelledby": `h-${h.name}` }, hostHeader(h, "h2"), hostMeta(h), probesTable(h, open))));
+    },
+  };
+}
+
+function hostView(main, [name]) {
+  const open = new Set();
+  const area = el("div");
+  main.append(area);
+  return {
+    update() {
+      if (waiting(area)) return;
+      const h = [...model.hosts.values()].find((x) => x.name === name);
+      if (!h) {
+        area.replaceChildren(el("h1", {}, name), el("p", { class: "banner note" }, `No host named “${name}” is known to this instance.`));
+        return;
+      }
+      render(area, hostHeader(h, "h1"), hostMeta(h), probesTable(h, open));
+    },
+  };
+}
+
+// ---------------------------------------------------------------- API helper
+
+/** api fetches a JSON route; a non-2xx answer throws an Error carrying
+ * the status and the API's own sentence. */
+async function api(path, opts) {
+  const r = await fetch(path, { headers: { Accept: "application/json" }, ...opts });
+  let body = null;
+  try { body = await r.json(); } catch { /* not JSON */ }
+  if (!r.ok) {
+    const err = new Error((body && body.error) || `${r.status} ${r.statusText}`);
+    err.status = r.status;
+    throw err;
+  }
+  return body;
+}
+
+// ---------------------------------------------------------------- logs
+
+function logsView(main, _parts, params) {
+  const limitDefault = 50;
+  const f = { host: params.get("host") || "", group: params.get("group") || "", probe: params.get("probe") || "" };
+  let offset = Number(params.get("offset")) || 0;
+  let limit = Number(params.get("limit")) || limitDefault;
+  const sel = (id, label) => {
+    const s = el("select", { id }, el("option", { value: "" }, "any"));
+    if (f[id]) s.append(el("option", { value: f[id] }, f[id]));
+    s.value = f[id];
+    s.addEventListener("change", () => { f[id] = s.value; offset = 0; load(); });
+    return [el("label", { for: id }, label), s];
+  };
+  const selects = { host: sel("host", "Host"), group: sel("group", "Group"), probe: sel("probe", "Probe") };
+  const limitSel = el("select", { id: "limit" }, [25, 50, 100, 200, 500].map((n) => el("option", { value: n, selected: n === limit || null }, n)));
+  limitSel.addEventListener("change", () => { limit = Number(limitSel.value); offset = 0; load(); });
+  const status = el("p", { class: "muted", role: "status", "aria-live": "polite" });
+  const tbody = el("tbody");
+  const prev = el("button", { type: "button", onclick: () => { offset = Math.max(0, offset - limit); load(); } }, "← Newer");
+  const next = el("button", { type: "button", onclick: () => { offset += limit; load(); } }, "Older →");
+  const pageInfo = el("span", { class: "muted" });
+  main.append(
+    el("h1", {}, "Log"),
+    el("div", { class: "toolbar" }, selects.host, selects.group, selects.probe, el("label", { for: "limit" }, "Per page"), limitSel),
+    status,
+    el("table", { "aria-label": "Status-change log" },
+      el("thead", {}, el("tr", {}, ["Date", "Level", "Host", "Group", "Probe", "Message"].map((c) => el("th", { scope: "col" }, c)))),
+      tbody),
+    el("div", { class: "pager" }, prev, pageInfo, next));
+
+  const row = (e) => el("tr", { "data-level": level(LOG_LEVEL_STATUS[e.Level] || 100), class: e.live ? "live" : null },
+    el("td", { class: "num" }, el("time", { datetime: new Date(e.Timestamp * 1000).toISOString() }, new Date(e.Timestamp * 1000).toLocaleString())),
+    el("td", {}, el("span", { class: "badge", "data-level": level(LOG_LEVEL_STATUS[e.Level] || 100) }, LOG_LEVELS[e.Level] || e.Level)),
+    el("td", {}, e.Host ? el("a", { href: `#/host/${encodeURIComponent(e.Host)}` }, e.Host) : ""),
+    el("td", {}, e.Group),
+    el("td", {}, e.Probe),
+    el("td", { class: "msg" }, e.Message));
+
+  api("api/logs/indexes").then((ix) => {
+    for (const [id, list] of [["host", ix.hosts], ["group", ix.groups], ["probe", ix.probes]]) {
+      const s = selects[id][1];
+      s.replaceChildren(el("option", { value: "" }, "any"), ...[...new Set([...(list || []), f[id]].filter(Boolean))].sort().map((v) => el("option", { value: v }, v)));
+      s.value = f[id];
+    }
+  }).catch(() => { /* the table load reports the error */ });
+
+  let rows = 0;
+  async function load() {
+    const q = new URLSearchParams({ limit, offset });
+    for (const k of ["host", "group", "probe"]) if (f[k]) q.set(k, f[k]);
+    history.replaceState(null, "", `#/logs?${q}`);
+    status.textContent = "Loading…";
+    try {
+      const list = await api(`api/logs?${q}`);
+      rows = list.length;
+      tbody.replaceChildren(...list.map(row));
+      status.textContent = list.length ? "" : "No log entry matches.";
+    } catch (err) {
+      tbody.replaceChildren();
+      status.textContent = `Cannot load the log: ${err.message}`;
+    }
+    prev.disabled = offset === 0;
+    next.disabled = rows < limit;
+    pageInfo.textContent = rows ? `entries ${offset + 1}–${offset + rows}` : "";
+  }
+  const onLog = (e) => {
+    if (offset !== 0) return; // older pages stay put; the newest page is live
+    if ((f.host && f.host !== e.Host) || (f.group && f.group !== e.Group) || (f.probe && f.probe !== e.Probe)) return;
+    tbody.prepend(row(e));
+    while (tbody.children.length > limit) tbody.lastElementChild.remove();
+    rows = tbody.children.length;
+    pageInfo.textContent = `entries 1–${rows}`;
+    status.textContent = "";
+  };
+  logListeners.add(onLog);
+  load();
+  return { unmount: () => logListeners.delete(onLog) };
+}
+
+// ---------------------------------------------------------------- authority
+
+function authorityView(main) {
+  const msg = el("div", { role: "alert" });
+  const area = el("div");
+  main.append(el("h1", {}, "Push-client authority"), msg, area);
+  const list = (title, map, action) => {
+    const ids = Object.keys(map || {}).sort((a, b) => map[a].localeCompare(map[b]) || a.localeCompare(b));
+    return el("section", { "aria-labelledby": `auth-${action}` },
+      el("h2", { id: `auth-${action}` }, title, el("span", { class: "muted" }, `(${ids.length})`)),
+      ids.length === 0 ? el("p", { class: "muted" }, "None.") :
+        el("table", { id: `auth-${action === "allow" ? "waiting" : "allowed"}` },
+          el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Host"), el("th", { scope: "col" }, "UUID"), el("th", { scope: "col" }, "Action"))),
+          el("tbody", {}, ids.map((id) => el("tr", { "data-uuid": id },
+            el("th", { scope: "row" }, map[id] || "(unnamed)"),
+            el("td", {}, el("code", {}, id)),
+            el("td", {}, el("button", {
+              type: "button", class: action === "allow" ? "primary" : "danger", "data-key": `${action}/${id}`,
+              "aria-label": `${action === "allow" ? "Approve" : "Revoke"} ${map[id] || id}`,
+              onclick: (ev) => act(action, id, map[id], ev.target),
+            }, action === "allow" ? "Approve" : "Revoke")))))));
+  };
+  async function act(action, id, name, button) {
+    button.disabled = true;
+    try {
+      await api(`api/authority/hosts/${encodeURIComponent(id)}/${action}`, { method: "POST" });
+      msg.replaceChildren(el("p", { class: "banner note" }, `${action === "allow" ? "Approved" : "Revoked"} ${name || id}.`));
+    } catch (err) {
+      msg.replaceChildren(el("p", { class: "banner bad" }, err.status === 503 ?
+        "The push server is not enabled on this instance: there are no push clients to approve." :
+        `Could not ${action === "allow" ? "approve" : "revoke"} ${name || id}: ${err.message}`));
+    }
+    load();
+  }
+  async function load() {
+    try {
+      const a = await api("api/authority/hosts");
+      render(area, list("Waiting for approval", a.waiting, "allow"), list("Allowed", a.allowed, "revoke"));
+    } catch (err) {
+      area.replaceChildren(el("p", { class: err.status === 503 ? "banner note" : "banner bad", id: "authority-error" },
+        err.status === 503 ? "The push server is not enabled on this instance, so no push client can ask to join. Enable a transport \"push\" block with the server role to use this view." :
+          `Cannot load the authority: ${err.message}`));
+    }
+  }
+  load();
+  // No authority events exist yet: poll while the view is open.
+  const t = setInterval(load, 5000);
+  return { unmount: () => clearInterval(t) };
+}
+
+// ---------------------------------------------------------------- plugins
+
+/** jsonTable shows whatever JSON comes back: an array of objects or an
+ * object of objects as a table, anything else as JSON. */
+function jsonTable(v, label) {
+  const fmt = (x) => (x === null || x === undefined ? "" : typeof x === "object" ? JSON.stringify(x) : String(x));
+  let rows = null, keyed = false;
+  if (Array.isArray(v) && v.every((x) => x && typeof x === "object" && !Array.isArray(x))) rows = v.map((x) => [null, x]);
+  else if (v && typeof v === "object" && !Array.isArray(v) && Object.values(v).every((x) => x && typeof x === "object" && !Array.isArray(x))) {
+    rows = Object.entries(v);
+    keyed = true;
+  }
+  if (!rows) return el("pre", { class: "json" }, JSON.stringify(v, null, 2));
+  if (rows.length === 0) return el("p", { class: "muted" }, "None.");
+  const cols = [...new Set(rows.flatMap(([, x]) => Object.keys(x)))];
+  return el("table", { "aria-label": label },
+    el("thead", {}, el("tr", {}, keyed ? el("th", { scope: "col" }, "Name") : null, cols.map((c) => el("th", { scope: "col" }, c)))),
+    el("tbody", {}, rows.map(([k, x]) => el("tr", {}, keyed ? el("th", { scope: "row" }, k) : null,
+      cols.map((c, i) => (i === 0 && !keyed ? el("th", { scope: "row" }, fmt(x[c])) : el("td", { class: "msg" }, fmt(x[c]))))))));
+}
+
+function pluginsView(main) {
+  const sections = [["Plugins", "api/plugins"], ["Notification outbox", "api/notifications"]].map(([title, path]) => {
+    const body = el("div", {}, el("p", { class: "muted" }, "Loading…"));
+    const s = el("section", {}, el("h2", {}, title), body);
+    const load = () => api(path).then((v) => body.replaceChildren(jsonTable(v, title))).catch((err) => {
+      body.replaceChildren(el("p", { class: "banner note" }, err.status === 404 ?
+        (path === "api/plugins" ? "No plugin host on this instance." : "No notification outbox on this instance.") :
+        `Cannot load ${path}: ${err.message}`));
+    });
+    return { s, load };
+  });
+  main.append(el("h1", {}, "Plugins and notifications"), ...sections.map((x) => x.s));
+  const loadAll = () => sections.forEach((x) => x.load());
+  loadAll();
+  const t = setInterval(loadAll, 5000);
+  return { unmount: () => clearInterval(t) };
+}
+
+function notFoundView(main) {
+  main.append(el("h1", {}, "Not found"), el("p", {}, "No such view. ", el("a", { href: "#/hosts" }, "Back to the hosts")));
+}
+
+// ---------------------------------------------------------------- start
+
+route();
+connect();
