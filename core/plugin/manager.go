@@ -1,0 +1,503 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/sdk"
+	"github.com/wigo-project/wigo/sdk/hclschema"
+)
+
+// Manager runs plugin instances. Its methods are safe for concurrent use.
+type Manager struct {
+	opts Options
+
+	mu        sync.Mutex
+	instances map[string]*instance // by kind + "/" + label
+	stopping  chan struct{}
+	stopped   bool
+	wg        sync.WaitGroup
+}
+
+// NewManager returns a Manager with no instances.
+func NewManager(opts Options) *Manager {
+	opts.defaults()
+	return &Manager{opts: opts, instances: map[string]*instance{}, stopping: make(chan struct{})}
+}
+
+func key(kind, label string) string { return kind + "/" + label }
+
+// kindClient is what the SDK clients of every kind have in common.
+type kindClient interface {
+	Schema(ctx context.Context) (sdk.PluginInfo, sdk.Schema, error)
+	Configure(ctx context.Context, instance string, configJSON []byte) error
+}
+
+// proc is one running plugin process.
+type proc struct {
+	client *goplugin.Client
+	rpc    goplugin.ClientProtocol
+	kc     kindClient // *sdk.NotifierClient, *sdk.OutputClient or *sdk.TransportClient
+	info   sdk.PluginInfo
+	schema sdk.Schema
+}
+
+// kill stops the process gracefully (go-plugin asks it to exit, then kills
+// it after 2 s), but never waits more than a few seconds: go-plugin's
+// shutdown request has no deadline and would wait forever on a hung plugin.
+func (p *proc) kill() {
+	if p == nil || p.client == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		p.client.Kill()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		p.forceKill()
+		<-done
+	}
+}
+
+// forceKill sends SIGKILL to the process, for a plugin known to be crashed
+// or hung; go-plugin then notices the exit and cleans up.
+func (p *proc) forceKill() {
+	if p == nil || p.client == nil || p.client.Exited() {
+		return
+	}
+	if rc := p.client.ReattachConfig(); rc != nil && rc.Pid > 0 {
+		if proc, err := os.FindProcess(rc.Pid); err == nil {
+			_ = proc.Kill()
+		}
+	}
+}
+
+// instance is one configured block and its current process.
+type instance struct {
+	block  config.PluginBlock
+	config []byte // decoded config, resent after each restart
+
+	calls sync.Mutex // one call at a time per plugin, as the SDK promises
+	kick  chan struct{}
+
+	mu        sync.Mutex
+	proc      *proc
+	state     State
+	restarts  int
+	lastError string
+	since     time.Time
+	version   string
+}
+
+func (in *instance) setState(s State, err error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.state, in.since = s, time.Now()
+	if err != nil {
+		in.lastError = err.Error()
+	}
+}
+
+// pluginKind maps a config block kind to the SDK's plugin kind and its
+// host-side go-plugin glue.
+func pluginKind(blockKind string) (string, goplugin.Plugin, error) {
+	switch blockKind {
+	case config.KindNotify:
+		return sdk.KindNotifier, &sdk.NotifierPlugin{}, nil
+	case config.KindOutput:
+		return sdk.KindOutput, &sdk.OutputPlugin{}, nil
+	case config.KindTransport:
+		return sdk.KindTransport, &sdk.TransportPlugin{}, nil
+	}
+	return "", nil, fmt.Errorf("unknown block kind %q", blockKind)
+}
+
+// launch starts the block's binary and completes the handshake. Errors say
+// what is wrong with the binary, not where it was configured: callers add
+// the block's position.
+func (m *Manager) launch(b config.PluginBlock) (*proc, error) {
+	kind, glue, err := pluginKind(b.Kind)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(m.opts.Dir, b.Plugin)
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("plugin binary %s does not exist: install it in plugins_dir, or set plugin to the binary's name", path)
+	case err != nil:
+		return nil, fmt.Errorf("plugin binary: %w", err)
+	case st.IsDir():
+		return nil, fmt.Errorf("plugin binary %s is a directory", path)
+	case st.Mode()&0o111 == 0:
+		return nil, fmt.Errorf("plugin binary %s is not executable", path)
+	}
+	client := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		Plugins:          goplugin.PluginSet{kind: glue},
+		Cmd:              exec.Command(path),
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		StartTimeout:     m.opts.StartTimeout,
+		// The plugin's JSON log lines come back through this logger, so
+		// they read "notify.ops: ..." in the core's log.
+		Logger: m.opts.Logger.Named(b.Kind + "." + b.Label),
+	})
+	rpc, err := client.Client()
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %s did not complete the Wigo plugin handshake: %w", path, m.handshakeError(err))
+	}
+	raw, err := rpc.Dispense(kind)
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %s does not serve a %s: %w", path, kind, err)
+	}
+	kc, ok := raw.(kindClient)
+	if !ok {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %s: unexpected client type %T", path, raw)
+	}
+	p := &proc{client: client, rpc: rpc, kc: kc}
+	ctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
+	defer cancel()
+	p.info, p.schema, err = kc.Schema(ctx)
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// handshakeError turns go-plugin's multi-line start errors into one line
+// that says what happened, for the log and for `wigo -check`.
+func (m *Manager) handshakeError(err error) error {
+	msg := err.Error()
+	const unrecognized = "Unrecognized remote plugin message: "
+	if i := strings.Index(msg, unrecognized); i >= 0 {
+		line, _, _ := strings.Cut(msg[i+len(unrecognized):], "\n")
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "Failed to read any lines") {
+			return errors.New("the process exited without printing the handshake line; is it a Wigo plugin?")
+		}
+		if len(line) > 100 {
+			line = line[:100] + "..."
+		}
+		return fmt.Errorf("it printed %q instead of the handshake line; is it a Wigo plugin, built for this machine?", line)
+	}
+	if strings.Contains(msg, "timeout while waiting for plugin to start") {
+		return fmt.Errorf("no handshake within %v; the process was killed", m.opts.StartTimeout)
+	}
+	return err
+}
+
+func startDiag(b config.PluginBlock, err error) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Cannot start %s %q", b.Kind, b.Label),
+		Detail:   err.Error() + " (the other plugins keep running)",
+		Subject:  b.PluginRange.Ptr(),
+	}
+}
+
+// prepare launches the block's plugin and decodes the block against its
+// schema. On success the caller owns the returned process.
+func (m *Manager) prepare(b config.PluginBlock) (*proc, []byte, hcl.Diagnostics) {
+	p, err := m.launch(b)
+	if err != nil {
+		return nil, nil, hcl.Diagnostics{startDiag(b, err)}
+	}
+	body := b.Body
+	if body == nil {
+		body = hcl.EmptyBody()
+	}
+	cfg, diags := hclschema.Decode(body, p.schema, b.DefRange)
+	if diags.HasErrors() {
+		p.kill()
+		return nil, nil, diags
+	}
+	return p, cfg, diags
+}
+
+// each runs f for every block concurrently (a hanging plugin costs one
+// StartTimeout, not one per block) and returns the diagnostics in block order.
+func each(blocks []config.PluginBlock, f func(config.PluginBlock) hcl.Diagnostics) hcl.Diagnostics {
+	out := make([]hcl.Diagnostics, len(blocks))
+	var wg sync.WaitGroup
+	for i, b := range blocks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = f(b)
+		}()
+	}
+	wg.Wait()
+	var diags hcl.Diagnostics
+	for _, d := range out {
+		diags = append(diags, d...)
+	}
+	return diags
+}
+
+// Check starts each block's plugin just long enough to fetch its schema,
+// decode the block against it and have the plugin's Configure validate the
+// result, then stops it: what `wigo -check` runs. Diagnostics carry the
+// operator's file, line and column. Transports are configured but never
+// started, so nothing is sent anywhere.
+func (m *Manager) Check(blocks []config.PluginBlock) hcl.Diagnostics {
+	return each(blocks, func(b config.PluginBlock) hcl.Diagnostics {
+		p, cfg, diags := m.prepare(b)
+		if diags.HasErrors() {
+			return diags
+		}
+		defer p.kill()
+		ctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
+		defer cancel()
+		if err := p.kc.Configure(ctx, b.Label, cfg); err != nil {
+			diags = append(diags, configureDiag(b, err))
+		}
+		return diags
+	})
+}
+
+func configureDiag(b config.PluginBlock, err error) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("%s %q rejected its configuration", b.Kind, b.Label),
+		Detail:   err.Error(),
+		Subject:  b.DefRange.Ptr(),
+	}
+}
+
+// Start starts and configures one process per block. A block that fails
+// (missing binary, not a plugin, handshake timeout, config error, Configure
+// refused) yields diagnostics and a failed instance in Health; the others
+// run regardless, so the daemon logs the diagnostics and carries on.
+func (m *Manager) Start(ctx context.Context, blocks []config.PluginBlock) hcl.Diagnostics {
+	return each(blocks, func(b config.PluginBlock) hcl.Diagnostics {
+		in := &instance{block: b, kick: make(chan struct{}, 1), state: StateFailed, since: time.Now()}
+		m.mu.Lock()
+		if m.stopped {
+			m.mu.Unlock()
+			return hcl.Diagnostics{startDiag(b, errors.New("the plugin manager is stopped"))}
+		}
+		if _, dup := m.instances[key(b.Kind, b.Label)]; dup {
+			m.mu.Unlock()
+			return hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Duplicate %s %q", b.Kind, b.Label),
+				Detail:   "This instance is already running; a kind and label pair names one plugin instance.",
+				Subject:  b.DefRange.Ptr(),
+			}}
+		}
+		m.instances[key(b.Kind, b.Label)] = in
+		m.mu.Unlock()
+
+		p, cfg, diags := m.prepare(b)
+		if diags.HasErrors() {
+			in.setState(StateFailed, errors.New(strings.TrimSpace(config.FormatDiagnostics(diags))))
+			return diags
+		}
+		in.config = cfg
+		if err := m.configure(ctx, in, p); err != nil {
+			p.kill()
+			in.setState(StateFailed, err)
+			return append(diags, configureDiag(b, err))
+		}
+		m.run(in, p)
+		return diags
+	})
+}
+
+func (m *Manager) configure(ctx context.Context, in *instance, p *proc) error {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+	defer cancel()
+	if err := p.kc.Configure(ctx, in.block.Label, in.config); err != nil {
+		return fmt.Errorf("configure %s %q: %w", in.block.Kind, in.block.Label, err)
+	}
+	if tc, ok := p.kc.(*sdk.TransportClient); ok {
+		if m.opts.Host == nil {
+			return fmt.Errorf("start %s %q: the daemon gave the plugin manager no host service", in.block.Kind, in.block.Label)
+		}
+		if err := tc.Start(ctx, m.opts.Host); err != nil {
+			return fmt.Errorf("start %s %q: %w", in.block.Kind, in.block.Label, err)
+		}
+	}
+	return nil
+}
+
+// run marks in as running on p and starts its supervisor.
+func (m *Manager) run(in *instance, p *proc) {
+	m.mu.Lock()
+	defer m.mu.Unlock() // Stop must not start waiting before wg.Add
+	if m.stopped {
+		p.kill()
+		in.setState(StateFailed, errors.New("the plugin manager stopped during start-up"))
+		return
+	}
+	in.mu.Lock()
+	in.proc, in.state, in.since, in.version = p, StateRunning, time.Now(), p.info.Version
+	in.mu.Unlock()
+	pid := 0
+	if rc := p.client.ReattachConfig(); rc != nil {
+		pid = rc.Pid
+	}
+	m.opts.Logger.Info("plugin started", "kind", in.block.Kind, "instance", in.block.Label,
+		"plugin", in.block.Plugin, "version", p.info.Version, "pid", pid)
+	m.wg.Add(1)
+	go m.supervise(in)
+}
+
+// Notify sends n to the notify instance named instance. A *sdk.RemoteError
+// (errors.As) is the plugin's own refusal; ErrUnavailable means it could not
+// be reached; ErrUnknownInstance that it was never started.
+func (m *Manager) Notify(ctx context.Context, instance string, n *sdk.Notification) error {
+	return m.call(ctx, config.KindNotify, instance, func(ctx context.Context, kc kindClient) error {
+		return kc.(*sdk.NotifierClient).Notify(ctx, n)
+	})
+}
+
+// NotifyJSON is Notify for a notification already encoded as JSON (as the
+// outbox stores it); the bytes reach the plugin unchanged.
+func (m *Manager) NotifyJSON(ctx context.Context, instance string, notification []byte) error {
+	return m.call(ctx, config.KindNotify, instance, func(ctx context.Context, kc kindClient) error {
+		return kc.(*sdk.NotifierClient).NotifyJSON(ctx, notification)
+	})
+}
+
+// Write sends a batch of metrics to the output instance named instance,
+// with the same errors as Notify.
+func (m *Manager) Write(ctx context.Context, instance string, metrics []sdk.Metric) error {
+	return m.call(ctx, config.KindOutput, instance, func(ctx context.Context, kc kindClient) error {
+		return kc.(*sdk.OutputClient).Write(ctx, metrics)
+	})
+}
+
+// call runs f on the running process of the instance, one call at a time.
+func (m *Manager) call(ctx context.Context, kind, label string, f func(context.Context, kindClient) error) error {
+	m.mu.Lock()
+	in := m.instances[key(kind, label)]
+	m.mu.Unlock()
+	if in == nil {
+		return fmt.Errorf("%s %q: %w", kind, label, ErrUnknownInstance)
+	}
+	in.calls.Lock()
+	defer in.calls.Unlock()
+	in.mu.Lock()
+	p, state := in.proc, in.state
+	in.mu.Unlock()
+	if state != StateRunning || p == nil {
+		if state == StateRunning {
+			state = "stopped" // Stop has run
+		}
+		return fmt.Errorf("%s %q is %s: %w", kind, label, state, ErrUnavailable)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, m.opts.CallTimeout)
+		defer cancel()
+	}
+	err := f(ctx, p.kc)
+	var remote *sdk.RemoteError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &remote):
+		return fmt.Errorf("%s %q: %w", kind, label, err)
+	case ctx.Err() != nil:
+		// The caller's deadline: the plugin may be slow rather than dead;
+		// the health check decides.
+		return fmt.Errorf("%s %q: %w: %w", kind, label, ErrUnavailable, ctx.Err())
+	}
+	// The connection broke: have the supervisor look now rather than at
+	// its next tick.
+	select {
+	case in.kick <- struct{}{}:
+	default:
+	}
+	return fmt.Errorf("%s %q: %w: %v", kind, label, ErrUnavailable, err)
+}
+
+// Health returns the state of every instance, sorted by kind and name.
+func (m *Manager) Health() []InstanceHealth {
+	m.mu.Lock()
+	list := make([]*instance, 0, len(m.instances))
+	for _, in := range m.instances {
+		list = append(list, in)
+	}
+	m.mu.Unlock()
+	out := make([]InstanceHealth, 0, len(list))
+	for _, in := range list {
+		in.mu.Lock()
+		out = append(out, InstanceHealth{
+			Instance: in.block.Label, Plugin: in.block.Plugin, Kind: in.block.Kind, Version: in.version,
+			State: in.state, Restarts: in.restarts, LastError: in.lastError, Since: in.since,
+		})
+		in.mu.Unlock()
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].Instance < out[j].Instance
+	})
+	return out
+}
+
+// Stop stops the supervisors and kills every plugin process (gracefully
+// first: go-plugin asks the plugin to exit and kills it after 2 s). It is
+// idempotent; the Manager cannot be started again.
+func (m *Manager) Stop() {
+	m.mu.Lock()
+	if !m.stopped {
+		m.stopped = true
+		close(m.stopping)
+	}
+	m.mu.Unlock()
+	m.wg.Wait()
+	m.mu.Lock()
+	list := make([]*instance, 0, len(m.instances))
+	for _, in := range m.instances {
+		list = append(list, in)
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, in := range list {
+		in.mu.Lock()
+		p := in.proc
+		in.proc = nil
+		in.mu.Unlock()
+		if p == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if tc, ok := p.kc.(*sdk.TransportClient); ok {
+				// A transport gets to say goodbye to its peers first.
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				if err := tc.Stop(ctx); err != nil {
+					m.opts.Logger.Warn("transport did not stop cleanly", "instance", in.block.Label, "error", err)
+				}
+				cancel()
+			}
+			p.kill()
+		}()
+	}
+	wg.Wait()
+}

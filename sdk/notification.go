@@ -1,0 +1,99 @@
+package sdk
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// DateLayout is the original Wigo's format of Notification.Date.
+const DateLayout = "2006-01-02T15:04:05.000000 (MST)"
+
+// Notification types, the original's Type key.
+const (
+	TypeProbe = "Probe" // a probe event
+	TypeWigo  = "Wigo"  // a host event (UP, DOWN, new push client)
+)
+
+// Notification is one event sent to a notifier. Its JSON is the payload
+// notify-http posts: the original Wigo keys first, so existing receivers keep
+// working, then stable fields added by this version.
+type Notification struct {
+	// Type is TypeProbe or TypeWigo.
+	Type string `json:"Type"`
+	// Hostname is the host the event is about.
+	Hostname string `json:"Hostname"`
+	// Group is the host's group.
+	Group string `json:"Group"`
+	// Message is one line, e.g. "Probe load switched from 100 to 300 on host web1".
+	Message string `json:"Message"`
+	// Date is when the event happened, in DateLayout.
+	Date string `json:"Date"`
+	// Summary is a few lines of detail, for mail bodies.
+	Summary string `json:"Summary"`
+	// Status is the status being reported (the new one for a change).
+	Status int `json:"Status"`
+	// Probe is the probe name; empty for host events.
+	Probe string `json:"Probe"`
+	// OldProbe is the probe result before the change, nil if it appeared.
+	OldProbe *ProbeResult `json:"OldProbe"`
+	// NewProbe is the probe result after the change, nil if it disappeared.
+	NewProbe *ProbeResult `json:"NewProbe"`
+	// HostProbesInError lists the host's probes not OK at the time.
+	HostProbesInError []string `json:"HostProbesInError"`
+
+	// EventId identifies the event; retries carry the same id, so a
+	// receiver can deduplicate at-least-once deliveries.
+	EventId string `json:"EventId"`
+	// Kind is e.g. "probe_changed", "probe_appeared", "probe_disappeared",
+	// "host_down", "host_up", "client_waiting".
+	Kind string `json:"Kind"`
+	// OldStatus and NewStatus are the status codes around the change.
+	OldStatus int `json:"OldStatus"`
+	NewStatus int `json:"NewStatus"`
+	// OldLevel and NewLevel name them: OK, INFO, WARN, CRIT, ERROR, DOWN.
+	OldLevel string `json:"OldLevel"`
+	NewLevel string `json:"NewLevel"`
+}
+
+// ProbeResult is a probe result in the original Wigo's JSON shape. Free-form
+// parts stay raw JSON so that a notifier forwards them unchanged.
+type ProbeResult struct {
+	Name      string          `json:"Name"`
+	Version   string          `json:"Version"`
+	Value     json.RawMessage `json:"Value"`
+	Message   string          `json:"Message"`
+	ProbeDate string          `json:"ProbeDate"`
+	Timestamp int64           `json:"Timestamp"`
+	Metrics   json.RawMessage `json:"Metrics"`
+	Detail    json.RawMessage `json:"Detail"`
+	Status    int             `json:"Status"`
+	ExitCode  int             `json:"ExitCode"`
+}
+
+// Time parses Date; it is zero when Date is empty or malformed.
+func (n *Notification) Time() time.Time {
+	t, err := time.Parse(DateLayout, n.Date)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// LevelName names a status code: OK (100), INFO (101-199), WARN (200-299),
+// CRIT (300-499), ERROR (500-998), DOWN (999).
+func LevelName(status int) string {
+	switch {
+	case status == 999:
+		return "DOWN"
+	case status >= 500:
+		return "ERROR"
+	case status >= 300:
+		return "CRIT"
+	case status >= 200:
+		return "WARN"
+	case status > 100:
+		return "INFO"
+	default:
+		return "OK"
+	}
+}

@@ -1,0 +1,250 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	pb "github.com/wigo-project/wigo/sdk/internal/pb/wigo/plugin/v1"
+)
+
+// Host is the core as a transport plugin sees it. The core serves it to
+// the plugin through go-plugin's GRPCBroker, once per Start.
+type Host interface {
+	// Ingest hands the core a host document (GET /api shape) received from
+	// source (a remote address or client UUID, for logs).
+	Ingest(ctx context.Context, source string, document []byte) error
+	// LocalState returns the instance's whole state as the GET /api document.
+	LocalState(ctx context.Context) ([]byte, error)
+	// Subscribe streams changes of the local state as JSON until ctx ends;
+	// the channel is closed then, or when the core goes away.
+	Subscribe(ctx context.Context) (<-chan []byte, error)
+}
+
+// Transport is what a transport plugin (pull, push) implements.
+type Transport interface {
+	// Schema declares the plugin's HCL block.
+	Schema() Schema
+	// Configure receives the block decoded against Schema.
+	Configure(ctx context.Context, cfg Config) error
+	// Start begins moving documents, using host to reach the core. It must
+	// return promptly: long-running work belongs in goroutines that run
+	// until Stop. host stays valid until Stop returns.
+	Start(ctx context.Context, host Host) error
+	// Stop ends the work begun by Start.
+	Stop(ctx context.Context) error
+}
+
+// TransportPlugin is the go-plugin glue for the transport kind; plugin
+// authors use ServeTransport.
+type TransportPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	// Impl is the implementation; nil on the host side.
+	Impl Transport
+	// Info is returned by Schema on the plugin side.
+	Info PluginInfo
+}
+
+var _ plugin.GRPCPlugin = (*TransportPlugin)(nil)
+
+// GRPCServer registers the transport service; called in the plugin process.
+func (p *TransportPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	info := p.Info
+	info.Kind = KindTransport
+	pb.RegisterTransportServer(s, &transportServer{impl: p.Impl, info: info, broker: broker})
+	return nil
+}
+
+// GRPCClient returns a *TransportClient; called in the host process.
+func (p *TransportPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return &TransportClient{c: pb.NewTransportClient(c), broker: broker}, nil
+}
+
+type transportServer struct {
+	pb.UnimplementedTransportServer
+	impl   Transport
+	info   PluginInfo
+	broker *plugin.GRPCBroker
+
+	mu   sync.Mutex
+	conn *grpc.ClientConn
+}
+
+func (s *transportServer) Schema(context.Context, *pb.SchemaRequest) (*pb.SchemaResponse, error) {
+	sch, err := schemaToProto(s.impl.Schema())
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	return &pb.SchemaResponse{Info: infoToProto(s.info), Schema: sch}, nil
+}
+
+func (s *transportServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+	err := s.impl.Configure(ctx, NewConfig(req.GetInstance(), req.GetConfigJson()))
+	return &pb.ConfigureResponse{Error: errString(err)}, nil
+}
+
+func (s *transportServer) Start(ctx context.Context, req *pb.StartRequest) (*pb.StartResponse, error) {
+	conn, err := s.broker.Dial(req.GetHostBrokerId())
+	if err != nil {
+		return &pb.StartResponse{Error: fmt.Sprintf("dial host service: %v", err)}, nil
+	}
+	s.mu.Lock()
+	if s.conn != nil {
+		_ = s.conn.Close()
+	}
+	s.conn = conn
+	s.mu.Unlock()
+	err = s.impl.Start(ctx, &hostClient{c: pb.NewHostClient(conn)})
+	return &pb.StartResponse{Error: errString(err)}, nil
+}
+
+func (s *transportServer) Stop(ctx context.Context, _ *pb.StopRequest) (*pb.StopResponse, error) {
+	err := s.impl.Stop(ctx)
+	s.mu.Lock()
+	if s.conn != nil {
+		_ = s.conn.Close()
+		s.conn = nil
+	}
+	s.mu.Unlock()
+	return &pb.StopResponse{Error: errString(err)}, nil
+}
+
+// hostClient is Host in the plugin process, calling back into the core.
+type hostClient struct{ c pb.HostClient }
+
+func (h *hostClient) Ingest(ctx context.Context, source string, document []byte) error {
+	resp, err := h.c.Ingest(ctx, &pb.IngestRequest{DocumentJson: document, Source: source})
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	return remoteErr(resp.GetError())
+}
+
+func (h *hostClient) LocalState(ctx context.Context) ([]byte, error) {
+	resp, err := h.c.LocalState(ctx, &pb.LocalStateRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("local state: %w", err)
+	}
+	return resp.GetStateJson(), nil
+}
+
+func (h *hostClient) Subscribe(ctx context.Context) (<-chan []byte, error) {
+	stream, err := h.c.Subscribe(ctx, &pb.SubscribeRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("subscribe: %w", err)
+	}
+	ch := make(chan []byte, 64)
+	go func() {
+		defer close(ch)
+		for {
+			c, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			select {
+			case ch <- c.GetChangeJson():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch, nil
+}
+
+// hostServer serves the core's Host implementation to the plugin.
+type hostServer struct {
+	pb.UnimplementedHostServer
+	impl Host
+}
+
+func (s *hostServer) Ingest(ctx context.Context, req *pb.IngestRequest) (*pb.IngestResponse, error) {
+	err := s.impl.Ingest(ctx, req.GetSource(), req.GetDocumentJson())
+	return &pb.IngestResponse{Error: errString(err)}, nil
+}
+
+func (s *hostServer) LocalState(ctx context.Context, _ *pb.LocalStateRequest) (*pb.LocalStateResponse, error) {
+	b, err := s.impl.LocalState(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("local state: %w", err)
+	}
+	return &pb.LocalStateResponse{StateJson: b}, nil
+}
+
+func (s *hostServer) Subscribe(_ *pb.SubscribeRequest, stream pb.Host_SubscribeServer) error {
+	ch, err := s.impl.Subscribe(stream.Context())
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	for b := range ch {
+		if err := stream.Send(&pb.Change{ChangeJson: b}); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// TransportClient is the host's handle on a transport plugin.
+type TransportClient struct {
+	c      pb.TransportClient
+	broker *plugin.GRPCBroker
+}
+
+// Schema fetches the plugin's info and config schema.
+func (c *TransportClient) Schema(ctx context.Context) (PluginInfo, Schema, error) {
+	resp, err := c.c.Schema(ctx, &pb.SchemaRequest{})
+	if err != nil {
+		return PluginInfo{}, Schema{}, fmt.Errorf("schema: %w", err)
+	}
+	s, err := schemaFromProto(resp.GetSchema())
+	return infoFromProto(resp.GetInfo()), s, err
+}
+
+// Configure sends the decoded config of the instance.
+func (c *TransportClient) Configure(ctx context.Context, instance string, configJSON []byte) error {
+	resp, err := c.c.Configure(ctx, &pb.ConfigureRequest{ConfigJson: configJSON, Instance: instance})
+	if err != nil {
+		return fmt.Errorf("configure: %w", err)
+	}
+	return remoteErr(resp.GetError())
+}
+
+// Start serves host to the plugin through the broker and starts it. The
+// host service lives until the plugin process ends.
+func (c *TransportClient) Start(ctx context.Context, host Host) error {
+	id := c.broker.NextId()
+	go c.broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
+		s := grpc.NewServer(opts...)
+		pb.RegisterHostServer(s, &hostServer{impl: host})
+		return s
+	})
+	resp, err := c.c.Start(ctx, &pb.StartRequest{HostBrokerId: id})
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	return remoteErr(resp.GetError())
+}
+
+// Stop asks the plugin to stop its work.
+func (c *TransportClient) Stop(ctx context.Context) error {
+	resp, err := c.c.Stop(ctx, &pb.StopRequest{})
+	if err != nil {
+		return fmt.Errorf("stop: %w", err)
+	}
+	return remoteErr(resp.GetError())
+}
+
+// ServeTransport runs impl as a transport plugin; it is the whole main of
+// a plugin binary.
+func ServeTransport(impl Transport, opts ...ServeOption) {
+	c := newServeConfig(opts)
+	c.info.Kind = KindTransport
+	serve(c, KindTransport, &TransportPlugin{Impl: impl, Info: c.info})
+}
