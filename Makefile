@@ -7,8 +7,11 @@ BIN     := bin
 
 .PHONY: build run test vet bench clean
 
+# Commands in bin/, plugin binaries in bin/plugins/ (etc/dev.hcl's
+# plugins_dir), where the daemon finds them by name.
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/plugins/ ./plugins/...
 
 # Runs the daemon on the development config: sample probes from probes/,
 # SQLite under var/, the API on http://127.0.0.1:4000/api.
@@ -27,4 +30,6 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./core/... | tee var/bench.txt
 
 clean:
-	rm -rf $(BIN) var
+	rm -rf $(BIN) var dist
+
+include packaging/deb.mk

@@ -4,7 +4,7 @@
 group             = "dev"
 probes_dir        = "../probes"
 probes_config_dir = "conf.d"
-plugins_dir       = "../bin"
+plugins_dir       = "../bin/plugins"
 database          = "../var/wigo.db"
 uuid_file         = "../var/uuid"
 log_level         = "info"

@@ -17,9 +17,11 @@ hostname = ""
 # Was: Global.Group
 group = ""
 
-# Probes: executables under probes_dir/<seconds>/NAME run every <seconds>.
+# Probes: executables under probes_dir/<seconds>/NAME run every <seconds>
+# (usually links to probes_dir/examples/NAME; the package links examples to
+# /usr/lib/wigo/probes/examples). The original used /usr/local/wigo/probes.
 # Was: Global.ProbesDirectory
-probes_dir = "/usr/local/wigo/probes"
+probes_dir = "/etc/wigo/probes"
 
 # Probe settings directory, given to probes as WIGO_PROBE_CONFIG_ROOT.
 # Was: Global.ProbesConfigDirectory
@@ -27,7 +29,7 @@ probes_config_dir = "/etc/wigo/conf.d"
 
 # Where plugin binaries (notify-http, transport-push, ...) are looked up.
 # New: the original had everything built in.
-plugins_dir = "/usr/local/wigo/plugins"
+plugins_dir = "/usr/lib/wigo/plugins"
 
 # SQLite database: status-change log, notification outbox.
 # Was: Global.Database

@@ -219,9 +219,9 @@ type PluginBlock struct {
 // effects and tests can compare against it.
 func Default() *Config {
 	return &Config{
-		ProbesDir:       "/usr/local/wigo/probes",
+		ProbesDir:       "/etc/wigo/probes",
 		ProbesConfigDir: "/etc/wigo/conf.d",
-		PluginsDir:      "/usr/local/wigo/plugins",
+		PluginsDir:      "/usr/lib/wigo/plugins",
 		Database:        "/var/lib/wigo/wigo.db",
 		UUIDFile:        "/var/lib/wigo/uuid",
 		AliveTimeout:    60 * time.Second,

@@ -1,0 +1,466 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/gocty"
+
+	"github.com/wigo-project/wigo/core/config"
+)
+
+// fixture is the original Wigo's sample configuration, kept next to the
+// repository by the project (see the brief of issue 7).
+const fixture = "../../../shared/fixtures/original-wigo.conf"
+
+// convertFile converts path, writes the HCL to a temp wigo.hcl and loads it
+// with the daemon's own loader, failing on any diagnostic at all (warnings
+// included): the converted file must be clean, not merely acceptable.
+func convertFile(t *testing.T, path string) (*config.Config, *Result, string) {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Convert(src)
+	if err != nil {
+		t.Fatalf("Convert(%s): %v", path, err)
+	}
+	out := filepath.Join(t.TempDir(), "wigo.hcl")
+	if err := os.WriteFile(out, res.HCL, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := config.Load(out)
+	if len(diags) > 0 {
+		t.Fatalf("converted file has diagnostics:\n%s\n--- file ---\n%s", config.FormatDiagnostics(diags), res.HCL)
+	}
+	return cfg, res, out
+}
+
+var (
+	wigoOnce sync.Once
+	wigoBin  string
+	wigoErr  error
+)
+
+// wigoCheck runs the real daemon binary with -check on path. The binary is
+// built once per test run, into a temp dir that the OS cleans up.
+func wigoCheck(t *testing.T, path string) {
+	t.Helper()
+	wigoOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "wigo-convert-test")
+		if err != nil {
+			wigoErr = err
+			return
+		}
+		wigoBin = filepath.Join(dir, "wigo")
+		out, err := exec.Command("go", "build", "-o", wigoBin, "github.com/wigo-project/wigo/cmd/wigo").CombinedOutput()
+		if err != nil {
+			wigoErr = &buildError{err, out}
+		}
+	})
+	if wigoErr != nil {
+		t.Fatalf("build wigo: %v", wigoErr)
+	}
+	out, err := exec.Command(wigoBin, "-c", path, "-check").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "configuration OK") {
+		t.Fatalf("wigo -check refused the converted file: %v\n%s", err, out)
+	}
+}
+
+type buildError struct {
+	err error
+	out []byte
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + string(e.out) }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if wigoBin != "" {
+		os.RemoveAll(filepath.Dir(wigoBin))
+	}
+	os.Exit(code)
+}
+
+func hasWarning(res *Result, option string) bool {
+	for _, w := range res.Warnings {
+		if strings.HasPrefix(w, option) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestConvertOriginalFixture(t *testing.T) {
+	if _, err := os.Stat(fixture); err != nil {
+		t.Skipf("original fixture not available (%v): this test needs the shared fixtures next to the repository", err)
+	}
+	cfg, res, path := convertFile(t, fixture)
+	if cfg.Group != "" || cfg.AliveTimeout != 60*time.Second || cfg.LogLevel != "info" {
+		t.Errorf("global: group %q alive %v level %q", cfg.Group, cfg.AliveTimeout, cfg.LogLevel)
+	}
+	if cfg.ProbesDir != "/usr/local/wigo/probes" || cfg.ProbesConfigDir != "/etc/wigo/conf.d" ||
+		cfg.Database != "/var/lib/wigo/wigo.db" || cfg.UUIDFile != "/var/lib/wigo/uuid" {
+		t.Errorf("paths: %+v", cfg)
+	}
+	if !cfg.HTTP.Enabled || cfg.HTTP.Port != 4000 || cfg.HTTP.Address != "0.0.0.0" || cfg.HTTP.TLS() || cfg.HTTP.Login != "" {
+		t.Errorf("http: %+v (SslEnabled = false must not turn TLS on)", cfg.HTTP)
+	}
+	// The fixture turns both event kinds off: the converted file must too,
+	// although this Wigo's own defaults are on.
+	want := config.Notifications{MinLevel: 250}
+	if cfg.Notifications != want {
+		t.Errorf("notifications = %+v, want %+v", cfg.Notifications, want)
+	}
+	// Everything is disabled in the fixture: no plugin may start.
+	if len(cfg.Notify)+len(cfg.Outputs)+len(cfg.Transports) != 0 {
+		t.Errorf("disabled sections became live blocks: %d notify, %d output, %d transport",
+			len(cfg.Notify), len(cfg.Outputs), len(cfg.Transports))
+	}
+	// ... but they are kept, commented out, for the operator to switch on.
+	for _, s := range []string{`# notify "http" {`, `# notify "email" {`, `# output "opentsdb" {`, `# transport "pull" {`, `# transport "push" {`} {
+		if !bytes.Contains(res.HCL, []byte(s)) {
+			t.Errorf("converted file lacks the commented-out %s", s)
+		}
+	}
+	if !hasWarning(res, "Global.LogFile") || len(res.Warnings) != 1 {
+		t.Errorf("warnings = %q, want exactly the Global.LogFile one", res.Warnings)
+	}
+	wigoCheck(t, path)
+}
+
+// pluginBody finds the block kind "label" among cfg's plugin blocks.
+func pluginBody(t *testing.T, blocks []config.PluginBlock, label string) config.PluginBlock {
+	t.Helper()
+	for _, b := range blocks {
+		if b.Label == label {
+			return b
+		}
+	}
+	t.Fatalf("no block labelled %q", label)
+	return config.PluginBlock{}
+}
+
+// decode decodes a plugin body with spec, the way a plugin would with the
+// schema it declares, and converts the result into dst.
+func decode(t *testing.T, body hcl.Body, spec hcldec.Spec, dst any) {
+	t.Helper()
+	val, diags := hcldec.Decode(body, spec, nil)
+	if diags.HasErrors() {
+		t.Fatalf("decode: %s", diags.Error())
+	}
+	if err := gocty.FromCtyValue(val, dst); err != nil {
+		t.Fatalf("convert %#v: %v", val, err)
+	}
+}
+
+func sAttr(name string) hcldec.Spec { return &hcldec.AttrSpec{Name: name, Type: cty.String} }
+func nAttr(name string) hcldec.Spec { return &hcldec.AttrSpec{Name: name, Type: cty.Number} }
+func bAttr(name string) hcldec.Spec { return &hcldec.AttrSpec{Name: name, Type: cty.Bool} }
+func lAttr(name string) hcldec.Spec {
+	return &hcldec.AttrSpec{Name: name, Type: cty.List(cty.String)}
+}
+
+type remote struct {
+	Port          *int    `cty:"port"`
+	TLS           *bool   `cty:"tls"`
+	Login         *string `cty:"login"`
+	Password      *string `cty:"password"`
+	Depth         *int    `cty:"depth"`
+	CheckInterval *int    `cty:"check_interval"`
+}
+
+func TestConvertEverySection(t *testing.T) {
+	cfg, res, path := convertFile(t, "testdata/every-option.conf")
+
+	// Global.
+	if cfg.Hostname != "web-1.example.org" || cfg.Group != "webserver" || cfg.AliveTimeout != 90*time.Second ||
+		cfg.LogLevel != "debug" || cfg.LogFile != "" {
+		t.Errorf("global: %q %q %v %q %q", cfg.Hostname, cfg.Group, cfg.AliveTimeout, cfg.LogLevel, cfg.LogFile)
+	}
+	if cfg.ProbesDir != "/srv/wigo/probes" || cfg.ProbesConfigDir != "/srv/wigo/conf.d" ||
+		cfg.Database != "/srv/wigo/wigo.db" || cfg.UUIDFile != "/srv/wigo/uuid" {
+		t.Errorf("paths: %q %q %q %q", cfg.ProbesDir, cfg.ProbesConfigDir, cfg.Database, cfg.UUIDFile)
+	}
+	// Http.
+	wantHTTP := config.HTTP{Enabled: true, Address: "127.0.0.1", Port: 4400, TLSCert: "/etc/wigo/ssl/http.crt",
+		TLSKey: "/etc/wigo/ssl/http.key", Login: "admin", Password: "s3cret", Gzip: false}
+	if cfg.HTTP != wantHTTP {
+		t.Errorf("http = %+v, want %+v", cfg.HTTP, wantHTTP)
+	}
+	// Notifications, and the filter each notify block inherits.
+	wantN := config.Notifications{MinLevel: 300, OnProbeChange: true, OnHostChange: true, RescueOnly: true}
+	if cfg.Notifications != wantN {
+		t.Errorf("notifications = %+v, want %+v", cfg.Notifications, wantN)
+	}
+	if len(cfg.Notify) != 3 {
+		t.Fatalf("notify blocks: %d, want http, email, apprise", len(cfg.Notify))
+	}
+	for _, nb := range cfg.Notify {
+		if nb.Filter == nil || *nb.Filter != wantN {
+			t.Errorf("notify %q filter = %+v", nb.Label, nb.Filter)
+		}
+	}
+
+	var httpN struct {
+		URL    string `cty:"url"`
+		Format string `cty:"format"`
+	}
+	decode(t, pluginBody(t, cfg.Notify, "http").Body, hcldec.ObjectSpec{"url": sAttr("url"), "format": sAttr("format")}, &httpN)
+	if httpN.URL != "https://hooks.example.org/wigo" || httpN.Format != "form" {
+		t.Errorf("notify http = %+v", httpN)
+	}
+
+	var email struct {
+		SMTP        string   `cty:"smtp_server"`
+		To          []string `cty:"to"`
+		FromName    string   `cty:"from_name"`
+		FromAddress string   `cty:"from_address"`
+		FallbackFor string   `cty:"fallback_for"`
+	}
+	decode(t, pluginBody(t, cfg.Notify, "email").Body, hcldec.ObjectSpec{
+		"smtp_server": sAttr("smtp_server"), "to": lAttr("to"), "from_name": sAttr("from_name"),
+		"from_address": sAttr("from_address"), "fallback_for": sAttr("fallback_for"),
+	}, &email)
+	if email.SMTP != "smtp.example.org:25" || !reflect.DeepEqual(email.To, []string{"ops@example.org", "noc@example.org"}) ||
+		email.FromName != "Wigo web-1" || email.FromAddress != "wigo@example.org" || email.FallbackFor != "http" {
+		t.Errorf("notify email = %+v", email)
+	}
+
+	type target struct {
+		URLs   []string `cty:"urls"`
+		Groups []string `cty:"groups"`
+		Hosts  []string `cty:"hosts"`
+	}
+	var apprise struct {
+		URLs    []string          `cty:"urls"`
+		Path    string            `cty:"apprise_path"`
+		Targets map[string]target `cty:"target"`
+	}
+	decode(t, pluginBody(t, cfg.Notify, "apprise").Body, hcldec.ObjectSpec{
+		"urls": lAttr("urls"), "apprise_path": sAttr("apprise_path"),
+		"target": &hcldec.BlockMapSpec{TypeName: "target", LabelNames: []string{"name"}, Nested: hcldec.ObjectSpec{
+			"urls": lAttr("urls"), "groups": lAttr("groups"), "hosts": lAttr("hosts"),
+		}},
+	}, &apprise)
+	wantTargets := map[string]target{
+		"dba team": {URLs: []string{"mailto://user:pass@example.org"}, Groups: []string{"databases"}, Hosts: []string{"db-master.example.org"}},
+		"#2":       {URLs: []string{"slack://token/#alerts"}, Groups: []string{"frontend", "backend"}, Hosts: []string{}},
+	}
+	if !reflect.DeepEqual(apprise.URLs, []string{"tgram://bottoken/ChatID"}) || apprise.Path != "/usr/bin/apprise" ||
+		!reflect.DeepEqual(apprise.Targets, wantTargets) {
+		t.Errorf("notify apprise = %+v", apprise)
+	}
+
+	// OpenTSDB.
+	var tsdb struct {
+		Address []string `cty:"address"`
+		TLS     bool     `cty:"tls"`
+		Prefix  string   `cty:"metric_prefix"`
+		Dedup   int      `cty:"deduplication"`
+		Buffer  int      `cty:"buffer_size"`
+	}
+	if len(cfg.Outputs) != 1 {
+		t.Fatalf("outputs: %d", len(cfg.Outputs))
+	}
+	decode(t, pluginBody(t, cfg.Outputs, "opentsdb").Body, hcldec.ObjectSpec{
+		"address": lAttr("address"), "tls": bAttr("tls"), "metric_prefix": sAttr("metric_prefix"),
+		"deduplication": nAttr("deduplication"), "buffer_size": nAttr("buffer_size"),
+	}, &tsdb)
+	if !reflect.DeepEqual(tsdb.Address, []string{"tsdb1:4242", "tsdb2:4343"}) || !tsdb.TLS || tsdb.Prefix != "prod" ||
+		tsdb.Dedup != 300 || tsdb.Buffer != 5000 {
+		t.Errorf("output opentsdb = %+v", tsdb)
+	}
+
+	// Pull: the same remotes the original polled, with their ports and depth.
+	var pull struct {
+		CheckInterval int               `cty:"check_interval"`
+		TLS           bool              `cty:"tls"`
+		Login         string            `cty:"login"`
+		Password      string            `cty:"password"`
+		Remotes       map[string]remote `cty:"remote"`
+	}
+	decode(t, pluginBody(t, cfg.Transports, "pull").Body, hcldec.ObjectSpec{
+		"check_interval": nAttr("check_interval"), "tls": bAttr("tls"), "login": sAttr("login"), "password": sAttr("password"),
+		"remote": &hcldec.BlockMapSpec{TypeName: "remote", LabelNames: []string{"host"}, Nested: hcldec.ObjectSpec{
+			"port": nAttr("port"), "tls": bAttr("tls"), "login": sAttr("login"), "password": sAttr("password"),
+			"depth": nAttr("depth"), "check_interval": nAttr("check_interval"),
+		}},
+	}, &pull)
+	if pull.CheckInterval != 15 || pull.TLS || pull.Login != "puller" || pull.Password != "pw" {
+		t.Errorf("pull defaults = %+v", pull)
+	}
+	ip, bp, sp := func(v int) *int { return &v }, func(v bool) *bool { return &v }, func(v string) *string { return &v }
+	wantRemotes := map[string]remote{
+		"10.0.0.2":      {},               // List "ip": this instance's port, defaults
+		"10.0.0.3":      {Port: ip(4010)}, // List "ip:port"
+		"10.0.0.4":      {Port: ip(4020), TLS: bp(true), Login: sp("deep"), Password: sp("pw2"), Depth: ip(2), CheckInterval: ip(30)},
+		"10.0.0.2:4030": {Port: ip(4030), Depth: ip(0)}, // same host, another Wigo: label made unique
+	}
+	if !reflect.DeepEqual(pull.Remotes, wantRemotes) {
+		t.Errorf("pull remotes:\n got %s\nwant %s", fmtRemotes(pull.Remotes), fmtRemotes(wantRemotes))
+	}
+
+	// Push: both roles.
+	type server struct {
+		Address     string `cty:"address"`
+		Port        int    `cty:"port"`
+		TLSCert     string `cty:"tls_cert"`
+		TLSKey      string `cty:"tls_key"`
+		Allowed     string `cty:"allowed_clients_file"`
+		AutoAccept  bool   `cty:"auto_accept"`
+		Unspecified *int   `cty:"ca"`
+	}
+	type client struct {
+		Address      string `cty:"address"`
+		Port         int    `cty:"port"`
+		MasterCert   string `cty:"master_cert"`
+		UUIDSig      string `cty:"uuid_sig"`
+		PushInterval int    `cty:"push_interval"`
+	}
+	var push struct {
+		Server []server `cty:"server"`
+		Client []client `cty:"client"`
+	}
+	decode(t, pluginBody(t, cfg.Transports, "push").Body, hcldec.ObjectSpec{
+		"server": &hcldec.BlockListSpec{TypeName: "server", MaxItems: 1, Nested: hcldec.ObjectSpec{
+			"address": sAttr("address"), "port": nAttr("port"), "tls_cert": sAttr("tls_cert"), "tls_key": sAttr("tls_key"),
+			"allowed_clients_file": sAttr("allowed_clients_file"), "auto_accept": bAttr("auto_accept"), "ca": nAttr("ca"),
+		}},
+		"client": &hcldec.BlockListSpec{TypeName: "client", MaxItems: 1, Nested: hcldec.ObjectSpec{
+			"address": sAttr("address"), "port": nAttr("port"), "master_cert": sAttr("master_cert"),
+			"uuid_sig": sAttr("uuid_sig"), "push_interval": nAttr("push_interval"),
+		}},
+	}, &push)
+	wantServer := server{Address: "0.0.0.0", Port: 4101, TLSCert: "/etc/wigo/ssl/wigo.crt", TLSKey: "/etc/wigo/ssl/wigo.key",
+		Allowed: "/var/lib/wigo/allowed_clients", AutoAccept: true}
+	wantClient := client{Address: "master.example.org", Port: 4102, MasterCert: "/var/lib/wigo/master.crt",
+		UUIDSig: "/var/lib/wigo/uuid.sig", PushInterval: 20}
+	if len(push.Server) != 1 || push.Server[0] != wantServer || len(push.Client) != 1 || push.Client[0] != wantClient {
+		t.Errorf("push = %+v", push)
+	}
+
+	// Every option without a home is named, none more.
+	wantWarn := []string{
+		"Global.NotAnOption: unknown option",
+		"Global.LogFile",
+		"Global.ProbesLibDirectory",
+		"Notifications.AppriseTargets[1] (#2).Escalation",
+		"OpenTSDB.Tags (dc)",
+		"RemoteWigos.CheckTries",
+		"PushServer.MaxWaitingClients",
+	}
+	for _, w := range wantWarn {
+		if !hasWarning(res, w) {
+			t.Errorf("no warning for %s", w)
+		}
+	}
+	if len(res.Warnings) != len(wantWarn) {
+		t.Errorf("warnings:\n%s", strings.Join(res.Warnings, "\n"))
+	}
+	wigoCheck(t, path)
+}
+
+// fmtRemotes prints remotes with their pointers followed, for a readable diff.
+func fmtRemotes(m map[string]remote) string {
+	out := map[string]map[string]any{}
+	for k, r := range m {
+		fields := map[string]any{}
+		for name, p := range map[string]any{"port": r.Port, "tls": r.TLS, "login": r.Login,
+			"password": r.Password, "depth": r.Depth, "check_interval": r.CheckInterval} {
+			if v := reflect.ValueOf(p); !v.IsNil() {
+				fields[name] = v.Elem().Interface()
+			}
+		}
+		out[k] = fields
+	}
+	return fmt.Sprint(out)
+}
+
+// TestDaemonRunsConvertedFixture starts the real daemon on the converted
+// original configuration (a drop-in moves its state, probes and listener
+// into a temp dir, as an operator would with wigo.d/) and checks that it
+// serves the host the original file describes. The fixture enables no
+// plugin, so this does not depend on plugin binaries being built.
+func TestDaemonRunsConvertedFixture(t *testing.T) {
+	if _, err := os.Stat(fixture); err != nil {
+		t.Skipf("original fixture not available (%v)", err)
+	}
+	_, _, path := convertFile(t, fixture)
+	wigoCheck(t, path) // builds the binary
+	dir := filepath.Dir(path)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	if err := os.MkdirAll(filepath.Join(dir, "wigo.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "probes", "60"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Relative paths resolve against the drop-in's own directory.
+	dropIn := fmt.Sprintf("probes_dir = \"../probes\"\ndatabase = \"../wigo.db\"\nuuid_file = \"../uuid\"\n"+
+		"http {\n  address = \"127.0.0.1\"\n  port = %d\n}\n", port)
+	if err := os.WriteFile(filepath.Join(dir, "wigo.d", "99-test.hcl"), []byte(dropIn), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cmd := exec.Command(wigoBin, "-c", path)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}()
+	var doc struct {
+		Hostname  string
+		IsAlive   bool
+		LocalHost struct {
+			Name  string
+			Group string
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api", port))
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&doc)
+			resp.Body.Close()
+			if err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon did not serve /api: %v\nlog:\n%s", err, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	host, _ := os.Hostname()
+	// Hostname = "" in the original means the system hostname; Group = "".
+	if doc.Hostname != host || doc.LocalHost.Name != host || doc.LocalHost.Group != "" || !doc.IsAlive {
+		t.Errorf("/api: %+v, want host %q, no group, alive", doc, host)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "uuid")); err != nil {
+		t.Errorf("the drop-in's uuid_file was not used: %v\nlog:\n%s", err, logs.String())
+	}
+}
