@@ -67,6 +67,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *check {
+		// Plugin blocks are decoded against each plugin's own schema, which
+		// means starting the plugin binaries for a moment.
+		plog := hclog.New(&hclog.LoggerOptions{Name: "wigo", Level: hclog.Warn, Output: stderr})
+		if diags := daemon.Check(cfg, plog); diags.HasErrors() {
+			fmt.Fprint(stderr, config.FormatDiagnostics(diags))
+			return 1
+		}
 		fmt.Fprintf(stdout, "configuration OK (%d file(s): %v)\n", len(cfg.Files), cfg.Files)
 		return 0
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/wigo-project/wigo/core/model"
 )
 
-var wigoBin string
+var wigoBin, pluginsDir string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "wigo-bin")
@@ -29,11 +29,17 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	wigoBin = filepath.Join(dir, "wigo")
-	cmd := exec.Command("go", "build", "-race", "-o", wigoBin, ".")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build wigo:", err)
-		os.Exit(1)
+	pluginsDir = filepath.Join(dir, "plugins")
+	for _, args := range [][]string{
+		{"build", "-race", "-o", wigoBin, "."},
+		{"build", "-o", pluginsDir + "/", "../../plugins/..."},
+	} {
+		cmd := exec.Command("go", args...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "go", args, err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -73,7 +79,7 @@ func newEnv(t *testing.T, extra string) daemonEnv {
 group = "e2e"
 probes_dir = "probes"
 probes_config_dir = "conf.d"
-plugins_dir = "plugins"
+plugins_dir = %q
 database = "data/wigo.db"
 uuid_file = "data/uuid"
 log_level = "debug"
@@ -81,7 +87,7 @@ http {
   address = "127.0.0.1"
   port = %d
 }
-%s`, port, extra)
+%s`, pluginsDir, port, extra)
 	writeFile(t, filepath.Join(dir, "wigo.hcl"), cfg, 0o644)
 	writeFile(t, filepath.Join(dir, "probes", "1", "flip"), "#!/bin/sh\ncat \"$WIGO_PROBE_CONFIG_ROOT/flip.json\"\n", 0o755)
 	writeFile(t, filepath.Join(dir, "conf.d", "flip.json"), `{"Status":100,"Message":"fine"}`, 0o644)
@@ -278,6 +284,19 @@ func TestCheck(t *testing.T) {
 	want := filepath.Join(env.dir, "wigo.d", "10-typo.hcl") + ":2,1: "
 	if !strings.Contains(string(out), want) {
 		t.Fatalf("-check output lacks %q:\n%s", want, out)
+	}
+
+	// A typo inside a plugin's block is found by the plugin's own schema
+	// and reported at the operator's file, line and column.
+	os.Remove(filepath.Join(env.dir, "wigo.d", "10-typo.hcl"))
+	writeFile(t, filepath.Join(env.dir, "wigo.d", "20-notify.hcl"), "notify \"http\" {\n  ulr = \"http://127.0.0.1:9/\"\n}\n", 0o644)
+	out, err = exec.Command(wigoBin, "-c", env.config, "-check").CombinedOutput()
+	if err == nil {
+		t.Fatalf("-check accepted a typo in a plugin block:\n%s", out)
+	}
+	want = filepath.Join(env.dir, "wigo.d", "20-notify.hcl") + ":2,3: Unsupported argument"
+	if !strings.Contains(string(out), want) || !strings.Contains(string(out), `"url"`) {
+		t.Fatalf("-check output lacks %q and a suggestion:\n%s", want, out)
 	}
 }
 

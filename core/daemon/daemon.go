@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,8 @@ import (
 
 	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/notify"
+	"github.com/wigo-project/wigo/core/plugin"
 	"github.com/wigo-project/wigo/core/probe"
 	"github.com/wigo-project/wigo/core/state"
 	"github.com/wigo-project/wigo/core/store"
@@ -37,6 +40,12 @@ type Daemon struct {
 	state *state.State
 	store *store.Store
 	probe *probe.Manager
+
+	plugins *plugin.Manager
+	notify  *notify.Pipeline
+	// notifyBlocks are the notify blocks with the core's attributes taken
+	// out: what the plugins decode against their schema.
+	notifyBlocks []config.PluginBlock
 
 	listener net.Listener
 	server   *http.Server
@@ -74,7 +83,24 @@ func New(cfg *config.Config, log hclog.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{log: log, cfg: cfg, uuid: id, bus: bus, state: st, store: db}
+	instances, blocks, diags := notifiers(cfg)
+	if diags.HasErrors() {
+		db.Close()
+		return nil, fmt.Errorf("notify blocks:\n%s", config.FormatDiagnostics(diags))
+	}
+	plugins := plugin.NewManager(plugin.Options{Dir: cfg.PluginsDir, Logger: log.Named("plugin")})
+	pipeline, err := notify.New(notify.Options{
+		Store:     db,
+		Sender:    pluginSender(plugins),
+		Instances: instances,
+		Logger:    log.Named("notify"),
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("notification pipeline: %w", err)
+	}
+	d := &Daemon{log: log, cfg: cfg, uuid: id, bus: bus, state: st, store: db,
+		plugins: plugins, notify: pipeline, notifyBlocks: blocks}
 	d.probe = probe.New(probe.Options{
 		Dir:       cfg.ProbesDir,
 		ConfigDir: cfg.ProbesConfigDir,
@@ -137,6 +163,27 @@ func (d *Daemon) Run(ctx context.Context) error {
 	logSub := d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096, Kinds: []event.Kind{
 		event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.HostDown, event.HostUp}})
 
+	// The notification pipeline writes every event that passes a filter to
+	// its outbox before delivery; it too loses nothing.
+	notifySub := d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096, Kinds: notify.Kinds})
+
+	// A plugin that cannot start is logged and shown in the API; the core
+	// and the other plugins keep running.
+	if diags := d.plugins.Start(ctx, d.notifyBlocks); len(diags) > 0 {
+		for _, line := range strings.Split(strings.TrimSpace(config.FormatDiagnostics(diags)), "\n") {
+			d.log.Error("plugin not started", "error", line)
+		}
+	}
+	notifyCtx, stopNotify := context.WithCancel(context.Background())
+	defer stopNotify()
+	notifyDone := make(chan struct{})
+	go func() {
+		defer close(notifyDone)
+		if err := d.notify.Run(notifyCtx, notifySub); err != nil {
+			d.log.Error("notification pipeline stopped", "err", err)
+		}
+	}()
+
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
 	run := func(name string, f func() error) {
@@ -175,7 +222,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	wg.Wait()
-	// Every producer has stopped: let the store commit what it holds.
+	// Every producer has stopped: the pipeline enqueues what it still holds
+	// (undelivered rows stay in the outbox for the next start), then the
+	// plugins stop, then the store commits its last log rows.
+	stopNotify()
+	<-notifyDone
+	notifySub.Close()
+	d.plugins.Stop()
 	logSub.Close()
 	<-storeDone
 	var err error

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/wigo-project/wigo/core/api"
+	"github.com/wigo-project/wigo/core/plugin"
 	"github.com/wigo-project/wigo/core/ui"
 	"github.com/wigo-project/wigo/core/ws"
 )
@@ -47,8 +49,50 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub) {
 	// The API keeps its own auth, JSON errors and 404s for all of /api.
 	mux.Handle("/api", apiHandler)
 	mux.Handle("/api/", apiHandler)
+	mux.Handle("/api/notifications", auth(d.notify.Handler()))
+	mux.Handle("/api/notifications/", auth(d.notify.Handler()))
+	mux.Handle("GET /api/plugins", auth(http.HandlerFunc(d.servePlugins)))
 	mux.Handle("/", auth(page))
-	return mux, hub
+	return localWritesOnly(h.Login != "" || h.Password != "", mux), hub
+}
+
+// servePlugins answers every plugin instance with its state (running,
+// restarting, failed), restarts and last error.
+func (d *Daemon) servePlugins(w http.ResponseWriter, r *http.Request) {
+	health := d.plugins.Health()
+	if health == nil {
+		health = []plugin.InstanceHealth{}
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(health)
+}
+
+// localWritesOnly refuses mutating requests (approving a push client,
+// retrying a notification) from other hosts when no login is configured:
+// an instance left without credentials can be read from the network, but
+// only changed from the machine itself.
+func localWritesOnly(authConfigured bool, next http.Handler) http.Handler {
+	if authConfigured {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !fromLoopback(r) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			json.NewEncoder(w).Encode(map[string]string{"error": "changes from another host need authentication: set http.login and http.password"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (d *Daemon) listen() error {

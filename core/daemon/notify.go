@@ -1,0 +1,69 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/core/notify"
+	"github.com/wigo-project/wigo/core/plugin"
+)
+
+// notifiers splits each notify block into what the core owns (the filter,
+// group/host routing, fallback_for) and the body left for the plugin's own
+// schema, so neither side sees the other's attributes.
+func notifiers(cfg *config.Config) ([]notify.Instance, []config.PluginBlock, hcl.Diagnostics) {
+	var (
+		instances []notify.Instance
+		blocks    []config.PluginBlock
+		diags     hcl.Diagnostics
+	)
+	for _, b := range cfg.Notify {
+		inst, body, d := notify.InstanceFromBlock(b)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		b.Body = body
+		instances = append(instances, inst)
+		blocks = append(blocks, b)
+	}
+	if !diags.HasErrors() {
+		if err := notify.CheckInstances(instances); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
+				Summary: "Invalid notify blocks", Detail: err.Error()})
+		}
+	}
+	return instances, blocks, diags
+}
+
+// Check validates what the configuration hands to plugins: the core's part
+// of every notify block, then each plugin's own schema, by starting the
+// plugin binaries and stopping them again. It is what `wigo -check` adds to
+// the core configuration's own checks.
+func Check(cfg *config.Config, log hclog.Logger) hcl.Diagnostics {
+	_, blocks, diags := notifiers(cfg)
+	if diags.HasErrors() {
+		return diags
+	}
+	m := plugin.NewManager(plugin.Options{Dir: cfg.PluginsDir, Logger: log.Named("plugin")})
+	defer m.Stop()
+	return append(diags, m.Check(blocks)...)
+}
+
+// pluginSender delivers the pipeline's notifications through the plugin
+// host. The pipeline's JSON and the SDK's are the same document (a contract
+// test holds them byte for byte), so it travels as JSON.
+func pluginSender(m *plugin.Manager) notify.Sender {
+	return notify.SenderFunc(func(ctx context.Context, instance string, n *notify.Notification) error {
+		b, err := json.Marshal(n)
+		if err != nil {
+			return fmt.Errorf("encode notification %s: %w", n.EventId, err)
+		}
+		return m.NotifyJSON(ctx, instance, b)
+	})
+}
