@@ -57,8 +57,10 @@ var (
 	wigoErr  error
 )
 
-// wigoCheck runs the real daemon binary with -check on path. The binary is
-// built once per test run, into a temp dir that the OS cleans up.
+// wigoCheck runs the real daemon binary with -check on path, which also
+// starts every configured plugin to decode its block. The daemon and the
+// plugins are built once per test run, into a temp dir removed by
+// TestMain; a drop-in beside path points plugins_dir at them.
 func wigoCheck(t *testing.T, path string) {
 	t.Helper()
 	wigoOnce.Do(func() {
@@ -71,10 +73,23 @@ func wigoCheck(t *testing.T, path string) {
 		out, err := exec.Command("go", "build", "-o", wigoBin, "github.com/wigo-project/wigo/cmd/wigo").CombinedOutput()
 		if err != nil {
 			wigoErr = &buildError{err, out}
+			return
+		}
+		out, err = exec.Command("go", "build", "-o", filepath.Join(dir, "plugins")+"/", "github.com/wigo-project/wigo/plugins/...").CombinedOutput()
+		if err != nil {
+			wigoErr = &buildError{err, out}
 		}
 	})
 	if wigoErr != nil {
 		t.Fatalf("build wigo: %v", wigoErr)
+	}
+	dropIn := filepath.Join(filepath.Dir(path), "wigo.d", "zz-test-plugins.hcl")
+	if err := os.MkdirAll(filepath.Dir(dropIn), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plugins := fmt.Sprintf("plugins_dir = %q\n", filepath.Join(filepath.Dir(wigoBin), "plugins"))
+	if err := os.WriteFile(dropIn, []byte(plugins), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	out, err := exec.Command(wigoBin, "-c", path, "-check").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "configuration OK") {
