@@ -371,9 +371,10 @@ func TestBrowserLiveDashboard(t *testing.T) {
 	}
 	screenshot(t, ctx, "07-authority-disabled")
 
-	// Plugins: no plugin host yet.
+	// Plugins: the daemon has a plugin host, but no notify block.
 	run(t, ctx, chromedp.Navigate(url+"/#/plugins"))
-	waitJS(t, ctx, 5*time.Second, `document.querySelector("main").textContent.includes("No plugin host on this instance")`)
+	waitJS(t, ctx, 5*time.Second, `document.querySelector("#plugins-empty")?.textContent.includes("No plugin is configured") === true &&
+		document.querySelector('#outbox-counts [data-count="dead"]')?.textContent === "0"`)
 	screenshot(t, ctx, "08-plugins")
 
 	// Dark scheme.
@@ -489,4 +490,11 @@ func TestBrowserAuthorityApproveRevoke(t *testing.T) {
 	if w, _, _ := auth.List(context.Background()); w["c3a9d2f1-cccc"] != "edge-00" {
 		t.Fatalf("after Revoke: waiting %v", w)
 	}
+
+	// This server has no plugin host and no outbox: both routes are 404s,
+	// which the Plugins view says in words.
+	run(t, ctx, chromedp.Navigate(srv.URL+"/#/plugins"))
+	waitJS(t, ctx, 5*time.Second, `document.querySelector("#plugins-error")?.textContent === "No plugin host on this instance." &&
+		document.querySelector("#outbox-error")?.textContent === "No notification outbox on this instance."`)
+	screenshot(t, ctx, "16-plugins-no-host")
 }

@@ -767,40 +767,192 @@ function authorityView(main) {
 
 // ---------------------------------------------------------------- plugins
 
-/** jsonTable shows whatever JSON comes back: an array of objects or an
- * object of objects as a table, anything else as JSON. */
-function jsonTable(v, label) {
-  const fmt = (x) => (x === null || x === undefined ? "" : typeof x === "object" ? JSON.stringify(x) : String(x));
-  let rows = null, keyed = false;
-  if (Array.isArray(v) && v.every((x) => x && typeof x === "object" && !Array.isArray(x))) rows = v.map((x) => [null, x]);
-  else if (v && typeof v === "object" && !Array.isArray(v) && Object.values(v).every((x) => x && typeof x === "object" && !Array.isArray(x))) {
-    rows = Object.entries(v);
-    keyed = true;
-  }
-  if (!rows) return el("pre", { class: "json" }, JSON.stringify(v, null, 2));
-  if (rows.length === 0) return el("p", { class: "muted" }, "None.");
-  const cols = [...new Set(rows.flatMap(([, x]) => Object.keys(x)))];
-  return el("table", { "aria-label": label },
-    el("thead", {}, el("tr", {}, keyed ? el("th", { scope: "col" }, "Name") : null, cols.map((c) => el("th", { scope: "col" }, c)))),
-    el("tbody", {}, rows.map(([k, x]) => el("tr", {}, keyed ? el("th", { scope: "row" }, k) : null,
-      cols.map((c, i) => (i === 0 && !keyed ? el("th", { scope: "row" }, fmt(x[c])) : el("td", { class: "msg" }, fmt(x[c]))))))));
+// Plugin states and outbox row states as badges: the word is always shown,
+// the colour (a status level's palette) only repeats it.
+const PLUGIN_STATE_LEVEL = { running: "OK", restarting: "WARN", failed: "CRIT" };
+const OUTBOX_STATE_LEVEL = { pending: "INFO", held: "UNKNOWN", dead: "CRIT" };
+
+function stateBadge(word, levels, extra) {
+  return el("span", { class: "badge", "data-level": levels[word] || "UNKNOWN", ...extra }, word || "unknown");
 }
 
+/** rel says how far a moment (ms since the epoch) is from now, either way:
+ * "in 4 s", "12 s ago". */
+function rel(ms) {
+  const s = Math.round((ms - Date.now()) / 1000);
+  if (s <= 0) return ago(ms / 1000);
+  if (s < 90) return `in ${s} s`;
+  if (s < 5400) return `in ${Math.round(s / 60)} min`;
+  return `in ${Math.round(s / 3600)} h`;
+}
+
+/** when is a <time> for an RFC 3339 date from the API, kept current by the
+ * ticker; "now" replaces a due time that has passed (the row is being
+ * sent), "never" a zero time. */
+function when(iso, duePast) {
+  const ms = Date.parse(iso);
+  if (!iso || Number.isNaN(ms) || ms <= 0) return el("span", { class: "muted" }, "never");
+  return el("time", { "data-at": ms, "data-due": duePast ? "1" : null, datetime: iso, title: new Date(ms).toLocaleString() }, relDue(ms, duePast));
+}
+
+function relDue(ms, duePast) {
+  return duePast && ms <= Date.now() ? "now" : rel(ms);
+}
+
+setInterval(() => {
+  for (const t of document.querySelectorAll("time[data-at]")) {
+    const v = relDue(Number(t.dataset.at), t.dataset.due === "1");
+    if (t.textContent !== v) t.textContent = v;
+  }
+}, 1000);
+
+function pluginsTable(list) {
+  if (list.length === 0) {
+    return el("p", { class: "banner note", id: "plugins-empty" },
+      "No plugin is configured on this instance. Add a notify block (for example ", el("code", {}, 'notify "http" { url = "…" }'),
+      ") to the configuration and restart the daemon.");
+  }
+  return el("table", { id: "plugins", "aria-label": "Plugin instances" },
+    el("thead", {}, el("tr", {}, ["Instance", "State", "Kind", "Plugin", "Version", "Restarts", "Since", "Last error"].map((c) => el("th", { scope: "col" }, c)))),
+    el("tbody", {}, list.map((p) => {
+      const since = Date.parse(p.since);
+      return el("tr", { "data-instance": p.instance, "data-kind": p.kind, "data-state": p.state, "data-level": PLUGIN_STATE_LEVEL[p.state] || "UNKNOWN", class: "plugin" },
+        el("th", { scope: "row" }, p.instance),
+        el("td", { class: "tight" }, stateBadge(p.state, PLUGIN_STATE_LEVEL)),
+        el("td", { class: "tight" }, p.kind),
+        el("td", { class: "tight" }, el("code", {}, p.plugin)),
+        el("td", { class: "tight" }, p.version || el("span", { class: "muted" }, "—")),
+        el("td", { class: "num tight restarts" }, String(p.restarts ?? 0)),
+        el("td", { class: "num tight" }, since > 0 ? age(since / 1000) : "—"),
+        el("td", { class: "msg err" }, p.last_error || el("span", { class: "muted" }, "none")));
+    })));
+}
+
+/** outboxCounts shows the rows per state. The list answer gives exact
+ * totals for "all waiting" and "dead"; pending and held are told apart
+ * from the rows themselves, so only when the page holds every waiting row. */
+function outboxCounts(all, dead) {
+  const waiting = all.Notifications.filter((n) => n.State !== "dead");
+  const waitingTotal = Math.max(0, all.Total - dead.Total);
+  const complete = all.Total <= all.Offset + all.Notifications.length;
+  const item = (state, n, word) => el("li", { "data-state": state, class: n === 0 ? "zero" : null },
+    stateBadge(state, OUTBOX_STATE_LEVEL, word ? { title: word } : {}), el("strong", { "data-count": state }, n), word ? el("span", { class: "muted" }, word) : null);
+  const items = complete ?
+    [item("pending", waiting.filter((n) => n.State === "pending").length),
+      item("held", waiting.filter((n) => n.State === "held").length)] :
+    [item("pending", waitingTotal, "pending or held")];
+  items.push(item("dead", dead.Total));
+  return el("ul", { class: "counts", id: "outbox-counts", "aria-label": "Notifications per state" }, items);
+}
+
+function payloadOf(n) {
+  return n.Notification && typeof n.Notification === "object" ? n.Notification : {};
+}
+
+function outboxRow(n, retry) {
+  const p = payloadOf(n);
+  const dead = n.State === "dead";
+  return el("tr", { "data-id": n.Id, "data-state": n.State, "data-instance": n.Instance, "data-level": OUTBOX_STATE_LEVEL[n.State] || "UNKNOWN", class: "outbox" },
+    el("td", { class: "num tight" }, String(n.Id)),
+    el("th", { scope: "row" }, n.Instance, n.FallbackFor ? el("span", { class: "muted" }, ` (fallback for ${n.FallbackFor})`) : null),
+    el("td", { class: "tight" }, n.Host ? el("a", { href: `#/host/${encodeURIComponent(n.Host)}` }, n.Host) : ""),
+    el("td", { class: "tight" }, stateBadge(n.State, OUTBOX_STATE_LEVEL)),
+    el("td", { class: "msg", title: p.EventId ? `event ${p.EventId}` : null }, p.Message || el("span", { class: "muted" }, "(no message)")),
+    el("td", { class: "num tight attempts" }, String(n.Attempts)),
+    el("td", { class: "num tight" }, dead ? when(n.Updated) : n.State === "held" ? el("span", { class: "muted" }, `when ${n.FallbackFor || "its primary"} fails`) : when(n.NextAttempt, true)),
+    el("td", { class: "msg err" }, n.LastError || el("span", { class: "muted" }, "none")),
+    dead ? el("td", { class: "tight" }, el("button", {
+      type: "button", class: "primary", "data-key": `retry/${n.Id}`,
+      "aria-label": `Retry notification ${n.Id} to ${n.Instance}${n.Host ? " for " + n.Host : ""}`,
+      onclick: (ev) => retry(n, ev.target),
+    }, "Retry")) : null);
+}
+
+/** outboxTable lists dead letters (with a Retry button each) or the rows
+ * waiting for delivery. */
+function outboxTable(id, label, rows, total, retry, empty, dead) {
+  if (rows.length === 0) return el("p", { class: "muted", id: `${id}-empty` }, empty);
+  const cols = ["#", "Instance", "Host", "State", "Message", "Attempts", dead ? "Failed" : "Next attempt", "Last error"];
+  if (dead) cols.push("Action");
+  return [
+    el("table", { id, "aria-label": label },
+      el("thead", {}, el("tr", {}, cols.map((c) => el("th", { scope: "col" }, c)))),
+      el("tbody", {}, rows.map((n) => outboxRow(n, retry)))),
+    total > rows.length ? el("p", { class: "muted" }, `Showing the oldest ${rows.length} of ${total}.`) : null,
+  ];
+}
+
+// The outbox lists are paged by the API; the view shows the oldest rows
+// (what is stuck longest) up to this many per list.
+const OUTBOX_PAGE = 200;
+// REFRESH_MS is how often the view polls the plugins and the outbox.
+const REFRESH_MS = 3000;
+
 function pluginsView(main) {
-  const sections = [["Plugins", "api/plugins"], ["Notification outbox", "api/notifications"]].map(([title, path]) => {
-    const body = el("div", {}, el("p", { class: "muted" }, "Loading…"));
-    const s = el("section", {}, el("h2", {}, title), body);
-    const load = () => api(path).then((v) => body.replaceChildren(jsonTable(v, title))).catch((err) => {
-      body.replaceChildren(el("p", { class: "banner note" }, err.status === 404 ?
-        (path === "api/plugins" ? "No plugin host on this instance." : "No notification outbox on this instance.") :
-        `Cannot load ${path}: ${err.message}`));
+  const msg = el("div", { role: "alert", id: "plugins-msg" });
+  const pluginsArea = el("div", { id: "plugins-area" }, el("p", { class: "muted" }, "Loading…"));
+  const outboxArea = el("div", { id: "outbox-area" }, el("p", { class: "muted" }, "Loading…"));
+  const updated = el("p", { class: "muted", id: "plugins-updated", "aria-live": "off" });
+  main.append(
+    el("h1", {}, "Plugins and notifications"),
+    msg,
+    el("section", { "aria-labelledby": "plugins-h" }, el("h2", { id: "plugins-h" }, "Plugin instances"), pluginsArea),
+    el("section", { "aria-labelledby": "outbox-h" }, el("h2", { id: "outbox-h" }, "Notification outbox"), outboxArea),
+    updated);
+
+  async function retry(n, button) {
+    button.disabled = true;
+    try {
+      await api(`api/notifications/${encodeURIComponent(n.Id)}/retry`, { method: "POST" });
+      msg.replaceChildren(el("p", { class: "banner note" }, `Notification ${n.Id} to ${n.Instance} is queued again.`));
+    } catch (err) {
+      msg.replaceChildren(el("p", { class: "banner bad" }, `Could not retry notification ${n.Id}: ${err.message}`));
+    }
+    load();
+  }
+
+  async function loadPlugins() {
+    try {
+      render(pluginsArea, pluginsTable(await api("api/plugins")));
+    } catch (err) {
+      pluginsArea.replaceChildren(el("p", { class: err.status === 404 ? "banner note" : "banner bad", id: "plugins-error" },
+        err.status === 404 ? "No plugin host on this instance." : `Cannot load the plugins: ${err.message}`));
+    }
+  }
+
+  async function loadOutbox() {
+    try {
+      const [all, dead] = await Promise.all([api(`api/notifications?limit=${OUTBOX_PAGE}`), api(`api/notifications/dead?limit=${OUTBOX_PAGE}`)]);
+      const waiting = all.Notifications.filter((n) => n.State !== "dead");
+      render(outboxArea, ...[
+        outboxCounts(all, dead),
+        el("h3", {}, "Dead letters"),
+        outboxTable("outbox-dead", "Dead letters", dead.Notifications, dead.Total, retry, "No dead letter.", true),
+        el("h3", {}, "Waiting for delivery"),
+        outboxTable("outbox-waiting", "Notifications waiting for delivery", waiting, Math.max(0, all.Total - dead.Total), retry, "Nothing waiting: every notification was delivered.", false),
+      ].flat().filter(Boolean));
+    } catch (err) {
+      outboxArea.replaceChildren(el("p", { class: err.status === 404 ? "banner note" : "banner bad", id: "outbox-error" },
+        err.status === 404 ? "No notification outbox on this instance." : `Cannot load the outbox: ${err.message}`));
+    }
+  }
+
+  // One load at a time: a slow daemon must not pile up requests, and a
+  // click during a load asks for one more right after it.
+  let loading = null, again = false;
+  function load() {
+    if (loading) { again = true; return loading; }
+    loading = Promise.all([loadPlugins(), loadOutbox()]).finally(() => {
+      loading = null;
+      updated.textContent = `Updated ${new Date().toLocaleTimeString()}; refreshed every ${REFRESH_MS / 1000} s.`;
+      if (again) { again = false; load(); }
     });
-    return { s, load };
-  });
-  main.append(el("h1", {}, "Plugins and notifications"), ...sections.map((x) => x.s));
-  const loadAll = () => sections.forEach((x) => x.load());
-  loadAll();
-  const t = setInterval(loadAll, 5000);
+    return loading;
+  }
+  load();
+  // No plugin or outbox events reach the websocket yet: poll while the
+  // view is open.
+  const t = setInterval(load, REFRESH_MS);
   return { unmount: () => clearInterval(t) };
 }
 
