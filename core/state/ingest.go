@@ -68,20 +68,35 @@ func (s *State) Ingest(doc *model.Wigo) error {
 			h.Status = model.StatusDown
 		}
 		old := s.remotes[h.UUID]
+		if old != nil && old.Origin != origin {
+			// Learned through another source before: it moves here.
+			delete(s.byOrigin[old.Origin], h.UUID)
+		}
 		s.remotes[h.UUID] = h
 		s.byName[h.Name] = h.UUID
 		events = appendHostDiff(events, old, h, now)
 	}
-	for id, h := range s.remotes {
-		if h.Origin == origin && !seen[id] {
-			delete(s.remotes, id)
-			if s.byName[h.Name] == id {
-				delete(s.byName, h.Name)
-			}
-			events = append(events, hostEvent(event.HostRemoved, h, h.Status, now,
-				"Host "+h.Name+" is no longer reported by its instance"))
+	carried := s.byOrigin[origin]
+	for id := range carried {
+		if seen[id] {
+			continue
 		}
+		h, ok := s.remotes[id]
+		if !ok {
+			continue
+		}
+		delete(s.remotes, id)
+		if s.byName[h.Name] == id {
+			delete(s.byName, h.Name)
+		}
+		events = append(events, hostEvent(event.HostRemoved, h, h.Status, now,
+			"Host "+h.Name+" is no longer reported by its instance"))
 	}
+	next := make(map[string]struct{}, len(seen))
+	for id := range seen {
+		next[id] = struct{}{}
+	}
+	s.byOrigin[origin] = next
 	s.commit(events)
 	return errors.Join(errs...)
 }

@@ -80,6 +80,10 @@ type State struct {
 	// byName finds a remote host's UUID by host name. Names are not unique
 	// across a fleet; the most recently updated host wins.
 	byName map[string]string
+	// byOrigin lists the remote hosts each source's document carried, so an
+	// ingest finds the hosts a source stopped reporting without walking the
+	// whole fleet.
+	byOrigin map[string]map[string]struct{}
 
 	// pubMu is taken before mu is released so events reach the bus in the
 	// order their changes were applied, without holding mu while a lossless
@@ -99,10 +103,11 @@ func New(opts Options) *State {
 		opts.Bus = event.NewBus()
 	}
 	s := &State{
-		opts:    opts,
-		bus:     opts.Bus,
-		remotes: make(map[string]*Host),
-		byName:  make(map[string]string),
+		opts:     opts,
+		bus:      opts.Bus,
+		remotes:  make(map[string]*Host),
+		byName:   make(map[string]string),
+		byOrigin: make(map[string]map[string]struct{}),
 	}
 	s.local = &Host{
 		UUID:       opts.UUID,

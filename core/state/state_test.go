@@ -323,3 +323,37 @@ func TestConcurrentUpdatesKeepOrder(t *testing.T) {
 		t.Fatalf("saw %d probes", len(last))
 	}
 }
+
+// A host that moves from one source to another is not removed when its old
+// source stops listing it.
+func TestIngestHostMovesBetweenSources(t *testing.T) {
+	s, sub, _ := newState(t)
+	leaf := nested().RemoteWigos["00000000-0000-0000-0000-00000000000c"]
+	a := &model.Wigo{Uuid: "00000000-0000-0000-0000-0000000000a1", Hostname: "a", IsAlive: true,
+		RemoteWigos: map[string]*model.Wigo{leaf.Uuid: leaf}}
+	b := &model.Wigo{Uuid: "00000000-0000-0000-0000-0000000000b1", Hostname: "b", IsAlive: true,
+		RemoteWigos: map[string]*model.Wigo{leaf.Uuid: leaf}}
+	for _, doc := range []*model.Wigo{a, b} {
+		if err := s.Ingest(doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drain(sub)
+	a.RemoteWigos = nil
+	if err := s.Ingest(a); err != nil {
+		t.Fatal(err)
+	}
+	if ev := drain(sub); len(ev) != 0 {
+		t.Fatalf("events = %s", kinds(ev))
+	}
+	if _, ok := s.FindHost("leaf"); !ok {
+		t.Fatal("host removed although its current source still reports it")
+	}
+	b.RemoteWigos = nil
+	if err := s.Ingest(b); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(drain(sub)); got != "host_removed:leaf/" {
+		t.Fatalf("events = %s", got)
+	}
+}
