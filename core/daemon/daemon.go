@@ -20,6 +20,7 @@ import (
 
 	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/metrics"
 	"github.com/wigo-project/wigo/core/notify"
 	"github.com/wigo-project/wigo/core/plugin"
 	"github.com/wigo-project/wigo/core/probe"
@@ -43,6 +44,9 @@ type Daemon struct {
 
 	plugins *plugin.Manager
 	notify  *notify.Pipeline
+	// metrics carries probe measurements to the output plugins and counts
+	// what it sends and drops, for /metrics.
+	metrics *metrics.Router
 	// notifyBlocks are the notify blocks with the core's attributes taken
 	// out: what the plugins decode against their schema.
 	notifyBlocks []config.PluginBlock
@@ -88,7 +92,8 @@ func New(cfg *config.Config, log hclog.Logger) (*Daemon, error) {
 		db.Close()
 		return nil, fmt.Errorf("notify blocks:\n%s", config.FormatDiagnostics(diags))
 	}
-	plugins := plugin.NewManager(plugin.Options{Dir: cfg.PluginsDir, Logger: log.Named("plugin")})
+	plugins := plugin.NewManager(plugin.Options{Dir: cfg.PluginsDir, Logger: log.Named("plugin"),
+		Host: transportHost(st, log)})
 	pipeline, err := notify.New(notify.Options{
 		Store:     db,
 		Sender:    pluginSender(plugins),
@@ -101,6 +106,7 @@ func New(cfg *config.Config, log hclog.Logger) (*Daemon, error) {
 	}
 	d := &Daemon{log: log, cfg: cfg, uuid: id, bus: bus, state: st, store: db,
 		plugins: plugins, notify: pipeline, notifyBlocks: blocks}
+	d.metrics = d.newMetricsRouter()
 	d.probe = probe.New(probe.Options{
 		Dir:       cfg.ProbesDir,
 		ConfigDir: cfg.ProbesConfigDir,
@@ -169,7 +175,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	// A plugin that cannot start is logged and shown in the API; the core
 	// and the other plugins keep running.
-	if diags := d.plugins.Start(ctx, d.notifyBlocks); len(diags) > 0 {
+	if diags := d.plugins.Start(ctx, pluginBlocks(d.notifyBlocks, d.cfg)); len(diags) > 0 {
 		for _, line := range strings.Split(strings.TrimSpace(config.FormatDiagnostics(diags)), "\n") {
 			d.log.Error("plugin not started", "error", line)
 		}
@@ -205,6 +211,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 	run("state", func() error { d.state.Run(ctx); return nil })
 	run("store retention", func() error { d.store.RunRetention(ctx); return nil })
+	run("metrics", func() error { d.metrics.Run(ctx); return nil })
 	run("probes", func() error { return d.probe.Run(ctx) })
 	if d.server != nil {
 		run("http", func() error {

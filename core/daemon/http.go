@@ -24,13 +24,14 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub) {
 	h := d.cfg.HTTP
 	log := d.log.Named("http")
 	apiHandler := api.New(api.Options{
-		State:    d.state,
-		Logs:     d.store,
-		Login:    h.Login,
-		Password: h.Password,
-		Gzip:     h.Gzip,
-		Logger:   log,
-		Version:  Version,
+		State:     d.state,
+		Authority: pushAuthority(d.plugins, d.cfg),
+		Logs:      d.store,
+		Login:     h.Login,
+		Password:  h.Password,
+		Gzip:      h.Gzip,
+		Logger:    log,
+		Version:   Version,
 	})
 	hub := ws.New(ws.Options{
 		State:  d.state,
@@ -52,6 +53,7 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub) {
 	mux.Handle("/api/notifications", auth(d.notify.Handler()))
 	mux.Handle("/api/notifications/", auth(d.notify.Handler()))
 	mux.Handle("GET /api/plugins", auth(http.HandlerFunc(d.servePlugins)))
+	mux.Handle("GET /metrics", auth(d.metricsHandler(hub, pushAuthority(d.plugins, d.cfg))))
 	mux.Handle("/", auth(page))
 	return localWritesOnly(h.Login != "" || h.Password != "", mux), hub
 }

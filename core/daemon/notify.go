@@ -42,8 +42,8 @@ func notifiers(cfg *config.Config) ([]notify.Instance, []config.PluginBlock, hcl
 }
 
 // Check validates what the configuration hands to plugins: the core's part
-// of every notify block, then each plugin's own schema, by starting the
-// plugin binaries and stopping them again. It is what `wigo -check` adds to
+// of every notify block, then each plugin's own schema (transport blocks
+// too), by starting the plugin binaries and stopping them again. It is what `wigo -check` adds to
 // the core configuration's own checks.
 func Check(cfg *config.Config, log hclog.Logger) hcl.Diagnostics {
 	_, blocks, diags := notifiers(cfg)
@@ -52,7 +52,7 @@ func Check(cfg *config.Config, log hclog.Logger) hcl.Diagnostics {
 	}
 	m := plugin.NewManager(plugin.Options{Dir: cfg.PluginsDir, Logger: log.Named("plugin")})
 	defer m.Stop()
-	return append(diags, m.Check(blocks)...)
+	return append(diags, m.Check(pluginBlocks(blocks, cfg))...)
 }
 
 // pluginSender delivers the pipeline's notifications through the plugin

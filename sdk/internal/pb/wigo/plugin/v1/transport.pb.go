@@ -25,6 +25,239 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type AuthorityRequest_Action int32
+
+const (
+	AuthorityRequest_ACTION_UNSPECIFIED AuthorityRequest_Action = 0
+	// LIST returns the waiting and allowed clients.
+	AuthorityRequest_ACTION_LIST AuthorityRequest_Action = 1
+	// ALLOW moves uuid to the allowed list (from waiting or not).
+	AuthorityRequest_ACTION_ALLOW AuthorityRequest_Action = 2
+	// REVOKE removes uuid from the allowed (and waiting) list.
+	AuthorityRequest_ACTION_REVOKE AuthorityRequest_Action = 3
+)
+
+// Enum value maps for AuthorityRequest_Action.
+var (
+	AuthorityRequest_Action_name = map[int32]string{
+		0: "ACTION_UNSPECIFIED",
+		1: "ACTION_LIST",
+		2: "ACTION_ALLOW",
+		3: "ACTION_REVOKE",
+	}
+	AuthorityRequest_Action_value = map[string]int32{
+		"ACTION_UNSPECIFIED": 0,
+		"ACTION_LIST":        1,
+		"ACTION_ALLOW":       2,
+		"ACTION_REVOKE":      3,
+	}
+)
+
+func (x AuthorityRequest_Action) Enum() *AuthorityRequest_Action {
+	p := new(AuthorityRequest_Action)
+	*p = x
+	return p
+}
+
+func (x AuthorityRequest_Action) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AuthorityRequest_Action) Descriptor() protoreflect.EnumDescriptor {
+	return file_wigo_plugin_v1_transport_proto_enumTypes[0].Descriptor()
+}
+
+func (AuthorityRequest_Action) Type() protoreflect.EnumType {
+	return &file_wigo_plugin_v1_transport_proto_enumTypes[0]
+}
+
+func (x AuthorityRequest_Action) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AuthorityRequest_Action.Descriptor instead.
+func (AuthorityRequest_Action) EnumDescriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{0, 0}
+}
+
+type AuthorityResponse_Code int32
+
+const (
+	AuthorityResponse_CODE_OK AuthorityResponse_Code = 0
+	// CODE_UNKNOWN_CLIENT: uuid is neither waiting nor allowed.
+	AuthorityResponse_CODE_UNKNOWN_CLIENT AuthorityResponse_Code = 1
+	// CODE_NO_AUTHORITY: this instance runs no authority (e.g. client role only).
+	AuthorityResponse_CODE_NO_AUTHORITY AuthorityResponse_Code = 2
+	// CODE_ERROR: see error.
+	AuthorityResponse_CODE_ERROR AuthorityResponse_Code = 3
+)
+
+// Enum value maps for AuthorityResponse_Code.
+var (
+	AuthorityResponse_Code_name = map[int32]string{
+		0: "CODE_OK",
+		1: "CODE_UNKNOWN_CLIENT",
+		2: "CODE_NO_AUTHORITY",
+		3: "CODE_ERROR",
+	}
+	AuthorityResponse_Code_value = map[string]int32{
+		"CODE_OK":             0,
+		"CODE_UNKNOWN_CLIENT": 1,
+		"CODE_NO_AUTHORITY":   2,
+		"CODE_ERROR":          3,
+	}
+)
+
+func (x AuthorityResponse_Code) Enum() *AuthorityResponse_Code {
+	p := new(AuthorityResponse_Code)
+	*p = x
+	return p
+}
+
+func (x AuthorityResponse_Code) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AuthorityResponse_Code) Descriptor() protoreflect.EnumDescriptor {
+	return file_wigo_plugin_v1_transport_proto_enumTypes[1].Descriptor()
+}
+
+func (AuthorityResponse_Code) Type() protoreflect.EnumType {
+	return &file_wigo_plugin_v1_transport_proto_enumTypes[1]
+}
+
+func (x AuthorityResponse_Code) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AuthorityResponse_Code.Descriptor instead.
+func (AuthorityResponse_Code) EnumDescriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{1, 0}
+}
+
+// AuthorityRequest is one operation on the push clients' authority.
+type AuthorityRequest struct {
+	state  protoimpl.MessageState  `protogen:"open.v1"`
+	Action AuthorityRequest_Action `protobuf:"varint,1,opt,name=action,proto3,enum=wigo.plugin.v1.AuthorityRequest_Action" json:"action,omitempty"`
+	// uuid is the client, for ALLOW and REVOKE.
+	Uuid          string `protobuf:"bytes,2,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthorityRequest) Reset() {
+	*x = AuthorityRequest{}
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthorityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthorityRequest) ProtoMessage() {}
+
+func (x *AuthorityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthorityRequest.ProtoReflect.Descriptor instead.
+func (*AuthorityRequest) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AuthorityRequest) GetAction() AuthorityRequest_Action {
+	if x != nil {
+		return x.Action
+	}
+	return AuthorityRequest_ACTION_UNSPECIFIED
+}
+
+func (x *AuthorityRequest) GetUuid() string {
+	if x != nil {
+		return x.Uuid
+	}
+	return ""
+}
+
+type AuthorityResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Code  AuthorityResponse_Code `protobuf:"varint,1,opt,name=code,proto3,enum=wigo.plugin.v1.AuthorityResponse_Code" json:"code,omitempty"`
+	Error string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// waiting and allowed map client UUID to hostname (LIST only).
+	Waiting       map[string]string `protobuf:"bytes,3,rep,name=waiting,proto3" json:"waiting,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Allowed       map[string]string `protobuf:"bytes,4,rep,name=allowed,proto3" json:"allowed,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthorityResponse) Reset() {
+	*x = AuthorityResponse{}
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthorityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthorityResponse) ProtoMessage() {}
+
+func (x *AuthorityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthorityResponse.ProtoReflect.Descriptor instead.
+func (*AuthorityResponse) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AuthorityResponse) GetCode() AuthorityResponse_Code {
+	if x != nil {
+		return x.Code
+	}
+	return AuthorityResponse_CODE_OK
+}
+
+func (x *AuthorityResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *AuthorityResponse) GetWaiting() map[string]string {
+	if x != nil {
+		return x.Waiting
+	}
+	return nil
+}
+
+func (x *AuthorityResponse) GetAllowed() map[string]string {
+	if x != nil {
+		return x.Allowed
+	}
+	return nil
+}
+
 type StartRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// host_broker_id is the GRPCBroker id on which the core serves Host.
@@ -35,7 +268,7 @@ type StartRequest struct {
 
 func (x *StartRequest) Reset() {
 	*x = StartRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[0]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -47,7 +280,7 @@ func (x *StartRequest) String() string {
 func (*StartRequest) ProtoMessage() {}
 
 func (x *StartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[0]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -60,7 +293,7 @@ func (x *StartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRequest.ProtoReflect.Descriptor instead.
 func (*StartRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{0}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *StartRequest) GetHostBrokerId() uint32 {
@@ -79,7 +312,7 @@ type StartResponse struct {
 
 func (x *StartResponse) Reset() {
 	*x = StartResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[1]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -91,7 +324,7 @@ func (x *StartResponse) String() string {
 func (*StartResponse) ProtoMessage() {}
 
 func (x *StartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[1]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -104,7 +337,7 @@ func (x *StartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartResponse.ProtoReflect.Descriptor instead.
 func (*StartResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{1}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *StartResponse) GetError() string {
@@ -122,7 +355,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[2]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -134,7 +367,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[2]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -147,7 +380,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{2}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{4}
 }
 
 type StopResponse struct {
@@ -159,7 +392,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[3]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -171,7 +404,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[3]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -184,7 +417,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{3}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StopResponse) GetError() string {
@@ -206,7 +439,7 @@ type IngestRequest struct {
 
 func (x *IngestRequest) Reset() {
 	*x = IngestRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[4]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -218,7 +451,7 @@ func (x *IngestRequest) String() string {
 func (*IngestRequest) ProtoMessage() {}
 
 func (x *IngestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[4]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -231,7 +464,7 @@ func (x *IngestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestRequest.ProtoReflect.Descriptor instead.
 func (*IngestRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{4}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *IngestRequest) GetDocumentJson() []byte {
@@ -257,7 +490,7 @@ type IngestResponse struct {
 
 func (x *IngestResponse) Reset() {
 	*x = IngestResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[5]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -269,7 +502,7 @@ func (x *IngestResponse) String() string {
 func (*IngestResponse) ProtoMessage() {}
 
 func (x *IngestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[5]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -282,7 +515,7 @@ func (x *IngestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestResponse.ProtoReflect.Descriptor instead.
 func (*IngestResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{5}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *IngestResponse) GetError() string {
@@ -300,7 +533,7 @@ type LocalStateRequest struct {
 
 func (x *LocalStateRequest) Reset() {
 	*x = LocalStateRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -312,7 +545,7 @@ func (x *LocalStateRequest) String() string {
 func (*LocalStateRequest) ProtoMessage() {}
 
 func (x *LocalStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -325,7 +558,7 @@ func (x *LocalStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalStateRequest.ProtoReflect.Descriptor instead.
 func (*LocalStateRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{6}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{8}
 }
 
 type LocalStateResponse struct {
@@ -337,7 +570,7 @@ type LocalStateResponse struct {
 
 func (x *LocalStateResponse) Reset() {
 	*x = LocalStateResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -349,7 +582,7 @@ func (x *LocalStateResponse) String() string {
 func (*LocalStateResponse) ProtoMessage() {}
 
 func (x *LocalStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -362,7 +595,7 @@ func (x *LocalStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalStateResponse.ProtoReflect.Descriptor instead.
 func (*LocalStateResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{7}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *LocalStateResponse) GetStateJson() []byte {
@@ -380,7 +613,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -392,7 +625,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -405,7 +638,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{8}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{10}
 }
 
 type Change struct {
@@ -418,7 +651,7 @@ type Change struct {
 
 func (x *Change) Reset() {
 	*x = Change{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -430,7 +663,7 @@ func (x *Change) String() string {
 func (*Change) ProtoMessage() {}
 
 func (x *Change) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -443,7 +676,7 @@ func (x *Change) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Change.ProtoReflect.Descriptor instead.
 func (*Change) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{9}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Change) GetChangeJson() []byte {
@@ -457,7 +690,32 @@ var File_wigo_plugin_v1_transport_proto protoreflect.FileDescriptor
 
 const file_wigo_plugin_v1_transport_proto_rawDesc = "" +
 	"\n" +
-	"\x1ewigo/plugin/v1/transport.proto\x12\x0ewigo.plugin.v1\x1a\x19wigo/plugin/v1/base.proto\"4\n" +
+	"\x1ewigo/plugin/v1/transport.proto\x12\x0ewigo.plugin.v1\x1a\x19wigo/plugin/v1/base.proto\"\xbf\x01\n" +
+	"\x10AuthorityRequest\x12?\n" +
+	"\x06action\x18\x01 \x01(\x0e2'.wigo.plugin.v1.AuthorityRequest.ActionR\x06action\x12\x12\n" +
+	"\x04uuid\x18\x02 \x01(\tR\x04uuid\"V\n" +
+	"\x06Action\x12\x16\n" +
+	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vACTION_LIST\x10\x01\x12\x10\n" +
+	"\fACTION_ALLOW\x10\x02\x12\x11\n" +
+	"\rACTION_REVOKE\x10\x03\"\xc6\x03\n" +
+	"\x11AuthorityResponse\x12:\n" +
+	"\x04code\x18\x01 \x01(\x0e2&.wigo.plugin.v1.AuthorityResponse.CodeR\x04code\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12H\n" +
+	"\awaiting\x18\x03 \x03(\v2..wigo.plugin.v1.AuthorityResponse.WaitingEntryR\awaiting\x12H\n" +
+	"\aallowed\x18\x04 \x03(\v2..wigo.plugin.v1.AuthorityResponse.AllowedEntryR\aallowed\x1a:\n" +
+	"\fWaitingEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
+	"\fAllowedEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"S\n" +
+	"\x04Code\x12\v\n" +
+	"\aCODE_OK\x10\x00\x12\x17\n" +
+	"\x13CODE_UNKNOWN_CLIENT\x10\x01\x12\x15\n" +
+	"\x11CODE_NO_AUTHORITY\x10\x02\x12\x0e\n" +
+	"\n" +
+	"CODE_ERROR\x10\x03\"4\n" +
 	"\fStartRequest\x12$\n" +
 	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"%\n" +
 	"\rStartResponse\x12\x14\n" +
@@ -477,12 +735,13 @@ const file_wigo_plugin_v1_transport_proto_rawDesc = "" +
 	"\x10SubscribeRequest\")\n" +
 	"\x06Change\x12\x1f\n" +
 	"\vchange_json\x18\x01 \x01(\fR\n" +
-	"changeJson2\xaf\x02\n" +
+	"changeJson2\x81\x03\n" +
 	"\tTransport\x12G\n" +
 	"\x06Schema\x12\x1d.wigo.plugin.v1.SchemaRequest\x1a\x1e.wigo.plugin.v1.SchemaResponse\x12P\n" +
 	"\tConfigure\x12 .wigo.plugin.v1.ConfigureRequest\x1a!.wigo.plugin.v1.ConfigureResponse\x12D\n" +
 	"\x05Start\x12\x1c.wigo.plugin.v1.StartRequest\x1a\x1d.wigo.plugin.v1.StartResponse\x12A\n" +
-	"\x04Stop\x12\x1b.wigo.plugin.v1.StopRequest\x1a\x1c.wigo.plugin.v1.StopResponse2\xed\x01\n" +
+	"\x04Stop\x12\x1b.wigo.plugin.v1.StopRequest\x1a\x1c.wigo.plugin.v1.StopResponse\x12P\n" +
+	"\tAuthority\x12 .wigo.plugin.v1.AuthorityRequest\x1a!.wigo.plugin.v1.AuthorityResponse2\xed\x01\n" +
 	"\x04Host\x12G\n" +
 	"\x06Ingest\x12\x1d.wigo.plugin.v1.IngestRequest\x1a\x1e.wigo.plugin.v1.IngestResponse\x12S\n" +
 	"\n" +
@@ -501,43 +760,56 @@ func file_wigo_plugin_v1_transport_proto_rawDescGZIP() []byte {
 	return file_wigo_plugin_v1_transport_proto_rawDescData
 }
 
-var file_wigo_plugin_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_wigo_plugin_v1_transport_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_wigo_plugin_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_wigo_plugin_v1_transport_proto_goTypes = []any{
-	(*StartRequest)(nil),       // 0: wigo.plugin.v1.StartRequest
-	(*StartResponse)(nil),      // 1: wigo.plugin.v1.StartResponse
-	(*StopRequest)(nil),        // 2: wigo.plugin.v1.StopRequest
-	(*StopResponse)(nil),       // 3: wigo.plugin.v1.StopResponse
-	(*IngestRequest)(nil),      // 4: wigo.plugin.v1.IngestRequest
-	(*IngestResponse)(nil),     // 5: wigo.plugin.v1.IngestResponse
-	(*LocalStateRequest)(nil),  // 6: wigo.plugin.v1.LocalStateRequest
-	(*LocalStateResponse)(nil), // 7: wigo.plugin.v1.LocalStateResponse
-	(*SubscribeRequest)(nil),   // 8: wigo.plugin.v1.SubscribeRequest
-	(*Change)(nil),             // 9: wigo.plugin.v1.Change
-	(*SchemaRequest)(nil),      // 10: wigo.plugin.v1.SchemaRequest
-	(*ConfigureRequest)(nil),   // 11: wigo.plugin.v1.ConfigureRequest
-	(*SchemaResponse)(nil),     // 12: wigo.plugin.v1.SchemaResponse
-	(*ConfigureResponse)(nil),  // 13: wigo.plugin.v1.ConfigureResponse
+	(AuthorityRequest_Action)(0), // 0: wigo.plugin.v1.AuthorityRequest.Action
+	(AuthorityResponse_Code)(0),  // 1: wigo.plugin.v1.AuthorityResponse.Code
+	(*AuthorityRequest)(nil),     // 2: wigo.plugin.v1.AuthorityRequest
+	(*AuthorityResponse)(nil),    // 3: wigo.plugin.v1.AuthorityResponse
+	(*StartRequest)(nil),         // 4: wigo.plugin.v1.StartRequest
+	(*StartResponse)(nil),        // 5: wigo.plugin.v1.StartResponse
+	(*StopRequest)(nil),          // 6: wigo.plugin.v1.StopRequest
+	(*StopResponse)(nil),         // 7: wigo.plugin.v1.StopResponse
+	(*IngestRequest)(nil),        // 8: wigo.plugin.v1.IngestRequest
+	(*IngestResponse)(nil),       // 9: wigo.plugin.v1.IngestResponse
+	(*LocalStateRequest)(nil),    // 10: wigo.plugin.v1.LocalStateRequest
+	(*LocalStateResponse)(nil),   // 11: wigo.plugin.v1.LocalStateResponse
+	(*SubscribeRequest)(nil),     // 12: wigo.plugin.v1.SubscribeRequest
+	(*Change)(nil),               // 13: wigo.plugin.v1.Change
+	nil,                          // 14: wigo.plugin.v1.AuthorityResponse.WaitingEntry
+	nil,                          // 15: wigo.plugin.v1.AuthorityResponse.AllowedEntry
+	(*SchemaRequest)(nil),        // 16: wigo.plugin.v1.SchemaRequest
+	(*ConfigureRequest)(nil),     // 17: wigo.plugin.v1.ConfigureRequest
+	(*SchemaResponse)(nil),       // 18: wigo.plugin.v1.SchemaResponse
+	(*ConfigureResponse)(nil),    // 19: wigo.plugin.v1.ConfigureResponse
 }
 var file_wigo_plugin_v1_transport_proto_depIdxs = []int32{
-	10, // 0: wigo.plugin.v1.Transport.Schema:input_type -> wigo.plugin.v1.SchemaRequest
-	11, // 1: wigo.plugin.v1.Transport.Configure:input_type -> wigo.plugin.v1.ConfigureRequest
-	0,  // 2: wigo.plugin.v1.Transport.Start:input_type -> wigo.plugin.v1.StartRequest
-	2,  // 3: wigo.plugin.v1.Transport.Stop:input_type -> wigo.plugin.v1.StopRequest
-	4,  // 4: wigo.plugin.v1.Host.Ingest:input_type -> wigo.plugin.v1.IngestRequest
-	6,  // 5: wigo.plugin.v1.Host.LocalState:input_type -> wigo.plugin.v1.LocalStateRequest
-	8,  // 6: wigo.plugin.v1.Host.Subscribe:input_type -> wigo.plugin.v1.SubscribeRequest
-	12, // 7: wigo.plugin.v1.Transport.Schema:output_type -> wigo.plugin.v1.SchemaResponse
-	13, // 8: wigo.plugin.v1.Transport.Configure:output_type -> wigo.plugin.v1.ConfigureResponse
-	1,  // 9: wigo.plugin.v1.Transport.Start:output_type -> wigo.plugin.v1.StartResponse
-	3,  // 10: wigo.plugin.v1.Transport.Stop:output_type -> wigo.plugin.v1.StopResponse
-	5,  // 11: wigo.plugin.v1.Host.Ingest:output_type -> wigo.plugin.v1.IngestResponse
-	7,  // 12: wigo.plugin.v1.Host.LocalState:output_type -> wigo.plugin.v1.LocalStateResponse
-	9,  // 13: wigo.plugin.v1.Host.Subscribe:output_type -> wigo.plugin.v1.Change
-	7,  // [7:14] is the sub-list for method output_type
-	0,  // [0:7] is the sub-list for method input_type
-	0,  // [0:0] is the sub-list for extension type_name
-	0,  // [0:0] is the sub-list for extension extendee
-	0,  // [0:0] is the sub-list for field type_name
+	0,  // 0: wigo.plugin.v1.AuthorityRequest.action:type_name -> wigo.plugin.v1.AuthorityRequest.Action
+	1,  // 1: wigo.plugin.v1.AuthorityResponse.code:type_name -> wigo.plugin.v1.AuthorityResponse.Code
+	14, // 2: wigo.plugin.v1.AuthorityResponse.waiting:type_name -> wigo.plugin.v1.AuthorityResponse.WaitingEntry
+	15, // 3: wigo.plugin.v1.AuthorityResponse.allowed:type_name -> wigo.plugin.v1.AuthorityResponse.AllowedEntry
+	16, // 4: wigo.plugin.v1.Transport.Schema:input_type -> wigo.plugin.v1.SchemaRequest
+	17, // 5: wigo.plugin.v1.Transport.Configure:input_type -> wigo.plugin.v1.ConfigureRequest
+	4,  // 6: wigo.plugin.v1.Transport.Start:input_type -> wigo.plugin.v1.StartRequest
+	6,  // 7: wigo.plugin.v1.Transport.Stop:input_type -> wigo.plugin.v1.StopRequest
+	2,  // 8: wigo.plugin.v1.Transport.Authority:input_type -> wigo.plugin.v1.AuthorityRequest
+	8,  // 9: wigo.plugin.v1.Host.Ingest:input_type -> wigo.plugin.v1.IngestRequest
+	10, // 10: wigo.plugin.v1.Host.LocalState:input_type -> wigo.plugin.v1.LocalStateRequest
+	12, // 11: wigo.plugin.v1.Host.Subscribe:input_type -> wigo.plugin.v1.SubscribeRequest
+	18, // 12: wigo.plugin.v1.Transport.Schema:output_type -> wigo.plugin.v1.SchemaResponse
+	19, // 13: wigo.plugin.v1.Transport.Configure:output_type -> wigo.plugin.v1.ConfigureResponse
+	5,  // 14: wigo.plugin.v1.Transport.Start:output_type -> wigo.plugin.v1.StartResponse
+	7,  // 15: wigo.plugin.v1.Transport.Stop:output_type -> wigo.plugin.v1.StopResponse
+	3,  // 16: wigo.plugin.v1.Transport.Authority:output_type -> wigo.plugin.v1.AuthorityResponse
+	9,  // 17: wigo.plugin.v1.Host.Ingest:output_type -> wigo.plugin.v1.IngestResponse
+	11, // 18: wigo.plugin.v1.Host.LocalState:output_type -> wigo.plugin.v1.LocalStateResponse
+	13, // 19: wigo.plugin.v1.Host.Subscribe:output_type -> wigo.plugin.v1.Change
+	12, // [12:20] is the sub-list for method output_type
+	4,  // [4:12] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_wigo_plugin_v1_transport_proto_init() }
@@ -551,13 +823,14 @@ func file_wigo_plugin_v1_transport_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wigo_plugin_v1_transport_proto_rawDesc), len(file_wigo_plugin_v1_transport_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   10,
+			NumEnums:      2,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
 		GoTypes:           file_wigo_plugin_v1_transport_proto_goTypes,
 		DependencyIndexes: file_wigo_plugin_v1_transport_proto_depIdxs,
+		EnumInfos:         file_wigo_plugin_v1_transport_proto_enumTypes,
 		MessageInfos:      file_wigo_plugin_v1_transport_proto_msgTypes,
 	}.Build()
 	File_wigo_plugin_v1_transport_proto = out.File

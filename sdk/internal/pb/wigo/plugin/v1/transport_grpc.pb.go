@@ -27,6 +27,7 @@ const (
 	Transport_Configure_FullMethodName = "/wigo.plugin.v1.Transport/Configure"
 	Transport_Start_FullMethodName     = "/wigo.plugin.v1.Transport/Start"
 	Transport_Stop_FullMethodName      = "/wigo.plugin.v1.Transport/Stop"
+	Transport_Authority_FullMethodName = "/wigo.plugin.v1.Transport/Authority"
 )
 
 // TransportClient is the client API for Transport service.
@@ -37,6 +38,10 @@ type TransportClient interface {
 	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
 	Start(ctx context.Context, in *StartRequest, opts ...grpc.CallOption) (*StartResponse, error)
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error)
+	// Authority reaches the client authority of a transport that has one
+	// (the push server role). A transport without one answers UNIMPLEMENTED,
+	// or AUTHORITY_NONE when it has one only in some configurations.
+	Authority(ctx context.Context, in *AuthorityRequest, opts ...grpc.CallOption) (*AuthorityResponse, error)
 }
 
 type transportClient struct {
@@ -87,6 +92,16 @@ func (c *transportClient) Stop(ctx context.Context, in *StopRequest, opts ...grp
 	return out, nil
 }
 
+func (c *transportClient) Authority(ctx context.Context, in *AuthorityRequest, opts ...grpc.CallOption) (*AuthorityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AuthorityResponse)
+	err := c.cc.Invoke(ctx, Transport_Authority_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TransportServer is the server API for Transport service.
 // All implementations must embed UnimplementedTransportServer
 // for forward compatibility.
@@ -95,6 +110,10 @@ type TransportServer interface {
 	Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
 	Start(context.Context, *StartRequest) (*StartResponse, error)
 	Stop(context.Context, *StopRequest) (*StopResponse, error)
+	// Authority reaches the client authority of a transport that has one
+	// (the push server role). A transport without one answers UNIMPLEMENTED,
+	// or AUTHORITY_NONE when it has one only in some configurations.
+	Authority(context.Context, *AuthorityRequest) (*AuthorityResponse, error)
 	mustEmbedUnimplementedTransportServer()
 }
 
@@ -116,6 +135,9 @@ func (UnimplementedTransportServer) Start(context.Context, *StartRequest) (*Star
 }
 func (UnimplementedTransportServer) Stop(context.Context, *StopRequest) (*StopResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Stop not implemented")
+}
+func (UnimplementedTransportServer) Authority(context.Context, *AuthorityRequest) (*AuthorityResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Authority not implemented")
 }
 func (UnimplementedTransportServer) mustEmbedUnimplementedTransportServer() {}
 func (UnimplementedTransportServer) testEmbeddedByValue()                   {}
@@ -210,6 +232,24 @@ func _Transport_Stop_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Transport_Authority_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AuthorityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TransportServer).Authority(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Transport_Authority_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TransportServer).Authority(ctx, req.(*AuthorityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Transport_ServiceDesc is the grpc.ServiceDesc for Transport service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -232,6 +272,10 @@ var Transport_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Stop",
 			Handler:    _Transport_Stop_Handler,
+		},
+		{
+			MethodName: "Authority",
+			Handler:    _Transport_Authority_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

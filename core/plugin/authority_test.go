@@ -1,0 +1,83 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/sdk"
+)
+
+// TestAuthorityThroughTheManager runs the real transport-push binary and
+// reaches its client authority through the Authority RPC; a transport
+// without an authority answers sdk.ErrNoAuthority.
+func TestAuthorityThroughTheManager(t *testing.T) {
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "transport-push"), "github.com/wigo-project/wigo/plugins/transport-push")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build transport-push: %v\n%s", err, out)
+	}
+	if err := os.Symlink(filepath.Join(pluginsDir, "transport-echo"), filepath.Join(dir, "transport-echo")); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	allowed := filepath.Join(dir, "allowed_clients")
+	if err := os.WriteFile(allowed, []byte("client-1 web1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := load(t, fmt.Sprintf(`
+transport "push" {
+  server {
+    address              = "127.0.0.1"
+    port                 = %d
+    tls_cert             = %q
+    tls_key              = %q
+    ca                   = %q
+    allowed_clients_file = %q
+  }
+}
+transport "echo" {
+  name = "peer"
+}
+`, port, filepath.Join(dir, "s.crt"), filepath.Join(dir, "s.key"), filepath.Join(dir, "ca"), allowed))
+	m := newManager(t, Options{Dir: dir, Host: &testHost{changes: make(chan []byte, 1)}})
+	if diags := m.Start(context.Background(), cfg.Transports); diags.HasErrors() {
+		t.Fatal(config.FormatDiagnostics(diags))
+	}
+	ctx := context.Background()
+	waiting, allowedList, err := m.AuthorityList(ctx, "push")
+	if err != nil || len(waiting) != 0 || allowedList["client-1"] != "web1" {
+		t.Fatalf("list = %v, %v, %v", waiting, allowedList, err)
+	}
+	if err := m.AuthorityAllow(ctx, "push", "nobody"); !errors.Is(err, sdk.ErrUnknownClient) {
+		t.Fatalf("allow unknown = %v, want sdk.ErrUnknownClient", err)
+	}
+	if err := m.AuthorityRevoke(ctx, "push", "client-1"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(allowed); len(b) == 0 || string(b) != "# Wigo push clients allowed by this server: UUID hostname [pending]. Written by transport-push.\n" {
+		t.Fatalf("allowed file after revoke = %q", b)
+	}
+	if _, _, err := m.AuthorityList(ctx, "echo"); !errors.Is(err, sdk.ErrNoAuthority) {
+		t.Fatalf("echo list = %v, want sdk.ErrNoAuthority", err)
+	}
+	if _, _, err := m.AuthorityList(ctx, "nope"); !errors.Is(err, ErrUnknownInstance) {
+		t.Fatalf("unknown instance = %v", err)
+	}
+	for _, h := range m.Health() {
+		if h.State != StateRunning {
+			t.Fatalf("an authority answer disturbed the plugin: %+v", h)
+		}
+	}
+}

@@ -1,0 +1,209 @@
+// Package transport is the core's side of the transport plugins (pull,
+// push): the sdk.Host the plugin manager serves to each of them through
+// go-plugin's broker. Plugins hand it host documents received from the
+// network, read the local state and follow its changes.
+//
+// Everything a plugin passes in came from the network, so it is untrusted:
+// sizes are bounded, decode errors are returned with context (never a
+// panic), and the state validates the decoded document part by part.
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/state"
+	"github.com/wigo-project/wigo/sdk"
+)
+
+// DefaultMaxDocument bounds one ingested document. The original's /api at
+// 1,000 hosts is 6.7 MB, so 64 MiB leaves room for ten times that.
+const DefaultMaxDocument = 64 << 20
+
+// DroppedKind is the Kind of the message Subscribe sends when its lossy
+// subscription lost events: the subscriber should resynchronise from
+// LocalState.
+const DroppedKind = "events_dropped"
+
+// maxSources bounds the per-source memory of what was last logged; sources
+// are remote addresses or push-client UUIDs, so a forged stream of new ones
+// must not grow it without limit.
+const maxSources = 100_000
+
+// Options configure a Host.
+type Options struct {
+	// State receives ingested documents and answers LocalState. Required.
+	State *state.State
+	// Logger receives one line per source when what it sends gets skipped
+	// in part, and again when that changes.
+	Logger hclog.Logger
+	// MaxDocument bounds one document in bytes (DefaultMaxDocument).
+	MaxDocument int
+	// SubscribeBuffer is the number of events a subscriber may lag behind
+	// before events are dropped (1024).
+	SubscribeBuffer int
+}
+
+// Host implements sdk.Host over a state.State. It is safe for concurrent
+// use: one plugin may ingest from many goroutines, and several plugins
+// share one Host.
+type Host struct {
+	opts Options
+	log  hclog.Logger
+
+	mu sync.Mutex
+	// lastErr is what was last logged per source, so a remote that keeps
+	// sending the same bad part is logged once, not on every poll.
+	lastErr map[string]string
+}
+
+var _ sdk.Host = (*Host)(nil)
+
+// New returns a Host for opts.State.
+func New(opts Options) *Host {
+	if opts.MaxDocument <= 0 {
+		opts.MaxDocument = DefaultMaxDocument
+	}
+	if opts.SubscribeBuffer <= 0 {
+		opts.SubscribeBuffer = 1024
+	}
+	log := opts.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return &Host{opts: opts, log: log, lastErr: map[string]string{}}
+}
+
+// Ingest decodes document (the GET /api shape, this project's or an
+// original Wigo's) and merges it into the state. A document that does not
+// decode is refused whole; one with invalid parts is ingested without them
+// and the returned error describes what was skipped.
+func (h *Host) Ingest(_ context.Context, source string, document []byte) (err error) {
+	defer func() {
+		// The state validates untrusted input, but a bug there must cost
+		// one document, never the daemon.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("ingest from %s: internal error: %v", source, r)
+			h.log.Error("ingest panicked", "source", source, "panic", r)
+		}
+	}()
+	doc, err := Decode(document, h.opts.MaxDocument)
+	if err != nil {
+		err = fmt.Errorf("ingest from %s: %w", source, err)
+		h.note(source, err)
+		return err
+	}
+	if err := h.opts.State.Ingest(doc); err != nil {
+		err = fmt.Errorf("ingest from %s: %w", source, err)
+		h.note(source, err)
+		return err
+	}
+	h.note(source, nil)
+	return nil
+}
+
+// Decode parses one host document of at most max bytes.
+func Decode(document []byte, max int) (*model.Wigo, error) {
+	if len(document) == 0 {
+		return nil, errors.New("empty document")
+	}
+	if max > 0 && len(document) > max {
+		return nil, fmt.Errorf("document of %d bytes exceeds the %d-byte limit", len(document), max)
+	}
+	var doc model.Wigo
+	if err := json.Unmarshal(document, &doc); err != nil {
+		return nil, fmt.Errorf("decode document: %w", err)
+	}
+	return &doc, nil
+}
+
+// note logs err for source when it differs from what was last logged for
+// it, and says so once when the source is clean again.
+func (h *Host) note(source string, err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	h.mu.Lock()
+	last, known := h.lastErr[source]
+	if last == msg && (known || msg == "") {
+		h.mu.Unlock()
+		return
+	}
+	if len(h.lastErr) >= maxSources {
+		clear(h.lastErr)
+	}
+	h.lastErr[source] = msg
+	h.mu.Unlock()
+	switch {
+	case msg != "":
+		h.log.Warn("document from source partly or wholly refused", "source", source, "error", msg)
+	case known:
+		h.log.Info("documents from source are clean again", "source", source)
+	}
+}
+
+// LocalState returns the whole state as the GET /api document.
+func (h *Host) LocalState(context.Context) ([]byte, error) {
+	b, err := json.Marshal(h.opts.State.Document())
+	if err != nil {
+		return nil, fmt.Errorf("encode local state: %w", err)
+	}
+	return b, nil
+}
+
+// Subscribe streams every change of the state (event.Event as JSON) until
+// ctx ends, then closes the channel. The subscription is lossy so a slow
+// plugin never holds back the core: when events were dropped, a
+// {"Kind":"events_dropped","Dropped":n} message comes before the next
+// event, and the subscriber should read LocalState again.
+func (h *Host) Subscribe(ctx context.Context) (<-chan []byte, error) {
+	sub := h.opts.State.Bus().Subscribe(event.SubscribeOptions{Buffer: h.opts.SubscribeBuffer})
+	out := make(chan []byte, 16)
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		var reported uint64
+		send := func(b []byte) bool {
+			select {
+			case out <- b:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-sub.C:
+				if !ok {
+					return
+				}
+				if d := sub.Dropped(); d > reported {
+					msg := fmt.Appendf(nil, `{"Kind":%q,"Dropped":%d}`, DroppedKind, d-reported)
+					reported = d
+					if !send(msg) {
+						return
+					}
+				}
+				b, err := json.Marshal(e)
+				if err != nil {
+					h.log.Error("encode change", "kind", e.Kind, "host", e.Host, "error", err)
+					continue
+				}
+				if !send(b) {
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
+
+	"github.com/wigo-project/wigo/plugins/transport-push/pushpb"
+)
+
+// rawSession opens a protocol session by hand, trusting any server
+// certificate, to send what a real client never would.
+func rawSession(t *testing.T, port int) pushpb.Push_SessionClient {
+	t.Helper()
+	conn, err := grpc.NewClient(addrOf(port),
+		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})), //nolint:gosec // test
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	st, err := pushpb.NewPushClient(conn).Session(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func hello(uuid, hostname string, sig []byte) *pushpb.ClientMessage {
+	return &pushpb.ClientMessage{Body: &pushpb.ClientMessage_Hello{Hello: &pushpb.Hello{ProtocolVersion: protocolVersion, Uuid: uuid, Hostname: hostname, Signature: sig}}}
+}
+
+func snapshot(seq uint64, doc any) *pushpb.ClientMessage {
+	b, _ := json.Marshal(doc)
+	return &pushpb.ClientMessage{Seq: seq, Body: &pushpb.ClientMessage_Snapshot{Snapshot: &pushpb.Document{Json: b}}}
+}
+
+func doc(uuid string, probes map[string]int) map[string]any {
+	p := map[string]any{}
+	for n, s := range probes {
+		p[n] = map[string]any{"Name": n, "Status": s}
+	}
+	return map[string]any{"Uuid": uuid, "LocalHost": map[string]any{"Name": "h-" + uuid, "Probes": p}}
+}
+
+// refusedWith sends msgs on a new session and expects the session to end
+// with code.
+func refusedWith(t *testing.T, port int, code codes.Code, msgs ...*pushpb.ClientMessage) {
+	t.Helper()
+	st := rawSession(t, port)
+	for _, m := range msgs {
+		if err := st.Send(m); err != nil {
+			break // the server already closed; Recv has its status
+		}
+	}
+	for {
+		m, err := st.Recv()
+		if err != nil {
+			if status.Code(err) != code {
+				t.Fatalf("session ended with %v, want %v", err, code)
+			}
+			return
+		}
+		if w := m.GetWelcome(); w != nil && w.GetState() != pushpb.Welcome_STATE_ACCEPTED {
+			t.Fatalf("got welcome %v, want refusal %v", w.GetState(), code)
+		}
+	}
+}
+
+// acceptedSession opens a session as an allowed client and returns it
+// after the welcome.
+func acceptedSession(t *testing.T, port int, uuid string, sig []byte) pushpb.Push_SessionClient {
+	t.Helper()
+	st := rawSession(t, port)
+	if err := st.Send(hello(uuid, "h-"+uuid, sig)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.Recv()
+	if err != nil || m.GetWelcome().GetState() != pushpb.Welcome_STATE_ACCEPTED {
+		t.Fatalf("welcome: %v, %v", m, err)
+	}
+	return st
+}
+
+func expectAck(t *testing.T, st pushpb.Push_SessionClient, seq uint64) {
+	t.Helper()
+	m, err := st.Recv()
+	if err != nil || m.GetAck() == nil || m.GetAck().GetSeq() != seq {
+		t.Fatalf("want ack %d, got %v, %v", seq, m, err)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	dir := t.TempDir()
+	srvDir := filepath.Join(dir, "srv")
+	if err := os.MkdirAll(srvDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(srvDir, "allowed_clients"), []byte("good-1 h-good-1\ngood-2 h-good-2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	srv := startServer(t, srvDir, port, "max_message_bytes = 65536")
+	caKey, err := readKey(filepath.Join(srvDir, "ca", "ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(uuid string) []byte {
+		s, err := signUUID(caKey, uuid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	// A good client connected before, during and after the refusals.
+	good := acceptedSession(t, port, "good-1", sign("good-1"))
+	if err := good.Send(snapshot(1, doc("good-1", map[string]int{"cpu": 100}))); err != nil {
+		t.Fatal(err)
+	}
+	expectAck(t, good, 1)
+
+	forged := make([]byte, 71)
+	_, _ = rand.Read(forged)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	otherSig, _ := signUUID(other, "good-2")
+	bigDoc := doc("good-2", map[string]int{"cpu": 100})
+	bigDoc["Padding"] = strings.Repeat("x", 100<<10)
+
+	cases := []struct {
+		name string
+		code codes.Code
+		msgs []*pushpb.ClientMessage
+		log  string
+	}{
+		{"forged signature", codes.Unauthenticated, []*pushpb.ClientMessage{hello("good-2", "h", forged)}, "signature refused"},
+		{"signature from another CA", codes.Unauthenticated, []*pushpb.ClientMessage{hello("good-2", "h", otherSig)}, "signature refused"},
+		{"revoked client", codes.PermissionDenied, []*pushpb.ClientMessage{hello("revoked-1", "h", sign("revoked-1"))}, "not allowed"},
+		{"allowed UUID without signature", codes.PermissionDenied, []*pushpb.ClientMessage{hello("good-2", "h", nil)}, "already received its signature"},
+		{"bad protocol version", codes.FailedPrecondition, []*pushpb.ClientMessage{{Body: &pushpb.ClientMessage_Hello{Hello: &pushpb.Hello{ProtocolVersion: 99, Uuid: "x"}}}}, "protocol version 99"},
+		{"bad UUID", codes.InvalidArgument, []*pushpb.ClientMessage{hello("../../etc", "h", nil)}, "invalid UUID"},
+		{"bad hostname", codes.InvalidArgument, []*pushpb.ClientMessage{hello("u-1", "a\x00b", nil)}, "invalid hostname"},
+		{"no hello", codes.InvalidArgument, []*pushpb.ClientMessage{snapshot(1, doc("good-2", nil))}, "not a hello"},
+		{"oversized hello", codes.ResourceExhausted, []*pushpb.ClientMessage{hello("u-2", strings.Repeat("h", 100<<10), nil)}, "read hello"},
+		{"oversized snapshot", codes.ResourceExhausted, []*pushpb.ClientMessage{hello("good-2", "h", sign("good-2")), snapshot(1, bigDoc)}, "receive"},
+		{"document of another UUID", codes.InvalidArgument, []*pushpb.ClientMessage{hello("good-2", "h", sign("good-2")), snapshot(1, doc("good-1", nil))}, "invalid document"},
+		{"status out of range", codes.InvalidArgument, []*pushpb.ClientMessage{hello("good-2", "h", sign("good-2")), snapshot(1, doc("good-2", map[string]int{"cpu": 5000}))}, "out of range"},
+		{"probe name with a slash", codes.InvalidArgument, []*pushpb.ClientMessage{hello("good-2", "h", sign("good-2")), snapshot(1, doc("good-2", map[string]int{"a/b": 100}))}, "contains a slash"},
+		{"not JSON", codes.InvalidArgument, []*pushpb.ClientMessage{hello("good-2", "h", sign("good-2")), {Seq: 1, Body: &pushpb.ClientMessage_Snapshot{Snapshot: &pushpb.Document{Json: []byte("{nope")}}}}, "bad snapshot"},
+		{"delta before snapshot", codes.InvalidArgument, []*pushpb.ClientMessage{hello("good-2", "h", sign("good-2")), {Seq: 1, Body: &pushpb.ClientMessage_Delta{Delta: &pushpb.Document{Json: []byte("[]")}}}}, "delta before"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := strings.Count(srv.log.String(), c.log)
+			refusedWith(t, port, c.code, c.msgs...)
+			eventually(t, "log line "+c.log+" in:\n"+srv.log.String(), func() bool { return strings.Count(srv.log.String(), c.log) > before })
+		})
+	}
+
+	t.Run("random bytes", func(t *testing.T) {
+		conn, err := net.Dial("tcp", addrOf(port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		junk := make([]byte, 4096)
+		_, _ = rand.Read(junk)
+		_, _ = conn.Write(junk)
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _ = io.Copy(io.Discard, conn)
+		eventually(t, "log line", func() bool { return strings.Contains(srv.log.String(), "TLS handshake failed") })
+	})
+
+	t.Run("truncated frame", func(t *testing.T) {
+		// A gRPC frame announcing 1000 bytes, of which 10 arrive before the
+		// stream ends.
+		before := strings.Count(srv.log.String(), "read hello")
+		tr := &http2.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}}} //nolint:gosec // test
+		frame := make([]byte, 5, 15)
+		binary.BigEndian.PutUint32(frame[1:], 1000)
+		frame = append(frame, []byte("0123456789")...)
+		req, _ := http.NewRequest(http.MethodPost, "https://"+addrOf(port)+"/wigo.push.v1.Push/Session", strings.NewReader(string(frame)))
+		req.Header.Set("Content-Type", "application/grpc")
+		req.Header.Set("TE", "trailers")
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		g := resp.Trailer.Get("Grpc-Status")
+		if g == "" {
+			g = resp.Header.Get("Grpc-Status") // trailers-only answer
+		}
+		if g == "" || g == "0" {
+			t.Fatalf("grpc-status %q, want an error (headers %v, trailers %v)", g, resp.Header, resp.Trailer)
+		}
+		eventually(t, "log line", func() bool { return strings.Count(srv.log.String(), "read hello") > before })
+	})
+
+	t.Run("master certificate from another CA", func(t *testing.T) {
+		cliDir := filepath.Join(dir, "cli")
+		caDER, _, err := newCertificate("other CA", nil, true, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := writeFileAtomic(filepath.Join(cliDir, "master.crt"), certPEM(caDER), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cli := startClient(t, cliDir, port, "good-2")
+		eventually(t, "client refuses the server", func() bool {
+			return strings.Contains(cli.log.String(), "does not verify")
+		})
+	})
+
+	// Nothing from the refused sessions reached the core, and the good
+	// client is still served.
+	if n := srv.host.count("good-2") + srv.host.count("revoked-1") + srv.host.count("u-1") + srv.host.count("u-2"); n != 0 {
+		t.Fatalf("%d documents ingested from refused sessions", n)
+	}
+	if err := good.Send(&pushpb.ClientMessage{Seq: 2, Body: &pushpb.ClientMessage_Delta{Delta: &pushpb.Document{
+		Json: []byte(`[{"p":["LocalHost","Probes","cpu"],"v":{"Name":"cpu","Status":300}}]`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	expectAck(t, good, 2)
+	if got := srv.host.statuses("good-1", "cpu"); len(got) != 2 || got[1] != 300 {
+		t.Fatalf("good client statuses = %v", got)
+	}
+}
