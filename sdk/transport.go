@@ -13,6 +13,11 @@ import (
 	pb "github.com/wigo-project/wigo/sdk/internal/pb/wigo/plugin/v1"
 )
 
+// MaxDocumentBytes bounds one document crossing between a transport plugin
+// and the core (Ingest, LocalState). gRPC's default of 4 MiB is smaller than
+// the GET /api of a master with a thousand hosts.
+const MaxDocumentBytes = 64 << 20
+
 // Host is the core as a transport plugin sees it. The core serves it to
 // the plugin through go-plugin's GRPCBroker, once per Start.
 type Host interface {
@@ -89,7 +94,8 @@ func (s *transportServer) Configure(ctx context.Context, req *pb.ConfigureReques
 }
 
 func (s *transportServer) Start(ctx context.Context, req *pb.StartRequest) (*pb.StartResponse, error) {
-	conn, err := s.broker.Dial(req.GetHostBrokerId())
+	conn, err := s.broker.DialWithOptions(req.GetHostBrokerId(), grpc.WithDefaultCallOptions(
+		grpc.MaxCallRecvMsgSize(MaxDocumentBytes), grpc.MaxCallSendMsgSize(MaxDocumentBytes)))
 	if err != nil {
 		return &pb.StartResponse{Error: fmt.Sprintf("dial host service: %v", err)}, nil
 	}
@@ -221,6 +227,7 @@ func (c *TransportClient) Configure(ctx context.Context, instance string, config
 func (c *TransportClient) Start(ctx context.Context, host Host) error {
 	id := c.broker.NextId()
 	go c.broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
+		opts = append(opts, grpc.MaxRecvMsgSize(MaxDocumentBytes), grpc.MaxSendMsgSize(MaxDocumentBytes))
 		s := grpc.NewServer(opts...)
 		pb.RegisterHostServer(s, &hostServer{impl: host})
 		return s

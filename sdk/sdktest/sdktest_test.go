@@ -187,3 +187,31 @@ func TestTransportHostCallbacks(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// bigTransport ingests one large document, the size of a master's GET /api
+// with a thousand hosts.
+type bigTransport struct{ doc []byte }
+
+func (*bigTransport) Schema() sdk.Schema                          { return sdk.Schema{} }
+func (*bigTransport) Configure(context.Context, sdk.Config) error { return nil }
+func (b *bigTransport) Start(ctx context.Context, h sdk.Host) error {
+	return h.Ingest(ctx, "master", b.doc)
+}
+func (*bigTransport) Stop(context.Context) error { return nil }
+
+func TestTransportCarriesLargeDocuments(t *testing.T) {
+	doc := []byte(`{"Hostname":"` + strings.Repeat("x", 9<<20) + `"}`)
+	h := &host{changes: make(chan []byte)}
+	c := sdktest.Transport(t, &bigTransport{doc: doc})
+	if err := c.Configure(``); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(h); err != nil {
+		t.Fatalf("a 9 MiB document did not cross: %v", err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.ingested) != len("master ")+len(doc) {
+		t.Fatalf("ingested %d bytes, want %d", len(h.ingested), len("master ")+len(doc))
+	}
+}
