@@ -69,6 +69,29 @@ func newSink(t *testing.T) (*sink, *httptest.Server) {
 	return s, srv
 }
 
+// awaitUnique waits until n distinct events (by EventId) have arrived:
+// counting arrivals would mistake a retried duplicate for a new event.
+func (s *sink) awaitUnique(t *testing.T, n int, d time.Duration, what string) {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		s.mu.Lock()
+		seen := map[string]bool{}
+		for _, g := range s.got {
+			seen[g.EventId] = true
+		}
+		s.mu.Unlock()
+		if len(seen) >= n {
+			return
+		}
+		select {
+		case <-s.arrived:
+		case <-deadline:
+			t.Fatalf("%d distinct notifications, want %d: %s", len(seen), n, what)
+		}
+	}
+}
+
 func (s *sink) setFailing(v bool) {
 	s.mu.Lock()
 	s.failing = v
@@ -264,15 +287,13 @@ func TestNotificationFaults(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	hook.setFailing(false)
-	await(t, hook.arrived, 30*time.Second, "notification after the receiver recovered")
+	hook.awaitUnique(t, 1, 30*time.Second, "notification after the receiver recovered")
 
 	// The plugin process is killed while events flow.
 	syscall.Kill(childPID(t, r.cmd.Process.Pid, "notify-http"), syscall.SIGKILL)
 	flip(300, 100)
 	flip(100, 300)
-	for range 2 {
-		await(t, hook.arrived, 60*time.Second, "notification after the plugin was killed")
-	}
+	hook.awaitUnique(t, 3, 60*time.Second, "notifications after the plugin was killed")
 
 	// The daemon is killed with notifications still in its outbox.
 	hook.setFailing(true)
@@ -284,11 +305,20 @@ func TestNotificationFaults(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	plugin := childPID(t, r.cmd.Process.Pid, "notify-http")
 	r.cmd.Process.Kill()
 	<-r.done
+	// The plugin dies with the daemon: no orphan keeps delivering.
+	deadline = time.Now().Add(10 * time.Second)
+	for syscall.Kill(plugin, 0) != syscall.ESRCH {
+		if time.Now().After(deadline) {
+			t.Fatalf("plugin process %d outlived the killed daemon", plugin)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	hook.setFailing(false)
 	r2 := start(t, env)
-	await(t, hook.arrived, 30*time.Second, "notification left in the outbox by the killed daemon")
+	hook.awaitUnique(t, 4, 30*time.Second, "notification left in the outbox by the killed daemon")
 	r2.stop(t)
 
 	hook.mu.Lock()

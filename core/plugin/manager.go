@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -150,7 +149,7 @@ func (m *Manager) launch(b config.PluginBlock) (*proc, error) {
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		Plugins:          goplugin.PluginSet{kind: glue},
-		Cmd:              exec.Command(path),
+		Cmd:              pluginCommand(path),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		StartTimeout:     m.opts.StartTimeout,
