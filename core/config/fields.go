@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/gocty"
+
+	"github.com/wigo-project/wigo/sdk/hclschema"
 )
 
 // maxSeconds caps durations written in seconds: a year is more than any sane
@@ -101,14 +102,14 @@ func decodeAttr(a *hcl.Attribute, dst any) (bool, hcl.Diagnostics) {
 // evalAttr evaluates a and converts it to ty; set is false for null, for
 // unknown values and on error.
 func evalAttr(a *hcl.Attribute, ty cty.Type) (val cty.Value, set bool, diags hcl.Diagnostics) {
-	if diags := plainData(a.Expr); diags.HasErrors() {
+	if diags := hclschema.PlainData(a.Expr); diags.HasErrors() {
 		return cty.NilVal, false, diags
 	}
 	val, diags = a.Expr.Value(nil)
 	if diags.HasErrors() || val.IsNull() || !val.IsWhollyKnown() {
 		return cty.NilVal, false, diags
 	}
-	if hugeNumber(val) {
+	if hclschema.HugeNumber(val) {
 		return cty.NilVal, false, append(diags, invalid(a, "Number out of range",
 			fmt.Sprintf("%s holds a number beyond what any option accepts.", a.Name)))
 	}
@@ -120,95 +121,6 @@ func evalAttr(a *hcl.Attribute, ty cty.Type) (val cty.Value, set bool, diags hcl
 		return cty.NilVal, false, diags
 	}
 	return conv, true, diags
-}
-
-// plainData rejects expressions beyond literals, lists, objects and + - * /
-// arithmetic before they are evaluated. A config file is data, and the rest
-// of the language only adds ways to hang: HCL renders an interpolated or
-// converted number in decimal, which takes minutes for "a${1e9999999 *
-// 1e9999999}", and that conversion happens inside evaluation, out of reach
-// of any later check. Variables and function calls are left to HCL, which
-// refuses them without a context and without evaluating their arguments.
-func plainData(expr hcl.Expression) hcl.Diagnostics {
-	bad := func(e hcl.Expression) hcl.Diagnostics {
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Expression not allowed",
-			Detail: "Settings take plain values: numbers, strings without ${...} or %{...}, " +
-				"booleans, lists and objects, with + - * / arithmetic. Write the value itself.",
-			Subject: e.Range().Ptr(),
-		}}
-	}
-	switch e := expr.(type) {
-	case *hclsyntax.LiteralValueExpr, *hclsyntax.ScopeTraversalExpr, *hclsyntax.FunctionCallExpr:
-		return nil
-	case *hclsyntax.TemplateExpr:
-		if !e.IsStringLiteral() {
-			return bad(e)
-		}
-		return nil
-	case *hclsyntax.ParenthesesExpr:
-		return plainData(e.Expression)
-	case *hclsyntax.UnaryOpExpr:
-		return plainData(e.Val)
-	case *hclsyntax.BinaryOpExpr:
-		switch e.Op {
-		case hclsyntax.OpAdd, hclsyntax.OpSubtract, hclsyntax.OpMultiply, hclsyntax.OpDivide:
-		default:
-			return bad(e)
-		}
-		if d := plainData(e.LHS); d.HasErrors() {
-			return d
-		}
-		return plainData(e.RHS)
-	case *hclsyntax.TupleConsExpr:
-		for _, x := range e.Exprs {
-			if d := plainData(x); d.HasErrors() {
-				return d
-			}
-		}
-		return nil
-	case *hclsyntax.ObjectConsExpr:
-		for _, it := range e.Items {
-			// Keys are converted to strings during evaluation, so only
-			// names and literal strings are safe.
-			key, ok := it.KeyExpr.(*hclsyntax.ObjectConsKeyExpr)
-			if !ok {
-				return bad(it.KeyExpr)
-			}
-			if tmpl, isTmpl := key.Wrapped.(*hclsyntax.TemplateExpr); !(isTmpl && tmpl.IsStringLiteral()) &&
-				(key.ForceNonLiteral || hcl.ExprAsKeyword(key.Wrapped) == "") {
-				return bad(key)
-			}
-			if d := plainData(it.ValueExpr); d.HasErrors() {
-				return d
-			}
-		}
-		return nil
-	case hclsyntax.Expression:
-		return bad(e)
-	}
-	// Not native syntax: no such input is parsed today; let HCL decide.
-	return nil
-}
-
-// hugeNumber reports a number (anywhere inside v) outside float64's range.
-// HCL numbers are arbitrary-precision, and cty renders them in decimal when
-// converting to a string, which takes minutes for 1e99999999 * 1e99999999:
-// rejecting them first keeps `wigo -check` instant on any input.
-func hugeNumber(v cty.Value) bool {
-	huge := false
-	_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
-		if !v.IsKnown() || v.IsNull() || v.Type() != cty.Number {
-			return true, nil
-		}
-		f := v.AsBigFloat()
-		if exp := f.MantExp(nil); f.IsInf() || exp > 1100 || exp < -1100 {
-			huge = true
-		}
-		return !huge, nil
-	})
-	return huge
 }
 
 func typeError(a *hcl.Attribute, err error) *hcl.Diagnostic {

@@ -157,7 +157,7 @@ func guard(body hcl.Body, s sdk.Schema) hcl.Diagnostics {
 	}
 	var diags hcl.Diagnostics
 	for _, a := range content.Attributes {
-		if d := plainData(a.Expr); d.HasErrors() {
+		if d := PlainData(a.Expr); d.HasErrors() {
 			diags = append(diags, d...)
 			continue
 		}
@@ -165,7 +165,7 @@ func guard(body hcl.Body, s sdk.Schema) hcl.Diagnostics {
 		if d.HasErrors() {
 			continue // hcldec reports it again, with the same position
 		}
-		if hugeNumber(v) {
+		if HugeNumber(v) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Number out of range",
@@ -180,17 +180,18 @@ func guard(body hcl.Body, s sdk.Schema) hcl.Diagnostics {
 	return diags
 }
 
-// plainData refuses expressions beyond literals, lists, objects and + - * /
-// arithmetic: a plugin block is data, and template interpolation of a huge
-// number renders it in decimal inside evaluation, which takes minutes.
+// PlainData refuses expressions beyond literals, lists, objects and + - * /
+// arithmetic: configuration is data (the core's own settings and plugin
+// blocks alike), and template interpolation of a huge number renders it in
+// decimal inside evaluation, which takes minutes.
 // Variables and function calls are left to HCL, which refuses them without
 // a context before evaluating their arguments.
-func plainData(expr hcl.Expression) hcl.Diagnostics {
+func PlainData(expr hcl.Expression) hcl.Diagnostics {
 	bad := func(e hcl.Expression) hcl.Diagnostics {
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Expression not allowed",
-			Detail: "Plugin settings take plain values: numbers, strings without ${...} or %{...}, " +
+			Detail: "Settings take plain values: numbers, strings without ${...} or %{...}, " +
 				"booleans, lists and objects, with + - * / arithmetic. Write the value itself.",
 			Subject: e.Range().Ptr(),
 		}}
@@ -204,22 +205,22 @@ func plainData(expr hcl.Expression) hcl.Diagnostics {
 		}
 		return nil
 	case *hclsyntax.ParenthesesExpr:
-		return plainData(e.Expression)
+		return PlainData(e.Expression)
 	case *hclsyntax.UnaryOpExpr:
-		return plainData(e.Val)
+		return PlainData(e.Val)
 	case *hclsyntax.BinaryOpExpr:
 		switch e.Op {
 		case hclsyntax.OpAdd, hclsyntax.OpSubtract, hclsyntax.OpMultiply, hclsyntax.OpDivide:
 		default:
 			return bad(e)
 		}
-		if d := plainData(e.LHS); d.HasErrors() {
+		if d := PlainData(e.LHS); d.HasErrors() {
 			return d
 		}
-		return plainData(e.RHS)
+		return PlainData(e.RHS)
 	case *hclsyntax.TupleConsExpr:
 		for _, x := range e.Exprs {
-			if d := plainData(x); d.HasErrors() {
+			if d := PlainData(x); d.HasErrors() {
 				return d
 			}
 		}
@@ -236,7 +237,7 @@ func plainData(expr hcl.Expression) hcl.Diagnostics {
 			if !(isTmpl && tmpl.IsStringLiteral()) && (key.ForceNonLiteral || hcl.ExprAsKeyword(key.Wrapped) == "") {
 				return bad(key)
 			}
-			if d := plainData(it.ValueExpr); d.HasErrors() {
+			if d := PlainData(it.ValueExpr); d.HasErrors() {
 				return d
 			}
 		}
@@ -248,9 +249,9 @@ func plainData(expr hcl.Expression) hcl.Diagnostics {
 	return nil
 }
 
-// hugeNumber reports a number anywhere inside v outside float64's range;
+// HugeNumber reports a number anywhere inside v outside float64's range;
 // converting one to a string would take minutes.
-func hugeNumber(v cty.Value) bool {
+func HugeNumber(v cty.Value) bool {
 	huge := false
 	_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
 		if !v.IsKnown() || v.IsNull() || v.Type() != cty.Number {
