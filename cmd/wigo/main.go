@@ -57,8 +57,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(stderr, "wigo: no configuration at %s.\n"+
-			"Start from the documented default: wigo -c etc/wigo.hcl (in the source tree)\n"+
-			"or install the package, which puts it at %s.\n", path, defaultConfig)
+			"In the source tree, `make run` starts wigo on etc/dev.hcl (everything under the tree),\n"+
+			"or: wigo -c etc/dev.hcl. etc/wigo.hcl documents every option; the Debian package\n"+
+			"installs it as %s.\n", path, defaultConfig)
 		return 1
 	}
 	cfg, diags := config.Load(path)

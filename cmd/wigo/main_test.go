@@ -302,7 +302,7 @@ func TestCheck(t *testing.T) {
 
 func TestMissingConfigExplains(t *testing.T) {
 	out, err := exec.Command(wigoBin, "-c", filepath.Join(t.TempDir(), "nope.hcl")).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "wigo -c etc/wigo.hcl") {
+	if err == nil || !strings.Contains(string(out), "wigo -c etc/dev.hcl") {
 		t.Fatalf("err=%v out=%s", err, out)
 	}
 }
