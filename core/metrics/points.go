@@ -36,57 +36,10 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/sdk"
 )
-
-// SanitizeTag maps s onto OpenTSDB's tag and metric character set:
-// ASCII letters and digits, '-', '_', '.', '/' and Unicode letters are
-// kept, anything else (spaces, ':', '=', control characters, invalid
-// UTF-8) becomes '_'. It allocates only when something changes.
-func SanitizeTag(s string) string {
-	ok := true
-	for _, r := range s {
-		if !validRune(r) {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n <= 1 {
-			b.WriteByte('_')
-			i++
-			continue
-		}
-		if validRune(r) {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-		i += n
-	}
-	return b.String()
-}
-
-func validRune(r rune) bool {
-	switch {
-	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		return true
-	case r == '-' || r == '_' || r == '.' || r == '/':
-		return true
-	case r < utf8.RuneSelf:
-		return false
-	}
-	return r != utf8.RuneError && unicode.IsLetter(r)
-}
 
 // cleanTags returns the probe's tags as points carry them. The result may
 // be shared between points and outputs, and is the probe result's own map
@@ -101,8 +54,8 @@ func cleanTags(tags map[string]string) map[string]string {
 	}
 	out := make(map[string]string, len(tags))
 	for k, v := range tags {
-		k = SanitizeTag(strings.ToLower(k))
-		v = SanitizeTag(v)
+		k = sdk.SanitizeTag(strings.ToLower(k))
+		v = sdk.SanitizeTag(v)
 		if k == "" || v == "" || k == "hostname" || k == "group" {
 			continue
 		}
@@ -113,7 +66,7 @@ func cleanTags(tags map[string]string) map[string]string {
 
 func tagsClean(tags map[string]string) bool {
 	for k, v := range tags {
-		if k == "" || v == "" || k == "hostname" || k == "group" || SanitizeTag(k) != k || SanitizeTag(v) != v {
+		if k == "" || v == "" || k == "hostname" || k == "group" || sdk.SanitizeTag(k) != k || sdk.SanitizeTag(v) != v {
 			return false
 		}
 		for _, r := range k {

@@ -42,7 +42,7 @@ func TestPoints(t *testing.T) {
 
 func TestSanitizeTagAndLabelName(t *testing.T) {
 	for in, want := range map[string]string{"a-b_c.d/e": "a-b_c.d/e", "a b=c": "a_b_c", "été": "été", "x\xffy": "x_y", "日本": "日本", "€": "_"} {
-		if got := SanitizeTag(in); got != want {
+		if got := sdk.SanitizeTag(in); got != want {
 			t.Errorf("SanitizeTag(%q) = %q, want %q", in, got, want)
 		}
 	}

@@ -17,8 +17,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -155,11 +153,11 @@ func (o *output) Configure(_ context.Context, c sdk.Config) error {
 			return fmt.Errorf("address %q: want host:port (OpenTSDB listens on 4242 by default)", a)
 		}
 	}
-	if cfg.MetricPrefix != "" && sanitize(cfg.MetricPrefix) != cfg.MetricPrefix {
+	if cfg.MetricPrefix != "" && sdk.SanitizeTag(cfg.MetricPrefix) != cfg.MetricPrefix {
 		return fmt.Errorf("metric_prefix %q: only letters, digits and - _ . / are allowed", cfg.MetricPrefix)
 	}
 	for k, v := range cfg.Tags {
-		if k == "" || v == "" || sanitize(k) != k || sanitize(v) != v {
+		if k == "" || v == "" || sdk.SanitizeTag(k) != k || sdk.SanitizeTag(v) != v {
 			return fmt.Errorf("tags: %q = %q: keys and values must be non-empty, letters, digits and - _ . / only", k, v)
 		}
 	}
@@ -266,7 +264,7 @@ func (o *output) point(m *sdk.Metric, now int64) (point, bool) {
 		o.lostRejected++
 		return point{}, false
 	}
-	name := sanitize(m.Probe)
+	name := sdk.SanitizeTag(m.Probe)
 	if o.prefix != "" {
 		name = o.prefix + "." + name
 	}
@@ -275,14 +273,14 @@ func (o *output) point(m *sdk.Metric, now int64) (point, bool) {
 		tags[k] = v
 	}
 	for k, v := range m.Tags {
-		if k, v = sanitize(strings.ToLower(k)), sanitize(v); k != "" && v != "" {
+		if k, v = sdk.SanitizeTag(strings.ToLower(k)), sdk.SanitizeTag(v); k != "" && v != "" {
 			tags[k] = v
 		}
 	}
-	if h := sanitize(m.Hostname); h != "" {
+	if h := sdk.SanitizeTag(m.Hostname); h != "" {
 		tags["hostname"] = h
 	}
-	if g := sanitize(m.Group); g != "" {
+	if g := sdk.SanitizeTag(m.Group); g != "" {
 		tags["group"] = g
 	}
 	ts := now
@@ -551,47 +549,6 @@ func seriesKey(metric string, tags map[string]string) string {
 		b.WriteString(tags[k])
 	}
 	return b.String()
-}
-
-// sanitize maps s onto OpenTSDB's metric and tag character set: ASCII
-// letters and digits, - _ . / and Unicode letters; anything else becomes
-// '_'. (The core sanitises the same way; the plugin does it again because
-// it cannot assume every host does.)
-func sanitize(s string) string {
-	clean := true
-	for _, r := range s {
-		if !valid(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s // the common case: no allocation
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		i += n
-		if valid(r) {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
-
-func valid(r rune) bool {
-	switch {
-	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		return true
-	case r == '-' || r == '_' || r == '.' || r == '/':
-		return true
-	case r < utf8.RuneSelf:
-		return false
-	}
-	return r != utf8.RuneError && unicode.IsLetter(r)
 }
 
 // stats is for tests: points sent and requests made.

@@ -319,8 +319,8 @@ func TestSanitize(t *testing.T) {
 		"x\xffy":     "x_y",
 		"":           "",
 	} {
-		if got := sanitize(in); got != want {
-			t.Errorf("sanitize(%q) = %q, want %q", in, got, want)
+		if got := sdk.SanitizeTag(in); got != want {
+			t.Errorf("sdk.SanitizeTag(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
