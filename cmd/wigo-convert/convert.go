@@ -231,6 +231,19 @@ func comment(b *hclwrite.Body, lines ...string) {
 
 // commentedOut appends block to b as comment lines: a disabled section keeps
 // its values in the file, ready to be switched on by removing the '#'.
+// section appends a converted block: as is when the original had it
+// enabled, commented out after why otherwise, so the operator sees every
+// section of the old file in the new one.
+func (c *converter) section(blk *hclwrite.Block, live bool, why string) {
+	if live {
+		c.root.AppendBlock(blk)
+	} else {
+		comment(c.root, why)
+		commentedOut(c.root, blk)
+	}
+	c.root.AppendNewline()
+}
+
 func commentedOut(b *hclwrite.Body, block *hclwrite.Block) {
 	f := hclwrite.NewEmptyFile()
 	f.Body().AppendBlock(block)
@@ -418,13 +431,7 @@ func (c *converter) notifyHTTP() bool {
 		c.warn("Notifications.HttpEnabled = 1 without HttpUrl: the http notifier is left disabled")
 		mode = 0
 	}
-	if mode == 1 {
-		c.root.AppendBlock(blk)
-	} else {
-		comment(c.root, "Disabled in the original (HttpEnabled = 0):")
-		commentedOut(c.root, blk)
-	}
-	c.root.AppendNewline()
+	c.section(blk, mode == 1, "Disabled in the original (HttpEnabled = 0):")
 	return mode == 1
 }
 
@@ -458,13 +465,7 @@ func (c *converter) notifyEmail(httpOn bool) {
 		c.warn("Notifications.EmailEnabled = %d without EmailSmtpServer or EmailRecipients: the email notifier is left disabled", mode)
 		live = false
 	}
-	if live {
-		c.root.AppendBlock(blk)
-	} else {
-		comment(c.root, "Disabled in the original:")
-		commentedOut(c.root, blk)
-	}
-	c.root.AppendNewline()
+	c.section(blk, live, "Disabled in the original:")
 }
 
 func (c *converter) notifyApprise() {
@@ -509,13 +510,7 @@ func (c *converter) notifyApprise() {
 	}
 	comment(c.root, "Apprise (notify-apprise plugin).",
 		"Was: Notifications.AppriseEnabled, ApprisePath, AppriseUrls, [[Notifications.AppriseTargets]]")
-	if mode == 1 {
-		c.root.AppendBlock(blk)
-	} else {
-		comment(c.root, "Disabled in the original (AppriseEnabled = 0):")
-		commentedOut(c.root, blk)
-	}
-	c.root.AppendNewline()
+	c.section(blk, mode == 1, "Disabled in the original (AppriseEnabled = 0):")
 }
 
 func (c *converter) opentsdb() {
@@ -572,13 +567,7 @@ func (c *converter) opentsdb() {
 		c.warn("OpenTSDB.Enabled = true without Address: the output is left disabled")
 		live = false
 	}
-	if live {
-		c.root.AppendBlock(blk)
-	} else {
-		comment(c.root, "Disabled in the original ([OpenTSDB] Enabled = false):")
-		commentedOut(c.root, blk)
-	}
-	c.root.AppendNewline()
+	c.section(blk, live, "Disabled in the original ([OpenTSDB] Enabled = false):")
 }
 
 func (c *converter) pull() {
@@ -657,13 +646,7 @@ func (c *converter) pull() {
 	}
 	comment(c.root, "Pull: poll other Wigo instances (transport-pull plugin).",
 		"Was: [RemoteWigos] and [[AdvancedList]]")
-	if n > 0 {
-		c.root.AppendBlock(blk)
-	} else {
-		comment(c.root, "The original polled no remote (empty List, no AdvancedList):")
-		commentedOut(c.root, blk)
-	}
-	c.root.AppendNewline()
+	c.section(blk, n > 0, "The original polled no remote (empty List, no AdvancedList):")
 }
 
 func (c *converter) push() {
