@@ -170,8 +170,13 @@ notifications {
 #   address       = ["localhost:4242"]
 #   tls           = false
 #   metric_prefix = "wigo"
+#   tags          = { dc = "par1" } # OpenTSDB.Tags: added to every point
 #   deduplication = 600           # seconds an unchanged value is not re-sent
 #   buffer_size   = 10000         # points kept while OpenTSDB is unreachable
+#   batch_size    = 500           # points per /api/put request
+#   gzip          = false
+#   load_balance  = "failover"    # or "round-robin" over the addresses
+#   timeout       = "10s"
 # }
 
 # Pull: poll other Wigo instances (new or original) over their HTTP API.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -553,15 +552,14 @@ func (c *converter) opentsdb() {
 	b.SetAttributeValue("deduplication", num(t.Deduplication))
 	b.SetAttributeValue("buffer_size", num(t.BufferSize))
 	if len(t.Tags) > 0 {
-		keys := make([]string, 0, len(t.Tags))
-		for k := range t.Tags {
-			keys = append(keys, k)
+		tags := make(map[string]cty.Value, len(t.Tags))
+		for k, v := range t.Tags {
+			tags[k] = str(v)
 		}
-		sort.Strings(keys)
-		c.warn("OpenTSDB.Tags (%s): no equivalent in output \"opentsdb\" yet, not converted", strings.Join(keys, ", "))
+		b.SetAttributeValue("tags", cty.ObjectVal(tags))
 	}
 	comment(c.root, "Metrics to OpenTSDB (output-opentsdb plugin).",
-		"Was: [OpenTSDB] Enabled, Address, SslEnabled, MetricPrefix, Deduplication, BufferSize")
+		"Was: [OpenTSDB] Enabled, Address, SslEnabled, MetricPrefix, Deduplication, BufferSize, Tags")
 	live := t.Enabled
 	if live && len(addrs) == 0 {
 		c.warn("OpenTSDB.Enabled = true without Address: the output is left disabled")

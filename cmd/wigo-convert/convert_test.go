@@ -284,11 +284,12 @@ func TestConvertEverySection(t *testing.T) {
 
 	// OpenTSDB.
 	var tsdb struct {
-		Address []string `cty:"address"`
-		TLS     bool     `cty:"tls"`
-		Prefix  string   `cty:"metric_prefix"`
-		Dedup   int      `cty:"deduplication"`
-		Buffer  int      `cty:"buffer_size"`
+		Address []string          `cty:"address"`
+		TLS     bool              `cty:"tls"`
+		Prefix  string            `cty:"metric_prefix"`
+		Dedup   int               `cty:"deduplication"`
+		Buffer  int               `cty:"buffer_size"`
+		Tags    map[string]string `cty:"tags"`
 	}
 	if len(cfg.Outputs) != 1 {
 		t.Fatalf("outputs: %d", len(cfg.Outputs))
@@ -296,9 +297,10 @@ func TestConvertEverySection(t *testing.T) {
 	decode(t, pluginBody(t, cfg.Outputs, "opentsdb").Body, hcldec.ObjectSpec{
 		"address": lAttr("address"), "tls": bAttr("tls"), "metric_prefix": sAttr("metric_prefix"),
 		"deduplication": nAttr("deduplication"), "buffer_size": nAttr("buffer_size"),
+		"tags": &hcldec.AttrSpec{Name: "tags", Type: cty.Map(cty.String)},
 	}, &tsdb)
 	if !reflect.DeepEqual(tsdb.Address, []string{"tsdb1:4242", "tsdb2:4343"}) || !tsdb.TLS || tsdb.Prefix != "prod" ||
-		tsdb.Dedup != 300 || tsdb.Buffer != 5000 {
+		tsdb.Dedup != 300 || tsdb.Buffer != 5000 || !reflect.DeepEqual(tsdb.Tags, map[string]string{"dc": "par1"}) {
 		t.Errorf("output opentsdb = %+v", tsdb)
 	}
 
@@ -376,7 +378,6 @@ func TestConvertEverySection(t *testing.T) {
 		"Global.LogFile",
 		"Global.ProbesLibDirectory",
 		"Notifications.AppriseTargets[1] (#2).Escalation",
-		"OpenTSDB.Tags (dc)",
 		"RemoteWigos.CheckTries",
 		"PushServer.MaxWaitingClients",
 	}
