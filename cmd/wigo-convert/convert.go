@@ -651,7 +651,7 @@ func (c *converter) push() {
 	s, cl := &c.o.PushServer, &c.o.PushClient
 	server := hclwrite.NewBlock("server", nil)
 	sb := server.Body()
-	comment(sb, "Was: [PushServer] Address, Port, SslCert, SslKey, AllowedClientsFile, AutoAcceptClients.",
+	comment(sb, "Was: [PushServer] Address, Port, SslCert, SslKey, AllowedClientsFile, AutoAcceptClients, MaxWaitingClients.",
 		"The original signed client UUIDs with this same key pair.")
 	sb.SetAttributeValue("address", str(s.Address))
 	sb.SetAttributeValue("port", num(s.Port))
@@ -659,8 +659,8 @@ func (c *converter) push() {
 	sb.SetAttributeValue("tls_key", str(s.SslKey))
 	sb.SetAttributeValue("allowed_clients_file", str(s.AllowedClientsFile))
 	sb.SetAttributeValue("auto_accept", cty.BoolVal(s.AutoAcceptClients))
-	if s.Enabled && c.defined("PushServer", "MaxWaitingClients") {
-		c.warn("PushServer.MaxWaitingClients = %d: no equivalent, not converted", s.MaxWaitingClients)
+	if c.defined("PushServer", "MaxWaitingClients") {
+		sb.SetAttributeValue("max_waiting_clients", num(s.MaxWaitingClients))
 	}
 	if s.Enabled && !s.SslEnabled {
 		c.warn("PushServer.SslEnabled = false: push is always TLS in this Wigo; clients must use TLS too")

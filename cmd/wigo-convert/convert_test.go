@@ -342,6 +342,7 @@ func TestConvertEverySection(t *testing.T) {
 		Allowed     string `cty:"allowed_clients_file"`
 		AutoAccept  bool   `cty:"auto_accept"`
 		Unspecified *int   `cty:"ca"`
+		MaxWaiting  int    `cty:"max_waiting_clients"`
 	}
 	type client struct {
 		Address      string `cty:"address"`
@@ -358,6 +359,7 @@ func TestConvertEverySection(t *testing.T) {
 		"server": &hcldec.BlockListSpec{TypeName: "server", MaxItems: 1, Nested: hcldec.ObjectSpec{
 			"address": sAttr("address"), "port": nAttr("port"), "tls_cert": sAttr("tls_cert"), "tls_key": sAttr("tls_key"),
 			"allowed_clients_file": sAttr("allowed_clients_file"), "auto_accept": bAttr("auto_accept"), "ca": nAttr("ca"),
+			"max_waiting_clients": nAttr("max_waiting_clients"),
 		}},
 		"client": &hcldec.BlockListSpec{TypeName: "client", MaxItems: 1, Nested: hcldec.ObjectSpec{
 			"address": sAttr("address"), "port": nAttr("port"), "master_cert": sAttr("master_cert"),
@@ -365,7 +367,7 @@ func TestConvertEverySection(t *testing.T) {
 		}},
 	}, &push)
 	wantServer := server{Address: "0.0.0.0", Port: 4101, TLSCert: "/etc/wigo/ssl/wigo.crt", TLSKey: "/etc/wigo/ssl/wigo.key",
-		Allowed: "/var/lib/wigo/allowed_clients", AutoAccept: true}
+		Allowed: "/var/lib/wigo/allowed_clients", AutoAccept: true, MaxWaiting: 50}
 	wantClient := client{Address: "master.example.org", Port: 4102, MasterCert: "/var/lib/wigo/master.crt",
 		UUIDSig: "/var/lib/wigo/uuid.sig", PushInterval: 20}
 	if len(push.Server) != 1 || push.Server[0] != wantServer || len(push.Client) != 1 || push.Client[0] != wantClient {
@@ -379,7 +381,6 @@ func TestConvertEverySection(t *testing.T) {
 		"Global.ProbesLibDirectory",
 		"Notifications.AppriseTargets[1] (#2).Escalation",
 		"RemoteWigos.CheckTries",
-		"PushServer.MaxWaitingClients",
 	}
 	for _, w := range wantWarn {
 		if !hasWarning(res, w) {
