@@ -31,6 +31,20 @@ type Host interface {
 	Subscribe(ctx context.Context) (<-chan []byte, error)
 }
 
+// EventClientWaiting is the event kind a transport raises when a new push
+// client is waiting for approval.
+const EventClientWaiting = "client_waiting"
+
+// EventHost is optionally implemented by a Host that accepts core events
+// raised by the transport (e.g. EventClientWaiting). The Host a plugin
+// receives in Start implements it; the call fails if the core does not
+// accept events (older core, or a Host implementation without Event).
+type EventHost interface {
+	// Event raises an event of kind about the host hostUUID/host, with a
+	// human-readable message.
+	Event(ctx context.Context, kind, hostUUID, host, message string) error
+}
+
 // Transport is what a transport plugin (pull, push) implements.
 type Transport interface {
 	// Schema declares the plugin's HCL block.
@@ -162,6 +176,16 @@ func (h *hostClient) Subscribe(ctx context.Context) (<-chan []byte, error) {
 	return ch, nil
 }
 
+func (h *hostClient) Event(ctx context.Context, kind, hostUUID, host, message string) error {
+	resp, err := h.c.Event(ctx, &pb.EventRequest{Kind: kind, HostUuid: hostUUID, Host: host, Message: message})
+	if err != nil {
+		return fmt.Errorf("event: %w", err)
+	}
+	return remoteErr(resp.GetError())
+}
+
+var _ EventHost = (*hostClient)(nil)
+
 // hostServer serves the core's Host implementation to the plugin.
 type hostServer struct {
 	pb.UnimplementedHostServer
@@ -179,6 +203,15 @@ func (s *hostServer) LocalState(ctx context.Context, _ *pb.LocalStateRequest) (*
 		return nil, fmt.Errorf("local state: %w", err)
 	}
 	return &pb.LocalStateResponse{StateJson: b}, nil
+}
+
+func (s *hostServer) Event(ctx context.Context, req *pb.EventRequest) (*pb.EventResponse, error) {
+	eh, ok := s.impl.(EventHost)
+	if !ok {
+		return &pb.EventResponse{Error: "host does not accept events"}, nil
+	}
+	err := eh.Event(ctx, req.GetKind(), req.GetHostUuid(), req.GetHost(), req.GetMessage())
+	return &pb.EventResponse{Error: errString(err)}, nil
 }
 
 func (s *hostServer) Subscribe(_ *pb.SubscribeRequest, stream pb.Host_SubscribeServer) error {

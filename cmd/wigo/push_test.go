@@ -128,6 +128,22 @@ func TestPushApprovalThroughTheAPI(t *testing.T) {
 	if uuid == "" {
 		t.Fatal("the leaf never showed in the waiting list")
 	}
+	// The core raised client_waiting: the master's log table has a row
+	// naming the waiting client.
+	var logs []model.LogEntry
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		logs = nil
+		if resp, err := http.Get(mid.url + "/api/logs"); err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&logs)
+			resp.Body.Close()
+		}
+		if waitingRow(logs, uuid) {
+			break
+		}
+	}
+	if !waitingRow(logs, uuid) {
+		t.Fatalf("no log row for the waiting client %s: %+v", uuid, logs)
+	}
 	if code, _ := authority(t, mid.url, http.MethodPost, "/"+uuid+"/allow"); code != http.StatusOK {
 		t.Fatalf("allow answered %d", code)
 	}
@@ -187,4 +203,15 @@ func appendFile(t *testing.T, path, extra string) {
 	if _, err := f.WriteString(extra); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// waitingRow reports whether logs has the client_waiting row of the push
+// client uuid (host "leaf").
+func waitingRow(logs []model.LogEntry, uuid string) bool {
+	for _, l := range logs {
+		if l.Host == "leaf" && strings.Contains(l.Message, uuid) && strings.Contains(l.Message, "waiting for approval") {
+			return true
+		}
+	}
+	return false
 }

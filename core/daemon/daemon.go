@@ -167,7 +167,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// It only asks for the kinds it may log, so the high-volume
 	// probe_updated stream never crosses its channel.
 	logSub := d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096, Kinds: []event.Kind{
-		event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.HostDown, event.HostUp}})
+		event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.HostDown, event.HostUp,
+		event.ClientWaiting}})
 
 	// The notification pipeline writes every event that passes a filter to
 	// its outbox before delivery; it too loses nothing.

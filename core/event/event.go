@@ -32,6 +32,10 @@ const (
 	HostUp Kind = "host_up"
 	// HostRemoved: an instance stopped reporting a host it used to carry.
 	HostRemoved Kind = "host_removed"
+	// ClientWaiting: a new push client registered with this instance's push
+	// server and waits for an operator's approval. Raised by the transport
+	// plugin through the Host's Event; HostUUID and Host name the client.
+	ClientWaiting Kind = "client_waiting"
 )
 
 // Event is one change. Old and New are shared, immutable snapshots: a
@@ -63,7 +67,7 @@ type Event struct {
 // appearance at OK is not.
 func (e Event) Logged() bool {
 	switch e.Kind {
-	case ProbeChanged, ProbeDisappeared, HostDown, HostUp:
+	case ProbeChanged, ProbeDisappeared, HostDown, HostUp, ClientWaiting:
 		return true
 	case ProbeAppeared:
 		return e.NewStatus != model.StatusOK

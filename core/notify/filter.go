@@ -16,7 +16,7 @@ import (
 // nothing. HostRemoved is included only to forget a removed host's probes.
 var Kinds = []event.Kind{
 	event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared,
-	event.HostDown, event.HostUp, event.HostRemoved,
+	event.HostDown, event.HostUp, event.HostRemoved, event.ClientWaiting,
 }
 
 // Filter decides which events one notifier instance hears about.
@@ -36,6 +36,8 @@ var Kinds = []event.Kind{
 //
 // Host rules: host_down and host_up are sent when OnHostChange, whatever
 // MinLevel and RescueOnly say (RescueOnly is about probe changes).
+// client_waiting (a new push client waits for approval) is sent when
+// OnHostChange, likewise.
 //
 // Routing: when Groups or Hosts is non-empty the event's group must match one
 // of Groups or its host one of Hosts (OR'ed, like the newest upstream wigo's
@@ -69,11 +71,9 @@ func (f Filter) Accepts(e event.Event) bool {
 		return f.OnProbeChange && !f.RescueOnly && e.NewStatus >= level
 	case event.ProbeDisappeared:
 		return f.OnProbeChange && e.OldStatus >= level
-	case event.HostDown, event.HostUp:
+	case event.HostDown, event.HostUp, event.ClientWaiting:
 		return f.OnHostChange
 	}
-	// The "new push client waiting" kind of the transport work goes here
-	// (suggested: sent when OnHostChange).
 	return false
 }
 

@@ -62,6 +62,9 @@ func TestFilterOriginalSemantics(t *testing.T) {
 		{"host down, rescue only", rescue, event.Event{Kind: event.HostDown, Host: "db"}, true},
 		{"host appeared never", defaults(), event.Event{Kind: event.HostAppeared, Host: "db"}, false},
 		{"host removed never", defaults(), event.Event{Kind: event.HostRemoved, Host: "db"}, false},
+		{"client waiting", defaults(), event.Event{Kind: event.ClientWaiting, Host: "db", HostUUID: "u-1", NewStatus: 200}, true},
+		{"client waiting, host changes off", noHost, event.Event{Kind: event.ClientWaiting, Host: "db"}, false},
+		{"client waiting, rescue only", rescue, event.Event{Kind: event.ClientWaiting, Host: "db"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -131,9 +131,10 @@ func Build(e event.Event, eventID string, inError []string) (*Notification, bool
 		n.Type = TypeWigo
 		n.Message = fmt.Sprintf("Host %s is UP", e.Host)
 		n.Summary = fmt.Sprintf("Host %s (group %s) is UP again : \n\n\t%s\n", e.Host, e.Group, e.Message)
-	// The transport work will add a "new push client waiting" kind: render
-	// it here as TypeWigo with its own message, and route it in
-	// Filter.Accepts.
+	case event.ClientWaiting:
+		n.Type = TypeWigo
+		n.Message = fmt.Sprintf("New push client %s (%s) is waiting for approval", e.Host, e.HostUUID)
+		n.Summary = fmt.Sprintf("A new push client %s (UUID %s) is waiting for approval : \n\n\t%s\n", e.Host, e.HostUUID, e.Message)
 	default:
 		return nil, false
 	}

@@ -13,7 +13,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -64,7 +66,10 @@ type Host struct {
 	lastErr map[string]string
 }
 
-var _ sdk.Host = (*Host)(nil)
+var (
+	_ sdk.Host      = (*Host)(nil)
+	_ sdk.EventHost = (*Host)(nil)
+)
 
 // New returns a Host for opts.State.
 func New(opts Options) *Host {
@@ -206,4 +211,53 @@ func (h *Host) Subscribe(ctx context.Context) (<-chan []byte, error) {
 		}
 	}()
 	return out, nil
+}
+
+// maxEventName bounds the host name and UUID of an event raised by a plugin;
+// maxEventMessage bounds its message.
+const (
+	maxEventName    = 255
+	maxEventMessage = 1024
+)
+
+// Event raises a core event on behalf of a transport plugin. Only
+// sdk.EventClientWaiting is accepted: it publishes an event.ClientWaiting
+// (WARNING, remote) about the push client hostUUID/host on the state's bus,
+// where the log store records it and the notification pipeline routes it.
+// The values came from the network: host and hostUUID must be non-empty
+// and hold at most 255 characters, none of them control characters.
+func (h *Host) Event(_ context.Context, kind, hostUUID, host, message string) error {
+	if kind != sdk.EventClientWaiting {
+		return fmt.Errorf("event: unknown kind %q", kind)
+	}
+	if err := validEventName("host uuid", hostUUID); err != nil {
+		return err
+	}
+	if err := validEventName("host", host); err != nil {
+		return err
+	}
+	if message == "" || len(message) > maxEventMessage || strings.ContainsFunc(message, unicode.IsControl) {
+		message = fmt.Sprintf("New push client %s (%s) is waiting for approval", host, hostUUID)
+	}
+	h.opts.State.Bus().Publish(event.Event{
+		Kind:      event.ClientWaiting,
+		HostUUID:  hostUUID,
+		Host:      host,
+		Message:   message,
+		Remote:    true,
+		NewStatus: model.StatusWarn,
+	})
+	return nil
+}
+
+func validEventName(what, v string) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("event: empty %s", what)
+	case len(v) > maxEventName:
+		return fmt.Errorf("event: %s of %d bytes exceeds %d", what, len(v), maxEventName)
+	case strings.ContainsFunc(v, unicode.IsControl):
+		return fmt.Errorf("event: %s %q holds control characters", what, v)
+	}
+	return nil
 }

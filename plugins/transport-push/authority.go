@@ -65,6 +65,10 @@ type authority struct {
 	// onRevoke is called (outside mu) after a revocation, to end the
 	// client's live session.
 	onRevoke func(uuid string)
+	// onWaiting is called (outside mu) once per client that joins the
+	// waiting list, to raise the core's client_waiting event. It must not
+	// block registration.
+	onWaiting func(uuid, hostname string)
 
 	mu      sync.Mutex
 	allowed map[string]*allowedClient
@@ -209,6 +213,9 @@ func (a *authority) register(uuid, hostname string) (registration, []byte, error
 		a.mu.Unlock()
 		if !already {
 			a.log.Info("new push client waiting for approval", "uuid", uuid, "hostname", hostname)
+			if a.onWaiting != nil {
+				a.onWaiting(uuid, hostname)
+			}
 		}
 		return regWaiting, nil, nil
 	}

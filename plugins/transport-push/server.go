@@ -66,6 +66,9 @@ func newServer(log hclog.Logger, cfg serverConfig, tune tuning, host sdk.Host) (
 		return nil, err
 	}
 	s.auth.onRevoke = func(uuid string) { s.kick(uuid, errNotAllowed) }
+	if eh, ok := host.(sdk.EventHost); ok {
+		s.auth.onWaiting = waitingNotifier(log, eh)
+	}
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{tlsCert}, MinVersion: tls.VersionTLS12}
 	s.grpc = grpc.NewServer(
 		grpc.Creds(&loggingCreds{TransportCredentials: credentials.NewTLS(tlsCfg), log: log}),
@@ -427,4 +430,37 @@ func (s *server) sessionCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.sessions)
+}
+
+// eventTimeout bounds one client_waiting event call to the core;
+// maxEventCalls bounds the calls in flight, so a flood of made-up client
+// UUIDs costs a fixed number of goroutines (the surplus is logged, the
+// waiting list and the log line still record the client).
+const (
+	eventTimeout  = 5 * time.Second
+	maxEventCalls = 16
+)
+
+// waitingNotifier returns the authority's onWaiting: it raises the core's
+// client_waiting event in the background, never blocking registration;
+// a failure is logged.
+func waitingNotifier(log hclog.Logger, eh sdk.EventHost) func(uuid, hostname string) {
+	sem := make(chan struct{}, maxEventCalls)
+	return func(uuid, hostname string) {
+		select {
+		case sem <- struct{}{}:
+		default:
+			log.Warn("client_waiting event not raised: too many in flight", "uuid", uuid, "hostname", hostname)
+			return
+		}
+		go func() {
+			defer func() { <-sem }()
+			ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
+			defer cancel()
+			msg := fmt.Sprintf("New push client %s (%s) is waiting for approval", hostname, uuid)
+			if err := eh.Event(ctx, sdk.EventClientWaiting, uuid, hostname, msg); err != nil {
+				log.Warn("client_waiting event not raised", "uuid", uuid, "hostname", hostname, "error", err)
+			}
+		}()
+	}
 }

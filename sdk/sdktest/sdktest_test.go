@@ -215,3 +215,67 @@ func TestTransportCarriesLargeDocuments(t *testing.T) {
 		t.Fatalf("ingested %d bytes, want %d", len(h.ingested), len("master ")+len(doc))
 	}
 }
+
+// eventTransport raises one event during Start through the host's optional
+// EventHost interface, and keeps what the call returned.
+type eventTransport struct{ err error }
+
+func (*eventTransport) Schema() sdk.Schema                          { return sdk.Schema{} }
+func (*eventTransport) Configure(context.Context, sdk.Config) error { return nil }
+func (tr *eventTransport) Start(ctx context.Context, h sdk.Host) error {
+	eh, ok := h.(sdk.EventHost)
+	if !ok {
+		return errors.New("plugin-side host does not implement sdk.EventHost")
+	}
+	tr.err = eh.Event(ctx, sdk.EventClientWaiting, "u-1", "web-1", "new push client waiting for approval")
+	return nil
+}
+func (*eventTransport) Stop(context.Context) error { return nil }
+
+// eventHost is a host that accepts events.
+type eventHost struct {
+	host
+	got []string
+}
+
+func (h *eventHost) Event(_ context.Context, kind, hostUUID, host, message string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.got = append(h.got, kind, hostUUID, host, message)
+	return nil
+}
+
+// A plugin's Event crosses gRPC to the host's EventHost; a host without
+// one answers an error instead.
+func TestTransportEventRoundTrip(t *testing.T) {
+	tr := &eventTransport{}
+	h := &eventHost{host: host{changes: make(chan []byte)}}
+	c := sdktest.Transport(t, tr)
+	if err := c.Configure(``); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(h); err != nil {
+		t.Fatal(err)
+	}
+	if tr.err != nil {
+		t.Fatalf("Event: %v", tr.err)
+	}
+	h.mu.Lock()
+	got := strings.Join(h.got, "|")
+	h.mu.Unlock()
+	if want := "client_waiting|u-1|web-1|new push client waiting for approval"; got != want {
+		t.Fatalf("host received %q, want %q", got, want)
+	}
+
+	tr2 := &eventTransport{}
+	c2 := sdktest.Transport(t, tr2)
+	if err := c2.Configure(``); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.Start(&host{changes: make(chan []byte)}); err != nil {
+		t.Fatal(err)
+	}
+	if tr2.err == nil || !strings.Contains(tr2.err.Error(), "host does not accept events") {
+		t.Fatalf("Event on a host without EventHost: %v", tr2.err)
+	}
+}

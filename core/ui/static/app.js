@@ -165,7 +165,7 @@ function applyEvent(e) {
 /** logged mirrors event.Event.Logged: what the log table records. */
 function logged(e) {
   switch (e.Kind) {
-    case "probe_changed": case "probe_disappeared": case "host_down": case "host_up": return true;
+    case "probe_changed": case "probe_disappeared": case "host_down": case "host_up": case "client_waiting": return true;
     case "probe_appeared": return e.NewStatus !== 100;
   }
   return false;

@@ -427,6 +427,122 @@ func (x *StopResponse) GetError() string {
 	return ""
 }
 
+// EventRequest is one core event raised by a transport plugin.
+type EventRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind is the event kind (e.g. "client_waiting").
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// host_uuid and host name the host the event is about.
+	HostUuid string `protobuf:"bytes,2,opt,name=host_uuid,json=hostUuid,proto3" json:"host_uuid,omitempty"`
+	Host     string `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
+	// message is a human-readable text for logs.
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventRequest) Reset() {
+	*x = EventRequest{}
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventRequest) ProtoMessage() {}
+
+func (x *EventRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventRequest.ProtoReflect.Descriptor instead.
+func (*EventRequest) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EventRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *EventRequest) GetHostUuid() string {
+	if x != nil {
+		return x.HostUuid
+	}
+	return ""
+}
+
+func (x *EventRequest) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *EventRequest) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type EventResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventResponse) Reset() {
+	*x = EventResponse{}
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventResponse) ProtoMessage() {}
+
+func (x *EventResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventResponse.ProtoReflect.Descriptor instead.
+func (*EventResponse) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *EventResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 type IngestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// document_json is a host document in the GET /api shape.
@@ -439,7 +555,7 @@ type IngestRequest struct {
 
 func (x *IngestRequest) Reset() {
 	*x = IngestRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -451,7 +567,7 @@ func (x *IngestRequest) String() string {
 func (*IngestRequest) ProtoMessage() {}
 
 func (x *IngestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -464,7 +580,7 @@ func (x *IngestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestRequest.ProtoReflect.Descriptor instead.
 func (*IngestRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{6}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *IngestRequest) GetDocumentJson() []byte {
@@ -490,7 +606,7 @@ type IngestResponse struct {
 
 func (x *IngestResponse) Reset() {
 	*x = IngestResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -502,7 +618,7 @@ func (x *IngestResponse) String() string {
 func (*IngestResponse) ProtoMessage() {}
 
 func (x *IngestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -515,7 +631,7 @@ func (x *IngestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestResponse.ProtoReflect.Descriptor instead.
 func (*IngestResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{7}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *IngestResponse) GetError() string {
@@ -533,7 +649,7 @@ type LocalStateRequest struct {
 
 func (x *LocalStateRequest) Reset() {
 	*x = LocalStateRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -545,7 +661,7 @@ func (x *LocalStateRequest) String() string {
 func (*LocalStateRequest) ProtoMessage() {}
 
 func (x *LocalStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -558,7 +674,7 @@ func (x *LocalStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalStateRequest.ProtoReflect.Descriptor instead.
 func (*LocalStateRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{8}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{10}
 }
 
 type LocalStateResponse struct {
@@ -570,7 +686,7 @@ type LocalStateResponse struct {
 
 func (x *LocalStateResponse) Reset() {
 	*x = LocalStateResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +698,7 @@ func (x *LocalStateResponse) String() string {
 func (*LocalStateResponse) ProtoMessage() {}
 
 func (x *LocalStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +711,7 @@ func (x *LocalStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalStateResponse.ProtoReflect.Descriptor instead.
 func (*LocalStateResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{9}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LocalStateResponse) GetStateJson() []byte {
@@ -613,7 +729,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -625,7 +741,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -638,7 +754,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{10}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{12}
 }
 
 type Change struct {
@@ -651,7 +767,7 @@ type Change struct {
 
 func (x *Change) Reset() {
 	*x = Change{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +779,7 @@ func (x *Change) String() string {
 func (*Change) ProtoMessage() {}
 
 func (x *Change) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +792,7 @@ func (x *Change) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Change.ProtoReflect.Descriptor instead.
 func (*Change) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{11}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Change) GetChangeJson() []byte {
@@ -722,6 +838,13 @@ const file_wigo_plugin_v1_transport_proto_rawDesc = "" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"\r\n" +
 	"\vStopRequest\"$\n" +
 	"\fStopResponse\x12\x14\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"m\n" +
+	"\fEventRequest\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1b\n" +
+	"\thost_uuid\x18\x02 \x01(\tR\bhostUuid\x12\x12\n" +
+	"\x04host\x18\x03 \x01(\tR\x04host\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"%\n" +
+	"\rEventResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"L\n" +
 	"\rIngestRequest\x12#\n" +
 	"\rdocument_json\x18\x01 \x01(\fR\fdocumentJson\x12\x16\n" +
@@ -741,12 +864,13 @@ const file_wigo_plugin_v1_transport_proto_rawDesc = "" +
 	"\tConfigure\x12 .wigo.plugin.v1.ConfigureRequest\x1a!.wigo.plugin.v1.ConfigureResponse\x12D\n" +
 	"\x05Start\x12\x1c.wigo.plugin.v1.StartRequest\x1a\x1d.wigo.plugin.v1.StartResponse\x12A\n" +
 	"\x04Stop\x12\x1b.wigo.plugin.v1.StopRequest\x1a\x1c.wigo.plugin.v1.StopResponse\x12P\n" +
-	"\tAuthority\x12 .wigo.plugin.v1.AuthorityRequest\x1a!.wigo.plugin.v1.AuthorityResponse2\xed\x01\n" +
+	"\tAuthority\x12 .wigo.plugin.v1.AuthorityRequest\x1a!.wigo.plugin.v1.AuthorityResponse2\xb3\x02\n" +
 	"\x04Host\x12G\n" +
 	"\x06Ingest\x12\x1d.wigo.plugin.v1.IngestRequest\x1a\x1e.wigo.plugin.v1.IngestResponse\x12S\n" +
 	"\n" +
 	"LocalState\x12!.wigo.plugin.v1.LocalStateRequest\x1a\".wigo.plugin.v1.LocalStateResponse\x12G\n" +
-	"\tSubscribe\x12 .wigo.plugin.v1.SubscribeRequest\x1a\x16.wigo.plugin.v1.Change0\x01BFZDgithub.com/wigo-project/wigo/sdk/internal/pb/wigo/plugin/v1;pluginv1b\x06proto3"
+	"\tSubscribe\x12 .wigo.plugin.v1.SubscribeRequest\x1a\x16.wigo.plugin.v1.Change0\x01\x12D\n" +
+	"\x05Event\x12\x1c.wigo.plugin.v1.EventRequest\x1a\x1d.wigo.plugin.v1.EventResponseBFZDgithub.com/wigo-project/wigo/sdk/internal/pb/wigo/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_wigo_plugin_v1_transport_proto_rawDescOnce sync.Once
@@ -761,7 +885,7 @@ func file_wigo_plugin_v1_transport_proto_rawDescGZIP() []byte {
 }
 
 var file_wigo_plugin_v1_transport_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_wigo_plugin_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_wigo_plugin_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_wigo_plugin_v1_transport_proto_goTypes = []any{
 	(AuthorityRequest_Action)(0), // 0: wigo.plugin.v1.AuthorityRequest.Action
 	(AuthorityResponse_Code)(0),  // 1: wigo.plugin.v1.AuthorityResponse.Code
@@ -771,42 +895,46 @@ var file_wigo_plugin_v1_transport_proto_goTypes = []any{
 	(*StartResponse)(nil),        // 5: wigo.plugin.v1.StartResponse
 	(*StopRequest)(nil),          // 6: wigo.plugin.v1.StopRequest
 	(*StopResponse)(nil),         // 7: wigo.plugin.v1.StopResponse
-	(*IngestRequest)(nil),        // 8: wigo.plugin.v1.IngestRequest
-	(*IngestResponse)(nil),       // 9: wigo.plugin.v1.IngestResponse
-	(*LocalStateRequest)(nil),    // 10: wigo.plugin.v1.LocalStateRequest
-	(*LocalStateResponse)(nil),   // 11: wigo.plugin.v1.LocalStateResponse
-	(*SubscribeRequest)(nil),     // 12: wigo.plugin.v1.SubscribeRequest
-	(*Change)(nil),               // 13: wigo.plugin.v1.Change
-	nil,                          // 14: wigo.plugin.v1.AuthorityResponse.WaitingEntry
-	nil,                          // 15: wigo.plugin.v1.AuthorityResponse.AllowedEntry
-	(*SchemaRequest)(nil),        // 16: wigo.plugin.v1.SchemaRequest
-	(*ConfigureRequest)(nil),     // 17: wigo.plugin.v1.ConfigureRequest
-	(*SchemaResponse)(nil),       // 18: wigo.plugin.v1.SchemaResponse
-	(*ConfigureResponse)(nil),    // 19: wigo.plugin.v1.ConfigureResponse
+	(*EventRequest)(nil),         // 8: wigo.plugin.v1.EventRequest
+	(*EventResponse)(nil),        // 9: wigo.plugin.v1.EventResponse
+	(*IngestRequest)(nil),        // 10: wigo.plugin.v1.IngestRequest
+	(*IngestResponse)(nil),       // 11: wigo.plugin.v1.IngestResponse
+	(*LocalStateRequest)(nil),    // 12: wigo.plugin.v1.LocalStateRequest
+	(*LocalStateResponse)(nil),   // 13: wigo.plugin.v1.LocalStateResponse
+	(*SubscribeRequest)(nil),     // 14: wigo.plugin.v1.SubscribeRequest
+	(*Change)(nil),               // 15: wigo.plugin.v1.Change
+	nil,                          // 16: wigo.plugin.v1.AuthorityResponse.WaitingEntry
+	nil,                          // 17: wigo.plugin.v1.AuthorityResponse.AllowedEntry
+	(*SchemaRequest)(nil),        // 18: wigo.plugin.v1.SchemaRequest
+	(*ConfigureRequest)(nil),     // 19: wigo.plugin.v1.ConfigureRequest
+	(*SchemaResponse)(nil),       // 20: wigo.plugin.v1.SchemaResponse
+	(*ConfigureResponse)(nil),    // 21: wigo.plugin.v1.ConfigureResponse
 }
 var file_wigo_plugin_v1_transport_proto_depIdxs = []int32{
 	0,  // 0: wigo.plugin.v1.AuthorityRequest.action:type_name -> wigo.plugin.v1.AuthorityRequest.Action
 	1,  // 1: wigo.plugin.v1.AuthorityResponse.code:type_name -> wigo.plugin.v1.AuthorityResponse.Code
-	14, // 2: wigo.plugin.v1.AuthorityResponse.waiting:type_name -> wigo.plugin.v1.AuthorityResponse.WaitingEntry
-	15, // 3: wigo.plugin.v1.AuthorityResponse.allowed:type_name -> wigo.plugin.v1.AuthorityResponse.AllowedEntry
-	16, // 4: wigo.plugin.v1.Transport.Schema:input_type -> wigo.plugin.v1.SchemaRequest
-	17, // 5: wigo.plugin.v1.Transport.Configure:input_type -> wigo.plugin.v1.ConfigureRequest
+	16, // 2: wigo.plugin.v1.AuthorityResponse.waiting:type_name -> wigo.plugin.v1.AuthorityResponse.WaitingEntry
+	17, // 3: wigo.plugin.v1.AuthorityResponse.allowed:type_name -> wigo.plugin.v1.AuthorityResponse.AllowedEntry
+	18, // 4: wigo.plugin.v1.Transport.Schema:input_type -> wigo.plugin.v1.SchemaRequest
+	19, // 5: wigo.plugin.v1.Transport.Configure:input_type -> wigo.plugin.v1.ConfigureRequest
 	4,  // 6: wigo.plugin.v1.Transport.Start:input_type -> wigo.plugin.v1.StartRequest
 	6,  // 7: wigo.plugin.v1.Transport.Stop:input_type -> wigo.plugin.v1.StopRequest
 	2,  // 8: wigo.plugin.v1.Transport.Authority:input_type -> wigo.plugin.v1.AuthorityRequest
-	8,  // 9: wigo.plugin.v1.Host.Ingest:input_type -> wigo.plugin.v1.IngestRequest
-	10, // 10: wigo.plugin.v1.Host.LocalState:input_type -> wigo.plugin.v1.LocalStateRequest
-	12, // 11: wigo.plugin.v1.Host.Subscribe:input_type -> wigo.plugin.v1.SubscribeRequest
-	18, // 12: wigo.plugin.v1.Transport.Schema:output_type -> wigo.plugin.v1.SchemaResponse
-	19, // 13: wigo.plugin.v1.Transport.Configure:output_type -> wigo.plugin.v1.ConfigureResponse
-	5,  // 14: wigo.plugin.v1.Transport.Start:output_type -> wigo.plugin.v1.StartResponse
-	7,  // 15: wigo.plugin.v1.Transport.Stop:output_type -> wigo.plugin.v1.StopResponse
-	3,  // 16: wigo.plugin.v1.Transport.Authority:output_type -> wigo.plugin.v1.AuthorityResponse
-	9,  // 17: wigo.plugin.v1.Host.Ingest:output_type -> wigo.plugin.v1.IngestResponse
-	11, // 18: wigo.plugin.v1.Host.LocalState:output_type -> wigo.plugin.v1.LocalStateResponse
-	13, // 19: wigo.plugin.v1.Host.Subscribe:output_type -> wigo.plugin.v1.Change
-	12, // [12:20] is the sub-list for method output_type
-	4,  // [4:12] is the sub-list for method input_type
+	10, // 9: wigo.plugin.v1.Host.Ingest:input_type -> wigo.plugin.v1.IngestRequest
+	12, // 10: wigo.plugin.v1.Host.LocalState:input_type -> wigo.plugin.v1.LocalStateRequest
+	14, // 11: wigo.plugin.v1.Host.Subscribe:input_type -> wigo.plugin.v1.SubscribeRequest
+	8,  // 12: wigo.plugin.v1.Host.Event:input_type -> wigo.plugin.v1.EventRequest
+	20, // 13: wigo.plugin.v1.Transport.Schema:output_type -> wigo.plugin.v1.SchemaResponse
+	21, // 14: wigo.plugin.v1.Transport.Configure:output_type -> wigo.plugin.v1.ConfigureResponse
+	5,  // 15: wigo.plugin.v1.Transport.Start:output_type -> wigo.plugin.v1.StartResponse
+	7,  // 16: wigo.plugin.v1.Transport.Stop:output_type -> wigo.plugin.v1.StopResponse
+	3,  // 17: wigo.plugin.v1.Transport.Authority:output_type -> wigo.plugin.v1.AuthorityResponse
+	11, // 18: wigo.plugin.v1.Host.Ingest:output_type -> wigo.plugin.v1.IngestResponse
+	13, // 19: wigo.plugin.v1.Host.LocalState:output_type -> wigo.plugin.v1.LocalStateResponse
+	15, // 20: wigo.plugin.v1.Host.Subscribe:output_type -> wigo.plugin.v1.Change
+	9,  // 21: wigo.plugin.v1.Host.Event:output_type -> wigo.plugin.v1.EventResponse
+	13, // [13:22] is the sub-list for method output_type
+	4,  // [4:13] is the sub-list for method input_type
 	4,  // [4:4] is the sub-list for extension type_name
 	4,  // [4:4] is the sub-list for extension extendee
 	0,  // [0:4] is the sub-list for field type_name
@@ -824,7 +952,7 @@ func file_wigo_plugin_v1_transport_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wigo_plugin_v1_transport_proto_rawDesc), len(file_wigo_plugin_v1_transport_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

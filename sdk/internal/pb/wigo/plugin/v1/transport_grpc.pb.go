@@ -286,6 +286,7 @@ const (
 	Host_Ingest_FullMethodName     = "/wigo.plugin.v1.Host/Ingest"
 	Host_LocalState_FullMethodName = "/wigo.plugin.v1.Host/LocalState"
 	Host_Subscribe_FullMethodName  = "/wigo.plugin.v1.Host/Subscribe"
+	Host_Event_FullMethodName      = "/wigo.plugin.v1.Host/Event"
 )
 
 // HostClient is the client API for Host service.
@@ -300,6 +301,9 @@ type HostClient interface {
 	LocalState(ctx context.Context, in *LocalStateRequest, opts ...grpc.CallOption) (*LocalStateResponse, error)
 	// Subscribe streams changes of the local state until the plugin cancels.
 	Subscribe(ctx context.Context, in *SubscribeRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Change], error)
+	// Event raises a core event on behalf of the transport (e.g. a new push
+	// client waiting for approval).
+	Event(ctx context.Context, in *EventRequest, opts ...grpc.CallOption) (*EventResponse, error)
 }
 
 type hostClient struct {
@@ -349,6 +353,16 @@ func (c *hostClient) Subscribe(ctx context.Context, in *SubscribeRequest, opts .
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Host_SubscribeClient = grpc.ServerStreamingClient[Change]
 
+func (c *hostClient) Event(ctx context.Context, in *EventRequest, opts ...grpc.CallOption) (*EventResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EventResponse)
+	err := c.cc.Invoke(ctx, Host_Event_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -361,6 +375,9 @@ type HostServer interface {
 	LocalState(context.Context, *LocalStateRequest) (*LocalStateResponse, error)
 	// Subscribe streams changes of the local state until the plugin cancels.
 	Subscribe(*SubscribeRequest, grpc.ServerStreamingServer[Change]) error
+	// Event raises a core event on behalf of the transport (e.g. a new push
+	// client waiting for approval).
+	Event(context.Context, *EventRequest) (*EventResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -379,6 +396,9 @@ func (UnimplementedHostServer) LocalState(context.Context, *LocalStateRequest) (
 }
 func (UnimplementedHostServer) Subscribe(*SubscribeRequest, grpc.ServerStreamingServer[Change]) error {
 	return status.Errorf(codes.Unimplemented, "method Subscribe not implemented")
+}
+func (UnimplementedHostServer) Event(context.Context, *EventRequest) (*EventResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Event not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -448,6 +468,24 @@ func _Host_Subscribe_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Host_SubscribeServer = grpc.ServerStreamingServer[Change]
 
+func _Host_Event_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EventRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).Event(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_Event_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).Event(ctx, req.(*EventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -462,6 +500,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "LocalState",
 			Handler:    _Host_LocalState_Handler,
+		},
+		{
+			MethodName: "Event",
+			Handler:    _Host_Event_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
