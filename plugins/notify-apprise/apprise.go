@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -100,7 +99,7 @@ func (n *notifier) Configure(_ context.Context, c sdk.Config) error {
 			return fmt.Errorf("%q is not an apprise URL (scheme://...)", u)
 		}
 	}
-	timeout, err := parseTimeout(cfg.Timeout)
+	timeout, err := sdk.ParseDuration("timeout", cfg.Timeout)
 	if err != nil {
 		return err
 	}
@@ -116,20 +115,6 @@ func allURLs(cfg config) []string {
 		out = append(out, t.URLs...)
 	}
 	return out
-}
-
-func parseTimeout(s string) (time.Duration, error) {
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f <= 0 || f > 3600 {
-			return 0, fmt.Errorf("timeout %q: want between 0 and 3600 seconds", s)
-		}
-		return time.Duration(f * float64(time.Second)), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("timeout %q: want a positive duration such as \"30s\"", s)
-	}
-	return d, nil
 }
 
 // match reports whether value matches one of patterns, case-insensitively,

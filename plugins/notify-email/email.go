@@ -106,7 +106,7 @@ func (n *notifier) Configure(_ context.Context, c sdk.Config) error {
 			return fmt.Errorf("dashboard_url %q: want an absolute URL", cfg.DashboardURL)
 		}
 	}
-	timeout, err := parseTimeout(cfg.Timeout)
+	timeout, err := sdk.ParseDuration("timeout", cfg.Timeout)
 	if err != nil {
 		return err
 	}
@@ -130,20 +130,6 @@ func splitServer(s, mode string) (string, int, error) {
 		return "", 0, fmt.Errorf("smtp_server %q: want host:port", s)
 	}
 	return host, port, nil
-}
-
-func parseTimeout(s string) (time.Duration, error) {
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f <= 0 || f > 3600 {
-			return 0, fmt.Errorf("timeout %q: want between 0 and 3600 seconds", s)
-		}
-		return time.Duration(f * float64(time.Second)), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("timeout %q: want a positive duration such as \"30s\"", s)
-	}
-	return d, nil
 }
 
 // body is the summary (or the message when there is none) and the link to

@@ -10,10 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/wigo-project/wigo/sdk"
 )
@@ -59,22 +57,6 @@ func (*notifier) Schema() sdk.Schema {
 	}}
 }
 
-// parseTimeout accepts a Go duration or a plain number of seconds, since
-// the original config counted in seconds.
-func parseTimeout(s string) (time.Duration, error) {
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f <= 0 || f > 3600 {
-			return 0, fmt.Errorf("timeout %q: want between 0 and 3600 seconds", s)
-		}
-		return time.Duration(f * float64(time.Second)), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("timeout %q: want a positive duration such as \"10s\"", s)
-	}
-	return d, nil
-}
-
 // Configure implements sdk.Notifier.
 func (n *notifier) Configure(_ context.Context, c sdk.Config) error {
 	var cfg config
@@ -88,7 +70,7 @@ func (n *notifier) Configure(_ context.Context, c sdk.Config) error {
 	if cfg.Format != formatForm && cfg.Format != formatJSON {
 		return fmt.Errorf("format %q: want %q or %q", cfg.Format, formatForm, formatJSON)
 	}
-	timeout, err := parseTimeout(cfg.Timeout)
+	timeout, err := sdk.ParseDuration("timeout", cfg.Timeout)
 	if err != nil {
 		return err
 	}

@@ -170,13 +170,13 @@ func (o *output) Configure(_ context.Context, c sdk.Config) error {
 	default:
 		return fmt.Errorf("load_balance %q: want %q or %q", cfg.LoadBalance, balanceFailover, balanceRoundRobin)
 	}
-	timeout, err := time.ParseDuration(cfg.Timeout)
-	if err != nil || timeout <= 0 {
-		return fmt.Errorf("timeout %q: want a positive duration such as \"10s\"", cfg.Timeout)
+	timeout, err := sdk.ParseDuration("timeout", cfg.Timeout)
+	if err != nil {
+		return err
 	}
-	maxRetry, err := time.ParseDuration(cfg.MaxRetryInterval)
-	if err != nil || maxRetry <= 0 {
-		return fmt.Errorf("max_retry_interval %q: want a positive duration such as \"30s\"", cfg.MaxRetryInterval)
+	maxRetry, err := sdk.ParseDuration("max_retry_interval", cfg.MaxRetryInterval)
+	if err != nil {
+		return err
 	}
 	if cfg.InsecureSkipVerify {
 		o.log.Warn("insecure_skip_verify is set: OpenTSDB's certificate is not checked")
