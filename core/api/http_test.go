@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"reflect"
 	"strings"
@@ -55,7 +56,9 @@ func (a *fakeAuthority) List(context.Context) (map[string]string, map[string]str
 		panic("authority exploded")
 	}
 	a.calls = append(a.calls, "list")
-	return a.waiting, a.allowed, a.fail
+	// Copies: the caller encodes them after the lock is released, as it
+	// may with a real authority, whose answers are its own.
+	return maps.Clone(a.waiting), maps.Clone(a.allowed), a.fail
 }
 
 func (a *fakeAuthority) Allow(_ context.Context, uuid string) error {
