@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/wigo-project/wigo/sdk/internal/pb/wigo/plugin/v1"
 )
@@ -43,6 +45,47 @@ type EventHost interface {
 	// Event raises an event of kind about the host hostUUID/host, with a
 	// human-readable message.
 	Event(ctx context.Context, kind, hostUUID, host, message string) error
+}
+
+// Update is one entry of a BatchHost.IngestBatch call: either a whole host
+// document, or a patch of the probes of a host that sent itself whole
+// before.
+type Update struct {
+	// Source says where the update came from (remote address or client
+	// UUID), for logs.
+	Source string
+	// Document, when not empty, is a whole host document (as Ingest takes);
+	// the fields below are then ignored.
+	Document []byte
+	// HostUUID names the host a patch is for. It must have reached the core
+	// whole (Document) as the top host of its own document.
+	HostUUID string
+	// Probes are the probe results the patch sets.
+	Probes []ProbeJSON
+	// Removed are the names of the probes the patch removes.
+	Removed []string
+}
+
+// ProbeJSON is one probe result as JSON, under the name it is reported as
+// (its key in a document's LocalHost.Probes).
+type ProbeJSON struct {
+	Name string
+	JSON []byte
+}
+
+// ErrNeedDocument is the result of a patch the core could not apply because
+// it does not hold the host whole (it restarted, or the host went DOWN):
+// send the whole document.
+var ErrNeedDocument = errors.New("the core needs the whole document of this host")
+
+// BatchHost is optionally implemented by a Host that takes many updates in
+// one call (the Host a plugin receives in Start does). A plugin handling
+// thousands of updates a second should use it: one call per update costs
+// more than the update. Results are in the order of updates: nil, a
+// *RemoteError when the core refused parts (as Ingest), or ErrNeedDocument.
+// The error is for the call as a whole (the core unreachable).
+type BatchHost interface {
+	IngestBatch(ctx context.Context, updates []Update) ([]error, error)
 }
 
 // Transport is what a transport plugin (pull, push) implements.
@@ -184,7 +227,37 @@ func (h *hostClient) Event(ctx context.Context, kind, hostUUID, host, message st
 	return remoteErr(resp.GetError())
 }
 
-var _ EventHost = (*hostClient)(nil)
+func (h *hostClient) IngestBatch(ctx context.Context, updates []Update) ([]error, error) {
+	req := &pb.IngestBatchRequest{Updates: make([]*pb.HostUpdate, len(updates))}
+	for i, u := range updates {
+		pu := &pb.HostUpdate{Source: u.Source, DocumentJson: u.Document, HostUuid: u.HostUUID, RemovedProbes: u.Removed}
+		for _, p := range u.Probes {
+			pu.Probes = append(pu.Probes, &pb.ProbeJSON{Name: p.Name, Json: p.JSON})
+		}
+		req.Updates[i] = pu
+	}
+	resp, err := h.c.IngestBatch(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("ingest batch: %w", err)
+	}
+	if len(resp.GetResults()) != len(updates) {
+		return nil, fmt.Errorf("ingest batch: %d results for %d updates", len(resp.GetResults()), len(updates))
+	}
+	errs := make([]error, len(updates))
+	for i, r := range resp.GetResults() {
+		if r.GetNeedDocument() {
+			errs[i] = ErrNeedDocument
+		} else {
+			errs[i] = remoteErr(r.GetError())
+		}
+	}
+	return errs, nil
+}
+
+var (
+	_ EventHost = (*hostClient)(nil)
+	_ BatchHost = (*hostClient)(nil)
+)
 
 // hostServer serves the core's Host implementation to the plugin.
 type hostServer struct {
@@ -212,6 +285,34 @@ func (s *hostServer) Event(ctx context.Context, req *pb.EventRequest) (*pb.Event
 	}
 	err := eh.Event(ctx, req.GetKind(), req.GetHostUuid(), req.GetHost(), req.GetMessage())
 	return &pb.EventResponse{Error: errString(err)}, nil
+}
+
+func (s *hostServer) IngestBatch(ctx context.Context, req *pb.IngestBatchRequest) (*pb.IngestBatchResponse, error) {
+	bh, ok := s.impl.(BatchHost)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "host does not take batches")
+	}
+	updates := make([]Update, len(req.GetUpdates()))
+	for i, u := range req.GetUpdates() {
+		updates[i] = Update{Source: u.GetSource(), Document: u.GetDocumentJson(), HostUUID: u.GetHostUuid(),
+			Removed: u.GetRemovedProbes()}
+		for _, p := range u.GetProbes() {
+			updates[i].Probes = append(updates[i].Probes, ProbeJSON{Name: p.GetName(), JSON: p.GetJson()})
+		}
+	}
+	errs, err := bh.IngestBatch(ctx, updates)
+	if err != nil {
+		return nil, err
+	}
+	resp := &pb.IngestBatchResponse{Results: make([]*pb.UpdateResult, len(updates))}
+	for i := range updates {
+		var e error
+		if i < len(errs) {
+			e = errs[i]
+		}
+		resp.Results[i] = &pb.UpdateResult{NeedDocument: errors.Is(e, ErrNeedDocument), Error: errString(e)}
+	}
+	return resp, nil
 }
 
 func (s *hostServer) Subscribe(_ *pb.SubscribeRequest, stream pb.Host_SubscribeServer) error {

@@ -84,6 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer closeLog()
+	startPprof(logger)
 	d, err := daemon.New(cfg, logger)
 	if err != nil {
 		logger.Error("cannot start", "err", err)

@@ -179,20 +179,13 @@ func (s *State) flatten(doc *model.Wigo, parent, path string, depth int, out *[]
 		if p == nil {
 			continue
 		}
-		if p.Name == "" {
-			p.Name = key
+		keep, err := sanitizeProbe(key, p)
+		if err != nil {
+			*errs = append(*errs, fmt.Errorf("%s: host %q: %w", where, name, err))
 		}
-		if err := checkName(p.Name); err != nil {
-			*errs = append(*errs, fmt.Errorf("%s: host %q: probe %q: %w", where, name, truncate(key, 80), err))
-			continue
+		if keep {
+			h.Probes[p.Name] = p
 		}
-		if p.Status < model.StatusOK || p.Status > model.StatusDown {
-			*errs = append(*errs, fmt.Errorf("%s: host %q: probe %q: status %d out of range 100..999", where, name, p.Name, p.Status))
-			p.Message = fmt.Sprintf("invalid status %d reported: %s", p.Status, p.Message)
-			p.Status = model.StatusError
-		}
-		p.Message = truncate(p.Message, maxMsgBytes)
-		h.Probes[p.Name] = p
 	}
 	*out = append(*out, node{host: h, alive: doc.IsAlive || depth == 0})
 	for key, sub := range doc.RemoteWigos {
@@ -201,6 +194,26 @@ func (s *State) flatten(doc *model.Wigo, parent, path string, depth int, out *[]
 		}
 		s.flatten(sub, id, fmt.Sprintf("%s.RemoteWigos[%q]", strings.TrimPrefix(path, "document"), truncate(key, 80)), depth+1, out, errs)
 	}
+}
+
+// sanitizeProbe validates a remote probe result received under key: a
+// result without a usable name is dropped (keep false); one with a status
+// out of range is kept as ERROR with the reported value in its message, so
+// the fault shows. err describes either.
+func sanitizeProbe(key string, p *model.ProbeResult) (keep bool, err error) {
+	if p.Name == "" {
+		p.Name = key
+	}
+	if err := checkName(p.Name); err != nil {
+		return false, fmt.Errorf("probe %q: %w", truncate(key, 80), err)
+	}
+	if p.Status < model.StatusOK || p.Status > model.StatusDown {
+		err = fmt.Errorf("probe %q: status %d out of range 100..999", p.Name, p.Status)
+		p.Message = fmt.Sprintf("invalid status %d reported: %s", p.Status, p.Message)
+		p.Status = model.StatusError
+	}
+	p.Message = truncate(p.Message, maxMsgBytes)
+	return true, err
 }
 
 func checkName(name string) error {

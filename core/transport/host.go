@@ -69,6 +69,7 @@ type Host struct {
 var (
 	_ sdk.Host      = (*Host)(nil)
 	_ sdk.EventHost = (*Host)(nil)
+	_ sdk.BatchHost = (*Host)(nil)
 )
 
 // New returns a Host for opts.State.
@@ -111,6 +112,67 @@ func (h *Host) Ingest(_ context.Context, source string, document []byte) (err er
 		return err
 	}
 	h.note(source, nil)
+	return nil
+}
+
+// IngestBatch applies updates in order: whole documents as Ingest, probe
+// patches through the state's Patch, which decodes only the probes sent.
+func (h *Host) IngestBatch(ctx context.Context, updates []sdk.Update) ([]error, error) {
+	errs := make([]error, len(updates))
+	for i, u := range updates {
+		if len(u.Document) > 0 {
+			errs[i] = h.Ingest(ctx, u.Source, u.Document)
+			continue
+		}
+		errs[i] = h.patch(u)
+	}
+	return errs, nil
+}
+
+// patch applies one probe patch. Probes that do not decode are skipped and
+// reported, as the invalid parts of a document are.
+func (h *Host) patch(u sdk.Update) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("patch from %s: internal error: %v", u.Source, r)
+			h.log.Error("patch panicked", "source", u.Source, "panic", r)
+		}
+	}()
+	var size int
+	for _, p := range u.Probes {
+		size += len(p.JSON)
+	}
+	if size > h.opts.MaxDocument {
+		err = fmt.Errorf("patch from %s: %d bytes of probes exceed the %d-byte limit", u.Source, size, h.opts.MaxDocument)
+		h.note(u.Source, err)
+		return err
+	}
+	set := make([]*model.ProbeResult, 0, len(u.Probes))
+	var errs []error
+	for _, pj := range u.Probes {
+		var p model.ProbeResult
+		if err := json.Unmarshal(pj.JSON, &p); err != nil {
+			errs = append(errs, fmt.Errorf("probe %q: %w", truncName(pj.Name), err))
+			continue
+		}
+		// As in a document: the result's own name, else its key.
+		if p.Name == "" {
+			p.Name = pj.Name
+		}
+		set = append(set, &p)
+	}
+	if err := h.opts.State.Patch(u.HostUUID, set, u.Removed); err != nil {
+		if errors.Is(err, state.ErrUnknownHost) {
+			return sdk.ErrNeedDocument
+		}
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		err = fmt.Errorf("patch from %s: %w", u.Source, err)
+		h.note(u.Source, err)
+		return err
+	}
+	h.note(u.Source, nil)
 	return nil
 }
 
@@ -248,6 +310,14 @@ func (h *Host) Event(_ context.Context, kind, hostUUID, host, message string) er
 		NewStatus: model.StatusWarn,
 	})
 	return nil
+}
+
+// truncName bounds a name from the network quoted in an error.
+func truncName(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
 }
 
 func validEventName(what, v string) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/state"
+	"github.com/wigo-project/wigo/sdk"
 )
 
 const fixture = "/work/shared/fixtures/original-api/api.json"
@@ -247,5 +249,41 @@ func BenchmarkPullDecode(b *testing.B) {
 		if _, err := Decode(doc, DefaultMaxDocument); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestIngestBatch: whole documents and probe patches in one batch, each
+// answered in order; a patch of a host the core never held whole asks for
+// the document; a probe that does not decode is refused with its name and
+// the rest of the patch applied.
+func TestIngestBatch(t *testing.T) {
+	h, st, logs := newHost(t)
+	const id = "0b1c2d3e-0000-4000-8000-000000000001"
+	doc := fmt.Appendf(nil, `{"Uuid":%q,"Hostname":"leaf","IsAlive":true,"LocalHost":{"Name":"leaf",
+		"Probes":{"cpu":{"Name":"cpu","Status":100,"Timestamp":1},"disk":{"Name":"disk","Status":100,"Timestamp":1}}}}`, id)
+	errs, err := h.IngestBatch(context.Background(), []sdk.Update{
+		{Source: "a", Document: doc},
+		{Source: "a", HostUUID: id, Probes: []sdk.ProbeJSON{{Name: "cpu", JSON: []byte(`{"Status":300,"Message":"hot","Timestamp":2}`)},
+			{Name: "mem", JSON: []byte(`{"Status":`)}}, Removed: []string{"disk"}},
+		{Source: "b", HostUUID: "0b1c2d3e-0000-4000-8000-000000000002"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) != 3 || errs[0] != nil || errs[1] == nil || !errors.Is(errs[2], sdk.ErrNeedDocument) {
+		t.Fatalf("results %v", errs)
+	}
+	if !strings.Contains(errs[1].Error(), `probe "mem"`) {
+		t.Fatalf("patch error %v does not name the probe", errs[1])
+	}
+	leaf, ok := st.FindHost("leaf")
+	if !ok {
+		t.Fatal("leaf not ingested")
+	}
+	if leaf.Status != 300 || leaf.Probes["cpu"].Message != "hot" || leaf.Probes["cpu"].Name != "cpu" || len(leaf.Probes) != 1 {
+		t.Fatalf("leaf after patch: status %d probes %v", leaf.Status, leaf.ProbeNames())
+	}
+	if !strings.Contains(logs.String(), `probe \"mem\": unexpected end of JSON input`) {
+		t.Fatalf("refused probe not logged:\n%s", logs)
 	}
 }

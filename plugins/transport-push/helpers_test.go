@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,10 @@ type testHost struct {
 	local    map[string]any
 	subs     []chan []byte
 	ingested map[string][][]byte
+	// patches counts updates received as probe patches.
+	patches int
+	// noPatches makes every patch ask for the whole document.
+	noPatches atomic.Bool
 }
 
 func newTestHost(uuid, hostname string) *testHost {
@@ -62,6 +67,48 @@ func (h *testHost) Ingest(_ context.Context, source string, doc []byte) error {
 	return nil
 }
 
+// IngestBatch stands for the core's batches: a patch is applied to the
+// last document from its source, recorded as the document it makes, so the
+// assertions read documents whichever way they came; a patch with no
+// document to apply to asks for one, as the core does.
+func (h *testHost) IngestBatch(ctx context.Context, updates []sdk.Update) ([]error, error) {
+	errs := make([]error, len(updates))
+	for i, u := range updates {
+		if len(u.Document) > 0 {
+			errs[i] = h.Ingest(ctx, u.Source, u.Document)
+			continue
+		}
+		h.mu.Lock()
+		docs := h.ingested[u.Source]
+		h.mu.Unlock()
+		if len(docs) == 0 || h.noPatches.Load() {
+			errs[i] = sdk.ErrNeedDocument
+			continue
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(docs[len(docs)-1], &doc); err != nil {
+			return nil, err
+		}
+		probes := doc["LocalHost"].(map[string]any)["Probes"].(map[string]any)
+		for _, p := range u.Probes {
+			var v any
+			if err := json.Unmarshal(p.JSON, &v); err != nil {
+				return nil, err
+			}
+			probes[p.Name] = v
+		}
+		for _, name := range u.Removed {
+			delete(probes, name)
+		}
+		b, _ := json.Marshal(doc)
+		h.mu.Lock()
+		h.patches++
+		h.mu.Unlock()
+		errs[i] = h.Ingest(ctx, u.Source, b)
+	}
+	return errs, nil
+}
+
 func (h *testHost) LocalState(context.Context) ([]byte, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -86,6 +133,12 @@ func (h *testHost) Subscribe(ctx context.Context) (<-chan []byte, error) {
 		close(ch)
 	}()
 	return ch, nil
+}
+
+func (h *testHost) patchCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.patches
 }
 
 // count is the number of documents ingested from source.
@@ -189,6 +242,16 @@ func serverBlock(dir string, port int, extra string) string {
 
 func startServer(t testing.TB, dir string, port int, extra string) *pushServer {
 	t.Helper()
+	return startServerWith(t, dir, port, extra, newTestHost("master-uuid", "master"), nil)
+}
+
+// startServerWith starts a server on host; the core seen by the plugin is
+// core when not nil (a wrapper of host).
+func startServerWith(t testing.TB, dir string, port int, extra string, host *testHost, core sdk.Host) *pushServer {
+	t.Helper()
+	if core == nil {
+		core = host
+	}
 	log, buf := newLogger(t, "server")
 	impl := newTransport(log)
 	impl.tune = fastTuning()
@@ -196,8 +259,7 @@ func startServer(t testing.TB, dir string, port int, extra string) *pushServer {
 	if err := tc.Configure(serverBlock(dir, port, extra)); err != nil {
 		t.Fatalf("configure server: %v", err)
 	}
-	host := newTestHost("master-uuid", "master")
-	if err := tc.Start(host); err != nil {
+	if err := tc.Start(core); err != nil {
 		t.Fatalf("start server: %v", err)
 	}
 	s := &pushServer{impl: impl, tc: tc, host: host, log: buf, dir: dir, port: port}
@@ -257,4 +319,7 @@ func addrOf(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-var _ sdk.Host = (*testHost)(nil)
+var (
+	_ sdk.Host      = (*testHost)(nil)
+	_ sdk.BatchHost = (*testHost)(nil)
+)

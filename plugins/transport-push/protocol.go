@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/wigo-project/wigo/sdk"
 )
 
 // protocolVersion is the push protocol version this plugin speaks, in Hello
@@ -202,6 +204,39 @@ func apply(t tree, ops []op) error {
 		node[last] = v
 	}
 	return nil
+}
+
+// document is the update carrying t whole, from the client uuid.
+func document(uuid string, t tree) sdk.Update {
+	b, _ := t.encode()
+	return sdk.Update{Source: uuid, Document: b}
+}
+
+// derived are the document entries the core computes itself from the
+// probes and ignores in what it receives: a delta touching only these and
+// probe results can go to the core as a probe patch.
+var derived = map[string]bool{"GlobalStatus": true, "GlobalMessage": true, "LastUpdate": true}
+
+// probePatch returns ops as a probe patch of the client uuid's host, false
+// when they change more than probe results (a name, a group, the hosts the
+// client carries): the core needs the whole document then.
+func probePatch(uuid string, ops []op) (sdk.Update, bool) {
+	u := sdk.Update{Source: uuid, HostUUID: uuid}
+	for _, o := range ops {
+		switch {
+		case len(o.Path) == 1 && derived[o.Path[0]]:
+		case len(o.Path) == 2 && o.Path[0] == "LocalHost" && o.Path[1] == "Status":
+		case len(o.Path) == 3 && o.Path[0] == "LocalHost" && o.Path[1] == "Probes":
+			if o.Del {
+				u.Removed = append(u.Removed, o.Path[2])
+			} else {
+				u.Probes = append(u.Probes, sdk.ProbeJSON{Name: o.Path[2], JSON: o.Value})
+			}
+		default:
+			return sdk.Update{}, false
+		}
+	}
+	return u, true
 }
 
 // applyDelta returns doc with ops applied, leaving doc as it was: a delta

@@ -36,6 +36,7 @@ type server struct {
 	cfg    serverConfig
 	tune   tuning
 	host   sdk.Host
+	ing    *ingester
 	auth   *authority
 	lis    net.Listener
 	grpc   *grpc.Server
@@ -60,7 +61,7 @@ func newServer(log hclog.Logger, cfg serverConfig, tune tuning, host sdk.Host) (
 	if err != nil {
 		return nil, err
 	}
-	s := &server{log: log, cfg: cfg, tune: tune, host: host, sessions: map[string]*session{}, served: make(chan struct{})}
+	s := &server{log: log, cfg: cfg, tune: tune, host: host, ing: newIngester(log, host), sessions: map[string]*session{}, served: make(chan struct{})}
 	s.auth, err = newAuthority(log, signer, cfg.AllowedClientsFile, cfg.AutoAccept, cfg.MaxWaitingClients)
 	if err != nil {
 		return nil, err
@@ -119,6 +120,7 @@ func (s *server) stop() {
 	// was not acknowledged.
 	s.grpc.Stop()
 	<-s.served
+	s.ing.close()
 }
 
 // loadServerKeys returns the key signing UUIDs and the TLS certificate,
@@ -338,6 +340,7 @@ func (s *server) serve(ctx context.Context, stream pushpb.Push_SessionServer, re
 			return s.refuse(remote, uuid, codes.InvalidArgument, fmt.Sprintf("sequence went back from %d to %d", lastSeq, m.GetSeq()), nil)
 		}
 		lastSeq = m.GetSeq()
+		var upd sdk.Update
 		switch body := m.GetBody().(type) {
 		case *pushpb.ClientMessage_Snapshot:
 			t, err := parseTree(body.Snapshot.GetJson())
@@ -348,6 +351,7 @@ func (s *server) serve(ctx context.Context, stream pushpb.Push_SessionServer, re
 				return s.refuse(remote, uuid, codes.InvalidArgument, "invalid document", err)
 			}
 			doc = t
+			upd = document(uuid, doc)
 		case *pushpb.ClientMessage_Delta:
 			if doc == nil {
 				return s.refuse(remote, uuid, codes.InvalidArgument, "delta before any snapshot", nil)
@@ -359,28 +363,43 @@ func (s *server) serve(ctx context.Context, stream pushpb.Push_SessionServer, re
 			if err := validateOps(uuid, ops); err != nil {
 				return s.refuse(remote, uuid, codes.InvalidArgument, "invalid document", err)
 			}
-			next, err := applyDelta(doc, ops)
-			if err != nil {
+			// Applied in place: a delta that fails halfway ends the
+			// session, and the document with it.
+			if err := apply(doc, ops); err != nil {
 				return s.refuse(remote, uuid, codes.InvalidArgument, "bad delta", err)
 			}
-			doc = next
+			var ok bool
+			if upd, ok = probePatch(uuid, ops); !ok {
+				upd = document(uuid, doc)
+			}
 		case *pushpb.ClientMessage_Heartbeat:
 			// The core marks a host DOWN when nothing is ingested for
-			// alive_timeout: a quiet but connected client is re-ingested.
+			// alive_timeout: a quiet but connected client is said alive
+			// (an empty patch) every 10 s.
 			if doc == nil || time.Since(lastIngest) < 10*time.Second {
 				if err := s.ack(stream, m.GetSeq()); err != nil {
 					return err
 				}
 				continue
 			}
+			upd = sdk.Update{Source: uuid, HostUUID: uuid}
 		default:
 			return s.refuse(remote, uuid, codes.InvalidArgument, "unexpected message", nil)
 		}
-		b, err := doc.encode()
-		if err != nil {
-			return s.refuse(remote, uuid, codes.InvalidArgument, "bad document", err)
+		err = s.ing.ingest(ctx, upd)
+		if errors.Is(err, sdk.ErrNeedDocument) {
+			// The core does not hold this host whole (it went DOWN
+			// meanwhile): the whole document then.
+			err = s.ing.ingest(ctx, document(uuid, doc))
 		}
-		if err := s.host.Ingest(ctx, uuid, b); err != nil {
+		if err != nil {
+			if cause := context.Cause(ctx); cause != nil {
+				// The session ended (client gone, replaced, revoked) while
+				// its update was with the core: the client resends what was
+				// not acknowledged.
+				s.log.Debug("push session ended during an ingest", "uuid", uuid, "cause", cause)
+				return status.FromContextError(cause).Err()
+			}
 			var remoteErr *sdk.RemoteError
 			if !errors.As(err, &remoteErr) {
 				// The core is unreachable: the client keeps the change and

@@ -427,6 +427,287 @@ func (x *StopResponse) GetError() string {
 	return ""
 }
 
+// HostUpdate is one update of a batch.
+type HostUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// source says where it came from (remote address, client UUID), for logs.
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// document_json, when set, is a whole host document (as IngestRequest).
+	DocumentJson []byte `protobuf:"bytes,2,opt,name=document_json,json=documentJson,proto3" json:"document_json,omitempty"`
+	// Otherwise the update patches the host host_uuid, which must have sent
+	// itself whole before: probes are probe results set, removed_probes are
+	// probe names removed. An update with neither says the host is still
+	// alive.
+	HostUuid      string       `protobuf:"bytes,3,opt,name=host_uuid,json=hostUuid,proto3" json:"host_uuid,omitempty"`
+	Probes        []*ProbeJSON `protobuf:"bytes,4,rep,name=probes,proto3" json:"probes,omitempty"`
+	RemovedProbes []string     `protobuf:"bytes,5,rep,name=removed_probes,json=removedProbes,proto3" json:"removed_probes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HostUpdate) Reset() {
+	*x = HostUpdate{}
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HostUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HostUpdate) ProtoMessage() {}
+
+func (x *HostUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HostUpdate.ProtoReflect.Descriptor instead.
+func (*HostUpdate) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *HostUpdate) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *HostUpdate) GetDocumentJson() []byte {
+	if x != nil {
+		return x.DocumentJson
+	}
+	return nil
+}
+
+func (x *HostUpdate) GetHostUuid() string {
+	if x != nil {
+		return x.HostUuid
+	}
+	return ""
+}
+
+func (x *HostUpdate) GetProbes() []*ProbeJSON {
+	if x != nil {
+		return x.Probes
+	}
+	return nil
+}
+
+func (x *HostUpdate) GetRemovedProbes() []string {
+	if x != nil {
+		return x.RemovedProbes
+	}
+	return nil
+}
+
+// ProbeJSON is one probe result as JSON, under the name it is reported as
+// (the key of LocalHost.Probes in a document).
+type ProbeJSON struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Json          []byte                 `protobuf:"bytes,2,opt,name=json,proto3" json:"json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProbeJSON) Reset() {
+	*x = ProbeJSON{}
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProbeJSON) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProbeJSON) ProtoMessage() {}
+
+func (x *ProbeJSON) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProbeJSON.ProtoReflect.Descriptor instead.
+func (*ProbeJSON) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ProbeJSON) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ProbeJSON) GetJson() []byte {
+	if x != nil {
+		return x.Json
+	}
+	return nil
+}
+
+type IngestBatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Updates       []*HostUpdate          `protobuf:"bytes,1,rep,name=updates,proto3" json:"updates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestBatchRequest) Reset() {
+	*x = IngestBatchRequest{}
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestBatchRequest) ProtoMessage() {}
+
+func (x *IngestBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestBatchRequest.ProtoReflect.Descriptor instead.
+func (*IngestBatchRequest) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *IngestBatchRequest) GetUpdates() []*HostUpdate {
+	if x != nil {
+		return x.Updates
+	}
+	return nil
+}
+
+// UpdateResult answers one HostUpdate, in order.
+type UpdateResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// error describes what was refused, empty when everything was ingested.
+	Error string `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	// need_document: the patch was not applied because the core does not
+	// hold the host whole (restarted, or the host went DOWN); send a document.
+	NeedDocument  bool `protobuf:"varint,2,opt,name=need_document,json=needDocument,proto3" json:"need_document,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateResult) Reset() {
+	*x = UpdateResult{}
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateResult) ProtoMessage() {}
+
+func (x *UpdateResult) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateResult.ProtoReflect.Descriptor instead.
+func (*UpdateResult) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *UpdateResult) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *UpdateResult) GetNeedDocument() bool {
+	if x != nil {
+		return x.NeedDocument
+	}
+	return false
+}
+
+type IngestBatchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*UpdateResult        `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestBatchResponse) Reset() {
+	*x = IngestBatchResponse{}
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestBatchResponse) ProtoMessage() {}
+
+func (x *IngestBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestBatchResponse.ProtoReflect.Descriptor instead.
+func (*IngestBatchResponse) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *IngestBatchResponse) GetResults() []*UpdateResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 // EventRequest is one core event raised by a transport plugin.
 type EventRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -443,7 +724,7 @@ type EventRequest struct {
 
 func (x *EventRequest) Reset() {
 	*x = EventRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +736,7 @@ func (x *EventRequest) String() string {
 func (*EventRequest) ProtoMessage() {}
 
 func (x *EventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +749,7 @@ func (x *EventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventRequest.ProtoReflect.Descriptor instead.
 func (*EventRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{6}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *EventRequest) GetKind() string {
@@ -508,7 +789,7 @@ type EventResponse struct {
 
 func (x *EventResponse) Reset() {
 	*x = EventResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +801,7 @@ func (x *EventResponse) String() string {
 func (*EventResponse) ProtoMessage() {}
 
 func (x *EventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +814,7 @@ func (x *EventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventResponse.ProtoReflect.Descriptor instead.
 func (*EventResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{7}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EventResponse) GetError() string {
@@ -555,7 +836,7 @@ type IngestRequest struct {
 
 func (x *IngestRequest) Reset() {
 	*x = IngestRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -567,7 +848,7 @@ func (x *IngestRequest) String() string {
 func (*IngestRequest) ProtoMessage() {}
 
 func (x *IngestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -580,7 +861,7 @@ func (x *IngestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestRequest.ProtoReflect.Descriptor instead.
 func (*IngestRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{8}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *IngestRequest) GetDocumentJson() []byte {
@@ -606,7 +887,7 @@ type IngestResponse struct {
 
 func (x *IngestResponse) Reset() {
 	*x = IngestResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -618,7 +899,7 @@ func (x *IngestResponse) String() string {
 func (*IngestResponse) ProtoMessage() {}
 
 func (x *IngestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -631,7 +912,7 @@ func (x *IngestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestResponse.ProtoReflect.Descriptor instead.
 func (*IngestResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{9}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *IngestResponse) GetError() string {
@@ -649,7 +930,7 @@ type LocalStateRequest struct {
 
 func (x *LocalStateRequest) Reset() {
 	*x = LocalStateRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +942,7 @@ func (x *LocalStateRequest) String() string {
 func (*LocalStateRequest) ProtoMessage() {}
 
 func (x *LocalStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +955,7 @@ func (x *LocalStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalStateRequest.ProtoReflect.Descriptor instead.
 func (*LocalStateRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{10}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{15}
 }
 
 type LocalStateResponse struct {
@@ -686,7 +967,7 @@ type LocalStateResponse struct {
 
 func (x *LocalStateResponse) Reset() {
 	*x = LocalStateResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +979,7 @@ func (x *LocalStateResponse) String() string {
 func (*LocalStateResponse) ProtoMessage() {}
 
 func (x *LocalStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +992,7 @@ func (x *LocalStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalStateResponse.ProtoReflect.Descriptor instead.
 func (*LocalStateResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{11}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LocalStateResponse) GetStateJson() []byte {
@@ -729,7 +1010,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[12]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +1022,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[12]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +1035,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{12}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{17}
 }
 
 type Change struct {
@@ -767,7 +1048,7 @@ type Change struct {
 
 func (x *Change) Reset() {
 	*x = Change{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[13]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +1060,7 @@ func (x *Change) String() string {
 func (*Change) ProtoMessage() {}
 
 func (x *Change) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[13]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +1073,7 @@ func (x *Change) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Change.ProtoReflect.Descriptor instead.
 func (*Change) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{13}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Change) GetChangeJson() []byte {
@@ -838,7 +1119,24 @@ const file_wigo_plugin_v1_transport_proto_rawDesc = "" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"\r\n" +
 	"\vStopRequest\"$\n" +
 	"\fStopResponse\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error\"m\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"\xc0\x01\n" +
+	"\n" +
+	"HostUpdate\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12#\n" +
+	"\rdocument_json\x18\x02 \x01(\fR\fdocumentJson\x12\x1b\n" +
+	"\thost_uuid\x18\x03 \x01(\tR\bhostUuid\x121\n" +
+	"\x06probes\x18\x04 \x03(\v2\x19.wigo.plugin.v1.ProbeJSONR\x06probes\x12%\n" +
+	"\x0eremoved_probes\x18\x05 \x03(\tR\rremovedProbes\"3\n" +
+	"\tProbeJSON\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04json\x18\x02 \x01(\fR\x04json\"J\n" +
+	"\x12IngestBatchRequest\x124\n" +
+	"\aupdates\x18\x01 \x03(\v2\x1a.wigo.plugin.v1.HostUpdateR\aupdates\"I\n" +
+	"\fUpdateResult\x12\x14\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\x12#\n" +
+	"\rneed_document\x18\x02 \x01(\bR\fneedDocument\"M\n" +
+	"\x13IngestBatchResponse\x126\n" +
+	"\aresults\x18\x01 \x03(\v2\x1c.wigo.plugin.v1.UpdateResultR\aresults\"m\n" +
 	"\fEventRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1b\n" +
 	"\thost_uuid\x18\x02 \x01(\tR\bhostUuid\x12\x12\n" +
@@ -864,13 +1162,14 @@ const file_wigo_plugin_v1_transport_proto_rawDesc = "" +
 	"\tConfigure\x12 .wigo.plugin.v1.ConfigureRequest\x1a!.wigo.plugin.v1.ConfigureResponse\x12D\n" +
 	"\x05Start\x12\x1c.wigo.plugin.v1.StartRequest\x1a\x1d.wigo.plugin.v1.StartResponse\x12A\n" +
 	"\x04Stop\x12\x1b.wigo.plugin.v1.StopRequest\x1a\x1c.wigo.plugin.v1.StopResponse\x12P\n" +
-	"\tAuthority\x12 .wigo.plugin.v1.AuthorityRequest\x1a!.wigo.plugin.v1.AuthorityResponse2\xb3\x02\n" +
+	"\tAuthority\x12 .wigo.plugin.v1.AuthorityRequest\x1a!.wigo.plugin.v1.AuthorityResponse2\x8b\x03\n" +
 	"\x04Host\x12G\n" +
 	"\x06Ingest\x12\x1d.wigo.plugin.v1.IngestRequest\x1a\x1e.wigo.plugin.v1.IngestResponse\x12S\n" +
 	"\n" +
 	"LocalState\x12!.wigo.plugin.v1.LocalStateRequest\x1a\".wigo.plugin.v1.LocalStateResponse\x12G\n" +
 	"\tSubscribe\x12 .wigo.plugin.v1.SubscribeRequest\x1a\x16.wigo.plugin.v1.Change0\x01\x12D\n" +
-	"\x05Event\x12\x1c.wigo.plugin.v1.EventRequest\x1a\x1d.wigo.plugin.v1.EventResponseBFZDgithub.com/wigo-project/wigo/sdk/internal/pb/wigo/plugin/v1;pluginv1b\x06proto3"
+	"\x05Event\x12\x1c.wigo.plugin.v1.EventRequest\x1a\x1d.wigo.plugin.v1.EventResponse\x12V\n" +
+	"\vIngestBatch\x12\".wigo.plugin.v1.IngestBatchRequest\x1a#.wigo.plugin.v1.IngestBatchResponseBFZDgithub.com/wigo-project/wigo/sdk/internal/pb/wigo/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_wigo_plugin_v1_transport_proto_rawDescOnce sync.Once
@@ -885,7 +1184,7 @@ func file_wigo_plugin_v1_transport_proto_rawDescGZIP() []byte {
 }
 
 var file_wigo_plugin_v1_transport_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_wigo_plugin_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_wigo_plugin_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_wigo_plugin_v1_transport_proto_goTypes = []any{
 	(AuthorityRequest_Action)(0), // 0: wigo.plugin.v1.AuthorityRequest.Action
 	(AuthorityResponse_Code)(0),  // 1: wigo.plugin.v1.AuthorityResponse.Code
@@ -895,49 +1194,59 @@ var file_wigo_plugin_v1_transport_proto_goTypes = []any{
 	(*StartResponse)(nil),        // 5: wigo.plugin.v1.StartResponse
 	(*StopRequest)(nil),          // 6: wigo.plugin.v1.StopRequest
 	(*StopResponse)(nil),         // 7: wigo.plugin.v1.StopResponse
-	(*EventRequest)(nil),         // 8: wigo.plugin.v1.EventRequest
-	(*EventResponse)(nil),        // 9: wigo.plugin.v1.EventResponse
-	(*IngestRequest)(nil),        // 10: wigo.plugin.v1.IngestRequest
-	(*IngestResponse)(nil),       // 11: wigo.plugin.v1.IngestResponse
-	(*LocalStateRequest)(nil),    // 12: wigo.plugin.v1.LocalStateRequest
-	(*LocalStateResponse)(nil),   // 13: wigo.plugin.v1.LocalStateResponse
-	(*SubscribeRequest)(nil),     // 14: wigo.plugin.v1.SubscribeRequest
-	(*Change)(nil),               // 15: wigo.plugin.v1.Change
-	nil,                          // 16: wigo.plugin.v1.AuthorityResponse.WaitingEntry
-	nil,                          // 17: wigo.plugin.v1.AuthorityResponse.AllowedEntry
-	(*SchemaRequest)(nil),        // 18: wigo.plugin.v1.SchemaRequest
-	(*ConfigureRequest)(nil),     // 19: wigo.plugin.v1.ConfigureRequest
-	(*SchemaResponse)(nil),       // 20: wigo.plugin.v1.SchemaResponse
-	(*ConfigureResponse)(nil),    // 21: wigo.plugin.v1.ConfigureResponse
+	(*HostUpdate)(nil),           // 8: wigo.plugin.v1.HostUpdate
+	(*ProbeJSON)(nil),            // 9: wigo.plugin.v1.ProbeJSON
+	(*IngestBatchRequest)(nil),   // 10: wigo.plugin.v1.IngestBatchRequest
+	(*UpdateResult)(nil),         // 11: wigo.plugin.v1.UpdateResult
+	(*IngestBatchResponse)(nil),  // 12: wigo.plugin.v1.IngestBatchResponse
+	(*EventRequest)(nil),         // 13: wigo.plugin.v1.EventRequest
+	(*EventResponse)(nil),        // 14: wigo.plugin.v1.EventResponse
+	(*IngestRequest)(nil),        // 15: wigo.plugin.v1.IngestRequest
+	(*IngestResponse)(nil),       // 16: wigo.plugin.v1.IngestResponse
+	(*LocalStateRequest)(nil),    // 17: wigo.plugin.v1.LocalStateRequest
+	(*LocalStateResponse)(nil),   // 18: wigo.plugin.v1.LocalStateResponse
+	(*SubscribeRequest)(nil),     // 19: wigo.plugin.v1.SubscribeRequest
+	(*Change)(nil),               // 20: wigo.plugin.v1.Change
+	nil,                          // 21: wigo.plugin.v1.AuthorityResponse.WaitingEntry
+	nil,                          // 22: wigo.plugin.v1.AuthorityResponse.AllowedEntry
+	(*SchemaRequest)(nil),        // 23: wigo.plugin.v1.SchemaRequest
+	(*ConfigureRequest)(nil),     // 24: wigo.plugin.v1.ConfigureRequest
+	(*SchemaResponse)(nil),       // 25: wigo.plugin.v1.SchemaResponse
+	(*ConfigureResponse)(nil),    // 26: wigo.plugin.v1.ConfigureResponse
 }
 var file_wigo_plugin_v1_transport_proto_depIdxs = []int32{
 	0,  // 0: wigo.plugin.v1.AuthorityRequest.action:type_name -> wigo.plugin.v1.AuthorityRequest.Action
 	1,  // 1: wigo.plugin.v1.AuthorityResponse.code:type_name -> wigo.plugin.v1.AuthorityResponse.Code
-	16, // 2: wigo.plugin.v1.AuthorityResponse.waiting:type_name -> wigo.plugin.v1.AuthorityResponse.WaitingEntry
-	17, // 3: wigo.plugin.v1.AuthorityResponse.allowed:type_name -> wigo.plugin.v1.AuthorityResponse.AllowedEntry
-	18, // 4: wigo.plugin.v1.Transport.Schema:input_type -> wigo.plugin.v1.SchemaRequest
-	19, // 5: wigo.plugin.v1.Transport.Configure:input_type -> wigo.plugin.v1.ConfigureRequest
-	4,  // 6: wigo.plugin.v1.Transport.Start:input_type -> wigo.plugin.v1.StartRequest
-	6,  // 7: wigo.plugin.v1.Transport.Stop:input_type -> wigo.plugin.v1.StopRequest
-	2,  // 8: wigo.plugin.v1.Transport.Authority:input_type -> wigo.plugin.v1.AuthorityRequest
-	10, // 9: wigo.plugin.v1.Host.Ingest:input_type -> wigo.plugin.v1.IngestRequest
-	12, // 10: wigo.plugin.v1.Host.LocalState:input_type -> wigo.plugin.v1.LocalStateRequest
-	14, // 11: wigo.plugin.v1.Host.Subscribe:input_type -> wigo.plugin.v1.SubscribeRequest
-	8,  // 12: wigo.plugin.v1.Host.Event:input_type -> wigo.plugin.v1.EventRequest
-	20, // 13: wigo.plugin.v1.Transport.Schema:output_type -> wigo.plugin.v1.SchemaResponse
-	21, // 14: wigo.plugin.v1.Transport.Configure:output_type -> wigo.plugin.v1.ConfigureResponse
-	5,  // 15: wigo.plugin.v1.Transport.Start:output_type -> wigo.plugin.v1.StartResponse
-	7,  // 16: wigo.plugin.v1.Transport.Stop:output_type -> wigo.plugin.v1.StopResponse
-	3,  // 17: wigo.plugin.v1.Transport.Authority:output_type -> wigo.plugin.v1.AuthorityResponse
-	11, // 18: wigo.plugin.v1.Host.Ingest:output_type -> wigo.plugin.v1.IngestResponse
-	13, // 19: wigo.plugin.v1.Host.LocalState:output_type -> wigo.plugin.v1.LocalStateResponse
-	15, // 20: wigo.plugin.v1.Host.Subscribe:output_type -> wigo.plugin.v1.Change
-	9,  // 21: wigo.plugin.v1.Host.Event:output_type -> wigo.plugin.v1.EventResponse
-	13, // [13:22] is the sub-list for method output_type
-	4,  // [4:13] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	21, // 2: wigo.plugin.v1.AuthorityResponse.waiting:type_name -> wigo.plugin.v1.AuthorityResponse.WaitingEntry
+	22, // 3: wigo.plugin.v1.AuthorityResponse.allowed:type_name -> wigo.plugin.v1.AuthorityResponse.AllowedEntry
+	9,  // 4: wigo.plugin.v1.HostUpdate.probes:type_name -> wigo.plugin.v1.ProbeJSON
+	8,  // 5: wigo.plugin.v1.IngestBatchRequest.updates:type_name -> wigo.plugin.v1.HostUpdate
+	11, // 6: wigo.plugin.v1.IngestBatchResponse.results:type_name -> wigo.plugin.v1.UpdateResult
+	23, // 7: wigo.plugin.v1.Transport.Schema:input_type -> wigo.plugin.v1.SchemaRequest
+	24, // 8: wigo.plugin.v1.Transport.Configure:input_type -> wigo.plugin.v1.ConfigureRequest
+	4,  // 9: wigo.plugin.v1.Transport.Start:input_type -> wigo.plugin.v1.StartRequest
+	6,  // 10: wigo.plugin.v1.Transport.Stop:input_type -> wigo.plugin.v1.StopRequest
+	2,  // 11: wigo.plugin.v1.Transport.Authority:input_type -> wigo.plugin.v1.AuthorityRequest
+	15, // 12: wigo.plugin.v1.Host.Ingest:input_type -> wigo.plugin.v1.IngestRequest
+	17, // 13: wigo.plugin.v1.Host.LocalState:input_type -> wigo.plugin.v1.LocalStateRequest
+	19, // 14: wigo.plugin.v1.Host.Subscribe:input_type -> wigo.plugin.v1.SubscribeRequest
+	13, // 15: wigo.plugin.v1.Host.Event:input_type -> wigo.plugin.v1.EventRequest
+	10, // 16: wigo.plugin.v1.Host.IngestBatch:input_type -> wigo.plugin.v1.IngestBatchRequest
+	25, // 17: wigo.plugin.v1.Transport.Schema:output_type -> wigo.plugin.v1.SchemaResponse
+	26, // 18: wigo.plugin.v1.Transport.Configure:output_type -> wigo.plugin.v1.ConfigureResponse
+	5,  // 19: wigo.plugin.v1.Transport.Start:output_type -> wigo.plugin.v1.StartResponse
+	7,  // 20: wigo.plugin.v1.Transport.Stop:output_type -> wigo.plugin.v1.StopResponse
+	3,  // 21: wigo.plugin.v1.Transport.Authority:output_type -> wigo.plugin.v1.AuthorityResponse
+	16, // 22: wigo.plugin.v1.Host.Ingest:output_type -> wigo.plugin.v1.IngestResponse
+	18, // 23: wigo.plugin.v1.Host.LocalState:output_type -> wigo.plugin.v1.LocalStateResponse
+	20, // 24: wigo.plugin.v1.Host.Subscribe:output_type -> wigo.plugin.v1.Change
+	14, // 25: wigo.plugin.v1.Host.Event:output_type -> wigo.plugin.v1.EventResponse
+	12, // 26: wigo.plugin.v1.Host.IngestBatch:output_type -> wigo.plugin.v1.IngestBatchResponse
+	17, // [17:27] is the sub-list for method output_type
+	7,  // [7:17] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_wigo_plugin_v1_transport_proto_init() }
@@ -952,7 +1261,7 @@ func file_wigo_plugin_v1_transport_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wigo_plugin_v1_transport_proto_rawDesc), len(file_wigo_plugin_v1_transport_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

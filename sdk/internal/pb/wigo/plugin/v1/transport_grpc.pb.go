@@ -283,10 +283,11 @@ var Transport_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Host_Ingest_FullMethodName     = "/wigo.plugin.v1.Host/Ingest"
-	Host_LocalState_FullMethodName = "/wigo.plugin.v1.Host/LocalState"
-	Host_Subscribe_FullMethodName  = "/wigo.plugin.v1.Host/Subscribe"
-	Host_Event_FullMethodName      = "/wigo.plugin.v1.Host/Event"
+	Host_Ingest_FullMethodName      = "/wigo.plugin.v1.Host/Ingest"
+	Host_LocalState_FullMethodName  = "/wigo.plugin.v1.Host/LocalState"
+	Host_Subscribe_FullMethodName   = "/wigo.plugin.v1.Host/Subscribe"
+	Host_Event_FullMethodName       = "/wigo.plugin.v1.Host/Event"
+	Host_IngestBatch_FullMethodName = "/wigo.plugin.v1.Host/IngestBatch"
 )
 
 // HostClient is the client API for Host service.
@@ -304,6 +305,11 @@ type HostClient interface {
 	// Event raises a core event on behalf of the transport (e.g. a new push
 	// client waiting for approval).
 	Event(ctx context.Context, in *EventRequest, opts ...grpc.CallOption) (*EventResponse, error)
+	// IngestBatch hands the core many updates in one call: whole documents or
+	// probe patches of hosts sent whole before. A busy push server sends
+	// thousands of updates a second; one call per update would cost more
+	// than the updates.
+	IngestBatch(ctx context.Context, in *IngestBatchRequest, opts ...grpc.CallOption) (*IngestBatchResponse, error)
 }
 
 type hostClient struct {
@@ -363,6 +369,16 @@ func (c *hostClient) Event(ctx context.Context, in *EventRequest, opts ...grpc.C
 	return out, nil
 }
 
+func (c *hostClient) IngestBatch(ctx context.Context, in *IngestBatchRequest, opts ...grpc.CallOption) (*IngestBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngestBatchResponse)
+	err := c.cc.Invoke(ctx, Host_IngestBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -378,6 +394,11 @@ type HostServer interface {
 	// Event raises a core event on behalf of the transport (e.g. a new push
 	// client waiting for approval).
 	Event(context.Context, *EventRequest) (*EventResponse, error)
+	// IngestBatch hands the core many updates in one call: whole documents or
+	// probe patches of hosts sent whole before. A busy push server sends
+	// thousands of updates a second; one call per update would cost more
+	// than the updates.
+	IngestBatch(context.Context, *IngestBatchRequest) (*IngestBatchResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -399,6 +420,9 @@ func (UnimplementedHostServer) Subscribe(*SubscribeRequest, grpc.ServerStreaming
 }
 func (UnimplementedHostServer) Event(context.Context, *EventRequest) (*EventResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Event not implemented")
+}
+func (UnimplementedHostServer) IngestBatch(context.Context, *IngestBatchRequest) (*IngestBatchResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method IngestBatch not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -486,6 +510,24 @@ func _Host_Event_Handler(srv interface{}, ctx context.Context, dec func(interfac
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_IngestBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IngestBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).IngestBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_IngestBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).IngestBatch(ctx, req.(*IngestBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -504,6 +546,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Event",
 			Handler:    _Host_Event_Handler,
+		},
+		{
+			MethodName: "IngestBatch",
+			Handler:    _Host_IngestBatch_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
