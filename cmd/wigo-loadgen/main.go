@@ -1,6 +1,7 @@
-// Command wigo-loadgen simulates many Wigo push clients against a master,
-// to measure the master's CPU and memory per host (BENCHMARKS.md) and to
-// show that a reconnect storm is a normal day.
+// Command wigo-loadgen simulates many Wigo push clients (push) or pulled
+// remotes (pull, see pull.go) against a master, to measure the master's
+// CPU and memory per host (BENCHMARKS.md) and to show that a reconnect
+// storm is a normal day.
 //
 //	wigo-loadgen push -master 127.0.0.1:4001 -n 1000 -probes 20 -interval 10s \
 //	    -change 0.01 -duration 60s -ramp 10s -pid $(pidof wigo)
@@ -44,13 +45,18 @@ import (
 )
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] != "push" {
+	if len(os.Args) < 2 || (os.Args[1] != "push" && os.Args[1] != "pull") {
 		fmt.Fprintln(os.Stderr, "usage: wigo-loadgen push -master HOST:PORT [-n 1000] [-probes 20] [-interval 10s] [-change 0.01] [-duration 60s] [-ramp 10s] [-pid PID] [-streams-per-conn 1]")
+		fmt.Fprintln(os.Stderr, "       wigo-loadgen pull [-n 1000] [-probes 20] [-interval 10s] [-change 0.01] [-listen-port 4950] [-config FILE] [-check-interval 10s] [-duration 60s] [-settle 10s] [-pid PID] [-close]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := runPush(ctx, os.Args[2:], os.Stdout); err != nil {
+	run := runPush
+	if os.Args[1] == "pull" {
+		run = runPull
+	}
+	if err := run(ctx, os.Args[2:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "wigo-loadgen:", err)
 		os.Exit(1)
 	}
@@ -300,10 +306,9 @@ type deltaOp struct {
 	Value json.RawMessage `json:"v"`
 }
 
-// delta renews every probe's result, changing the status of a share of
-// them, and returns the push delta.
-func (h *host) delta(change float64) []byte {
-	ops := make([]deltaOp, 0, len(h.names))
+// renew renews every probe's result, changing the status of a share of
+// them.
+func (h *host) renew(change float64) {
 	for i, name := range h.names {
 		if rand.Float64() < change {
 			if h.status[i] == 100 {
@@ -312,9 +317,16 @@ func (h *host) delta(change float64) []byte {
 				h.status[i] = 100
 			}
 		}
-		r := result(name, h.status[i])
-		h.doc.LocalHost.Probes[name] = r
-		b, _ := json.Marshal(r)
+		h.doc.LocalHost.Probes[name] = result(name, h.status[i])
+	}
+}
+
+// delta renews the probes and returns the push delta carrying them.
+func (h *host) delta(change float64) []byte {
+	h.renew(change)
+	ops := make([]deltaOp, 0, len(h.names))
+	for _, name := range h.names {
+		b, _ := json.Marshal(h.doc.LocalHost.Probes[name])
 		ops = append(ops, deltaOp{Path: []string{"LocalHost", "Probes", name}, Value: b})
 	}
 	b, _ := json.Marshal(ops)
