@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/wigo-project/wigo/core/event"
@@ -283,7 +285,57 @@ func TestIngestBatch(t *testing.T) {
 	if leaf.Status != 300 || leaf.Probes["cpu"].Message != "hot" || leaf.Probes["cpu"].Name != "cpu" || len(leaf.Probes) != 1 {
 		t.Fatalf("leaf after patch: status %d probes %v", leaf.Status, leaf.ProbeNames())
 	}
-	if !strings.Contains(logs.String(), `probe \"mem\": unexpected end of JSON input`) {
+	if !strings.Contains(logs.String(), `probe \"mem\": jsontext: unexpected EOF within \"/Status\"`) {
 		t.Fatalf("refused probe not logged:\n%s", logs)
+	}
+}
+
+// TestPatchDecodingMatchesDocuments: every probe result of the recorded
+// original /api reads the same through the patch decoder as through the
+// whole-document one, so a host looks the same whichever way it came.
+func TestPatchDecodingMatchesDocuments(t *testing.T) {
+	var walk func(raw json.RawMessage) int
+	walk = func(raw json.RawMessage) int {
+		var doc struct {
+			LocalHost struct {
+				Probes map[string]json.RawMessage
+			}
+			RemoteWigos map[string]json.RawMessage
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for name, b := range doc.LocalHost.Probes {
+			var v1, v2 model.ProbeResult
+			if err := json.Unmarshal(b, &v1); err != nil {
+				t.Fatal(err)
+			}
+			if err := jsonv2.Unmarshal(b, &v2, probeDecoding); err != nil {
+				t.Fatalf("probe %s: %v", name, err)
+			}
+			if !reflect.DeepEqual(v1, v2) {
+				t.Fatalf("probe %s:\nencoding/json %+v\n          v2 %+v", name, v1, v2)
+			}
+			n++
+		}
+		for _, sub := range doc.RemoteWigos {
+			n += walk(sub)
+		}
+		return n
+	}
+	if n := walk(readFixture(t)); n < 3 {
+		t.Fatalf("only %d probes compared", n)
+	}
+	// And what real probes print: metrics with tags, structured values and
+	// details, escapes, a key in another case.
+	crafted := fmt.Appendf(nil, `{"LocalHost":{"Probes":{
+		"a":{"Name":"a","Status":300,"Message":"disk \"/\" at 91%% \u00e9\n","Timestamp":1795602860,
+			"Metrics":[{"Tags":{"mount":"/","k":"v"},"Value":91.5},{"Tags":null,"Value":-1e-3}],
+			"Value":{"used":[1,2.5,"x"]},"Detail":{"rows":[["a",1]]},"ExitCode":0,"Version":"1.2"},
+		"b":{"name":"b","status":200,"Value":null,"Detail":null,"Metrics":[]},
+		"c":{"Name":"c","Status":100,"ProbeDate":"2026-11-25T13:00:00Z","Value":"text"}}}}`)
+	if n := walk(crafted); n != 3 {
+		t.Fatalf("%d crafted probes compared, want 3", n)
 	}
 }
