@@ -311,7 +311,7 @@ func TestPatchDecodingMatchesDocuments(t *testing.T) {
 			if err := json.Unmarshal(b, &v1); err != nil {
 				t.Fatal(err)
 			}
-			if err := jsonv2.Unmarshal(b, &v2, probeDecoding); err != nil {
+			if err := jsonv2.Unmarshal(b, &v2, decoding); err != nil {
 				t.Fatalf("probe %s: %v", name, err)
 			}
 			if !reflect.DeepEqual(v1, v2) {
