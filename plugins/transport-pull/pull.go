@@ -25,6 +25,7 @@ type puller struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	client *http.Client
+	batch  *sdk.Batcher
 	log    hclog.Logger
 }
 
@@ -33,7 +34,10 @@ var _ sdk.Transport = (*puller)(nil)
 // run is what the pollers of one Start share; Configure may replace the
 // puller's config meanwhile without touching it.
 type run struct {
-	client      *http.Client
+	client *http.Client
+	// batch hands documents to the core: thousands of remotes polled
+	// every few seconds cost one call per batch instead of one per poll.
+	batch       *sdk.Batcher
 	retries     int
 	maxResponse int64
 	log         hclog.Logger
@@ -65,14 +69,15 @@ func (p *puller) Start(_ context.Context, host sdk.Host) error {
 		p.log = sdk.Logger()
 	}
 	p.client = newClient(p.cfg.remotes)
+	p.batch = sdk.NewBatcher(p.log, host)
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
-	rn := &run{client: p.client, retries: p.cfg.retries, maxResponse: p.cfg.maxResponse, log: p.log}
+	rn := &run{client: p.client, batch: p.batch, retries: p.cfg.retries, maxResponse: p.cfg.maxResponse, log: p.log}
 	for _, r := range p.cfg.remotes {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			rn.poll(ctx, host, r)
+			rn.poll(ctx, r)
 		}()
 	}
 	if len(p.cfg.remotes) == 0 {
@@ -99,6 +104,10 @@ func (p *puller) stopLocked() {
 	if p.client != nil {
 		p.client.CloseIdleConnections()
 		p.client = nil
+	}
+	if p.batch != nil {
+		p.batch.Close()
+		p.batch = nil
 	}
 }
 
@@ -144,7 +153,7 @@ func newClient(remotes []*remote) *http.Client {
 // poll runs one remote's loop: a first poll at a random point of the
 // interval (so thousands of remotes do not fire together after a start),
 // then one per interval.
-func (p *run) poll(ctx context.Context, host sdk.Host, r *remote) {
+func (p *run) poll(ctx context.Context, r *remote) {
 	log := p.log.With("remote", r.label, "url", r.url)
 	first := time.Duration(rand.Int64N(int64(r.interval)))
 	t := time.NewTimer(first)
@@ -157,7 +166,7 @@ func (p *run) poll(ctx context.Context, host sdk.Host, r *remote) {
 		case <-t.C:
 		}
 		started := time.Now()
-		err := p.once(ctx, host, r)
+		err := p.once(ctx, r)
 		if ctx.Err() != nil {
 			return
 		}
@@ -185,7 +194,7 @@ func errText(err error) string {
 
 // once fetches the remote's document, with retries for transient
 // failures, and ingests it.
-func (p *run) once(ctx context.Context, host sdk.Host, r *remote) error {
+func (p *run) once(ctx context.Context, r *remote) error {
 	var (
 		doc []byte
 		err error
@@ -216,7 +225,7 @@ func (p *run) once(ctx context.Context, host sdk.Host, r *remote) error {
 	}
 	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := host.Ingest(ictx, r.addr, doc); err != nil {
+	if err := p.batch.Ingest(ictx, sdk.Update{Source: r.addr, Document: doc}); err != nil {
 		return fmt.Errorf("hand %s to the core: %w", r.url, err)
 	}
 	return nil

@@ -512,14 +512,16 @@ func BenchmarkPullPoll(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
 	defer srv.Close()
 	r := &remote{label: "bench", addr: addr(srv), url: srv.URL + "/api", interval: time.Minute, timeout: 10 * time.Second}
-	rn := &run{client: newClient([]*remote{r}), maxResponse: defaultMaxResponse, log: hclog.NewNullLogger()}
 	h := &testHost{signal: make(chan struct{})}
+	bt := sdk.NewBatcher(hclog.NewNullLogger(), h)
+	defer bt.Close()
+	rn := &run{client: newClient([]*remote{r}), batch: bt, maxResponse: defaultMaxResponse, log: hclog.NewNullLogger()}
 	ctx := context.Background()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	for b.Loop() {
-		if err := rn.once(ctx, h, r); err != nil {
+		if err := rn.once(ctx, r); err != nil {
 			b.Fatal(err)
 		}
 		h.mu.Lock()

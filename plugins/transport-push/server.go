@@ -35,7 +35,7 @@ type server struct {
 	cfg    serverConfig
 	tune   tuning
 	host   sdk.Host
-	ing    *ingester
+	ing    *sdk.Batcher
 	auth   *authority
 	lis    net.Listener
 	grpc   *grpc.Server
@@ -60,7 +60,7 @@ func newServer(log hclog.Logger, cfg serverConfig, tune tuning, host sdk.Host) (
 	if err != nil {
 		return nil, err
 	}
-	s := &server{log: log, cfg: cfg, tune: tune, host: host, ing: newIngester(log, host), sessions: map[string]*session{}, served: make(chan struct{})}
+	s := &server{log: log, cfg: cfg, tune: tune, host: host, ing: sdk.NewBatcher(log, host), sessions: map[string]*session{}, served: make(chan struct{})}
 	s.auth, err = newAuthority(log, signer, cfg.AllowedClientsFile, cfg.AutoAccept, cfg.MaxWaitingClients)
 	if err != nil {
 		return nil, err
@@ -121,7 +121,7 @@ func (s *server) stop() {
 	// was not acknowledged.
 	s.grpc.Stop()
 	<-s.served
-	s.ing.close()
+	s.ing.Close()
 }
 
 // loadServerKeys returns the key signing UUIDs and the TLS certificate,
@@ -387,11 +387,11 @@ func (s *server) serve(ctx context.Context, stream pushpb.Push_SessionServer, re
 		default:
 			return s.refuse(remote, uuid, codes.InvalidArgument, "unexpected message", nil)
 		}
-		err = s.ing.ingest(ctx, upd)
+		err = s.ing.Ingest(ctx, upd)
 		if errors.Is(err, sdk.ErrNeedDocument) {
 			// The core does not hold this host whole (it went DOWN
 			// meanwhile): the whole document then.
-			err = s.ing.ingest(ctx, document(uuid, doc))
+			err = s.ing.Ingest(ctx, document(uuid, doc))
 		}
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil {

@@ -1,7 +1,8 @@
-package main
+package sdk
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,16 +10,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	"github.com/wigo-project/wigo/sdk"
 )
 
-// Batching of updates into the core. Thousands of clients each sending an
+// Batching of updates into the core. Thousands of remotes each sending an
 // update every few seconds would otherwise cost one gRPC call to the core
-// per update, which measured as about half of the master's CPU; batched,
-// the call is paid once per batch. Each session has at most one update in
-// flight (it waits for the core's answer before acknowledging), so batches
-// never reorder a client's updates.
+// per update, which measured as about half of a push master's CPU; batched,
+// the call is paid once per batch.
 const (
 	// batchLinger is how long a batch waits for company after its first
 	// update: the latency added to an acknowledgement at low load.
@@ -35,105 +32,122 @@ const (
 	batchTimeout = 30 * time.Second
 )
 
-// ingester hands session updates to the core, in batches when the core
-// takes them (sdk.BatchHost), else one Ingest per document.
-type ingester struct {
+// Batcher hands updates from many goroutines to the core in IngestBatch
+// calls, when the core takes them (BatchHost), else one Ingest per
+// document. Updates from one goroutine keep their order when it waits for
+// each answer (Ingest returns once the core has answered), as a transport
+// that acknowledges what the core stored does.
+type Batcher struct {
 	log   hclog.Logger
-	host  sdk.Host
-	batch sdk.BatchHost
+	host  Host
+	batch BatchHost
 	// single is set once the core answered that it takes no batches.
 	single atomic.Bool
-	in     chan *pendingUpdate
+	queue  chan *pendingUpdate
 	stop   chan struct{}
 	wg     sync.WaitGroup
 }
 
 type pendingUpdate struct {
-	u    sdk.Update
+	u    Update
 	size int
 	done chan error
 }
 
-func newIngester(log hclog.Logger, host sdk.Host) *ingester {
-	in := &ingester{log: log, host: host, in: make(chan *pendingUpdate, batchMax), stop: make(chan struct{})}
-	in.batch, _ = host.(sdk.BatchHost)
-	if in.batch != nil {
+// ErrBatcherClosed answers updates handed to a closed Batcher.
+var ErrBatcherClosed = errors.New("batcher closed")
+
+// NewBatcher returns a Batcher over host; log says when the core takes no
+// batches. Close it when done.
+func NewBatcher(log hclog.Logger, host Host) *Batcher {
+	b := &Batcher{log: log, host: host, queue: make(chan *pendingUpdate, batchMax), stop: make(chan struct{})}
+	b.batch, _ = host.(BatchHost)
+	if b.batch != nil {
 		for range batchWorkers {
-			in.wg.Add(1)
-			go in.run()
+			b.wg.Add(1)
+			go b.run()
 		}
 	}
-	return in
+	return b
 }
 
-// close stops the workers; updates still waiting are answered with an error.
-func (in *ingester) close() {
-	close(in.stop)
-	in.wg.Wait()
+// Close stops the workers; updates still waiting are answered with
+// ErrBatcherClosed.
+func (b *Batcher) Close() {
+	close(b.stop)
+	b.wg.Wait()
 	for {
 		select {
-		case p := <-in.in:
-			p.done <- errStopping
+		case p := <-b.queue:
+			p.done <- ErrBatcherClosed
 		default:
 			return
 		}
 	}
 }
 
-// ingest hands u to the core and returns its answer: nil, a *sdk.RemoteError
-// (parts refused), sdk.ErrNeedDocument (a patch the core cannot apply), or
+// Ingest hands u to the core and returns its answer: nil, a *RemoteError
+// (parts refused), ErrNeedDocument (a patch the core cannot apply), or
 // another error when the core could not be reached.
-func (in *ingester) ingest(ctx context.Context, u sdk.Update) error {
+func (b *Batcher) Ingest(ctx context.Context, u Update) error {
 	size := len(u.Document)
 	for _, p := range u.Probes {
 		size += len(p.JSON)
 	}
-	if in.batch == nil || in.single.Load() || size > batchSoloBytes {
-		return in.one(ctx, u)
+	if b.batch == nil || b.single.Load() || size > batchSoloBytes {
+		return b.one(ctx, u)
+	}
+	select {
+	case <-b.stop:
+		return ErrBatcherClosed
+	default:
 	}
 	p := &pendingUpdate{u: u, size: size, done: make(chan error, 1)}
 	select {
-	case in.in <- p:
+	case b.queue <- p:
 	case <-ctx.Done():
 		return context.Cause(ctx)
-	case <-in.stop:
-		return errStopping
+	case <-b.stop:
+		return ErrBatcherClosed
 	}
+	// done is buffered: an answer that comes after stop or ctx is dropped.
 	select {
 	case err := <-p.done:
 		return err
 	case <-ctx.Done():
 		return context.Cause(ctx)
+	case <-b.stop:
+		return ErrBatcherClosed
 	}
 }
 
 // one ingests u on its own: documents through Ingest, patches through a
 // batch of one (or, for a core without batches, as a request for the
 // document).
-func (in *ingester) one(ctx context.Context, u sdk.Update) error {
+func (b *Batcher) one(ctx context.Context, u Update) error {
 	if len(u.Document) > 0 {
-		return in.host.Ingest(ctx, u.Source, u.Document)
+		return b.host.Ingest(ctx, u.Source, u.Document)
 	}
-	if in.batch == nil || in.single.Load() {
-		return sdk.ErrNeedDocument
+	if b.batch == nil || b.single.Load() {
+		return ErrNeedDocument
 	}
-	errs, err := in.batch.IngestBatch(ctx, []sdk.Update{u})
+	errs, err := b.batch.IngestBatch(ctx, []Update{u})
 	if err != nil {
 		return err
 	}
 	return errs[0]
 }
 
-func (in *ingester) run() {
-	defer in.wg.Done()
+func (b *Batcher) run() {
+	defer b.wg.Done()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
 		var batch []*pendingUpdate
 		select {
-		case p := <-in.in:
+		case p := <-b.queue:
 			batch = append(batch, p)
-		case <-in.stop:
+		case <-b.stop:
 			return
 		}
 		size := batch[0].size
@@ -141,36 +155,36 @@ func (in *ingester) run() {
 	collect:
 		for len(batch) < batchMax && size < batchMaxBytes {
 			select {
-			case p := <-in.in:
+			case p := <-b.queue:
 				batch = append(batch, p)
 				size += p.size
 			case <-timer.C:
 				break collect
-			case <-in.stop:
+			case <-b.stop:
 				break collect
 			}
 		}
 		timer.Stop()
-		in.flush(batch)
+		b.flush(batch)
 	}
 }
 
 // flush sends one batch and answers each of its updates.
-func (in *ingester) flush(batch []*pendingUpdate) {
+func (b *Batcher) flush(batch []*pendingUpdate) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	updates := make([]sdk.Update, len(batch))
+	updates := make([]Update, len(batch))
 	for i, p := range batch {
 		updates[i] = p.u
 	}
-	errs, err := in.batch.IngestBatch(ctx, updates)
+	errs, err := b.batch.IngestBatch(ctx, updates)
 	if status.Code(err) == codes.Unimplemented {
 		// An older core: one Ingest per document from now on.
-		if !in.single.Swap(true) {
-			in.log.Info("the core takes no batches: ingesting documents one by one")
+		if !b.single.Swap(true) {
+			b.log.Info("the core takes no batches: ingesting documents one by one")
 		}
 		for _, p := range batch {
-			p.done <- in.one(ctx, p.u)
+			p.done <- b.one(ctx, p.u)
 		}
 		return
 	}
