@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/signal"
 	"sort"
@@ -35,9 +36,7 @@ import (
 	"syscall"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
 	"github.com/wigo-project/wigo/core/model"
@@ -46,7 +45,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 || (os.Args[1] != "push" && os.Args[1] != "pull") {
-		fmt.Fprintln(os.Stderr, "usage: wigo-loadgen push -master HOST:PORT [-n 1000] [-probes 20] [-interval 10s] [-change 0.01] [-duration 60s] [-ramp 10s] [-pid PID] [-streams-per-conn 1]")
+		fmt.Fprintln(os.Stderr, "usage: wigo-loadgen push -master HOST:PORT [-n 1000] [-probes 20] [-interval 10s] [-change 0.01] [-duration 60s] [-ramp 10s] [-pid PID]")
 		fmt.Fprintln(os.Stderr, "       wigo-loadgen pull [-n 1000] [-probes 20] [-interval 10s] [-change 0.01] [-listen-port 4950] [-config FILE] [-check-interval 10s] [-duration 60s] [-settle 10s] [-pid PID] [-close]")
 		os.Exit(2)
 	}
@@ -63,14 +62,13 @@ func main() {
 }
 
 type options struct {
-	master         string
+	masters        []string
 	n, probes      int
 	interval       time.Duration
 	change         float64
 	duration, ramp time.Duration
 	pids           []int
 	prefix         string
-	streamsPerConn int
 }
 
 // stats are shared by every simulated client.
@@ -105,7 +103,7 @@ func (s *stats) percentiles() (time.Duration, time.Duration, int) {
 func runPush(ctx context.Context, args []string, out io.Writer) error {
 	var o options
 	fs := flag.NewFlagSet("push", flag.ContinueOnError)
-	fs.StringVar(&o.master, "master", "127.0.0.1:4001", "master's push address")
+	masters := fs.String("master", "127.0.0.1:4001", "master's push address; several, comma-separated, share the clients (client i goes to the (i mod count)th)")
 	fs.IntVar(&o.n, "n", 1000, "simulated clients (hosts)")
 	fs.IntVar(&o.probes, "probes", 20, "probes per host")
 	fs.DurationVar(&o.interval, "interval", 10*time.Second, "probe interval: one delta per host per interval")
@@ -114,7 +112,6 @@ func runPush(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&o.ramp, "ramp", 10*time.Second, "spread of the first connections; 0 = all at once (storm)")
 	pidList := fs.String("pid", "", "master's PIDs, comma-separated (the daemon and its transport-push plugin), to sample their CPU and RSS")
 	fs.StringVar(&o.prefix, "prefix", "loadgen", "UUID and hostname prefix")
-	fs.IntVar(&o.streamsPerConn, "streams-per-conn", 1, "sessions sharing one TLS connection (1 to 4), to stay under the file descriptor limit at large n")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -127,19 +124,15 @@ func runPush(ctx context.Context, args []string, out io.Writer) error {
 			o.pids = append(o.pids, pid)
 		}
 	}
-	if o.n < 1 || o.probes < 1 || o.interval <= 0 || o.streamsPerConn < 1 || o.streamsPerConn > 4 {
-		return errors.New("need n >= 1, probes >= 1, interval > 0, 1 <= streams-per-conn <= 4")
+	for _, m := range strings.Split(*masters, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			o.masters = append(o.masters, m)
+		}
+	}
+	if o.n < 1 || o.probes < 1 || o.interval <= 0 || len(o.masters) == 0 {
+		return errors.New("need n >= 1, probes >= 1, interval > 0, a master")
 	}
 	st := &stats{}
-	conns := make([]*grpc.ClientConn, (o.n+o.streamsPerConn-1)/o.streamsPerConn)
-	for i := range conns {
-		c, err := grpc.NewClient(o.master, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true}))) //nolint:gosec // a load generator trusts its master
-		if err != nil {
-			return fmt.Errorf("dial: %w", err)
-		}
-		defer c.Close()
-		conns[i] = c
-	}
 	runCtx, cancel := context.WithTimeout(ctx, o.ramp+o.duration)
 	defer cancel()
 	began := time.Now()
@@ -157,10 +150,10 @@ func runPush(ctx context.Context, args []string, out io.Writer) error {
 			case <-runCtx.Done():
 				return
 			}
-			simulate(runCtx, o, i, conns[i/o.streamsPerConn], st)
+			simulate(runCtx, o, i, o.masters[i%len(o.masters)], st)
 		}()
 	}
-	fmt.Fprintf(out, "wigo-loadgen: %d clients × %d probes every %v against %s (ramp %v, %d connections)\n", o.n, o.probes, o.interval, o.master, o.ramp, len(conns))
+	fmt.Fprintf(out, "wigo-loadgen: %d clients × %d probes every %v against %s (ramp %v)\n", o.n, o.probes, o.interval, strings.Join(o.masters, ","), o.ramp)
 
 	// Time until every client is connected, at start and after every drop
 	// (a master restart): the storm figures.
@@ -248,13 +241,13 @@ func kb(b int64) string { return fmt.Sprintf("%.1f KB", float64(b)/1e3) }
 
 // simulate is one push client: sessions with reconnection (backoff with
 // jitter, as the real client) until ctx ends.
-func simulate(ctx context.Context, o options, i int, conn *grpc.ClientConn, st *stats) {
+func simulate(ctx context.Context, o options, i int, master string, st *stats) {
 	uuid := fmt.Sprintf("%s-%06d", o.prefix, i)
 	host := newHost(uuid, o.probes)
 	var sig []byte
 	backoff := time.Second
 	for ctx.Err() == nil {
-		accepted, err := session(ctx, o, conn, host, &sig, st)
+		accepted, err := session(ctx, o, master, host, &sig, st)
 		if ctx.Err() != nil {
 			return
 		}
@@ -333,16 +326,20 @@ func (h *host) delta(change float64) []byte {
 	return b
 }
 
-func session(ctx context.Context, o options, conn *grpc.ClientConn, h *host, sig *[]byte, st *stats) (bool, error) {
+func session(ctx context.Context, o options, master string, h *host, sig *[]byte, st *stats) (bool, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := pushpb.NewPushClient(conn).Session(sctx)
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // a load generator trusts its master
+	conn, err := d.DialContext(sctx, "tcp", master)
 	if err != nil {
-		return false, fmt.Errorf("open session: %w", err)
+		return false, fmt.Errorf("dial: %w", err)
 	}
+	stream := pushpb.NewClientConn(conn, 1<<20)
+	defer stream.Close()
+	defer context.AfterFunc(sctx, func() { _ = stream.Close() })()
 	uuid := h.doc.Uuid
 	if err := stream.Send(&pushpb.ClientMessage{Body: &pushpb.ClientMessage_Hello{Hello: &pushpb.Hello{
-		ProtocolVersion: 1, Uuid: uuid, Hostname: uuid, Signature: *sig, ClientVersion: "loadgen"}}}); err != nil {
+		ProtocolVersion: 2, Uuid: uuid, Hostname: uuid, Signature: *sig, ClientVersion: "loadgen"}}}); err != nil {
 		return false, fmt.Errorf("hello: %w", err)
 	}
 	m, err := stream.Recv()
@@ -403,7 +400,6 @@ func session(ctx context.Context, o options, conn *grpc.ClientConn, h *host, sig
 	for {
 		select {
 		case <-ctx.Done():
-			_ = stream.CloseSend()
 			return true, nil
 		case err := <-errc:
 			if strings.Contains(err.Error(), "EOF") {

@@ -18,7 +18,7 @@ import (
 	"github.com/wigo-project/wigo/sdk"
 )
 
-// Errors of the authority, each mapped to a gRPC status and a log line by
+// Errors of the authority, each mapped to a refusal code and a log line by
 // the server.
 var (
 	errBadSignature = errors.New("signature does not verify with this server's CA key")

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 
 	"github.com/wigo-project/wigo/plugins/transport-push/pushpb"
 	"github.com/wigo-project/wigo/sdk/sdktest"
@@ -66,28 +64,15 @@ type nopHost struct{ testHost }
 
 func (*nopHost) Ingest(_ context.Context, _ string, _ []byte) error { return nil }
 
-// BenchmarkPushSession is one update through the real server over TLS on
-// loopback: protobuf, HTTP/2, TLS, the server's checks and the ack; the
-// core's Ingest is a no-op here.
-func BenchmarkPushSession(b *testing.B) {
-	dir := b.TempDir()
-	log := hclog.NewNullLogger()
-	cfg := serverConfig{Address: "127.0.0.1", Port: freePort(b), TLSCert: filepath.Join(dir, "s.crt"), TLSKey: filepath.Join(dir, "s.key"),
-		AllowedClientsFile: filepath.Join(dir, "allowed"), AutoAccept: true, MaxWaitingClients: 10, MaxMessageBytes: defaultMaxMessageBytes}
-	srv, err := newServer(log, cfg, defaultTuning(), &nopHost{})
+// benchSession opens an accepted session at addr, sends a snapshot and
+// returns the session with a delta to send.
+func benchSession(b *testing.B, addr string) (*pushpb.ClientConn, []byte) {
+	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // bench
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer srv.stop()
-	conn, err := grpc.NewClient(srv.addr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true}))) //nolint:gosec // bench
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	st, err := pushpb.NewPushClient(conn).Session(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := pushpb.NewClientConn(conn, 1<<20)
+	b.Cleanup(func() { st.Close() })
 	_ = st.Send(hello("u-1", "h", nil))
 	if _, err := st.Recv(); err != nil {
 		b.Fatal(err)
@@ -101,6 +86,11 @@ func BenchmarkPushSession(b *testing.B) {
 	if _, err := st.Recv(); err != nil {
 		b.Fatal(err)
 	}
+	return st, delta
+}
+
+// sendDeltas sends delta b.N times, each waiting for its ack.
+func sendDeltas(b *testing.B, st *pushpb.ClientConn, delta []byte) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	seq := uint64(1)
@@ -115,8 +105,25 @@ func BenchmarkPushSession(b *testing.B) {
 	}
 }
 
+// BenchmarkPushSession is one update through the real server over TLS on
+// loopback: framing, TLS, the server's checks and the ack; the core's
+// Ingest is a no-op here.
+func BenchmarkPushSession(b *testing.B) {
+	dir := b.TempDir()
+	log := hclog.NewNullLogger()
+	cfg := serverConfig{Address: "127.0.0.1", Port: freePort(b), TLSCert: filepath.Join(dir, "s.crt"), TLSKey: filepath.Join(dir, "s.key"),
+		AllowedClientsFile: filepath.Join(dir, "allowed"), AutoAccept: true, MaxWaitingClients: 10, MaxMessageBytes: defaultMaxMessageBytes}
+	srv, err := newServer(log, cfg, defaultTuning(), &nopHost{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.stop()
+	st, delta := benchSession(b, srv.addr())
+	sendDeltas(b, st, delta)
+}
+
 // BenchmarkPushSessionThroughBroker is BenchmarkPushSession with the
-// plugin served through sdktest: Ingest crosses the real go-plugin broker
+// plugin served through sdktest: updates cross the real go-plugin broker
 // to the (no-op) core, as in the daemon.
 func BenchmarkPushSessionThroughBroker(b *testing.B) {
 	dir := b.TempDir()
@@ -130,38 +137,6 @@ func BenchmarkPushSessionThroughBroker(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer tc.Stop()
-	conn, err := grpc.NewClient(addrOf(port), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true}))) //nolint:gosec // bench
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	st, err := pushpb.NewPushClient(conn).Session(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	_ = st.Send(hello("u-1", "h", nil))
-	if _, err := st.Recv(); err != nil {
-		b.Fatal(err)
-	}
-	a, _ := json.Marshal(benchDoc("u-1", 20, 100))
-	c, _ := json.Marshal(benchDoc("u-1", 20, 300))
-	ta, _ := parseTree(a)
-	tcc, _ := parseTree(c)
-	delta, _ := json.Marshal(diff(ta, tcc))
-	_ = st.Send(&pushpb.ClientMessage{Seq: 1, Body: &pushpb.ClientMessage_Snapshot{Snapshot: &pushpb.Document{Json: a}}})
-	if _, err := st.Recv(); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	seq := uint64(1)
-	for b.Loop() {
-		seq++
-		if err := st.Send(&pushpb.ClientMessage{Seq: seq, Body: &pushpb.ClientMessage_Delta{Delta: &pushpb.Document{Json: delta}}}); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := st.Recv(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	st, delta := benchSession(b, addrOf(port))
+	sendDeltas(b, st, delta)
 }

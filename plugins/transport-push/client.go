@@ -20,10 +20,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	"github.com/wigo-project/wigo/plugins/transport-push/pushpb"
@@ -382,33 +379,42 @@ func (c *client) pinMaster() error {
 	return nil
 }
 
+// maxServerMessage bounds what the client accepts from the server (acks,
+// a welcome with a signature, a refusal).
+const maxServerMessage = 64 << 10
+
+// heartbeatEvery is how often a quiet session says it is alive: every
+// push_interval, at most a minute apart, since the server closes a session
+// silent for serverIdleTimeout.
+func (c *client) heartbeatEvery() time.Duration { return min(c.pushInterval(), time.Minute) }
+
 // session runs one connection to the master until it breaks.
 func (c *client) session() (accepted, waiting bool, err error) {
 	tlsCfg, err := c.tlsConfig()
 	if err != nil {
 		return false, false, err
 	}
-	conn, err := grpc.NewClient(c.addr,
-		grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)),
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<10)),
-	)
+	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}, Config: tlsCfg}
+	dctx, dcancel := context.WithTimeout(c.ctx, 20*time.Second)
+	conn, err := dialer.DialContext(dctx, "tcp", c.addr)
+	dcancel()
 	if err != nil {
 		return false, false, fmt.Errorf("dial: %w", err)
 	}
-	defer conn.Close()
+	stream := pushpb.NewClientConn(conn, maxServerMessage)
+	defer stream.Close()
 	ctx, cancel := context.WithCancelCause(c.ctx)
 	defer cancel(nil)
-	stream, err := pushpb.NewPushClient(conn).Session(ctx)
-	if err != nil {
-		return false, false, fmt.Errorf("open session: %w", err)
-	}
+	// Ending the session closes the connection, which ends a blocked read
+	// or write.
+	defer context.AfterFunc(ctx, func() { _ = stream.Close() })()
 	c.mu.Lock()
 	hello := &pushpb.Hello{ProtocolVersion: protocolVersion, Uuid: c.uuid, Hostname: c.hostname, Signature: c.sig, ClientVersion: version}
 	c.mu.Unlock()
 	if err := stream.Send(&pushpb.ClientMessage{Body: &pushpb.ClientMessage_Hello{Hello: hello}}); err != nil {
 		return false, false, c.sessionError(stream, err)
 	}
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	m, err := stream.Recv()
 	if err != nil {
 		code := status.Code(err)
@@ -436,7 +442,11 @@ func (c *client) session() (accepted, waiting bool, err error) {
 		c.log.Info("accepted by the master", "master", c.addr, "uuid", hello.Uuid)
 	}
 	go func() {
+		// Every message is acknowledged and a heartbeat goes out at least
+		// every heartbeatEvery: a master silent for three of them is gone
+		// (what TCP alone would notice only after many minutes).
 		for {
+			_ = conn.SetReadDeadline(time.Now().Add(3*c.heartbeatEvery() + 30*time.Second))
 			m, err := stream.Recv()
 			if err != nil {
 				cancel(err)
@@ -450,10 +460,10 @@ func (c *client) session() (accepted, waiting bool, err error) {
 	return true, false, c.send(ctx, stream)
 }
 
-// sessionError prefers the server's status (sent with the stream's end)
-// over the local Send error, which only says the stream is gone.
-func (c *client) sessionError(stream pushpb.Push_SessionClient, err error) error {
-	if _, rerr := stream.Recv(); rerr != nil {
+// sessionError prefers the server's refusal (its last message) over the
+// local Send error, which only says the connection is gone.
+func (c *client) sessionError(stream *pushpb.ClientConn, err error) error {
+	if _, rerr := stream.Recv(); rerr != nil && status.Code(rerr) != codes.Unknown {
 		return rerr
 	}
 	return err
@@ -461,7 +471,7 @@ func (c *client) sessionError(stream pushpb.Push_SessionClient, err error) error
 
 // send pushes the snapshot then every pending delta as it comes, with a
 // heartbeat after push_interval of silence.
-func (c *client) send(ctx context.Context, stream pushpb.Push_SessionClient) error {
+func (c *client) send(ctx context.Context, stream *pushpb.ClientConn) error {
 	c.mu.Lock()
 	snap, err := c.base.encode()
 	sent := c.baseID
@@ -476,7 +486,7 @@ func (c *client) send(ctx context.Context, stream pushpb.Push_SessionClient) err
 	if err := stream.Send(&pushpb.ClientMessage{Seq: sent, Body: &pushpb.ClientMessage_Snapshot{Snapshot: &pushpb.Document{Json: snap}}}); err != nil {
 		return c.sessionError(stream, err)
 	}
-	heartbeat := time.NewTimer(c.pushInterval())
+	heartbeat := time.NewTimer(c.heartbeatEvery())
 	defer heartbeat.Stop()
 	for {
 		c.mu.Lock()
@@ -508,7 +518,7 @@ func (c *client) send(ctx context.Context, stream pushpb.Push_SessionClient) err
 			sent = p.id
 		}
 		if len(batch) > 0 {
-			heartbeat.Reset(c.pushInterval())
+			heartbeat.Reset(c.heartbeatEvery())
 		}
 		select {
 		case <-ctx.Done():
@@ -518,7 +528,7 @@ func (c *client) send(ctx context.Context, stream pushpb.Push_SessionClient) err
 			if err := stream.Send(&pushpb.ClientMessage{Seq: sent, Body: &pushpb.ClientMessage_Heartbeat{Heartbeat: &pushpb.Heartbeat{}}}); err != nil {
 				return c.sessionError(stream, err)
 			}
-			heartbeat.Reset(c.pushInterval())
+			heartbeat.Reset(c.heartbeatEvery())
 		}
 	}
 }

@@ -4,7 +4,7 @@ package main
 
 import "github.com/wigo-project/wigo/sdk"
 
-//go:generate protoc -I proto --go_out=. --go_opt=module=github.com/wigo-project/wigo/plugins/transport-push --go-grpc_out=. --go-grpc_opt=module=github.com/wigo-project/wigo/plugins/transport-push proto/wigo/push/v1/push.proto
+//go:generate protoc -I proto --go_out=. --go_opt=module=github.com/wigo-project/wigo/plugins/transport-push proto/wigo/push/v1/push.proto
 
 func main() {
 	startPprof(sdk.Logger())

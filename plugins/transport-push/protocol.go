@@ -16,15 +16,15 @@ import (
 // protocolVersion is the push protocol version this plugin speaks, in Hello
 // and Welcome. A server refuses a client speaking another one, with a
 // message naming both, so an operator upgrading one side knows why.
-const protocolVersion = 1
+const protocolVersion = 2
 
 // Limits on what a client may send. Everything from the network is
 // untrusted; these are checked before anything reaches the core (which
 // checks again).
 const (
-	// defaultMaxMessageBytes bounds one ClientMessage (gRPC refuses bigger
-	// ones before decoding them). A host with 20 probes is a few KB; a mid
-	// master pushing a few thousand hosts fits.
+	// defaultMaxMessageBytes bounds one ClientMessage (a bigger frame is
+	// refused on its length, before it is read). A host with 20 probes is
+	// a few KB; a mid master pushing a few thousand hosts fits.
 	defaultMaxMessageBytes = 16 << 20
 	maxNameLen             = 255
 	// maxTreeDepth is how deep documents are split for deltas: top level,

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,17 +9,13 @@ import (
 	"encoding/json"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/net/http2"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
 	"github.com/wigo-project/wigo/plugins/transport-push/pushpb"
@@ -28,21 +23,15 @@ import (
 
 // rawSession opens a protocol session by hand, trusting any server
 // certificate, to send what a real client never would.
-func rawSession(t *testing.T, port int) pushpb.Push_SessionClient {
+func rawSession(t *testing.T, port int) *pushpb.ClientConn {
 	t.Helper()
-	conn, err := grpc.NewClient(addrOf(port),
-		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})), //nolint:gosec // test
-		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
+	conn, err := tls.Dial("tcp", addrOf(port), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	st, err := pushpb.NewPushClient(conn).Session(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	st := pushpb.NewClientConn(conn, 1<<20)
+	t.Cleanup(func() { st.Close() })
 	return st
 }
 
@@ -89,7 +78,7 @@ func refusedWith(t *testing.T, port int, code codes.Code, msgs ...*pushpb.Client
 
 // acceptedSession opens a session as an allowed client and returns it
 // after the welcome.
-func acceptedSession(t *testing.T, port int, uuid string, sig []byte) pushpb.Push_SessionClient {
+func acceptedSession(t *testing.T, port int, uuid string, sig []byte) *pushpb.ClientConn {
 	t.Helper()
 	st := rawSession(t, port)
 	if err := st.Send(hello(uuid, "h-"+uuid, sig)); err != nil {
@@ -102,7 +91,7 @@ func acceptedSession(t *testing.T, port int, uuid string, sig []byte) pushpb.Pus
 	return st
 }
 
-func expectAck(t *testing.T, st pushpb.Push_SessionClient, seq uint64) {
+func expectAck(t *testing.T, st *pushpb.ClientConn, seq uint64) {
 	t.Helper()
 	m, err := st.Recv()
 	if err != nil || m.GetAck() == nil || m.GetAck().GetSeq() != seq {
@@ -192,30 +181,42 @@ func TestRefusals(t *testing.T) {
 	})
 
 	t.Run("truncated frame", func(t *testing.T) {
-		// A gRPC frame announcing 1000 bytes, of which 10 arrive before the
-		// stream ends.
+		// A frame announcing 1000 bytes, of which 10 arrive before the
+		// client stops sending.
 		before := strings.Count(srv.log.String(), "read hello")
-		tr := &http2.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}}} //nolint:gosec // test
-		frame := make([]byte, 5, 15)
-		binary.BigEndian.PutUint32(frame[1:], 1000)
-		frame = append(frame, []byte("0123456789")...)
-		req, _ := http.NewRequest(http.MethodPost, "https://"+addrOf(port)+"/wigo.push.v1.Push/Session", strings.NewReader(string(frame)))
-		req.Header.Set("Content-Type", "application/grpc")
-		req.Header.Set("TE", "trailers")
-		resp, err := tr.RoundTrip(req)
+		conn, err := tls.Dial("tcp", addrOf(port), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		g := resp.Trailer.Get("Grpc-Status")
-		if g == "" {
-			g = resp.Header.Get("Grpc-Status") // trailers-only answer
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		frame := binary.BigEndian.AppendUint32(nil, 1000)
+		if _, err := conn.Write(append(frame, "0123456789"...)); err != nil {
+			t.Fatal(err)
 		}
-		if g == "" || g == "0" {
-			t.Fatalf("grpc-status %q, want an error (headers %v, trailers %v)", g, resp.Header, resp.Trailer)
+		if err := conn.CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		_, err = pushpb.NewClientConn(conn, 1<<20).Recv()
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "unexpected EOF") {
+			t.Fatalf("refusal %v, want InvalidArgument about the cut frame", err)
 		}
 		eventually(t, "log line", func() bool { return strings.Count(srv.log.String(), "read hello") > before })
+	})
+
+	t.Run("client of protocol version 1", func(t *testing.T) {
+		// What a gRPC client sends first: the HTTP/2 preface.
+		conn, err := tls.Dial("tcp", addrOf(port), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := conn.Write([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, conn)
+		eventually(t, "log line", func() bool { return strings.Contains(srv.log.String(), "protocol version 1") })
 	})
 
 	t.Run("master certificate from another CA", func(t *testing.T) {

@@ -16,11 +16,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/wigo-project/wigo/plugins/transport-push/pushpb"
@@ -30,16 +26,17 @@ import (
 // server is the push server role: it accepts client sessions, checks them
 // against the authority and ingests their documents into the core.
 type server struct {
-	pushpb.UnimplementedPushServer
 	log    hclog.Logger
 	cfg    serverConfig
 	tune   tuning
 	host   sdk.Host
 	ing    *sdk.Batcher
 	auth   *authority
+	tls    *tls.Config
 	lis    net.Listener
-	grpc   *grpc.Server
 	served chan struct{}
+	// conns counts the connection handlers, which stop waits for.
+	conns sync.WaitGroup
 
 	mu       sync.Mutex
 	sessions map[string]*session // by client UUID
@@ -69,43 +66,66 @@ func newServer(log hclog.Logger, cfg serverConfig, tune tuning, host sdk.Host) (
 	if eh, ok := host.(sdk.EventHost); ok {
 		s.auth.onWaiting = waitingNotifier(log, eh)
 	}
-	tlsCfg := &tls.Config{Certificates: []tls.Certificate{tlsCert}, MinVersion: tls.VersionTLS12}
-	s.grpc = grpc.NewServer(
-		grpc.Creds(&loggingCreds{TransportCredentials: credentials.NewTLS(tlsCfg), log: log}),
-		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
-		grpc.MaxSendMsgSize(64<<10),
-		// A session is one stream; a few extra allow a reconnect over the
-		// same connection while the old stream winds down.
-		grpc.MaxConcurrentStreams(4),
-		// Thousands of mostly idle connections: small per-connection
-		// buffers, the write buffer released between writes, and fixed
-		// flow-control windows (no BDP probing growing them per
-		// connection). Measured with cmd/wigo-loadgen: see BENCHMARKS.md.
-		// No read buffer: TLS already holds the decrypted record, a
-		// second copy cost 8 KB per connection.
-		grpc.ReadBufferSize(0),
-		grpc.WriteBufferSize(8<<10),
-		grpc.SharedWriteBuffer(true),
-		grpc.InitialWindowSize(256<<10),
-		grpc.InitialConnWindowSize(256<<10),
-		grpc.ConnectionTimeout(10*time.Second),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: time.Minute, Timeout: 20 * time.Second}),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-	)
-	pushpb.RegisterPushServer(s.grpc, s)
+	s.tls = &tls.Config{Certificates: []tls.Certificate{tlsCert}, MinVersion: tls.VersionTLS12}
 	addr := net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port))
 	s.lis, err = net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	log.Info("push server listening", "address", s.lis.Addr().String(), "auto_accept", cfg.AutoAccept)
-	go func() {
-		defer close(s.served)
-		if err := s.grpc.Serve(s.lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			log.Error("push server stopped", "error", err)
-		}
-	}()
+	go s.accept()
 	return s, nil
+}
+
+// accept serves each connection in its own goroutine until the listener
+// closes.
+func (s *server) accept() {
+	defer close(s.served)
+	var delay time.Duration
+	for {
+		conn, err := s.lis.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors, most likely: wait a little rather
+			// than spin, as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Error("accept", "error", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		s.conns.Add(1)
+		go func() {
+			defer s.conns.Done()
+			s.handle(conn)
+		}()
+	}
+}
+
+// handle runs the TLS handshake and one session on conn, then tells the
+// client why the session ended when it was refused.
+func (s *server) handle(raw net.Conn) {
+	defer raw.Close()
+	remote := raw.RemoteAddr().String()
+	conn := tls.Server(raw, s.tls)
+	_ = conn.SetDeadline(time.Now().Add(handshakeTimeout))
+	if err := conn.Handshake(); err != nil {
+		s.log.Warn("push connection refused: TLS handshake failed", "remote", remote, "error", err)
+		return
+	}
+	_ = conn.SetDeadline(time.Time{})
+	sc := newServerConn(conn, s.cfg.MaxMessageBytes)
+	defer sc.cancel(nil)
+	err := s.Session(sc, remote)
+	if err == nil {
+		return
+	}
+	st, _ := status.FromError(err)
+	_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_ = pushpb.WriteFrame(conn, &pushpb.ServerMessage{Body: &pushpb.ServerMessage_Refusal{Refusal: &pushpb.Refusal{
+		Code: uint32(st.Code()), Message: st.Message()}}})
 }
 
 // addr is the listening address (the real port when port 0 was asked).
@@ -117,10 +137,11 @@ func (s *server) stop() {
 		se.cancel(errStopping)
 	}
 	s.mu.Unlock()
-	// Not GracefulStop: sessions are endless streams. Clients resend what
-	// was not acknowledged.
-	s.grpc.Stop()
+	// Sessions are endless: they are cut, and clients resend what was not
+	// acknowledged.
+	_ = s.lis.Close()
 	<-s.served
+	s.conns.Wait()
 	s.ing.Close()
 }
 
@@ -180,25 +201,6 @@ func loadServerKeys(log hclog.Logger, cfg serverConfig) (crypto.Signer, tls.Cert
 	return signer, tlsCert, nil
 }
 
-// loggingCreds logs refused TLS handshakes (random bytes, plain text, a
-// certificate problem): gRPC would only tell its own internal logger.
-type loggingCreds struct {
-	credentials.TransportCredentials
-	log hclog.Logger
-}
-
-func (c *loggingCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	out, info, err := c.TransportCredentials.ServerHandshake(conn)
-	if err != nil {
-		c.log.Warn("push connection refused: TLS handshake failed", "remote", conn.RemoteAddr().String(), "error", err)
-	}
-	return out, info, err
-}
-
-func (c *loggingCreds) Clone() credentials.TransportCredentials {
-	return &loggingCreds{TransportCredentials: c.TransportCredentials.Clone(), log: c.log}
-}
-
 // refuse logs why a client is refused and returns the status sent to it.
 func (s *server) refuse(remote, uuid string, code codes.Code, reason string, err error) error {
 	args := []any{"remote", remote, "reason", reason}
@@ -217,34 +219,26 @@ func (s *server) refuse(remote, uuid string, code codes.Code, reason string, err
 
 // recvHello waits for the first message, at most helloTimeout: a
 // connection that says nothing is not kept.
-func (s *server) recvHello(stream pushpb.Push_SessionServer) (*pushpb.ClientMessage, error) {
-	type result struct {
-		m   *pushpb.ClientMessage
-		err error
+func (s *server) recvHello(stream *serverConn) (*pushpb.ClientMessage, error) {
+	_ = stream.conn.SetReadDeadline(time.Now().Add(s.tune.helloTimeout))
+	var m pushpb.ClientMessage
+	if err := pushpb.ReadFrame(stream.conn, stream.maxRecv, &m); err != nil {
+		return nil, err
 	}
-	ch := make(chan result, 1)
-	go func() {
-		m, err := stream.Recv()
-		ch <- result{m, err}
-	}()
-	t := time.NewTimer(s.tune.helloTimeout)
-	defer t.Stop()
-	select {
-	case r := <-ch:
-		return r.m, r.err
-	case <-t.C:
-		return nil, errors.New("no hello in time")
-	}
+	return &m, nil
 }
 
-// Session implements the push protocol; see README.md.
-func (s *server) Session(stream pushpb.Push_SessionServer) error {
-	remote := "unknown"
-	if p, ok := peer.FromContext(stream.Context()); ok {
-		remote = p.Addr.String()
-	}
+// Session implements the push protocol on one connection; see README.md.
+func (s *server) Session(stream *serverConn, remote string) error {
 	m, err := s.recvHello(stream)
 	if err != nil {
+		var tooLarge *pushpb.FrameTooLargeError
+		switch {
+		case errors.As(err, &tooLarge):
+			return s.refuse(remote, "", codes.ResourceExhausted, "read hello", err)
+		case errors.Is(err, pushpb.ErrHTTP2Client):
+			return s.refuse(remote, "", codes.FailedPrecondition, "read hello", err)
+		}
 		return s.refuse(remote, "", codes.InvalidArgument, "read hello", err)
 	}
 	hello := m.GetHello()
@@ -289,9 +283,8 @@ func (s *server) Session(stream pushpb.Push_SessionServer) error {
 		welcome.State, welcome.Signature = pushpb.Welcome_STATE_ACCEPTED, sig
 	}
 
-	ctx, cancel := context.WithCancelCause(stream.Context())
-	defer cancel(nil)
-	me := &session{cancel: cancel}
+	ctx := stream.ctx
+	me := &session{cancel: stream.cancel}
 	s.mu.Lock()
 	if old := s.sessions[uuid]; old != nil {
 		old.cancel(errReplaced)
@@ -313,12 +306,10 @@ func (s *server) Session(stream pushpb.Push_SessionServer) error {
 }
 
 // serve receives documents until the client leaves or breaks the protocol.
-// It receives in the handler's own goroutine: one goroutine hand-off less
-// per update was a measurable share of the server's CPU (see
-// BENCHMARKS.md). So a revoked or replaced session ends at its next message
-// (a heartbeat at the latest, every push_interval), which is checked before
-// anything is ingested.
-func (s *server) serve(ctx context.Context, stream pushpb.Push_SessionServer, remote, uuid string) error {
+// The connection's one goroutine reads, ingests and acknowledges; a
+// revoked, replaced or stopped session is cut at once (its read is
+// interrupted) and told why.
+func (s *server) serve(ctx context.Context, stream *serverConn, remote, uuid string) error {
 	var doc tree
 	var lastSeq uint64
 	var lastIngest time.Time
@@ -418,20 +409,69 @@ func (s *server) serve(ctx context.Context, stream pushpb.Push_SessionServer, re
 	}
 }
 
-// recvError logs why a session's stream broke.
+// recvError logs why a session's connection broke.
 func (s *server) recvError(remote, uuid string, err error) error {
-	if errors.Is(err, io.EOF) {
-		return nil
-	}
-	if c := status.Code(err); c == codes.Canceled || c == codes.DeadlineExceeded {
-		// The client went away (or its own deadline ended the call).
+	var tooLarge *pushpb.FrameTooLargeError
+	var nerr net.Error
+	switch {
+	case errors.Is(err, io.EOF):
 		s.log.Debug("push session closed by client", "uuid", uuid, "remote", remote)
-		return err
+		return nil
+	case errors.As(err, &tooLarge):
+		return s.refuse(remote, uuid, codes.ResourceExhausted, "receive", err)
+	case errors.As(err, &nerr) && nerr.Timeout():
+		return s.refuse(remote, uuid, codes.DeadlineExceeded, "receive", fmt.Errorf("nothing received for %v", serverIdleTimeout))
 	}
-	return s.refuse(remote, uuid, status.Code(err), "receive", err)
+	return s.refuse(remote, uuid, codes.InvalidArgument, "receive", err)
 }
 
-func (s *server) ack(stream pushpb.Push_SessionServer, seq uint64) error {
+// Timeouts of a connection: the TLS handshake, and the silence after which
+// a session is dropped (clients send a heartbeat at least every minute).
+const (
+	handshakeTimeout  = 10 * time.Second
+	serverIdleTimeout = 3 * time.Minute
+	writeTimeout      = 10 * time.Second
+)
+
+// serverConn is the server's side of one session: frames read and written
+// by the connection's goroutine, and a context whose cancellation (revoke,
+// replacement, shutdown) interrupts a read in progress.
+type serverConn struct {
+	conn    *tls.Conn
+	maxRecv int
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+}
+
+func newServerConn(conn *tls.Conn, maxRecv int) *serverConn {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sc := &serverConn{conn: conn, maxRecv: maxRecv, ctx: ctx, cancel: cancel}
+	context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
+	return sc
+}
+
+// Recv reads the next client message, waiting at most serverIdleTimeout.
+func (c *serverConn) Recv() (*pushpb.ClientMessage, error) {
+	_ = c.conn.SetReadDeadline(time.Now().Add(serverIdleTimeout))
+	if c.ctx.Err() != nil {
+		// Cancelled before the deadline above was set: the cancellation's
+		// own deadline may have been overwritten.
+		_ = c.conn.SetReadDeadline(time.Now())
+	}
+	var m pushpb.ClientMessage
+	if err := pushpb.ReadFrame(c.conn, c.maxRecv, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Send writes m; a client that stops reading is dropped after writeTimeout.
+func (c *serverConn) Send(m *pushpb.ServerMessage) error {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	return pushpb.WriteFrame(c.conn, m)
+}
+
+func (s *server) ack(stream *serverConn, seq uint64) error {
 	return stream.Send(&pushpb.ServerMessage{Body: &pushpb.ServerMessage_Ack{Ack: &pushpb.Ack{Seq: seq}}})
 }
 
