@@ -64,6 +64,7 @@ func newServeConfig(opts []ServeOption) *serveConfig {
 }
 
 func serve(c *serveConfig, name string, p plugin.Plugin) {
+	startProfiler(c.info.Name)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         plugin.PluginSet{name: p},

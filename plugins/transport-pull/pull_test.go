@@ -532,3 +532,24 @@ func BenchmarkPullPoll(b *testing.B) {
 	// machine says little.
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
+
+func TestTopLevelUUID(t *testing.T) {
+	for _, c := range []struct {
+		doc, uuid string
+		bad       bool
+	}{
+		{doc: `{"Hostname":"h","LocalHost":{"Uuid":"inner"},"Uuid":"u-1"}`, uuid: "u-1"},
+		{doc: `{"U\u0075id":"u-2","RemoteWigos":{"x":{"Uuid":"y"}}}`, uuid: "u-2"},
+		{doc: `{"Hostname":"h","Uuid":7}`, uuid: ""},
+		{doc: `{"Hostname":"h"}`, uuid: ""},
+		{doc: `["Uuid","u"]`, bad: true},
+		{doc: `{"Uuid":"u-1"} {}`, bad: true},
+		{doc: `{"Uuid":"u-1","x":[1,}`, bad: true},
+		{doc: `<html>`, bad: true},
+	} {
+		got, err := topLevelUUID([]byte(c.doc))
+		if (err != nil) != c.bad || got != c.uuid {
+			t.Errorf("%s: %q, %v", c.doc, got, err)
+		}
+	}
+}

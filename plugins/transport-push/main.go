@@ -7,6 +7,5 @@ import "github.com/wigo-project/wigo/sdk"
 //go:generate protoc -I proto --go_out=. --go_opt=module=github.com/wigo-project/wigo/plugins/transport-push proto/wigo/push/v1/push.proto
 
 func main() {
-	startPprof(sdk.Logger())
 	sdk.ServeTransport(newTransport(sdk.Logger()), sdk.WithInfo("transport-push", version))
 }
