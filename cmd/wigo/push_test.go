@@ -86,10 +86,39 @@ func TestPushLeafToMid(t *testing.T) {
 	setProbe(t, leaf, 300)
 	waitFor(t, mid.url, 15*time.Second, func(w *model.Wigo) bool { return remoteProbe(w, "leaf", "flip") == 300 })
 
+	// While the master is away the leaf changes three times; each change
+	// reaches the master once it is back, in order (its log has a row for
+	// each), not only the last state.
 	mr.stop(t)
-	setProbe(t, leaf, 250)
+	for _, st := range []int{250, 200, 400} {
+		setProbe(t, leaf, st)
+		waitFor(t, leaf.url, 15*time.Second, func(w *model.Wigo) bool { return probeStatus(w, "flip") == st })
+	}
 	mr2 := start(t, mid)
-	waitFor(t, mid.url, 30*time.Second, func(w *model.Wigo) bool { return remoteProbe(w, "leaf", "flip") == 250 })
+	waitFor(t, mid.url, 30*time.Second, func(w *model.Wigo) bool { return remoteProbe(w, "leaf", "flip") == 400 })
+	// The log is written in batches: wait for the last row.
+	want := "switched from 100 to 300, switched from 300 to 250, switched from 250 to 200, switched from 200 to 400"
+	var changes []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var rows []model.LogEntry
+		if resp, err := http.Get(mid.url + "/api/logs?host=leaf"); err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&rows)
+			resp.Body.Close()
+		}
+		changes = nil
+		for i := len(rows) - 1; i >= 0; i-- { // newest first in the API
+			m := rows[i].Message
+			if at, end := strings.Index(m, "switched from"), strings.Index(m, " :"); at >= 0 && end > at {
+				changes = append(changes, m[at:end])
+			}
+		}
+		if strings.Join(changes, ", ") == want {
+			break
+		}
+	}
+	if got := strings.Join(changes, ", "); got != want {
+		t.Fatalf("changes logged by the master:\n got %s\nwant %s", got, want)
+	}
 	if !strings.Contains(lr.logs.String(), "master certificate pinned on first contact") {
 		t.Error("the leaf did not log pinning the master certificate")
 	}
@@ -102,8 +131,13 @@ func TestPushLeafToMid(t *testing.T) {
 // allowed list survives a restart of the master.
 func TestPushApprovalThroughTheAPI(t *testing.T) {
 	port := freePort(t)
+	hook, hookSrv := newSink(t)
 	mid := pushDaemon(t, "mid", "")
-	appendFile(t, mid.config, pushServerBlock(mid.dir, port, false))
+	appendFile(t, mid.config, pushServerBlock(mid.dir, port, false)+fmt.Sprintf(`
+notify "http" {
+  url = "%s/hook"
+}
+`, hookSrv.URL))
 	leaf := pushDaemon(t, "leaf", "")
 	appendFile(t, leaf.config, pushClientBlock(leaf.dir, port))
 	mr := start(t, mid)
@@ -143,6 +177,19 @@ func TestPushApprovalThroughTheAPI(t *testing.T) {
 	}
 	if !waitingRow(logs, uuid) {
 		t.Fatalf("no log row for the waiting client %s: %+v", uuid, logs)
+	}
+	// ...and notified it (on_host_change is on by default) through the
+	// real notify-http plugin.
+	for deadline := time.After(20 * time.Second); ; {
+		select {
+		case n := <-hook.arrived:
+			if !strings.Contains(n.Message, "waiting for approval") || !strings.Contains(n.Message, uuid) {
+				continue // another notification (the master's own probe)
+			}
+		case <-deadline:
+			t.Fatalf("no notification for the waiting client; received %+v", hook.got)
+		}
+		break
 	}
 	if code, _ := authority(t, mid.url, http.MethodPost, "/"+uuid+"/allow"); code != http.StatusOK {
 		t.Fatalf("allow answered %d", code)
