@@ -207,6 +207,9 @@ type PluginBlock struct {
 	// BaseDir is the absolute directory of the defining file, against which
 	// the plugin should resolve relative paths in Body.
 	BaseDir string
+	// Text is the block's source, which tells a reload whether the block
+	// changed.
+	Text string
 	// Filter is, for notify blocks only, the event filter of this instance:
 	// the top-level notifications block with this block's min_level,
 	// on_probe_change, on_host_change and rescue_only applied on top. It is

@@ -168,6 +168,19 @@ var (
 	}()
 )
 
+// blockText is b's source text, header to closing brace.
+func blockText(b *hcl.Block, src []byte) string {
+	body, ok := b.Body.(*hclsyntax.Body)
+	if !ok {
+		return ""
+	}
+	start, end := b.DefRange.Start.Byte, body.SrcRange.End.Byte
+	if start < 0 || end > len(src) || start > end {
+		return ""
+	}
+	return string(src[start:end])
+}
+
 func (l *loader) add(diags hcl.Diagnostics) { l.diags = append(l.diags, diags...) }
 
 func (l *loader) file(s Source) {
@@ -186,7 +199,7 @@ func (l *loader) file(s Source) {
 	singles := make(map[string]*hcl.Block)
 	for _, b := range content.Blocks {
 		if !singletonBlocks[b.Type] {
-			l.plugin(b, base)
+			l.plugin(b, base, s.Src)
 			continue
 		}
 		if prev := singles[b.Type]; prev != nil {
@@ -217,7 +230,7 @@ func (l *loader) file(s Source) {
 	}
 }
 
-func (l *loader) plugin(b *hcl.Block, base string) {
+func (l *loader) plugin(b *hcl.Block, base string, src []byte) {
 	if len(b.Labels) != 1 || len(b.LabelRanges) != 1 {
 		return // hcl has already reported the missing or extra label
 	}
@@ -258,6 +271,7 @@ func (l *loader) plugin(b *hcl.Block, base string) {
 		DefRange:    b.DefRange,
 		PluginRange: b.LabelRanges[0],
 		BaseDir:     base,
+		Text:        blockText(b, src),
 	}
 	explicit := false
 	if a, ok := content.Attributes["plugin"]; ok {

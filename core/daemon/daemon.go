@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -251,9 +252,47 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return err
 }
 
+// changedPlugins lists the plugin blocks that a reload from old to cur
+// adds, removes or changes. Running plugin instances keep the
+// configuration they started with: say which ones differ, rather than let
+// an operator believe a SIGHUP applied them.
+func changedPlugins(old, cur *config.Config) []string {
+	key := func(b config.PluginBlock) string { return fmt.Sprintf("%s %q", b.Kind, b.Label) }
+	index := func(c *config.Config) map[string]config.PluginBlock {
+		m := map[string]config.PluginBlock{}
+		for _, list := range [][]config.PluginBlock{c.Notify, c.Outputs, c.Transports} {
+			for _, b := range list {
+				m[key(b)] = b
+			}
+		}
+		return m
+	}
+	before, after := index(old), index(cur)
+	var out []string
+	for k, b := range after {
+		switch o, ok := before[k]; {
+		case !ok:
+			out = append(out, k+" added")
+		case o.Plugin != b.Plugin || o.Text != b.Text || o.BaseDir != b.BaseDir:
+			out = append(out, k+" changed")
+		}
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			out = append(out, k+" removed")
+		}
+	}
+	if old.Notifications != cur.Notifications && len(cur.Notify) > 0 {
+		out = append(out, "notifications (the filters of every notify block)")
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Reload applies a new configuration to the running daemon: probe
 // directories, log level, host name and group, alive timeout. Settings that
-// need a restart (HTTP listener, database, UUID file) are reported.
+// need a restart (HTTP listener, database, UUID file, plugin blocks) are
+// reported.
 func (d *Daemon) Reload(cfg *config.Config) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -267,6 +306,9 @@ func (d *Daemon) Reload(cfg *config.Config) {
 	}
 	if old.Database != cfg.Database || old.UUIDFile != cfg.UUIDFile {
 		d.log.Warn("database or uuid_file changed: restart the daemon to apply them")
+	}
+	if changed := changedPlugins(old, cfg); len(changed) > 0 {
+		d.log.Warn("plugin blocks changed: restart the daemon to apply them", "blocks", strings.Join(changed, ", "))
 	}
 	d.cfg = cfg
 	d.log.Info("configuration reloaded", "files", cfg.Files, "log_level", cfg.LogLevel, "probes_dir", cfg.ProbesDir)
