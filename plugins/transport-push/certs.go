@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -150,6 +151,27 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("rename to %s: %w", path, err)
 	}
 	return nil
+}
+
+// createLocked runs create holding an exclusive lock on dir's
+// .wigo-create.lock: two push servers starting at once with the same CA
+// directory (or certificate paths) must not both create a key pair, nor
+// read one half written. The lock (flock) dies with its process.
+func createLocked(dir string, create func() error) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create directory: %w", err)
+	}
+	path := filepath.Join(dir, ".wigo-create.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("lock %s: %w", path, err)
+	}
+	defer func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }()
+	return create()
 }
 
 func fileExists(path string) bool {

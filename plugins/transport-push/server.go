@@ -154,17 +154,23 @@ func loadServerKeys(log hclog.Logger, cfg serverConfig) (crypto.Signer, tls.Cert
 	var caKey crypto.Signer
 	if cfg.CA != "" {
 		crt, key := filepath.Join(cfg.CA, "ca.crt"), filepath.Join(cfg.CA, "ca.key")
-		if !fileExists(crt) && !fileExists(key) {
+		err := createLocked(cfg.CA, func() error {
+			if fileExists(crt) || fileExists(key) {
+				return nil
+			}
 			der, k, err := newCertificate("Wigo push CA", nil, true, nil, nil)
 			if err != nil {
-				return nil, tls.Certificate{}, err
+				return err
 			}
 			if err := writeKeyPair(crt, key, der, k); err != nil {
-				return nil, tls.Certificate{}, fmt.Errorf("write CA: %w", err)
+				return fmt.Errorf("write CA: %w", err)
 			}
 			log.Info("created push CA", "cert", crt, "key", key)
+			return nil
+		})
+		if err != nil {
+			return nil, tls.Certificate{}, err
 		}
-		var err error
 		if caCert, err = readCert(crt); err != nil {
 			return nil, tls.Certificate{}, err
 		}
@@ -172,7 +178,10 @@ func loadServerKeys(log hclog.Logger, cfg serverConfig) (crypto.Signer, tls.Cert
 			return nil, tls.Certificate{}, err
 		}
 	}
-	if !fileExists(cfg.TLSCert) && !fileExists(cfg.TLSKey) {
+	err := createLocked(filepath.Dir(cfg.TLSCert), func() error {
+		if fileExists(cfg.TLSCert) || fileExists(cfg.TLSKey) {
+			return nil
+		}
 		host, _ := os.Hostname()
 		hosts := []string{host, "localhost", "127.0.0.1", "::1"}
 		if cfg.Address != "" && cfg.Address != "0.0.0.0" && cfg.Address != "::" {
@@ -180,12 +189,16 @@ func loadServerKeys(log hclog.Logger, cfg serverConfig) (crypto.Signer, tls.Cert
 		}
 		der, k, err := newCertificate(host, hosts, false, caCert, caKey)
 		if err != nil {
-			return nil, tls.Certificate{}, err
+			return err
 		}
 		if err := writeKeyPair(cfg.TLSCert, cfg.TLSKey, der, k); err != nil {
-			return nil, tls.Certificate{}, fmt.Errorf("write server certificate: %w", err)
+			return fmt.Errorf("write server certificate: %w", err)
 		}
 		log.Info("created push server certificate", "cert", cfg.TLSCert, "key", cfg.TLSKey, "signed_by_ca", caCert != nil)
+		return nil
+	})
+	if err != nil {
+		return nil, tls.Certificate{}, err
 	}
 	tlsCert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 	if err != nil {
