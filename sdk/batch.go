@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,9 @@ var ErrBatcherClosed = errors.New("batcher closed")
 // NewBatcher returns a Batcher over host; log says when the core takes no
 // batches. Close it when done.
 func NewBatcher(log hclog.Logger, host Host) *Batcher {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
 	b := &Batcher{log: log, host: host, queue: make(chan *pendingUpdate, batchMax), stop: make(chan struct{})}
 	b.batch, _ = host.(BatchHost)
 	if b.batch != nil {
@@ -187,6 +191,9 @@ func (b *Batcher) flush(batch []*pendingUpdate) {
 			p.done <- b.one(ctx, p.u)
 		}
 		return
+	}
+	if err == nil && len(errs) != len(batch) {
+		err = fmt.Errorf("ingest batch: %d answers for %d updates", len(errs), len(batch))
 	}
 	for i, p := range batch {
 		if err != nil {
