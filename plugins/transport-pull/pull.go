@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -142,10 +140,6 @@ func newClient(remotes []*remote) *http.Client {
 			d := tls.Dialer{NetDialer: dialer, Config: cfg}
 			return d.DialContext(ctx, network, addr)
 		},
-		// Compression is asked for and undone in fetch, with pooled
-		// decompressors: the transport's own allocates one (~40 KB) per
-		// response, thousands of times a second on a big master.
-		DisableCompression:    true,
 		MaxIdleConns:          len(remotes) + 16,
 		MaxIdleConnsPerHost:   max(2, len(remotes)),
 		IdleConnTimeout:       max(90*time.Second, 3*maxInterval),
@@ -249,7 +243,6 @@ func (p *run) fetch(ctx context.Context, r *remote) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("request %s: %w", r.url, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Accept-Encoding", "gzip")
 	req.Header.Set("User-Agent", "wigo-transport-pull/"+version)
 	if r.login != "" {
 		req.SetBasicAuth(r.login, r.password)
@@ -264,17 +257,7 @@ func (p *run) fetch(ctx context.Context, r *remote) ([]byte, bool, error) {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil, resp.StatusCode >= 500, fmt.Errorf("GET %s: %s", r.url, resp.Status)
 	}
-	var in io.Reader = resp.Body
-	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
-		zr, err := gunzip(resp.Body)
-		if err != nil {
-			return nil, true, fmt.Errorf("GET %s: gzip: %w", r.url, err)
-		}
-		defer gzipReaders.Put(zr)
-		in = zr
-	}
-	// The limit applies to the inflated document.
-	body, err := io.ReadAll(io.LimitReader(in, p.maxResponse+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, p.maxResponse+1))
 	if err != nil {
 		return nil, true, fmt.Errorf("GET %s: read body: %w", r.url, err)
 	}
@@ -282,21 +265,6 @@ func (p *run) fetch(ctx context.Context, r *remote) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("GET %s: answer larger than max_response_size (%d bytes)", r.url, p.maxResponse)
 	}
 	return body, false, nil
-}
-
-// gzipReaders keeps decompressors between polls.
-var gzipReaders sync.Pool
-
-// gunzip returns a pooled reader inflating r; put it back when done.
-func gunzip(r io.Reader) (*gzip.Reader, error) {
-	if zr, ok := gzipReaders.Get().(*gzip.Reader); ok {
-		if err := zr.Reset(r); err != nil {
-			gzipReaders.Put(zr)
-			return nil, err
-		}
-		return zr, nil
-	}
-	return gzip.NewReader(r)
 }
 
 // prepare checks that doc is a Wigo /api document (this project's or the
