@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"encoding/pem"
@@ -551,5 +552,52 @@ func TestTopLevelUUID(t *testing.T) {
 		if (err != nil) != c.bad || got != c.uuid {
 			t.Errorf("%s: %q, %v", c.doc, got, err)
 		}
+	}
+}
+
+// serveGzip answers /api gzipped when asked, and records whether it was.
+func serveGzip(t *testing.T, body []byte, asked *atomic.Bool) *httptest.Server {
+	t.Helper()
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write(body)
+	zw.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Write(body)
+			return
+		}
+		asked.Store(true)
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(zb.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Documents travel gzipped when the remote can (as the original's and this
+// project's /api do); the size limit applies to the inflated document, so
+// a small gzip bomb is refused.
+func TestPullGzip(t *testing.T) {
+	var asked atomic.Bool
+	srv := serveGzip(t, threeLevels(t), &asked)
+	h := newTestHost()
+	start(t, fmt.Sprintf("check_interval = 0.2\nremotes = [%q]", addr(srv)), h)
+	var d doc
+	if err := json.Unmarshal(h.wait(t, 5*time.Second), &d); err != nil {
+		t.Fatal(err)
+	}
+	if !asked.Load() || d.Hostname != "master-1" || d.levels() != 3 {
+		t.Fatalf("gzip asked %v, document %+v", asked.Load(), d)
+	}
+
+	bomb := append([]byte(`{"Uuid":"u","Pad":"`), bytes.Repeat([]byte("x"), 1<<20)...)
+	bomb = append(bomb, `"}`...)
+	srv2 := serveGzip(t, bomb, &asked)
+	h2 := newTestHost()
+	logs := start(t, fmt.Sprintf("check_interval = 0.1\nmax_response_size = 65536\nremotes = [%q]", addr(srv2)), h2)
+	logs.waitLog(t, "larger than max_response_size", 5*time.Second)
+	if h2.count() != 0 {
+		t.Fatal("an inflated document over the limit was ingested")
 	}
 }
