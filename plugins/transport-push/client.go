@@ -461,10 +461,24 @@ func (c *client) session() (accepted, waiting bool, err error) {
 }
 
 // sessionError prefers the server's refusal (its last message) over the
-// local Send error, which only says the connection is gone.
+// local Send error of the hello, which only says the connection is gone.
 func (c *client) sessionError(stream *pushpb.ClientConn, err error) error {
 	if _, rerr := stream.Recv(); rerr != nil && status.Code(rerr) != codes.Unknown {
 		return rerr
+	}
+	return err
+}
+
+// sendError is sessionError once the ack reader runs: only it reads the
+// connection, so its error (the server's refusal, when one came) is
+// awaited for a moment instead of read again.
+func sendError(ctx context.Context, err error) error {
+	select {
+	case <-ctx.Done():
+		if cause := context.Cause(ctx); status.Code(cause) != codes.Unknown {
+			return cause
+		}
+	case <-time.After(5 * time.Second):
 	}
 	return err
 }
@@ -484,7 +498,7 @@ func (c *client) send(ctx context.Context, stream *pushpb.ClientConn) error {
 		return err
 	}
 	if err := stream.Send(&pushpb.ClientMessage{Seq: sent, Body: &pushpb.ClientMessage_Snapshot{Snapshot: &pushpb.Document{Json: snap}}}); err != nil {
-		return c.sessionError(stream, err)
+		return sendError(ctx, err)
 	}
 	heartbeat := time.NewTimer(c.heartbeatEvery())
 	defer heartbeat.Stop()
@@ -500,7 +514,7 @@ func (c *client) send(ctx context.Context, stream *pushpb.ClientConn) error {
 				return err
 			}
 			if err := stream.Send(&pushpb.ClientMessage{Seq: sent, Body: &pushpb.ClientMessage_Snapshot{Snapshot: &pushpb.Document{Json: snap}}}); err != nil {
-				return c.sessionError(stream, err)
+				return sendError(ctx, err)
 			}
 			continue
 		}
@@ -513,7 +527,7 @@ func (c *client) send(ctx context.Context, stream *pushpb.ClientConn) error {
 		c.mu.Unlock()
 		for _, p := range batch {
 			if err := stream.Send(&pushpb.ClientMessage{Seq: p.id, Body: &pushpb.ClientMessage_Delta{Delta: &pushpb.Document{Json: p.json}}}); err != nil {
-				return c.sessionError(stream, err)
+				return sendError(ctx, err)
 			}
 			sent = p.id
 		}
@@ -526,7 +540,7 @@ func (c *client) send(ctx context.Context, stream *pushpb.ClientConn) error {
 		case <-c.changed:
 		case <-heartbeat.C:
 			if err := stream.Send(&pushpb.ClientMessage{Seq: sent, Body: &pushpb.ClientMessage_Heartbeat{Heartbeat: &pushpb.Heartbeat{}}}); err != nil {
-				return c.sessionError(stream, err)
+				return sendError(ctx, err)
 			}
 			heartbeat.Reset(c.heartbeatEvery())
 		}
