@@ -31,7 +31,7 @@ func benchDoc(uuid string, n, status int) map[string]any {
 
 // BenchmarkServerUpdate is the push server's work for one pushed update of
 // a 20-probe host (every probe renewed), from the delta's bytes to the
-// document handed to the core: decode, validate, apply, encode.
+// probe patch handed to the core: decode, validate, apply, patch.
 func BenchmarkServerUpdate(b *testing.B) {
 	a, _ := json.Marshal(benchDoc("u-1", 20, 100))
 	c, _ := json.Marshal(benchDoc("u-1", 20, 300))
@@ -42,20 +42,18 @@ func BenchmarkServerUpdate(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		var ops []op
-		if err := json.Unmarshal(delta, &ops); err != nil {
+		ops, err := parseOps(delta)
+		if err != nil {
 			b.Fatal(err)
 		}
 		if err := validateOps("u-1", ops); err != nil {
 			b.Fatal(err)
 		}
-		next, err := applyDelta(doc, ops)
-		if err != nil {
+		if err := apply(doc, ops); err != nil {
 			b.Fatal(err)
 		}
-		doc = next
-		if _, err := doc.encode(); err != nil {
-			b.Fatal(err)
+		if u, ok := probePatch("u-1", ops); !ok || len(u.Probes) != 20 {
+			b.Fatalf("not a 20-probe patch: %v %d", ok, len(u.Probes))
 		}
 	}
 }

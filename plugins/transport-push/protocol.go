@@ -239,16 +239,6 @@ func probePatch(uuid string, ops []op) (sdk.Update, bool) {
 	return u, true
 }
 
-// applyDelta returns doc with ops applied, leaving doc as it was: a delta
-// refused halfway must not leave a half-applied document behind.
-func applyDelta(doc tree, ops []op) (tree, error) {
-	next := doc.clone()
-	if err := apply(next, ops); err != nil {
-		return nil, err
-	}
-	return next, nil
-}
-
 // clone copies the maps of t (raw values are shared: they are immutable).
 func (t tree) clone() tree {
 	c := make(tree, len(t))
