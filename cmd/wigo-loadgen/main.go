@@ -191,11 +191,10 @@ func runPush(ctx context.Context, args []string, out io.Writer) error {
 		case <-runCtx.Done():
 		}
 	}
-	cpu0, _ := procCPU(o.pids)
-	acked0, t0 := st.acked.Load(), time.Now()
+	master := sampleMaster(o.pids)
+	acked0 := st.acked.Load()
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
-	var peakRSS int64
 loop:
 	for {
 		select {
@@ -203,37 +202,66 @@ loop:
 			break loop
 		case <-tick.C:
 			p50, p99, _ := st.percentiles()
-			rss := procRSS(o.pids)
-			peakRSS = max(peakRSS, rss)
+			rss := master.rss()
 			fmt.Fprintf(out, "%6.0fs connected=%d sessions=%d sent=%d acked=%d errors=%d ack p50=%v p99=%v master_rss=%s\n",
 				time.Since(began).Seconds(), st.connected.Load(), st.sessions.Load(), st.sent.Load(), st.acked.Load(), st.errors.Load(),
 				p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), mb(rss))
 		}
 	}
-	elapsed := time.Since(t0)
+	elapsed := master.elapsed()
 	acked := st.acked.Load() - acked0
-	cpu1, ok := procCPU(o.pids)
-	rss := procRSS(o.pids)
-	peakRSS = max(peakRSS, rss)
+	masterLine := master.finish("update", acked, o.n)
 	wg.Wait()
 	fmt.Fprintf(out, "window %v: %d updates acked (%.0f/s), %d errors", elapsed.Round(time.Second), acked, float64(acked)/elapsed.Seconds(), st.errors.Load())
 	if e, _ := st.lastErr.Load().(string); e != "" {
 		fmt.Fprintf(out, " (last: %s)", e)
 	}
 	fmt.Fprintln(out)
-	if ok {
-		cpu := cpu1 - cpu0
-		fmt.Fprintf(out, "master: %.3f cores, %v CPU per update, RSS %s (peak %s), %s per host\n",
-			cpu.Seconds()/elapsed.Seconds(), perUpdate(cpu, acked), mb(rss), mb(peakRSS), kb(rss/int64(o.n)))
-	}
+	fmt.Fprint(out, masterLine)
 	return nil
 }
 
-func perUpdate(cpu time.Duration, n int64) time.Duration {
-	if n == 0 {
-		return 0
+// masterSampler follows the master's processes (CPU and RSS from /proc)
+// over a measurement window; both halves of the load generator report
+// through it.
+type masterSampler struct {
+	pids []int
+	cpu0 time.Duration
+	t0   time.Time
+	peak int64
+}
+
+// sampleMaster starts a window now.
+func sampleMaster(pids []int) *masterSampler {
+	cpu0, _ := procCPU(pids)
+	return &masterSampler{pids: pids, cpu0: cpu0, t0: time.Now()}
+}
+
+func (m *masterSampler) elapsed() time.Duration { return time.Since(m.t0) }
+
+// rss returns the master's resident set now, keeping the peak.
+func (m *masterSampler) rss() int64 {
+	r := procRSS(m.pids)
+	m.peak = max(m.peak, r)
+	return r
+}
+
+// finish ends the window and returns the master's line: cores, CPU per
+// update (what names the update), RSS and RSS per host; empty without PIDs.
+func (m *masterSampler) finish(what string, updates int64, hosts int) string {
+	elapsed := m.elapsed()
+	cpu1, ok := procCPU(m.pids)
+	rss := m.rss()
+	if !ok {
+		return ""
 	}
-	return (cpu / time.Duration(n)).Round(time.Microsecond)
+	cpu := cpu1 - m.cpu0
+	var per time.Duration
+	if updates > 0 {
+		per = (cpu / time.Duration(updates)).Round(time.Microsecond)
+	}
+	return fmt.Sprintf("master: %.3f cores, %v CPU per %s, RSS %s (peak %s), %s per host\n",
+		cpu.Seconds()/elapsed.Seconds(), per, what, mb(rss), mb(m.peak), kb(rss/int64(hosts)))
 }
 
 func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }

@@ -230,13 +230,12 @@ func runPull(ctx context.Context, args []string, out io.Writer) error {
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
 	}
-	cpu0, _ := procCPU(o.pids)
+	master := sampleMaster(o.pids)
 	self0, _ := pidCPU(os.Getpid())
-	polls0, t0 := total.Load(), time.Now()
-	last, lastT := polls0, t0
+	polls0 := total.Load()
+	last, lastT := polls0, time.Now()
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
-	var peakRSS int64
 loop:
 	for {
 		select {
@@ -246,30 +245,23 @@ loop:
 			return fmt.Errorf("serve: %w", err)
 		case now := <-tick.C:
 			n := total.Load()
-			rss := procRSS(o.pids)
-			peakRSS = max(peakRSS, rss)
+			rss := master.rss()
 			fmt.Fprintf(out, "%6.0fs polls=%d (%.0f/s) remotes_polled=%d/%d master_rss=%s\n",
 				time.Since(began).Seconds(), n, float64(n-last)/now.Sub(lastT).Seconds(), polled(remotes), o.n, mb(rss))
 			last, lastT = n, now
 		}
 	}
-	elapsed := time.Since(t0)
+	elapsed := master.elapsed()
 	polls := total.Load() - polls0
-	cpu1, ok := procCPU(o.pids)
+	masterLine := master.finish("pulled update", polls, o.n)
 	self1, _ := pidCPU(os.Getpid())
-	rss := procRSS(o.pids)
-	peakRSS = max(peakRSS, rss)
 	lo, hi := pollSpread(remotes)
 	fmt.Fprintf(out, "window %v: %d polls served (%.0f/s), %d/%d remotes polled (%d to %d polls each since start), loadgen %.3f cores\n",
 		elapsed.Round(time.Second), polls, float64(polls)/elapsed.Seconds(), polled(remotes), o.n, lo, hi, (self1-self0).Seconds()/elapsed.Seconds())
 	if e, _ := encodeErr.Load().(string); e != "" {
 		fmt.Fprintf(out, "encode error: %s\n", e)
 	}
-	if ok {
-		cpu := cpu1 - cpu0
-		fmt.Fprintf(out, "master: %.3f cores, %v CPU per pulled update, RSS %s (peak %s), %s per host\n",
-			cpu.Seconds()/elapsed.Seconds(), perUpdate(cpu, polls), mb(rss), mb(peakRSS), kb(rss/int64(o.n)))
-	}
+	fmt.Fprint(out, masterLine)
 	return nil
 }
 
