@@ -83,6 +83,17 @@ http {
   # Gzip responses for clients that accept it.
   # Was: Http.Gzip (later versions of the original)
   gzip = true
+
+  # Names this instance answers to in the Host header; other names are
+  # refused (DNS rebinding). Empty: localhost, the host names and the listen
+  # addresses. Add the name a proxy, a DNS alias or a NAT address uses;
+  # "*" turns the check off. New (the original accepted any name).
+  allowed_hosts = []
+
+  # Other origins whose pages may make changes here and open the websocket,
+  # e.g. ["https://noc.example.org"]. The dashboard's own origin always may.
+  # New.
+  allowed_origins = []
 }
 
 # Status-change log (the log table of the API and the UI).

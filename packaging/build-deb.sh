@@ -42,24 +42,34 @@ trap 'rm -rf "$stage"' EXIT
 chmod 0755 "$stage"
 umask 022
 
+# What the package ships follows what the source tree tracks, never what
+# happens to lie in it: a file a developer left in etc/wigo.d/ would become a
+# conffile on every host, a stray binary in BIN a command. Without git (a
+# source tarball) the tree holds only what was released.
+tracked() {
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git ls-files -- "$@"
+	else
+		find "$@" \( -type f -o -type l \) -print | sort
+	fi
+}
+# The commands and plugins are the directories of cmd/ and plugins/.
+subdirs() { tracked "$1" | cut -d/ -f2 | sort -u; }
+
 # Commands.
 install -d "$stage/usr/bin"
-[ -x "$BIN/wigo" ] || { echo "build-deb: $BIN/wigo missing; run make build first" >&2; exit 1; }
-for f in "$BIN"/*; do
-	[ -f "$f" ] && [ -x "$f" ] || continue
-	name=$(basename "$f")
+for name in $(subdirs cmd); do
 	case " $SKIP_BINS " in *" $name "*) continue ;; esac
-	install -m 0755 "$f" "$stage/usr/bin/$name"
+	[ -x "$BIN/$name" ] || { echo "build-deb: $BIN/$name missing; run make build first" >&2; exit 1; }
+	install -m 0755 "$BIN/$name" "$stage/usr/bin/$name"
 done
 
-# Plugins: whatever make build put in BIN/plugins.
+# Plugins.
 install -d "$stage/usr/lib/wigo/plugins"
-if [ -d "$BIN/plugins" ]; then
-	for f in "$BIN"/plugins/*; do
-		[ -f "$f" ] && [ -x "$f" ] || continue
-		install -m 0755 "$f" "$stage/usr/lib/wigo/plugins/"
-	done
-fi
+for name in $(subdirs plugins); do
+	[ -x "$BIN/plugins/$name" ] || { echo "build-deb: $BIN/plugins/$name missing; run make build first" >&2; exit 1; }
+	install -m 0755 "$BIN/plugins/$name" "$stage/usr/lib/wigo/plugins/"
+done
 # Debian ships stripped binaries; Go keeps its build info in its own
 # section, so `go version -m` still works on them.
 for f in "$stage"/usr/bin/* "$stage"/usr/lib/wigo/plugins/*; do
@@ -71,20 +81,32 @@ done
 
 # Probes.
 install -d "$stage/usr/lib/wigo/probes/examples"
-for f in probes/examples/*; do
+for f in $(tracked probes/examples); do
 	[ -f "$f" ] || continue
 	install -m 0755 "$f" "$stage/usr/lib/wigo/probes/examples/"
+done
+# The probe library (cmd/wigo-probes, one binary that is every probe by
+# the name it is run as): a link per probe, relative so that it resolves in
+# any root. An example script of the same name is kept instead.
+for name in $("$BIN/wigo-probes" -list); do
+	[ -e "$stage/usr/lib/wigo/probes/examples/$name" ] && continue
+	ln -s ../../../../bin/wigo-probes "$stage/usr/lib/wigo/probes/examples/$name"
 done
 install -d "$stage/etc/wigo/probes"
 ln -s /usr/lib/wigo/probes/examples "$stage/etc/wigo/probes/examples"
 install -d "$stage/usr/share/wigo"
 {
 	echo "# Probe links seeded into /etc/wigo/probes on first install only."
-	for l in probes/[0-9]*/*; do
-		[ -L "$l" ] || continue
-		interval=$(basename "$(dirname "$l")")
-		echo "$interval/$(basename "$l")"
-	done
+	{
+		for l in $(tracked probes | grep '^probes/[0-9][0-9]*/'); do
+			[ -L "$l" ] || continue
+			interval=$(basename "$(dirname "$l")")
+			echo "$interval/$(basename "$l")"
+		done
+		# The library's probes that apply to any host: one without its
+		# subject exits 13 on its first run and is dropped.
+		grep -v '^#' probes/default.list | grep .
+	} | awk '!seen[$0]++'
 } > "$stage/usr/share/wigo/default-probes"
 
 # Configuration. The shipped wigo.hcl is etc/wigo.hcl with the package's
@@ -98,10 +120,10 @@ grep -q '^probes_dir = "/etc/wigo/probes"$' "$stage/etc/wigo/wigo.hcl" &&
 	grep -q '^plugins_dir = "/usr/lib/wigo/plugins"$' "$stage/etc/wigo/wigo.hcl" ||
 	{ echo "build-deb: could not set probes_dir/plugins_dir in etc/wigo.hcl" >&2; exit 1; }
 chmod 0644 "$stage/etc/wigo/wigo.hcl"
-for f in etc/wigo.d/*; do
+for f in $(tracked etc/wigo.d); do
 	[ -f "$f" ] && install -m 0644 "$f" "$stage/etc/wigo/wigo.d/"
 done
-for f in etc/conf.d/*.conf; do
+for f in $(tracked etc/conf.d | grep '\.conf$'); do
 	[ -f "$f" ] && install -m 0644 "$f" "$stage/etc/wigo/conf.d/"
 done
 

@@ -4,7 +4,7 @@
 //
 // The tools come from Debian (dpkg-deb, lintian, systemd-analyze): without
 // them a test skips, unless CI is set, where a missing tool is a failure
-// (.ci/run installs them).
+// (scripts/test-deps installs them).
 package packaging_test
 
 import (
@@ -28,10 +28,15 @@ import (
 // repo is the top of the source tree, relative to this package.
 const repo = ".."
 
-// fakePlugin is dropped in BIN/plugins before packaging, standing in for the
-// plugin binaries `make build` will produce, to prove every file there is
-// shipped.
-const fakePlugin = "notify-packagetest"
+// Strays left lying where the package is built from, as a developer's tree
+// has them: an executable in BIN/plugins and in BIN, a drop-in in
+// etc/wigo.d. None may be shipped (the drop-in would become a conffile on
+// every host): the package holds what the source tree tracks.
+const (
+	fakePlugin  = "notify-packagetest"
+	fakeCommand = "wigo-stray"
+	fakeDropIn  = "zz-stray-packagetest.txt"
+)
 
 // need skips the test when tool is missing, or fails it under CI.
 func need(t *testing.T, tools ...string) {
@@ -39,7 +44,7 @@ func need(t *testing.T, tools ...string) {
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is required in CI (install it in .ci/run): %v", tool, err)
+				t.Fatalf("%s is required in CI (scripts/test-deps installs it): %v", tool, err)
 			}
 			t.Skipf("%s not installed: %v (install it to run this test; CI fails instead of skipping)", tool, err)
 		}
@@ -71,11 +76,14 @@ func buildDeb(t *testing.T) (deb, bin string) {
 			built.err = err
 			return
 		}
-		plugin := filepath.Join(built.bin, "plugins", fakePlugin)
-		if err := os.WriteFile(plugin, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
-			built.err = err
-			return
+		dropIn := filepath.Join(repo, "etc", "wigo.d", fakeDropIn)
+		for _, f := range []string{filepath.Join(built.bin, "plugins", fakePlugin), filepath.Join(built.bin, fakeCommand), dropIn} {
+			if err := os.WriteFile(f, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+				built.err = err
+				return
+			}
 		}
+		defer os.Remove(dropIn)
 		cmd := exec.Command("make", "-f", "Makefile", "-f", "packaging/deb.mk", "deb",
 			"VERSION=1.2.3", "BIN="+built.bin, "DIST="+filepath.Join(dir, "dist"))
 		cmd.Dir = repo
@@ -162,7 +170,7 @@ func names(t *testing.T, dir string, keep func(fs.DirEntry) bool) []string {
 }
 
 func TestDebContents(t *testing.T) {
-	deb, _ := buildDeb(t)
+	deb, bin := buildDeb(t)
 	got := contents(t, deb)
 
 	const dir, exe, file = "drwxr-xr-x", "-rwxr-xr-x", "-rw-r--r--"
@@ -193,21 +201,29 @@ func TestDebContents(t *testing.T) {
 	for _, c := range cmds {
 		add("/usr/bin/"+c, exe)
 	}
-	// Every plugin make build produced (once plugins are built by it), and
-	// the stand-in this test put there.
-	_, bin := buildDeb(t)
-	plugins, err := os.ReadDir(filepath.Join(bin, "plugins"))
-	if err != nil {
-		t.Fatal(err)
+	// Every plugin of plugins/, and none of the strays (checked below as
+	// "unexpected").
+	for _, p := range names(t, "plugins", func(e fs.DirEntry) bool { return e.IsDir() }) {
+		add("/usr/lib/wigo/plugins/"+p, exe)
 	}
-	for _, p := range plugins {
-		add("/usr/lib/wigo/plugins/"+p.Name(), exe)
-	}
-	if _, ok := want["/usr/lib/wigo/plugins/"+fakePlugin]; !ok {
-		t.Errorf("stand-in plugin %s missing from BIN/plugins", fakePlugin)
-	}
-	for _, p := range names(t, "probes/examples", func(e fs.DirEntry) bool { return e.Type().IsRegular() }) {
+	examples := names(t, "probes/examples", func(e fs.DirEntry) bool { return e.Type().IsRegular() })
+	for _, p := range examples {
 		add("/usr/lib/wigo/probes/examples/"+p, exe)
+	}
+	// Every probe of the library is a link to its binary, but where an
+	// example script of that name is shipped.
+	list, err := exec.Command(filepath.Join(bin, "wigo-probes"), "-list").Output()
+	if err != nil {
+		t.Fatalf("wigo-probes -list: %v", err)
+	}
+	library := strings.Fields(string(list))
+	if len(library) < 20 {
+		t.Errorf("the probe library lists %d probes, want at least 20", len(library))
+	}
+	for _, p := range library {
+		if !slices.Contains(examples, p) {
+			want["/usr/lib/wigo/probes/examples/"+p] = entry{mode: "lrwxrwxrwx", owner: "root/root", link: "../../../../bin/wigo-probes"}
+		}
 	}
 	confs := names(t, "etc/conf.d", func(e fs.DirEntry) bool { return strings.HasSuffix(e.Name(), ".conf") })
 	if len(confs) == 0 {

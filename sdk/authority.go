@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -28,7 +29,46 @@ type AuthorityProvider interface {
 	AuthorityRevoke(ctx context.Context, uuid string) error
 }
 
+// AuthorityClient describes one client of an authority, for the waiting
+// list an operator approves from and the allowed list.
+type AuthorityClient struct {
+	UUID     string
+	Hostname string
+	// Remote is the address a waiting client last connected from.
+	Remote string
+	// FirstSeen is when a waiting client joined the list.
+	FirstSeen time.Time
+	// KeyFingerprint is the client key's SHA-256 fingerprint
+	// ("SHA256:..."); empty for a client approved before client keys.
+	KeyFingerprint string
+	// Relay: the client may report the hosts under it.
+	Relay bool
+	// Pending: allowed, its signature not yet collected.
+	Pending bool
+	// UnrelayedHosts counts the hosts it carried in its latest session
+	// that were dropped because it is not a relay.
+	UnrelayedHosts int
+}
+
+// AuthorityDetailer is implemented by an AuthorityProvider that describes
+// its clients beyond UUID and hostname; the LIST action then carries both.
+type AuthorityDetailer interface {
+	// AuthorityClients returns the waiting and the allowed clients.
+	AuthorityClients(ctx context.Context) (waiting, allowed []AuthorityClient, err error)
+}
+
+// RelayGranter is implemented by an AuthorityProvider whose clients may be
+// granted relay: reporting the hosts under them, not only their own.
+type RelayGranter interface {
+	// AuthorityRelay grants (relay true) or withdraws relay for the
+	// allowed client uuid; ErrUnknownClient when it is not allowed.
+	AuthorityRelay(ctx context.Context, uuid string, relay bool) error
+}
+
 var (
+	// ErrUnsupported is returned by an authority action the plugin does
+	// not implement (a plugin built before it).
+	ErrUnsupported = errors.New("the transport's authority does not support this action")
 	// ErrUnknownClient is returned by authority operations on a UUID that
 	// is neither waiting nor allowed.
 	ErrUnknownClient = errors.New("unknown client")
@@ -48,6 +88,17 @@ func (s *transportServer) Authority(ctx context.Context, req *pb.AuthorityReques
 	switch req.GetAction() {
 	case pb.AuthorityRequest_ACTION_LIST:
 		resp.Waiting, resp.Allowed, err = ap.AuthorityList(ctx)
+		if d, ok := ap.(AuthorityDetailer); ok && err == nil {
+			var waiting, allowed []AuthorityClient
+			waiting, allowed, err = d.AuthorityClients(ctx)
+			resp.WaitingClients, resp.AllowedClients = clientsToPB(waiting), clientsToPB(allowed)
+		}
+	case pb.AuthorityRequest_ACTION_RELAY:
+		if g, ok := ap.(RelayGranter); ok {
+			err = g.AuthorityRelay(ctx, req.GetUuid(), req.GetRelay())
+		} else {
+			err = ErrUnsupported
+		}
 	case pb.AuthorityRequest_ACTION_ALLOW:
 		err = ap.AuthorityAllow(ctx, req.GetUuid())
 	case pb.AuthorityRequest_ACTION_REVOKE:
@@ -61,6 +112,8 @@ func (s *transportServer) Authority(ctx context.Context, req *pb.AuthorityReques
 		resp.Code, resp.Error = pb.AuthorityResponse_CODE_UNKNOWN_CLIENT, err.Error()
 	case errors.Is(err, ErrNoAuthority):
 		resp.Code, resp.Error = pb.AuthorityResponse_CODE_NO_AUTHORITY, err.Error()
+	case errors.Is(err, ErrUnsupported):
+		resp.Code, resp.Error = pb.AuthorityResponse_CODE_UNSUPPORTED, err.Error()
 	default:
 		resp.Code, resp.Error = pb.AuthorityResponse_CODE_ERROR, errString(err)
 	}
@@ -78,6 +131,8 @@ func authorityError(resp *pb.AuthorityResponse) error {
 		return fmt.Errorf("%w: %s", ErrUnknownClient, resp.GetError())
 	case pb.AuthorityResponse_CODE_NO_AUTHORITY:
 		return ErrNoAuthority
+	case pb.AuthorityResponse_CODE_UNSUPPORTED:
+		return ErrUnsupported
 	}
 	return remoteErr(errString(errors.New(resp.GetError())))
 }
@@ -114,4 +169,53 @@ func (c *TransportClient) AuthorityAllow(ctx context.Context, uuid string) error
 func (c *TransportClient) AuthorityRevoke(ctx context.Context, uuid string) error {
 	_, err := c.authority(ctx, &pb.AuthorityRequest{Action: pb.AuthorityRequest_ACTION_REVOKE, Uuid: uuid})
 	return err
+}
+
+// AuthorityClients returns the plugin's waiting and allowed clients in
+// full; ErrUnsupported from a plugin that describes them by hostname only
+// (see AuthorityList).
+func (c *TransportClient) AuthorityClients(ctx context.Context) (waiting, allowed []AuthorityClient, err error) {
+	resp, err := c.authority(ctx, &pb.AuthorityRequest{Action: pb.AuthorityRequest_ACTION_LIST})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(resp.GetWaitingClients()) < len(resp.GetWaiting()) || len(resp.GetAllowedClients()) < len(resp.GetAllowed()) {
+		return nil, nil, ErrUnsupported
+	}
+	return clientsFromPB(resp.GetWaitingClients()), clientsFromPB(resp.GetAllowedClients()), nil
+}
+
+// AuthorityRelay grants (relay true) or withdraws relay for the client
+// uuid; ErrUnsupported from a plugin without relays.
+func (c *TransportClient) AuthorityRelay(ctx context.Context, uuid string, relay bool) error {
+	_, err := c.authority(ctx, &pb.AuthorityRequest{Action: pb.AuthorityRequest_ACTION_RELAY, Uuid: uuid, Relay: relay})
+	if status.Code(err) == codes.InvalidArgument {
+		// A plugin built before ACTION_RELAY refuses the unknown action.
+		return ErrUnsupported
+	}
+	return err
+}
+
+func clientsToPB(cs []AuthorityClient) []*pb.AuthorityClient {
+	out := make([]*pb.AuthorityClient, len(cs))
+	for i, c := range cs {
+		out[i] = &pb.AuthorityClient{Uuid: c.UUID, Hostname: c.Hostname, Remote: c.Remote, KeyFingerprint: c.KeyFingerprint,
+			Relay: c.Relay, Pending: c.Pending, UnrelayedHosts: uint32(max(0, c.UnrelayedHosts))}
+		if !c.FirstSeen.IsZero() {
+			out[i].FirstSeenUnixMs = c.FirstSeen.UnixMilli()
+		}
+	}
+	return out
+}
+
+func clientsFromPB(cs []*pb.AuthorityClient) []AuthorityClient {
+	out := make([]AuthorityClient, len(cs))
+	for i, c := range cs {
+		out[i] = AuthorityClient{UUID: c.GetUuid(), Hostname: c.GetHostname(), Remote: c.GetRemote(), KeyFingerprint: c.GetKeyFingerprint(),
+			Relay: c.GetRelay(), Pending: c.GetPending(), UnrelayedHosts: int(c.GetUnrelayedHosts())}
+		if ms := c.GetFirstSeenUnixMs(); ms != 0 {
+			out[i].FirstSeen = time.UnixMilli(ms)
+		}
+	}
+	return out
 }

@@ -45,7 +45,9 @@ type Notification struct {
 	// receiver can deduplicate at-least-once deliveries.
 	EventId string `json:"EventId"`
 	// Kind is e.g. "probe_changed", "probe_appeared", "probe_disappeared",
-	// "host_down", "host_up", "client_waiting".
+	// "host_down", "host_up", "client_waiting", or "acknowledged" (someone
+	// took the problem: Message says who and why, NewStatus is the status
+	// acknowledged; Probe is empty for a whole host).
 	Kind string `json:"Kind"`
 	// OldStatus and NewStatus are the status codes around the change.
 	OldStatus int `json:"OldStatus"`

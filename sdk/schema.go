@@ -15,6 +15,12 @@ const (
 	TypeBool       = "bool"
 	TypeListString = "list(string)"
 	TypeMapString  = "map(string)"
+	// TypePath is a string naming a file or directory. A relative one is
+	// resolved by the host against the directory of the file that sets it
+	// (as the core's own path options are), so the plugin always receives
+	// an absolute path whatever the daemon's working directory ("/" under
+	// systemd). Empty stays empty.
+	TypePath = "path"
 )
 
 // Schema declares the HCL body of a plugin's block. The host decodes the

@@ -578,8 +578,18 @@ func (c *converter) pull() {
 	b.SetAttributeValue("login", str(r.Login))
 	b.SetAttributeValue("password", str(r.Password))
 	if c.defined("RemoteWigos", "CheckTries") {
-		c.warn("RemoteWigos.CheckTries = %d: no equivalent, a remote is DOWN after alive_timeout without an answer", r.CheckTries)
+		if r.CheckTries >= 1 {
+			// The original tried each poll CheckTries times; retries counts
+			// the attempts after the first.
+			comment(b, "Was: RemoteWigos.CheckTries (attempts per poll; retries counts those after the first)")
+			b.SetAttributeValue("retries", num(r.CheckTries-1))
+		} else {
+			c.warn("RemoteWigos.CheckTries = %d: must be at least 1, the default applies", r.CheckTries)
+		}
 	}
+	// The original polled a remote given without a port on its own
+	// Http.Port, while the pull plugin's default is 4000.
+	ownPort := c.o.Http.Port
 
 	labels := map[string]bool{}
 	label := func(host string, port int) string {
@@ -607,10 +617,13 @@ func (c *converter) pull() {
 			continue
 		}
 		rb := b.AppendNewBlock("remote", []string{label(host, port)}).Body()
-		comment(rb, fmt.Sprintf("Was: RemoteWigos.List %q", entry))
-		if port != 0 {
-			rb.SetAttributeValue("port", num(port))
+		if port == 0 {
+			comment(rb, fmt.Sprintf("Was: RemoteWigos.List %q, polled on the original's own Http.Port", entry))
+			port = ownPort
+		} else {
+			comment(rb, fmt.Sprintf("Was: RemoteWigos.List %q", entry))
 		}
+		rb.SetAttributeValue("port", num(port))
 		n++
 	}
 	advanced := append(append([]advancedRemote{}, c.o.AdvancedList...), r.AdvancedList...)
@@ -621,9 +634,11 @@ func (c *converter) pull() {
 		}
 		rb := b.AppendNewBlock("remote", []string{label(a.Hostname, a.Port)}).Body()
 		comment(rb, fmt.Sprintf("Was: [[AdvancedList]] Hostname = %q", a.Hostname))
-		if a.Port != 0 {
-			rb.SetAttributeValue("port", num(a.Port))
+		port := a.Port
+		if port == 0 {
+			port = ownPort
 		}
+		rb.SetAttributeValue("port", num(port))
 		if a.SslEnabled {
 			rb.SetAttributeValue("tls", cty.True)
 		}
@@ -637,8 +652,8 @@ func (c *converter) pull() {
 		if a.CheckInterval != 0 {
 			rb.SetAttributeValue("check_interval", num(a.CheckInterval))
 		}
-		if a.CheckTries != 0 {
-			c.warn("AdvancedList[%d] (%s).CheckTries = %d: no equivalent, not converted", i, a.Hostname, a.CheckTries)
+		if a.CheckTries != 0 && a.CheckTries != r.CheckTries {
+			c.warn("AdvancedList[%d] (%s).CheckTries = %d: retries is set for the whole block only (RemoteWigos.CheckTries), not converted", i, a.Hostname, a.CheckTries)
 		}
 		n++
 	}

@@ -215,7 +215,7 @@ func TestConvertEverySection(t *testing.T) {
 	// Http.
 	wantHTTP := config.HTTP{Enabled: true, Address: "127.0.0.1", Port: 4400, TLSCert: "/etc/wigo/ssl/http.crt",
 		TLSKey: "/etc/wigo/ssl/http.key", Login: "admin", Password: "s3cret", Gzip: false}
-	if cfg.HTTP != wantHTTP {
+	if !reflect.DeepEqual(cfg.HTTP, wantHTTP) {
 		t.Errorf("http = %+v, want %+v", cfg.HTTP, wantHTTP)
 	}
 	// Notifications, and the filter each notify block inherits.
@@ -310,21 +310,24 @@ func TestConvertEverySection(t *testing.T) {
 		TLS           bool              `cty:"tls"`
 		Login         string            `cty:"login"`
 		Password      string            `cty:"password"`
+		Retries       int               `cty:"retries"`
 		Remotes       map[string]remote `cty:"remote"`
 	}
 	decode(t, pluginBody(t, cfg.Transports, "pull").Body, hcldec.ObjectSpec{
 		"check_interval": nAttr("check_interval"), "tls": bAttr("tls"), "login": sAttr("login"), "password": sAttr("password"),
+		"retries": nAttr("retries"),
 		"remote": &hcldec.BlockMapSpec{TypeName: "remote", LabelNames: []string{"host"}, Nested: hcldec.ObjectSpec{
 			"port": nAttr("port"), "tls": bAttr("tls"), "login": sAttr("login"), "password": sAttr("password"),
 			"depth": nAttr("depth"), "check_interval": nAttr("check_interval"),
 		}},
 	}, &pull)
-	if pull.CheckInterval != 15 || pull.TLS || pull.Login != "puller" || pull.Password != "pw" {
+	// CheckTries = 3: three attempts per poll, the first and two retries.
+	if pull.CheckInterval != 15 || pull.TLS || pull.Login != "puller" || pull.Password != "pw" || pull.Retries != 2 {
 		t.Errorf("pull defaults = %+v", pull)
 	}
 	ip, bp, sp := func(v int) *int { return &v }, func(v bool) *bool { return &v }, func(v string) *string { return &v }
 	wantRemotes := map[string]remote{
-		"10.0.0.2":      {},               // List "ip": this instance's port, defaults
+		"10.0.0.2":      {Port: ip(4400)}, // List "ip": polled on the original's own Http.Port
 		"10.0.0.3":      {Port: ip(4010)}, // List "ip:port"
 		"10.0.0.4":      {Port: ip(4020), TLS: bp(true), Login: sp("deep"), Password: sp("pw2"), Depth: ip(2), CheckInterval: ip(30)},
 		"10.0.0.2:4030": {Port: ip(4030), Depth: ip(0)}, // same host, another Wigo: label made unique
@@ -380,7 +383,6 @@ func TestConvertEverySection(t *testing.T) {
 		"Global.LogFile",
 		"Global.ProbesLibDirectory",
 		"Notifications.AppriseTargets[1] (#2).Escalation",
-		"RemoteWigos.CheckTries",
 	}
 	for _, w := range wantWarn {
 		if !hasWarning(res, w) {

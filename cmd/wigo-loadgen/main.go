@@ -10,14 +10,19 @@
 // /pushpb) over TLS: hello, snapshot, then every interval a delta carrying
 // each of its probes (a new result, as probes report every run), a share
 // -change of them with a new status. The master must run transport-push's
-// server role with auto_accept = true. With -ramp 0 every client connects
-// in the same instant: the storm after a master restart. With -pid, the
+// server role with auto_accept = true, and, since every simulated client
+// comes from this one address, max_unauthenticated_per_address (and for
+// -ramp 0 max_unauthenticated) raised to the number of clients connecting
+// at once. With -ramp 0 every client connects in the same instant: the
+// storm after a master restart. With -pid, the
 // master's CPU (utime+stime from /proc) and RSS are sampled over the window
 // after the ramp.
 package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -301,10 +306,14 @@ type host struct {
 	doc    *model.Wigo
 	names  []string
 	status []int
+	// key is the client key the master binds the host's signature to
+	// (derived from the UUID: the same on every run).
+	key ed25519.PrivateKey
 }
 
 func newHost(uuid string, probes int) *host {
-	h := &host{doc: &model.Wigo{Uuid: uuid, Version: "loadgen", IsAlive: true, GlobalStatus: 100, Hostname: uuid,
+	seed := sha256.Sum256([]byte("wigo-loadgen client key " + uuid))
+	h := &host{key: ed25519.NewKeyFromSeed(seed[:]), doc: &model.Wigo{Uuid: uuid, Version: "loadgen", IsAlive: true, GlobalStatus: 100, Hostname: uuid,
 		LocalHost: &model.Host{Name: uuid, Group: "loadgen", Status: 100, Probes: map[string]*model.ProbeResult{}}, RemoteWigos: map[string]*model.Wigo{}}}
 	for p := range probes {
 		name := "probe" + strconv.Itoa(p)
@@ -366,8 +375,13 @@ func session(ctx context.Context, o options, master string, h *host, sig *[]byte
 	defer stream.Close()
 	defer context.AfterFunc(sctx, func() { _ = stream.Close() })()
 	uuid := h.doc.Uuid
+	proof, err := pushpb.KeyProof(conn.(*tls.Conn), h.key, uuid)
+	if err != nil {
+		return false, fmt.Errorf("key proof: %w", err)
+	}
 	if err := stream.Send(&pushpb.ClientMessage{Body: &pushpb.ClientMessage_Hello{Hello: &pushpb.Hello{
-		ProtocolVersion: 2, Uuid: uuid, Hostname: uuid, Signature: *sig, ClientVersion: "loadgen"}}}); err != nil {
+		ProtocolVersion: 2, Uuid: uuid, Hostname: uuid, Signature: *sig, ClientVersion: "loadgen",
+		PublicKey: h.key.Public().(ed25519.PublicKey), KeyProof: proof}}}); err != nil {
 		return false, fmt.Errorf("hello: %w", err)
 	}
 	m, err := stream.Recv()

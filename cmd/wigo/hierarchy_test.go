@@ -32,7 +32,7 @@ transport "pull" {
 
 	mr := start(t, mid)
 	waitFor(t, mid.url, 30*time.Second, func(*model.Wigo) bool { return true })
-	if code, _ := authority(t, mid.url, http.MethodGet, ""); code != http.StatusOK {
+	if code := awaitAuthority(t, mid.url); code != http.StatusOK {
 		mr.stop(t) // gracefully: a killed daemon leaves its plugins behind
 		t.Fatalf("mid's authority answered %d", code)
 	}

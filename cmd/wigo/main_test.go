@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -21,7 +22,7 @@ import (
 	"github.com/wigo-project/wigo/core/model"
 )
 
-var wigoBin, pluginsDir string
+var wigoBin, pluginsDir, cliBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "wigo-bin")
@@ -30,8 +31,10 @@ func TestMain(m *testing.M) {
 	}
 	wigoBin = filepath.Join(dir, "wigo")
 	pluginsDir = filepath.Join(dir, "plugins")
+	cliBin = filepath.Join(dir, "wigocli")
 	for _, args := range [][]string{
 		{"build", "-race", "-o", wigoBin, "."},
+		{"build", "-o", cliBin, "../wigocli"},
 		{"build", "-o", pluginsDir + "/", "../../plugins/..."},
 	} {
 		cmd := exec.Command("go", args...)
@@ -119,8 +122,16 @@ func (b *syncBuffer) String() string {
 
 func start(t *testing.T, env daemonEnv) *running {
 	t.Helper()
+	return startIn(t, env, "")
+}
+
+// startIn starts the daemon of env with cwd as its working directory (the
+// test's when empty).
+func startIn(t *testing.T, env daemonEnv, cwd string) *running {
+	t.Helper()
 	r := &running{logs: &syncBuffer{mu: make(chan struct{}, 1)}, done: make(chan error, 1)}
 	r.cmd = exec.Command(wigoBin, "-c", env.config)
+	r.cmd.Dir = cwd
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -312,4 +323,50 @@ func TestVersion(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "wigo ") {
 		t.Fatalf("err=%v out=%q", err, out)
 	}
+}
+
+// A configuration nested 100,000 deep is refused with its position, by
+// -check and by a running daemon on SIGHUP (which keeps serving), instead
+// of a fatal stack overflow.
+func TestNestedConfigRefused(t *testing.T) {
+	env := newEnv(t, "")
+	r := start(t, env)
+	waitFor(t, env.url, 20*time.Second, func(w *model.Wigo) bool { return probeStatus(w, "flip") == 100 })
+
+	const deep = 100_000
+	dropIn := filepath.Join(env.dir, "wigo.d", "90-deep.hcl")
+	writeFile(t, dropIn, "group = "+strings.Repeat("[", deep)+strings.Repeat("]", deep)+"\n", 0o644)
+	want := dropIn + ":1,73: Configuration nested too deep"
+	out, err := exec.Command(wigoBin, "-c", env.config, "-check").CombinedOutput()
+	if code := exitCode(err); code != 1 || !strings.Contains(string(out), want) {
+		t.Fatalf("-check: exit %d, want 1 with %q:\n%.2000s", code, want, out)
+	}
+
+	if err := r.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(r.logs.String(), "reload refused") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // another process's log: polling is the only way
+	}
+	if logs := r.logs.String(); !strings.Contains(logs, "reload refused") || !strings.Contains(logs, "90-deep.hcl:1,73") {
+		t.Fatalf("the daemon did not refuse the reload with the position:\n%.3000s", logs)
+	}
+	w := waitFor(t, env.url, 5*time.Second, func(w *model.Wigo) bool { return probeStatus(w, "flip") == 100 })
+	if w.LocalHost.Group != "e2e" {
+		t.Errorf("group after the refused reload = %q, want the running e2e", w.LocalHost.Group)
+	}
+	r.stop(t)
+}
+
+// exitCode is the exit status of a finished command (0 when err is nil).
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
 }

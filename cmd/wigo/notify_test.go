@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -176,7 +175,7 @@ notify "ops" {
 		t.Cleanup(srv.Close)
 		extra += fmt.Sprintf("notify \"apprise\" {\n  urls = [\"json://%s/\"]\n}\n", strings.TrimPrefix(srv.URL, "http://"))
 	} else if os.Getenv("CI") != "" {
-		t.Fatal("apprise is not installed (.ci/run installs it)")
+		t.Fatal("apprise is not installed (scripts/test-deps installs it)")
 	} else {
 		t.Log("apprise not installed: its part of the test is skipped")
 		apprised = nil
@@ -222,22 +221,8 @@ notify "ops" {
 // childPID finds the daemon's child process running the named binary.
 func childPID(t *testing.T, parent int, name string) int {
 	t.Helper()
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		comm := s[strings.IndexByte(s, '(')+1 : strings.LastIndexByte(s, ')')]
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-		if ppid, _ := strconv.Atoi(f[1]); ppid == parent && comm == name {
-			return pid
-		}
+	if pid := findChild(parent, name, 0); pid != 0 {
+		return pid
 	}
 	t.Fatalf("no child %q of %d", name, parent)
 	return 0
@@ -318,6 +303,9 @@ func TestNotificationFaults(t *testing.T) {
 	}
 	hook.setFailing(false)
 	r2 := start(t, env)
+	// Up before it is stopped: a SIGTERM before its handlers are set would
+	// kill it with the default action.
+	waitFor(t, env.url, 15*time.Second, func(*model.Wigo) bool { return true })
 	hook.awaitUnique(t, 4, 30*time.Second, "notification left in the outbox by the killed daemon")
 	r2.stop(t)
 

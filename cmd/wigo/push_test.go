@@ -142,7 +142,7 @@ notify "http" {
 	appendFile(t, leaf.config, pushClientBlock(leaf.dir, port))
 	mr := start(t, mid)
 	waitFor(t, mid.url, 15*time.Second, func(*model.Wigo) bool { return true })
-	if code, _ := authority(t, mid.url, http.MethodGet, ""); code != http.StatusOK {
+	if code := awaitAuthority(t, mid.url); code != http.StatusOK {
 		mr.stop(t) // gracefully: a killed daemon leaves its plugins behind
 		t.Fatalf("mid's authority answered %d", code)
 	}
@@ -199,6 +199,7 @@ notify "http" {
 	mr.stop(t)
 	mr = start(t, mid)
 	waitFor(t, mid.url, 15*time.Second, func(*model.Wigo) bool { return true })
+	awaitAuthority(t, mid.url)
 	if _, list := authority(t, mid.url, http.MethodGet, ""); list.Allowed[uuid] != "leaf" {
 		t.Fatalf("allowed list after restart: %+v", list)
 	}
@@ -223,12 +224,28 @@ type authorityList struct {
 	Allowed map[string]string `json:"allowed"`
 }
 
+// awaitAuthority waits for the push server's authority to answer: plugins
+// start beside the daemon's API, which says 503 until then.
+func awaitAuthority(t *testing.T, base string) int {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, _ := authority(t, base, http.MethodGet, "")
+		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			return code
+		}
+		time.Sleep(50 * time.Millisecond) // another process: its API is the only window
+	}
+}
+
 func authority(t *testing.T, base, method, suffix string) (int, authorityList) {
 	t.Helper()
 	req, err := http.NewRequest(method, base+"/api/authority/hosts"+suffix, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What a script sends with a change (see SECURITY.md).
+	req.Header.Set("X-Wigo-Request", "1")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -261,4 +278,91 @@ func waitingRow(logs []model.LogEntry, uuid string) bool {
 		}
 	}
 	return false
+}
+
+// The push plugin's paths are relative to the file that sets them, not to
+// the daemon's working directory: a client whose master_cert and uuid_sig
+// are relative, started from "/", pins the master's certificate, keeps its
+// key and stores its signature next to its configuration. (They landed
+// under "/" before.)
+func TestPushRelativePaths(t *testing.T) {
+	port := freePort(t)
+	master := pushDaemon(t, "master", "")
+	appendFile(t, master.config, pushServerBlock(master.dir, port, true))
+	leaf := pushDaemon(t, "leaf", "")
+	// A name of its own, so that a build resolving against the working
+	// directory writes where this test can clean up.
+	rel := fmt.Sprintf("push-state-%d", port)
+	t.Cleanup(func() { os.RemoveAll(filepath.Join("/", rel)) })
+	appendFile(t, leaf.config, fmt.Sprintf(`
+transport "push" {
+  client {
+    address       = "127.0.0.1"
+    port          = %d
+    master_cert   = "%s/master.crt"
+    uuid_sig      = "%s/uuid.sig"
+    push_interval = 1
+  }
+}
+`, port, rel, rel))
+
+	start(t, master)
+	startIn(t, leaf, "/")
+	waitFor(t, master.url, 30*time.Second, func(w *model.Wigo) bool { return remoteProbe(w, "leaf", "flip") == 100 })
+	for _, f := range []string{"master.crt", "uuid.sig", "push_client.key"} {
+		if _, err := os.Stat(filepath.Join(leaf.dir, rel, f)); err != nil {
+			t.Errorf("%s is not next to the configuration: %v", f, err)
+		}
+		if _, err := os.Stat(filepath.Join("/", rel, f)); err == nil {
+			t.Errorf("%s was written under the working directory /", f)
+		}
+	}
+}
+
+// With a login configured, the waiting list (UUIDs a thief would race for)
+// is refused without credentials, like every route; with them it lists the
+// waiting client.
+func TestWaitingListNeedsCredentials(t *testing.T) {
+	port := freePort(t)
+	mid := pushDaemon(t, "mid", "")
+	b, err := os.ReadFile(mid.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(b), "http {\n", "http {\n  login = \"admin\"\n  password = \"s3cret\"\n", 1)
+	writeFile(t, mid.config, cfg+pushServerBlock(mid.dir, port, false), 0o644)
+	leaf := pushDaemon(t, "leaf", "")
+	appendFile(t, leaf.config, pushClientBlock(leaf.dir, port))
+	start(t, mid)
+	start(t, leaf)
+
+	get := func(auth bool) (int, string) {
+		req, err := http.NewRequest(http.MethodGet, mid.url+"/api/authority/hosts", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth {
+			req.SetBasicAuth("admin", "s3cret")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	var code int
+	var body string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if code, body = get(true); code == http.StatusOK && strings.Contains(body, `"leaf"`) {
+			break
+		}
+	}
+	if code != http.StatusOK || !strings.Contains(body, `"leaf"`) {
+		t.Fatalf("with credentials: %d %s, want the waiting leaf", code, body)
+	}
+	if code, body := get(false); code != http.StatusUnauthorized || strings.Contains(body, "leaf") {
+		t.Fatalf("without credentials: %d %s, want 401 and no client", code, body)
+	}
 }

@@ -144,6 +144,7 @@ type response struct {
 // httpError is a non-2xx answer. Commands inspect Code (a 404 means "no such
 // host/probe" to them) before the message reaches the user.
 type httpError struct {
+	method string
 	url    string
 	code   int
 	status string
@@ -156,17 +157,17 @@ func (e *httpError) Error() string {
 	switch e.code {
 	case http.StatusUnauthorized:
 		if e.auth {
-			return fmt.Sprintf("GET %s: authentication failed (401) for login %q: check -u and -p", e.url, e.user)
+			return fmt.Sprintf("%s %s: authentication failed (401) for login %q: check -u and -p", e.method, e.url, e.user)
 		}
-		return fmt.Sprintf("GET %s: authentication required: use -u and -p", e.url)
+		return fmt.Sprintf("%s %s: authentication required: use -u and -p", e.method, e.url)
 	case http.StatusForbidden:
-		return fmt.Sprintf("GET %s: access denied (403)%s", e.url, bodyNote(e.body))
+		return fmt.Sprintf("%s %s: access denied (403)%s", e.method, e.url, bodyNote(e.body))
 	case http.StatusBadRequest:
 		if strings.Contains(e.body, "HTTP request to an HTTPS server") {
-			return fmt.Sprintf("GET %s: the server speaks HTTPS: use -H https://…", e.url)
+			return fmt.Sprintf("%s %s: the server speaks HTTPS: use -H https://…", e.method, e.url)
 		}
 	}
-	return fmt.Sprintf("GET %s: the server answered %s%s", e.url, e.status, bodyNote(e.body))
+	return fmt.Sprintf("%s %s: the server answered %s%s", e.method, e.url, e.status, bodyNote(e.body))
 }
 
 // bodyNote quotes the start of an error body, which often says why.
@@ -197,33 +198,50 @@ func snippet(b []byte) string {
 // get fetches one API route. Any failure comes back as an error that names
 // the URL and says what went wrong in words an operator can act on.
 func (c *client) get(ctx context.Context, query url.Values, segments ...string) (*response, error) {
+	return c.do(ctx, http.MethodGet, query, nil, segments...)
+}
+
+// do sends method to one API route, with form as its body when not nil. A
+// change (any method but GET) carries X-Wigo-Request, which tells the
+// server it is no forged browser request.
+func (c *client) do(ctx context.Context, method string, query, form url.Values, segments ...string) (*response, error) {
 	u := c.endpoint(query, segments...)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %v", u, err)
+		return nil, fmt.Errorf("%s %s: %v", method, u, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "wigocli/"+buildVersion())
+	if method != http.MethodGet {
+		req.Header.Set("X-Wigo-Request", "1")
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	if c.auth {
 		req.SetBasicAuth(c.user, c.password)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %s", u, c.describeTransportError(err))
+		return nil, fmt.Errorf("%s %s: %s", method, u, c.describeTransportError(err))
 	}
 	defer resp.Body.Close()
 
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: reading the answer: %s", u, c.describeTransportError(err))
+		return nil, fmt.Errorf("%s %s: reading the answer: %s", method, u, c.describeTransportError(err))
 	}
-	if len(body) > maxBody {
-		return nil, fmt.Errorf("GET %s: the answer is larger than %d MiB, giving up", u, maxBody>>20)
+	if len(b) > maxBody {
+		return nil, fmt.Errorf("%s %s: the answer is larger than %d MiB, giving up", method, u, maxBody>>20)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &httpError{url: u, code: resp.StatusCode, status: resp.Status, body: string(body), auth: c.auth, user: c.user}
+		return nil, &httpError{method: method, url: u, code: resp.StatusCode, status: resp.Status, body: string(b), auth: c.auth, user: c.user}
 	}
-	return &response{url: u, body: body, contentType: resp.Header.Get("Content-Type")}, nil
+	return &response{url: u, body: b, contentType: resp.Header.Get("Content-Type")}, nil
 }
 
 // describeTransportError turns a client error into a sentence with a hint,

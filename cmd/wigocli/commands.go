@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wigo-project/wigo/core/model"
 )
@@ -32,6 +33,10 @@ func dispatch(ctx context.Context, c *client, o *options, out *output) (int, err
 		return showRemoteProbe(ctx, c, out, o.hostArg, o.probeName)
 	case cmdLogs:
 		return showLogs(ctx, c, out, o)
+	case cmdAck, cmdUnack:
+		return changeAck(ctx, c, out, o)
+	case cmdAcks:
+		return showAcks(ctx, c, out)
 	}
 	return exitUnknown, fmt.Errorf("internal error: unhandled command %d", o.cmd)
 }
@@ -245,4 +250,99 @@ func probeList(h *model.Host) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
+}
+
+// ackView is an acknowledgement as the API answers it.
+type ackView struct {
+	Host, Probe, Author, Comment string
+	Status                       int
+	Sticky                       bool
+	Time                         time.Time
+}
+
+func (a ackView) target() string {
+	if a.Probe == "" {
+		return a.Host
+	}
+	return a.Host + "/" + a.Probe
+}
+
+// changeAck acknowledges (POST) or un-acknowledges (DELETE) a host's or a
+// probe's problem.
+func changeAck(ctx context.Context, c *client, out *output, o *options) (int, error) {
+	var resp *response
+	var err error
+	if o.cmd == cmdAck {
+		form := url.Values{}
+		if o.probeName != "" {
+			form.Set("probe", o.probeName)
+		}
+		if o.ackComment != "" {
+			form.Set("comment", o.ackComment)
+		}
+		if o.ackSticky {
+			form.Set("sticky", "true")
+		}
+		if o.ackExpires != "" {
+			form.Set("expires", o.ackExpires)
+		}
+		resp, err = c.do(ctx, http.MethodPost, nil, form, "hosts", o.hostArg, "ack")
+	} else {
+		var q url.Values
+		if o.probeName != "" {
+			q = url.Values{"probe": {o.probeName}}
+		}
+		resp, err = c.do(ctx, http.MethodDelete, q, nil, "hosts", o.hostArg, "ack")
+	}
+	if err != nil {
+		return exitUnknown, err
+	}
+	if out.json {
+		out.raw(resp.body)
+		return exitOK, nil
+	}
+	var a ackView
+	if o.cmd == cmdAck {
+		if err := decodeJSON(resp, &a, "an acknowledgement"); err != nil {
+			return exitUnknown, err
+		}
+		fmt.Fprintf(out.w, "acknowledged %s (%s) as %s\n", a.target(), model.StatusName(a.Status), a.Author)
+		return exitOK, nil
+	}
+	var removed struct{ Removed ackView }
+	if err := decodeJSON(resp, &removed, "a removed acknowledgement"); err != nil {
+		return exitUnknown, err
+	}
+	fmt.Fprintf(out.w, "acknowledgement of %s by %s removed\n", removed.Removed.target(), removed.Removed.Author)
+	return exitOK, nil
+}
+
+// showAcks prints GET /api/acks.
+func showAcks(ctx context.Context, c *client, out *output) (int, error) {
+	resp, err := c.get(ctx, nil, "acks")
+	if err != nil {
+		return exitUnknown, notFound(err, "the acknowledgements")
+	}
+	var l struct{ Acks []ackView }
+	if err := decodeJSON(resp, &l, "a list of acknowledgements"); err != nil {
+		return exitUnknown, err
+	}
+	if out.json {
+		out.raw(resp.body)
+		return exitOK, nil
+	}
+	if len(l.Acks) == 0 {
+		fmt.Fprintln(out.w, "no acknowledgements")
+	}
+	for _, a := range l.Acks {
+		line := fmt.Sprintf("%s  %s  by %s since %s", a.target(), model.StatusName(a.Status), a.Author, a.Time.Local().Format("2006-01-02 15:04"))
+		if a.Sticky {
+			line += " (sticky)"
+		}
+		if a.Comment != "" {
+			line += ": " + a.Comment
+		}
+		fmt.Fprintln(out.w, line)
+	}
+	return exitOK, nil
 }

@@ -54,6 +54,13 @@ Commands:
   logs                    the status-change log, newest first; narrowed with
                           -host H, -group G, -probe P, paged with -limit N
                           (server default when unset) and -offset N
+  ack HOST [PROBE]        acknowledge HOST's (or its PROBE's) problem: its
+                          notifications are held back while it does not get
+                          worse; -comment TEXT says why, -sticky keeps it
+                          when it gets worse (until it recovers), -expires 2h
+                          (or an RFC 3339 time) ends it then
+  unack HOST [PROBE]      remove that acknowledgement
+  acks                    the acknowledgements in force
 
 Flags (before or after the command):
   -H host:port   instance to ask: host:port, a bare host (port 4000), or a full
@@ -78,7 +85,7 @@ Exit codes (Nagios-style, so wigocli can serve as a check):
   The status is the worst of every host in the answer for the summary, detail
   and remote HOST (a DOWN host counts, even where the instance's own
   GlobalStatus ignores it); the probe's own status for probe and
-  remote HOST probe; logs exits 0 once the log is read.
+  remote HOST probe; logs, ack, unack and acks exit 0 once done.
 `
 
 // app is one invocation's outside world. Tests build it with a fake terminal
@@ -171,6 +178,9 @@ const (
 	cmdRemote
 	cmdRemoteProbe
 	cmdLogs
+	cmdAck
+	cmdUnack
+	cmdAcks
 )
 
 // options is the parsed command line.
@@ -187,6 +197,10 @@ type options struct {
 	logHost, logGroup, logProbe string
 	logLimit, logOffset         int
 
+	ackComment string
+	ackSticky  bool
+	ackExpires string
+
 	cmd       cmdKind
 	hostArg   string // remote HOST
 	probeName string // probe NAME, remote HOST probe NAME
@@ -195,6 +209,9 @@ type options struct {
 // logFlags only make sense for the logs command; they are refused elsewhere
 // rather than silently ignored.
 var logFlags = map[string]bool{"host": true, "group": true, "probe": true, "limit": true, "offset": true}
+
+// ackFlags likewise only make sense for ack.
+var ackFlags = map[string]bool{"comment": true, "sticky": true, "expires": true}
 
 // parseArgs parses flags wherever they appear (the flag package stops at the
 // first positional word, and `wigocli detail -json` is natural to type), then
@@ -220,6 +237,9 @@ func parseArgs(args []string) (*options, error) {
 	fs.StringVar(&o.logProbe, "probe", "", "")
 	fs.IntVar(&o.logLimit, "limit", 0, "")
 	fs.IntVar(&o.logOffset, "offset", 0, "")
+	fs.StringVar(&o.ackComment, "comment", "", "")
+	fs.BoolVar(&o.ackSticky, "sticky", false, "")
+	fs.StringVar(&o.ackExpires, "expires", "", "")
 
 	var words []string
 	rest := args
@@ -266,6 +286,17 @@ func parseArgs(args []string) (*options, error) {
 			return nil, fmt.Errorf("%s only apply to the logs command", strings.Join(misplaced, ", "))
 		}
 	}
+	if o.cmd != cmdAck {
+		var misplaced []string
+		fs.Visit(func(f *flag.Flag) {
+			if ackFlags[f.Name] {
+				misplaced = append(misplaced, "-"+f.Name)
+			}
+		})
+		if len(misplaced) > 0 {
+			return nil, fmt.Errorf("%s only apply to the ack command", strings.Join(misplaced, ", "))
+		}
+	}
 	return o, nil
 }
 
@@ -293,6 +324,25 @@ func parseCommand(o *options, words []string) error {
 			return errors.New("usage: wigocli probe NAME")
 		}
 		o.cmd, o.probeName = cmdProbe, words[1]
+	case "ack", "unack":
+		if len(words) < 2 || len(words) > 3 {
+			return fmt.Errorf("usage: wigocli %s HOST [PROBE]", words[0])
+		}
+		o.cmd, o.hostArg = cmdAck, words[1]
+		if words[0] == "unack" {
+			o.cmd = cmdUnack
+		}
+		if len(words) == 3 {
+			o.probeName = words[2]
+			if o.probeName == "" {
+				return errors.New("the probe name cannot be empty")
+			}
+		}
+	case "acks":
+		if len(words) != 1 {
+			return fmt.Errorf("acks takes no argument, got %q", strings.Join(words[1:], " "))
+		}
+		o.cmd = cmdAcks
 	case "remote":
 		switch {
 		case len(words) == 2:
@@ -315,7 +365,7 @@ func parseCommand(o *options, words []string) error {
 	if (o.cmd == cmdProbe || o.cmd == cmdRemoteProbe) && o.probeName == "" {
 		return errors.New("the probe name cannot be empty")
 	}
-	if (o.cmd == cmdRemote || o.cmd == cmdRemoteProbe) && o.hostArg == "" {
+	if (o.cmd == cmdRemote || o.cmd == cmdRemoteProbe || o.cmd == cmdAck || o.cmd == cmdUnack) && o.hostArg == "" {
 		return errors.New("the host name cannot be empty")
 	}
 	return nil

@@ -14,9 +14,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/wigo-project/wigo/core/decide"
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/state"
 	"github.com/wigo-project/wigo/core/store"
@@ -57,9 +59,50 @@ type Authority interface {
 	Revoke(ctx context.Context, uuid string) error
 }
 
+// AuthorityClient describes one waiting or allowed push client in full:
+// what an operator checks before approving it (where it connected from,
+// since when, its key's fingerprint) and what it was granted.
+type AuthorityClient struct {
+	UUID     string `json:"uuid"`
+	Hostname string `json:"hostname"`
+	// Remote is the address a waiting client last connected from.
+	Remote string `json:"remote,omitempty"`
+	// FirstSeen is when a waiting client joined the list (RFC 3339).
+	FirstSeen string `json:"first_seen,omitempty"`
+	// KeyFingerprint is its client key's SHA-256 fingerprint ("SHA256:…").
+	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+	// Relay: an allowed client may report the hosts under it.
+	Relay bool `json:"relay"`
+	// Pending: allowed, its signature not yet collected.
+	Pending bool `json:"pending,omitempty"`
+	// UnrelayedHosts counts the hosts its latest session carried that were
+	// dropped because it is not a relay.
+	UnrelayedHosts int `json:"unrelayed_hosts,omitempty"`
+}
+
+// AuthorityDetailer is implemented by an Authority that describes its
+// clients in full; GET /api/authority/hosts then adds waiting_clients and
+// allowed_clients to the UUID → hostname maps.
+type AuthorityDetailer interface {
+	Clients(ctx context.Context) (waiting, allowed []AuthorityClient, err error)
+}
+
+// RelayGranter is implemented by an Authority whose clients may be granted
+// relay (reporting the hosts under them), for
+// POST /api/authority/hosts/{uuid}/relay. An unknown or not yet allowed
+// UUID is an error wrapping ErrUnknownClient.
+type RelayGranter interface {
+	Relay(ctx context.Context, uuid string, relay bool) error
+}
+
 // ErrUnknownClient is what an Authority wraps when asked about a UUID it has
 // never seen, so the API can answer 404 instead of blaming the push server.
 var ErrUnknownClient = errors.New("unknown push client")
+
+// ErrPushServerUnavailable is what an Authority wraps when the push server
+// is configured but not running at the moment (starting, restarting), so
+// the API answers 503 "try again" rather than 502.
+var ErrPushServerUnavailable = errors.New("the push server is not running at the moment (starting or restarting); try again shortly")
 
 // Options configure the API handler.
 type Options struct {
@@ -72,6 +115,12 @@ type Options struct {
 	// Authority is the push server's client authority; nil when this
 	// instance runs no push server.
 	Authority Authority
+	// Acks are the acknowledgements the core's decisions hold; nil makes
+	// the ack routes answer 503.
+	Acks *decide.Decider
+	// Flush, when set, returns once every event published so far is
+	// committed to the store: a change answered 200 is durable.
+	Flush func(context.Context) error
 	// Login and Password turn on HTTP basic auth for every route when either
 	// is set (a password alone must not leave the API open).
 	Login    string
@@ -93,6 +142,8 @@ type server struct {
 	state     *state.State
 	logs      LogSearcher
 	authority Authority
+	acks      *decide.Decider
+	flush     func(context.Context) error
 	gzip      bool
 	version   string
 	log       hclog.Logger
@@ -109,6 +160,8 @@ func New(opts Options) http.Handler {
 		state:     opts.State,
 		logs:      opts.Logs,
 		authority: opts.Authority,
+		acks:      opts.Acks,
+		flush:     opts.Flush,
 		gzip:      opts.Gzip,
 		version:   opts.Version,
 		log:       opts.Logger,
@@ -117,8 +170,18 @@ func New(opts Options) http.Handler {
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
 	}
+	// One handler per path, answering each of its methods, so that a 405
+	// names every method the path has.
+	byPattern := map[string][]route{}
+	var patterns []string
 	for _, rt := range s.routes() {
-		s.mux.Handle(rt.Pattern, s.endpoint(rt))
+		if byPattern[rt.Pattern] == nil {
+			patterns = append(patterns, rt.Pattern)
+		}
+		byPattern[rt.Pattern] = append(byPattern[rt.Pattern], rt)
+	}
+	for _, p := range patterns {
+		s.mux.Handle(p, s.endpoint(byPattern[p]...))
 	}
 	// Everything else, under /api or not, is a JSON 404 rather than
 	// ServeMux's plain-text one.
@@ -133,8 +196,8 @@ func New(opts Options) http.Handler {
 
 // route is one entry of the API's route table.
 type route struct {
-	// Method is GET or POST (GET routes answer HEAD too); empty accepts
-	// any method.
+	// Method is GET, POST or DELETE (GET routes answer HEAD too); empty
+	// accepts any method.
 	Method string
 	// Pattern is a net/http ServeMux pattern without the method.
 	Pattern string
@@ -157,6 +220,10 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/api/groups/{group}/probes/{probe}/logs", s.getGroupProbeLogs},
 		{http.MethodGet, "/api/hosts", s.getHosts},
 		{http.MethodGet, "/api/hosts/{hostname}", s.getHost},
+		{http.MethodDelete, "/api/hosts/{hostname}", s.deleteHost},
+		{http.MethodPost, "/api/hosts/{hostname}/ack", s.postAck},
+		{http.MethodDelete, "/api/hosts/{hostname}/ack", s.deleteAck},
+		{http.MethodGet, "/api/acks", s.getAcks},
 		{http.MethodGet, "/api/hosts/{hostname}/status", s.getHostStatus},
 		{http.MethodGet, "/api/hosts/{hostname}/logs", s.getHostLogs},
 		{http.MethodGet, "/api/hosts/{hostname}/probes", s.getHostProbes},
@@ -167,23 +234,37 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/api/authority/hosts", s.getAuthority},
 		{http.MethodPost, "/api/authority/hosts/{uuid}/allow", s.postAllow},
 		{http.MethodPost, "/api/authority/hosts/{uuid}/revoke", s.postRevoke},
+		{http.MethodPost, "/api/authority/hosts/{uuid}/relay", s.postRelay},
 	}
 }
 
-// endpoint adapts a route to net/http: method check, then the handler's
-// value or error is written as JSON.
-func (s *server) endpoint(rt route) http.Handler {
-	allow := rt.Method
-	if rt.Method == http.MethodGet {
-		allow = "GET, HEAD"
+// endpoint adapts the routes of one path to net/http: the request's method
+// picks the route (a 405 naming the path's methods when none has it), then
+// the handler's value or error is written as JSON.
+func (s *server) endpoint(routes ...route) http.Handler {
+	var methods []string
+	for _, rt := range routes {
+		methods = append(methods, rt.Method)
+		if rt.Method == http.MethodGet {
+			methods = append(methods, http.MethodHead)
+		}
 	}
+	allow := strings.Join(methods, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.version != "" {
 			w.Header().Set("X-Wigo-Version", s.version)
 		}
-		if rt.Method != "" && r.Method != rt.Method && !(rt.Method == http.MethodGet && r.Method == http.MethodHead) {
+		var rt *route
+		for i := range routes {
+			m := routes[i].Method
+			if m == "" || m == r.Method || (m == http.MethodGet && r.Method == http.MethodHead) {
+				rt = &routes[i]
+				break
+			}
+		}
+		if rt == nil {
 			w.Header().Set("Allow", allow)
-			s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s; use %s", r.Method, r.URL.Path, rt.Method))
+			s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
 			return
 		}
 		v, err := rt.handle(r)

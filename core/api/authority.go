@@ -18,10 +18,14 @@ var uuidRe = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
 var errNoPushServer = errorf(http.StatusServiceUnavailable, "push server is not enabled on this instance")
 
 // authorityList is the original's answer: UUID → hostname, both maps always
-// present.
+// present; then, from an authority that describes its clients, the same
+// clients in full (additive keys: clients of the original's shape ignore
+// them).
 type authorityList struct {
-	Waiting map[string]string `json:"waiting"`
-	Allowed map[string]string `json:"allowed"`
+	Waiting        map[string]string `json:"waiting"`
+	Allowed        map[string]string `json:"allowed"`
+	WaitingClients []AuthorityClient `json:"waiting_clients,omitzero"`
+	AllowedClients []AuthorityClient `json:"allowed_clients,omitzero"`
 }
 
 func (s *server) getAuthority(r *http.Request) (any, error) {
@@ -38,7 +42,44 @@ func (s *server) getAuthority(r *http.Request) (any, error) {
 	if allowed == nil {
 		allowed = map[string]string{}
 	}
-	return authorityList{Waiting: waiting, Allowed: allowed}, nil
+	list := authorityList{Waiting: waiting, Allowed: allowed}
+	if d, ok := s.authority.(AuthorityDetailer); ok {
+		// A plugin that lists hostnames only still answers the maps.
+		w, a, err := d.Clients(r.Context())
+		if err != nil {
+			s.log.Debug("push clients not described in full", "error", err)
+		} else {
+			// Both present, empty or not, when described at all.
+			list.WaitingClients, list.AllowedClients = append([]AuthorityClient{}, w...), append([]AuthorityClient{}, a...)
+		}
+	}
+	return list, nil
+}
+
+// postRelay grants relay to an allowed client (reporting the hosts under
+// it); ?relay=0 withdraws it.
+func (s *server) postRelay(r *http.Request) (any, error) {
+	uuid, err := s.clientUUID(r)
+	if err != nil {
+		return nil, err
+	}
+	relay := true
+	switch v := r.URL.Query().Get("relay"); v {
+	case "", "1", "true":
+	case "0", "false":
+		relay = false
+	default:
+		return nil, errorf(http.StatusBadRequest, "invalid relay=%q: expected 1 (grant) or 0 (withdraw)", truncate(v, 20))
+	}
+	g, ok := s.authority.(RelayGranter)
+	if !ok {
+		return nil, errorf(http.StatusNotImplemented, "this daemon cannot grant relays through the API: add relay to the client's line in allowed_clients_file")
+	}
+	if err := g.Relay(r.Context(), uuid, relay); err != nil {
+		return nil, pushServerError(err)
+	}
+	s.log.Info("push client relay changed through the API", "uuid", uuid, "relay", relay, "remote", r.RemoteAddr)
+	return "OK", nil
 }
 
 func (s *server) postAllow(r *http.Request) (any, error) {
@@ -84,6 +125,9 @@ func (s *server) clientUUID(r *http.Request) (string, error) {
 func pushServerError(err error) error {
 	if errors.Is(err, ErrUnknownClient) {
 		return &Error{Status: http.StatusNotFound, Message: err.Error(), Err: err}
+	}
+	if errors.Is(err, ErrPushServerUnavailable) {
+		return &Error{Status: http.StatusServiceUnavailable, Message: ErrPushServerUnavailable.Error()}
 	}
 	return &Error{Status: http.StatusBadGateway, Message: "push server: " + err.Error(), Err: err}
 }

@@ -41,7 +41,7 @@ func benchState(b *testing.B, hosts, probes int) *state.State {
 			p := benchProbe(i, now)
 			doc.LocalHost.Probes[p.Name] = p
 		}
-		if err := st.Ingest(doc); err != nil {
+		if err := st.Ingest(doc.Uuid, doc); err != nil {
 			b.Fatal(err)
 		}
 	}

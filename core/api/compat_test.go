@@ -148,11 +148,17 @@ func TestDownRemote(t *testing.T) {
 
 	w := serve(h, get("/api"))
 	got := mustJSON(t, w, 200)
+	doc := got.(map[string]any)
+	leaf := doc["RemoteWigos"].(map[string]any)[leafUUID].(map[string]any)
+	// The one key the original lacks, additive: when the DOWN host was
+	// last heard of (the fixture state's last ingest).
+	if v := leaf["NotHeardSince"]; v != "2026-11-25T10:34:31Z" {
+		t.Errorf("remote NotHeardSince = %v", v)
+	}
+	delete(leaf, "NotHeardSince")
 	for _, d := range shapeDiff("$", got, fixtureValue(t, "api_with_down_remote.json")) {
 		t.Error(d)
 	}
-	doc := got.(map[string]any)
-	leaf := doc["RemoteWigos"].(map[string]any)[leafUUID].(map[string]any)
 	for k, want := range map[string]any{"IsAlive": false, "GlobalStatus": 999.0, "GlobalMessage": "DOWN"} {
 		if leaf[k] != want {
 			t.Errorf("remote %s = %v, want %v", k, leaf[k], want)

@@ -106,6 +106,14 @@ func (e *docEncoder) wigo(w *model.Wigo) {
 	b = appendString(b, w.Hostname)
 	b = append(b, `,"LastUpdate":`...)
 	b = strconv.AppendInt(b, w.LastUpdate, 10)
+	if w.ClaimedBy != "" {
+		b = append(b, `,"ClaimedBy":`...)
+		b = appendString(b, w.ClaimedBy)
+	}
+	if w.NotHeardSince != "" {
+		b = append(b, `,"NotHeardSince":`...)
+		b = appendString(b, w.NotHeardSince)
+	}
 	e.buf = append(b, '}')
 	e.maybeFlush()
 }

@@ -56,10 +56,10 @@ func trickyDoc() *model.Wigo {
 			"z": {Uuid: "z", LocalHost: &model.Host{Name: "z"}, RemoteWigos: map[string]*model.Wigo{
 				"deep": {Uuid: "deep", LastUpdate: math.MaxInt64, RemoteWigos: map[string]*model.Wigo{}},
 			}},
-			"a":   {Uuid: "a"},
+			"a":   {Uuid: "a", ClaimedBy: "10.0.0.66:4000"},
 			"nil": nil,
 		},
-		Hostname: weird, LastUpdate: math.MinInt64,
+		Hostname: weird, LastUpdate: math.MinInt64, ClaimedBy: weird,
 	}
 }
 
@@ -103,7 +103,7 @@ func TestDocEncoderMatchesEncodingJSON(t *testing.T) {
 // unless the field is omitempty and left empty).
 func TestDocEncoderKnowsEveryField(t *testing.T) {
 	for typ, n := range map[reflect.Type]int{
-		reflect.TypeFor[model.Wigo]():        9,
+		reflect.TypeFor[model.Wigo]():        11,
 		reflect.TypeFor[model.Host]():        4,
 		reflect.TypeFor[model.ProbeResult](): 10,
 		reflect.TypeFor[model.Metric]():      2,
@@ -184,7 +184,8 @@ func randomDoc(r *rand.Rand, depth int) *model.Wigo {
 	}
 	doc := &model.Wigo{Uuid: str(), Version: str(), IsAlive: r.IntN(2) == 0, GlobalStatus: r.IntN(1000),
 		GlobalMessage: str(), Hostname: str(), LastUpdate: r.Int64(), RemoteWigos: map[string]*model.Wigo{},
-		LocalHost: &model.Host{Name: str(), Group: str(), Status: r.IntN(1000), Probes: map[string]*model.ProbeResult{}}}
+		NotHeardSince: str(),
+		LocalHost:     &model.Host{Name: str(), Group: str(), Status: r.IntN(1000), Probes: map[string]*model.ProbeResult{}}}
 	for range r.IntN(20) {
 		p := &model.ProbeResult{Name: str(), Version: str(), Message: str(), ProbeDate: str(), Timestamp: r.Int64(),
 			Status: r.IntN(1000), ExitCode: r.IntN(256)}

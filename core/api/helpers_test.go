@@ -112,7 +112,7 @@ func newFixtureState(t testing.TB) (*state.State, *clock) {
 	if leaf == nil {
 		t.Fatalf("api.json has no RemoteWigos[%q]", leafUUID)
 	}
-	if err := st.Ingest(leaf); err != nil {
+	if err := st.Ingest("test", leaf); err != nil {
 		t.Fatalf("ingesting leaf-1: %v", err)
 	}
 	return st, clk

@@ -29,7 +29,11 @@ var allRoutes = []request{
 	get("/api/hosts/leaf-1/probes/warn/logs"), get("/api/probes/warn/logs"), get("/api/authority/hosts"),
 	{method: http.MethodPost, target: "/api/authority/hosts/" + leafUUID + "/allow"},
 	{method: http.MethodPost, target: "/api/authority/hosts/" + leafUUID + "/revoke"},
+	{method: http.MethodPost, target: "/api/authority/hosts/" + otherUUID + "/relay"},
 }
+
+// otherUUID is the fake authority's allowed client.
+const otherUUID = "0b7f6c2e-1111-4c38-8965-532bf22cd66a"
 
 // fakeAuthority is a test double of the push server plugin, which does not
 // exist yet: it records calls and answers from its maps.
@@ -88,6 +92,19 @@ func (a *fakeAuthority) Revoke(_ context.Context, uuid string) error {
 		return fmt.Errorf("client %s: %w", uuid, ErrUnknownClient)
 	}
 	delete(a.allowed, uuid)
+	return nil
+}
+
+func (a *fakeAuthority) Relay(_ context.Context, uuid string, relay bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, fmt.Sprintf("relay %s %t", uuid, relay))
+	if a.fail != nil {
+		return a.fail
+	}
+	if _, ok := a.allowed[uuid]; !ok {
+		return fmt.Errorf("client %s: %w", uuid, ErrUnknownClient)
+	}
 	return nil
 }
 
@@ -155,12 +172,20 @@ func TestMethods(t *testing.T) {
 	}
 	for _, target := range []string{"/api", "/api/hosts/leaf-1", "/api/logs", "/api/authority/hosts"} {
 		for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+			if m == http.MethodDelete && target == "/api/hosts/leaf-1" {
+				continue // removes the host: TestDeleteHost
+			}
 			w := serve(h, request{method: m, target: target})
 			if msg := wantError(t, w, 405); !strings.Contains(msg, "use GET") {
 				t.Errorf("%s %s: %q", m, target, msg)
 			}
-			if w.Header().Get("Allow") != "GET, HEAD" {
-				t.Errorf("%s %s: Allow %q", m, target, w.Header().Get("Allow"))
+			// The Allow header names every method of the path.
+			allow := "GET, HEAD"
+			if target == "/api/hosts/leaf-1" {
+				allow = "GET, HEAD, DELETE"
+			}
+			if w.Header().Get("Allow") != allow {
+				t.Errorf("%s %s: Allow %q, want %q", m, target, w.Header().Get("Allow"), allow)
 			}
 		}
 	}
@@ -206,7 +231,7 @@ func TestBasicAuth(t *testing.T) {
 			t.Errorf("%s %s with credentials: %d %s", q.method, q.target, w.Code, w.Body)
 		}
 	}
-	if got := auth.Calls(); !reflect.DeepEqual(got, []string{"list", "allow " + leafUUID, "revoke " + leafUUID}) {
+	if got := auth.Calls(); !reflect.DeepEqual(got, []string{"list", "allow " + leafUUID, "revoke " + leafUUID, "relay " + otherUUID + " true"}) {
 		t.Errorf("push server calls %v", got)
 	}
 
@@ -267,16 +292,25 @@ func TestGzip(t *testing.T) {
 	}
 }
 
+// Without a push server the authority routes answer 503 with a sentence,
+// and the daemon's log stays quiet: the dashboard's Authority tab asks on
+// every view, and nothing is wrong.
 func TestAuthorityWithoutPushServer(t *testing.T) {
-	h, _, _ := fixtureHandler(t)
+	st, _ := newFixtureState(t)
+	var logs strings.Builder
+	h := New(Options{State: st, Logger: hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info})})
 	for _, q := range []request{
 		get("/api/authority/hosts"),
 		{method: http.MethodPost, target: "/api/authority/hosts/" + leafUUID + "/allow"},
 		{method: http.MethodPost, target: "/api/authority/hosts/" + leafUUID + "/revoke"},
+		{method: http.MethodPost, target: "/api/authority/hosts/" + leafUUID + "/relay"},
 	} {
 		if msg := wantError(t, serve(h, q), 503); msg != "push server is not enabled on this instance" {
 			t.Errorf("%s %s: %q", q.method, q.target, msg)
 		}
+	}
+	if logs.Len() != 0 {
+		t.Errorf("the daemon logged for a normal answer:\n%s", logs.String())
 	}
 }
 
@@ -408,7 +442,7 @@ func TestConcurrentReadsWhileIngesting(t *testing.T) {
 				Name: "leaf-1", Group: "web", Probes: map[string]*model.ProbeResult{
 					"warn": {Name: "warn", Status: 200 + i%200, Message: fmt.Sprint(i)},
 				}}}
-			if err := st.Ingest(doc); err != nil {
+			if err := st.Ingest("test", doc); err != nil {
 				t.Error(err)
 				return
 			}
@@ -435,4 +469,68 @@ func TestConcurrentReadsWhileIngesting(t *testing.T) {
 	wg.Wait()
 	close(done)
 	<-ingested
+}
+
+// detailedAuthority describes its clients in full, as the push plugin does.
+type detailedAuthority struct{ *fakeAuthority }
+
+func (a detailedAuthority) Clients(context.Context) (waiting, allowed []AuthorityClient, err error) {
+	return []AuthorityClient{{UUID: leafUUID, Hostname: "leaf-1", Remote: "192.0.2.7:40112", FirstSeen: "2026-12-03T12:00:00Z", KeyFingerprint: "SHA256:abc"}},
+		[]AuthorityClient{{UUID: otherUUID, Hostname: "leaf-2", KeyFingerprint: "SHA256:def", UnrelayedHosts: 3}}, nil
+}
+
+// The waiting list shows, beside the original's UUID → hostname maps, each
+// client's source address, first-seen time and key fingerprint, and the
+// allowed list each client's relay grant and what it carried without one;
+// relay is granted and withdrawn with POST .../relay, through the push
+// server, and refused with a sentence by an authority without relays.
+func TestAuthorityDetailsAndRelay(t *testing.T) {
+	st, _ := newFixtureState(t)
+	fake := newFakeAuthority()
+	h := New(Options{State: st, Authority: detailedAuthority{fake}})
+	got := mustJSON(t, serve(h, get("/api/authority/hosts")), 200)
+	want := map[string]any{
+		"waiting": map[string]any{leafUUID: "leaf-1"}, "allowed": map[string]any{otherUUID: "leaf-2"},
+		"waiting_clients": []any{map[string]any{"uuid": leafUUID, "hostname": "leaf-1", "remote": "192.0.2.7:40112",
+			"first_seen": "2026-12-03T12:00:00Z", "key_fingerprint": "SHA256:abc", "relay": false}},
+		"allowed_clients": []any{map[string]any{"uuid": otherUUID, "hostname": "leaf-2", "key_fingerprint": "SHA256:def",
+			"relay": false, "unrelayed_hosts": float64(3)}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("list = %v\nwant %v", got, want)
+	}
+	// Described but empty: both lists present, empty.
+	empty := New(Options{State: st, Authority: emptyDetails{newFakeAuthority()}})
+	if got := mustJSON(t, serve(empty, get("/api/authority/hosts")), 200).(map[string]any); !reflect.DeepEqual(got["waiting_clients"], []any{}) ||
+		!reflect.DeepEqual(got["allowed_clients"], []any{}) {
+		t.Errorf("empty details = %v", got)
+	}
+	post := func(target string) request { return request{method: http.MethodPost, target: target} }
+	for _, q := range []string{"/relay", "/relay?relay=1", "/relay?relay=0"} {
+		if v := mustJSON(t, serve(h, post("/api/authority/hosts/"+otherUUID+q)), 200); v != "OK" {
+			t.Errorf("%s answered %v", q, v)
+		}
+	}
+	wantError(t, serve(h, post("/api/authority/hosts/"+leafUUID+"/relay")), 404) // waiting, not allowed
+	if msg := wantError(t, serve(h, post("/api/authority/hosts/"+otherUUID+"/relay?relay=maybe")), 400); !strings.Contains(msg, "invalid relay") {
+		t.Errorf("relay=maybe: %q", msg)
+	}
+	wantError(t, serve(h, get("/api/authority/hosts/"+otherUUID+"/relay")), 405)
+	if got, want := fake.Calls(), []string{"list", "relay " + otherUUID + " true", "relay " + otherUUID + " true",
+		"relay " + otherUUID + " false", "relay " + leafUUID + " true"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("push server calls %v, want %v", got, want)
+	}
+
+	// An authority without relays: a sentence saying what to do instead.
+	h = New(Options{State: st, Authority: struct{ Authority }{newFakeAuthority()}})
+	if msg := wantError(t, serve(h, post("/api/authority/hosts/"+otherUUID+"/relay")), 501); !strings.Contains(msg, "allowed_clients_file") {
+		t.Errorf("without relays: %q", msg)
+	}
+}
+
+// emptyDetails describes no client.
+type emptyDetails struct{ *fakeAuthority }
+
+func (emptyDetails) Clients(context.Context) (waiting, allowed []AuthorityClient, err error) {
+	return nil, nil, nil
 }

@@ -57,7 +57,11 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &e) {
 		e = &Error{Status: http.StatusInternalServerError, Message: "internal error; see the daemon's log", Err: err}
 	}
-	if e.Status >= 500 {
+	// A 5xx is logged as an error when something failed: an internal
+	// error, or a cause underneath (a plugin that did not answer). A plain
+	// "not enabled here" (no push server, no log store) is a normal answer
+	// to a normal page view, and only the client needs to read it.
+	if e.Status == http.StatusInternalServerError || (e.Status > 500 && e.Err != nil) {
 		if r.Context().Err() != nil {
 			// The client went away mid-request; nothing is broken.
 			s.log.Debug("request cancelled", "method", r.Method, "path", r.URL.Path, "error", err)
@@ -101,7 +105,6 @@ func (l *lazyHeader) Write(p []byte) (int, error) {
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	if s.gzip && !slices.Contains(h.Values("Vary"), "Accept-Encoding") {
 		// Whether or not this client gets gzip, a cache must key on it.

@@ -127,9 +127,8 @@ type Config struct {
 	Files []string
 }
 
-// HTTP is the http block. It holds only comparable fields on purpose: a
-// reload compares the old and new values to decide whether to restart the
-// listener.
+// HTTP is the http block. A reload compares the old and new values to tell
+// the operator a restart is needed.
 type HTTP struct {
 	// Enabled turns the HTTP server off entirely, for a pure push client that
 	// nobody needs to reach.
@@ -151,6 +150,13 @@ type HTTP struct {
 	// Gzip compresses responses for clients that accept it; /api grows with
 	// the number of hosts, so it is on by default.
 	Gzip bool
+	// AllowedHosts are the names this instance answers to in the Host
+	// header (DNS rebinding defence); empty means localhost, the host
+	// names and the listen addresses. "*" turns the check off.
+	AllowedHosts []string
+	// AllowedOrigins are other origins whose pages may change things here
+	// and open the websocket ("https://noc.example:8443").
+	AllowedOrigins []string
 }
 
 // TLS reports whether the server must speak HTTPS.

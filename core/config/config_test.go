@@ -129,7 +129,7 @@ func TestLoadMergesDropIns(t *testing.T) {
 	}
 	// Singleton blocks merge attribute by attribute across files.
 	wantHTTP := HTTP{Enabled: true, Address: "127.0.0.1", Port: 4443, Login: "admin", Password: "pw", Gzip: true}
-	if cfg.HTTP != wantHTTP {
+	if !reflect.DeepEqual(cfg.HTTP, wantHTTP) {
 		t.Errorf("HTTP = %+v, want %+v", cfg.HTTP, wantHTTP)
 	}
 	wantNotif := Notifications{MinLevel: 300, OnProbeChange: true, OnHostChange: true}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -46,8 +48,8 @@ func schemaOf[R any](fields []field[R]) *hcl.BodySchema {
 }
 
 var topFields = []field[Config]{
-	stringField("hostname", func(c *Config) *string { return &c.Hostname }),
-	stringField("group", func(c *Config) *string { return &c.Group }),
+	identityField("hostname", func(c *Config) *string { return &c.Hostname }),
+	identityField("group", func(c *Config) *string { return &c.Group }),
 	pathField("probes_dir", func(c *Config) *string { return &c.ProbesDir }),
 	pathField("probes_config_dir", func(c *Config) *string { return &c.ProbesConfigDir }),
 	pathField("plugins_dir", func(c *Config) *string { return &c.PluginsDir }),
@@ -68,6 +70,8 @@ var httpFields = []field[HTTP]{
 	stringField("login", func(h *HTTP) *string { return &h.Login }),
 	stringField("password", func(h *HTTP) *string { return &h.Password }),
 	boolField("gzip", func(h *HTTP) *bool { return &h.Gzip }),
+	namesField("allowed_hosts", func(h *HTTP) *[]string { return &h.AllowedHosts }),
+	namesField("allowed_origins", func(h *HTTP) *[]string { return &h.AllowedOrigins }),
 }
 
 var notificationFields = []field[Notifications]{
@@ -113,6 +117,13 @@ func evalAttr(a *hcl.Attribute, ty cty.Type) (val cty.Value, set bool, diags hcl
 		return cty.NilVal, false, append(diags, invalid(a, "Number out of range",
 			fmt.Sprintf("%s holds a number beyond what any option accepts.", a.Name)))
 	}
+	// A string where a number or bool is expected (port = "4000") is refused
+	// rather than converted: the original read such a value as a mistake.
+	if ty.IsPrimitiveType() && val.Type().IsPrimitiveType() && !val.Type().Equals(ty) {
+		return cty.NilVal, false, append(diags, invalid(a, "Incorrect attribute value type",
+			fmt.Sprintf("Inappropriate value for attribute %q: a %s is required.",
+				a.Name, ty.FriendlyName())))
+	}
 	conv, err := convert.Convert(val, ty)
 	if err != nil {
 		return cty.NilVal, false, append(diags, typeError(a, err))
@@ -145,6 +156,55 @@ func stringField[R any](name string, dst func(*R) *string) field[R] {
 			*dst(r) = v
 		}
 		return set, diags
+	}}
+}
+
+// maxIdentityBytes bounds hostname and group: a DNS name is at most 253
+// bytes, and both travel in every document, log row and notification.
+const maxIdentityBytes = 253
+
+// identityField reads hostname or group: what names this host everywhere
+// (API paths, log rows, notifications), so it must be printable, without
+// "/" (it could not be addressed as /api/hosts/:hostname) and short.
+func identityField[R any](name string, dst func(*R) *string) field[R] {
+	return field[R]{name: name, decode: func(r *R, a *hcl.Attribute, ctx fieldCtx) (bool, hcl.Diagnostics) {
+		var v string
+		set, diags := decodeAttr(a, &v)
+		if !set {
+			return false, diags
+		}
+		if len(v) > maxIdentityBytes || strings.IndexFunc(v, func(c rune) bool { return unicode.IsControl(c) || c == '/' || c == utf8.RuneError }) >= 0 {
+			return false, append(diags, invalid(a, "Invalid "+name,
+				fmt.Sprintf("%s must be at most %d bytes of printable text without \"/\", got %d bytes starting %.40q.", ctx.name, maxIdentityBytes, len(v), v)))
+		}
+		*dst(r) = v
+		return true, diags
+	}}
+}
+
+// maxNameBytes bounds one entry of a names list (a DNS name is at most 253).
+const maxNameBytes = 512
+
+// namesField reads a list of host names or origins: each non-empty, without
+// spaces or control characters, and of a sane length.
+func namesField[R any](name string, dst func(*R) *[]string) field[R] {
+	return field[R]{name: name, decode: func(r *R, a *hcl.Attribute, ctx fieldCtx) (bool, hcl.Diagnostics) {
+		var v []string
+		set, diags := decodeAttr(a, &v)
+		if !set {
+			return false, diags
+		}
+		for i, n := range v {
+			if n == "" || len(n) > maxNameBytes || strings.IndexFunc(n, func(c rune) bool { return c <= ' ' || c == 0x7f }) >= 0 {
+				return false, append(diags, invalid(a, "Invalid name",
+					fmt.Sprintf("%s[%d] must be a name of 1 to %d characters without spaces or control characters, got %.40q.", ctx.name, i, maxNameBytes, n)))
+			}
+		}
+		if len(v) == 0 {
+			v = nil // [] is the default, written out
+		}
+		*dst(r) = v
+		return true, diags
 	}}
 }
 

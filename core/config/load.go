@@ -33,7 +33,7 @@ type Source struct {
 // blocks after a core error; it must not be used to run the daemon when
 // diags.HasErrors().
 func Load(path string) (*Config, hcl.Diagnostics) {
-	src, err := os.ReadFile(path)
+	src, err := readConfigFile(path)
 	if err != nil {
 		return Default(), hcl.Diagnostics{fileDiag(path, "Cannot read configuration file", err)}
 	}
@@ -96,7 +96,7 @@ func readDropIns(dir string) ([]Source, hcl.Diagnostics) {
 			})
 			continue
 		}
-		src, err := os.ReadFile(p)
+		src, err := readConfigFile(p)
 		if err != nil {
 			diags = append(diags, fileDiag(p, "Cannot read drop-in file", err))
 			continue
@@ -184,6 +184,10 @@ func blockText(b *hcl.Block, src []byte) string {
 func (l *loader) add(diags hcl.Diagnostics) { l.diags = append(l.diags, diags...) }
 
 func (l *loader) file(s Source) {
+	if diags := guard(s); diags.HasErrors() {
+		l.add(diags)
+		return
+	}
 	f, diags := hclsyntax.ParseConfig(s.Src, s.Name, hcl.InitialPos)
 	l.add(diags)
 	if diags.HasErrors() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -61,10 +62,42 @@ func (a *authority) Revoke(ctx context.Context, uuid string) error {
 	return apiError(a.m.AuthorityRevoke(ctx, a.instance, uuid))
 }
 
-// apiError keeps "unknown client" recognizable by the API (404).
+// Clients implements api.AuthorityDetailer.
+func (a *authority) Clients(ctx context.Context) (waiting, allowed []api.AuthorityClient, err error) {
+	w, al, err := a.m.AuthorityClients(ctx, a.instance)
+	if err != nil {
+		return nil, nil, apiError(err)
+	}
+	return apiClients(w), apiClients(al), nil
+}
+
+// Relay implements api.RelayGranter.
+func (a *authority) Relay(ctx context.Context, uuid string, relay bool) error {
+	return apiError(a.m.AuthorityRelay(ctx, a.instance, uuid, relay))
+}
+
+func apiClients(cs []sdk.AuthorityClient) []api.AuthorityClient {
+	out := make([]api.AuthorityClient, len(cs))
+	for i, c := range cs {
+		out[i] = api.AuthorityClient{UUID: c.UUID, Hostname: c.Hostname, Remote: c.Remote, KeyFingerprint: c.KeyFingerprint,
+			Relay: c.Relay, Pending: c.Pending, UnrelayedHosts: c.UnrelayedHosts}
+		if !c.FirstSeen.IsZero() {
+			out[i].FirstSeen = c.FirstSeen.UTC().Format(time.RFC3339)
+		}
+	}
+	return out
+}
+
+// apiError keeps "unknown client" (404) and "push server not running yet"
+// (503: starting or restarting, try again) recognizable by the API.
 func apiError(err error) error {
-	if err != nil && errors.Is(err, sdk.ErrUnknownClient) {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sdk.ErrUnknownClient):
 		return fmt.Errorf("%w: %w", api.ErrUnknownClient, err)
+	case errors.Is(err, plugin.ErrUnavailable):
+		return fmt.Errorf("%w: %w", api.ErrPushServerUnavailable, err)
 	}
 	return err
 }

@@ -2,8 +2,10 @@
 // bus, the SQLite store, the probe manager and the HTTP API. cmd/wigo is a
 // thin shell around it, and tests start whole daemons through it.
 //
-// Data flows one way: probes → state → events → store (and, later, plugins
-// and the websocket hub), and the API reads the state and the store.
+// Data flows one way: probes → state → events → store (and plugins and the
+// websocket hub), and the API reads the state and the store. The one flow
+// back is at start: the store's record of hosts and probe statuses is
+// restored into the state before anything runs (restore.go).
 package daemon
 
 import (
@@ -12,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +23,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/core/decide"
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/metrics"
 	"github.com/wigo-project/wigo/core/notify"
@@ -45,6 +49,8 @@ type Daemon struct {
 
 	plugins *plugin.Manager
 	notify  *notify.Pipeline
+	// decider holds what the core's decisions depend on (acknowledgements).
+	decider *decide.Decider
 	// metrics carries probe measurements to the output plugins and counts
 	// what it sends and drops, for /metrics.
 	metrics *metrics.Router
@@ -67,7 +73,9 @@ func New(cfg *config.Config, log hclog.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	bus := event.NewBus()
+	decider := decide.New()
 	st := state.New(state.Options{
+		Decide:       decider.Decide,
 		UUID:         id,
 		Hostname:     cfg.Hostname,
 		Group:        cfg.Group,
@@ -88,14 +96,30 @@ func New(cfg *config.Config, log hclog.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := restore(st, decider, db, log); err != nil {
+		db.Close()
+		return nil, err
+	}
 	instances, blocks, diags := notifiers(cfg)
 	if diags.HasErrors() {
 		db.Close()
 		return nil, fmt.Errorf("notify blocks:\n%s", config.FormatDiagnostics(diags))
 	}
+	// A notifier that comes (back) up resumes what waited for it at once.
+	var pipeline *notify.Pipeline
+	onRunning := func(kind, label string) {
+		if kind != config.KindNotify || pipeline == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := pipeline.Resume(ctx, label); err != nil {
+			log.Warn("cannot resume notifications", "instance", label, "error", err)
+		}
+	}
 	plugins := plugin.NewManager(plugin.Options{Dir: cfg.PluginsDir, Logger: log.Named("plugin"),
-		Host: transportHost(st, log)})
-	pipeline, err := notify.New(notify.Options{
+		Host: transportHost(st, log), OnRunning: onRunning})
+	pipeline, err = notify.New(notify.Options{
 		Store:     db,
 		Sender:    pluginSender(plugins),
 		Instances: instances,
@@ -105,7 +129,7 @@ func New(cfg *config.Config, log hclog.Logger) (*Daemon, error) {
 		db.Close()
 		return nil, fmt.Errorf("notification pipeline: %w", err)
 	}
-	d := &Daemon{log: log, cfg: cfg, uuid: id, bus: bus, state: st, store: db,
+	d := &Daemon{log: log, cfg: cfg, uuid: id, bus: bus, state: st, store: db, decider: decider,
 		plugins: plugins, notify: pipeline, notifyBlocks: blocks}
 	d.metrics = d.newMetricsRouter()
 	d.probe = probe.New(probe.Options{
@@ -114,6 +138,7 @@ func New(cfg *config.Config, log hclog.Logger) (*Daemon, error) {
 		Timeout:   cfg.ProbeTimeout,
 		Logger:    log.Named("probe"),
 		Sink:      st,
+		Previous:  st.Local().ProbeNames(),
 	})
 	if cfg.HTTP.Enabled {
 		if err := d.listen(); err != nil {
@@ -148,6 +173,9 @@ func (d *Daemon) URL() string {
 // State is the daemon's state (tests and embedders read it).
 func (d *Daemon) State() *state.State { return d.state }
 
+// Acks are the acknowledgements the core's decisions hold.
+func (d *Daemon) Acks() []event.Ack { return d.decider.Acks() }
+
 // Store is the daemon's database.
 func (d *Daemon) Store() *store.Store { return d.store }
 
@@ -165,29 +193,37 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	// The store subscribes first and loses nothing: it applies
 	// back-pressure rather than dropping a status change.
-	// It only asks for the kinds it may log, so the high-volume
+	// It only asks for the kinds it may log, record (the hosts and the
+	// acknowledgements a restart restores) or notify, so the high-volume
 	// probe_updated stream never crosses its channel.
-	logSub := d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096, Kinds: []event.Kind{
-		event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.HostDown, event.HostUp,
-		event.ClientWaiting}})
+	logSub := d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096,
+		Kinds: append([]event.Kind{event.HostAppeared, event.Acknowledged, event.AckRemoved}, notify.Kinds...)})
 
-	// The notification pipeline writes every event that passes a filter to
-	// its outbox before delivery; it too loses nothing.
-	notifySub := d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096, Kinds: notify.Kinds})
+	// The store's writer also queues the notification of every event that
+	// passes a filter, in the transaction that logs and records the
+	// event: a crash can lose neither half of a change without the other.
+	d.store.SetOutbox(d.notify)
 
-	// A plugin that cannot start is logged and shown in the API; the core
+	// Plugins start beside everything else, not before it: a plugin that
+	// hangs at its handshake must not keep the API and the probes waiting
+	// (notifications wait for their notifier in the outbox meanwhile). One
+	// that cannot start is logged, shown in the API and retried; the core
 	// and the other plugins keep running.
-	if diags := d.plugins.Start(ctx, pluginBlocks(d.notifyBlocks, d.cfg)); len(diags) > 0 {
-		for _, line := range strings.Split(strings.TrimSpace(config.FormatDiagnostics(diags)), "\n") {
-			d.log.Error("plugin not started", "error", line)
+	pluginsStarted := make(chan struct{})
+	go func() {
+		defer close(pluginsStarted)
+		if diags := d.plugins.Start(ctx, pluginBlocks(d.notifyBlocks, d.cfg)); len(diags) > 0 {
+			for _, line := range strings.Split(strings.TrimSpace(config.FormatDiagnostics(diags)), "\n") {
+				d.log.Error("plugin not started", "error", line)
+			}
 		}
-	}
+	}()
 	notifyCtx, stopNotify := context.WithCancel(context.Background())
 	defer stopNotify()
 	notifyDone := make(chan struct{})
 	go func() {
 		defer close(notifyDone)
-		if err := d.notify.Run(notifyCtx, notifySub); err != nil {
+		if err := d.notify.Run(notifyCtx, nil); err != nil {
 			d.log.Error("notification pipeline stopped", "err", err)
 		}
 	}()
@@ -213,6 +249,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 	run("state", func() error { d.state.Run(ctx); return nil })
 	run("store retention", func() error { d.store.RunRetention(ctx); return nil })
+	run("last heard", func() error { d.saveLastHeardEvery(ctx, lastHeardInterval); return nil })
 	run("metrics", func() error { d.metrics.Run(ctx); return nil })
 	run("probes", func() error { return d.probe.Run(ctx) })
 	if d.server != nil {
@@ -231,15 +268,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	wg.Wait()
-	// Every producer has stopped: the pipeline enqueues what it still holds
-	// (undelivered rows stay in the outbox for the next start), then the
-	// plugins stop, then the store commits its last log rows.
+	// Every producer has stopped: deliveries stop (undelivered rows stay in
+	// the outbox for the next start), then the plugins, then the store
+	// commits its last events and their notifications.
 	stopNotify()
 	<-notifyDone
-	notifySub.Close()
 	d.plugins.Stop()
+	// A start still under way ends at its handshake timeout at the latest,
+	// and must not leave a process behind once the daemon is gone.
+	<-pluginsStarted
 	logSub.Close()
 	<-storeDone
+	d.saveLastHeard(context.Background())
 	var err error
 	select {
 	case err = <-errc:
@@ -301,7 +341,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 	d.probe.SetDirs(cfg.ProbesDir, cfg.ProbesConfigDir)
 	d.state.SetIdentity(cfg.Hostname, cfg.Group)
 	d.state.SetAliveTimeout(cfg.AliveTimeout)
-	if old.HTTP != cfg.HTTP {
+	if !reflect.DeepEqual(old.HTTP, cfg.HTTP) {
 		d.log.Warn("http settings changed: restart the daemon to apply them")
 	}
 	if old.Database != cfg.Database || old.UUIDFile != cfg.UUIDFile {

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/wigo-project/wigo/core/api"
+	"github.com/wigo-project/wigo/core/edge"
 	"github.com/wigo-project/wigo/core/plugin"
 	"github.com/wigo-project/wigo/core/ui"
 	"github.com/wigo-project/wigo/core/ws"
@@ -18,14 +20,26 @@ import (
 
 // handler builds everything the HTTP server answers: the JSON API under
 // /api, the websocket at /api/ws and the web UI at /. Every route sits
-// behind the same basic auth when a login or password is set. It also
-// returns the websocket hub, which the server must close on shutdown.
-func (d *Daemon) handler() (http.Handler, *ws.Hub) {
+// behind the edge guard (security headers, Host check, cross-site check)
+// and the same basic auth when a login or password is set. It also returns
+// the websocket hub, which the server must close on shutdown.
+func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 	h := d.cfg.HTTP
 	log := d.log.Named("http")
+	hosts := h.AllowedHosts
+	if len(hosts) == 0 {
+		self, _ := os.Hostname()
+		hosts = edge.DefaultHosts(h.Address, d.cfg.Hostname, self)
+	}
+	guard, err := edge.New(edge.Options{AllowedHosts: hosts, AllowedOrigins: h.AllowedOrigins, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
 	apiHandler := api.New(api.Options{
 		State:     d.state,
 		Authority: pushAuthority(d.plugins, d.cfg),
+		Acks:      d.decider,
+		Flush:     d.store.Flush,
 		Logs:      d.store,
 		Login:     h.Login,
 		Password:  h.Password,
@@ -34,9 +48,10 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub) {
 		Version:   Version,
 	})
 	hub := ws.New(ws.Options{
-		State:  d.state,
-		Logger: d.log.Named("ws"),
-		// TODO: an http.allowed_origins option in core/config, passed here.
+		State:          d.state,
+		Acks:           d.decider.Acks,
+		Logger:         d.log.Named("ws"),
+		AllowedOrigins: h.AllowedOrigins,
 	})
 	page := ui.New()
 	auth := func(next http.Handler) http.Handler {
@@ -55,7 +70,7 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub) {
 	mux.Handle("GET /api/plugins", auth(http.HandlerFunc(d.servePlugins)))
 	mux.Handle("GET /metrics", auth(d.metricsHandler(hub, pushAuthority(d.plugins, d.cfg))))
 	mux.Handle("/", auth(page))
-	return localWritesOnly(h.Login != "" || h.Password != "", mux), hub
+	return guard.Wrap(localWritesOnly(h.Login != "" || h.Password != "", mux)), hub, nil
 }
 
 // servePlugins answers every plugin instance with its state (running,
@@ -99,7 +114,10 @@ func fromLoopback(r *http.Request) bool {
 
 func (d *Daemon) listen() error {
 	h := d.cfg.HTTP
-	handler, hub := d.handler()
+	handler, hub, err := d.handler()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", h.Addr())
 	if err != nil {
 		return fmt.Errorf("http listen on %s: %w", h.Addr(), err)

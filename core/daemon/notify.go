@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/hashicorp/go-hclog"
@@ -64,6 +65,15 @@ func pluginSender(m *plugin.Manager) notify.Sender {
 		if err != nil {
 			return fmt.Errorf("encode notification %s: %w", n.EventId, err)
 		}
-		return m.NotifyJSON(ctx, instance, b)
+		err = m.NotifyJSON(ctx, instance, b)
+		switch {
+		case errors.Is(err, plugin.ErrBroken):
+			// The plugin died in this call: maybe because of it.
+			return fmt.Errorf("%w: %w: %w", notify.ErrUnavailable, notify.ErrInterrupted, err)
+		case errors.Is(err, plugin.ErrUnavailable):
+			// Not an attempt: no receiver saw it.
+			return fmt.Errorf("%w: %w", notify.ErrUnavailable, err)
+		}
+		return err
 	})
 }

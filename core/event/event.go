@@ -36,7 +36,59 @@ const (
 	// server and waits for an operator's approval. Raised by the transport
 	// plugin through the Host's Event; HostUUID and Host name the client.
 	ClientWaiting Kind = "client_waiting"
+	// Acknowledged: an operator acknowledged a host's or a probe's problem
+	// (Ack); the decisions mute it while it does not get worse.
+	Acknowledged Kind = "acknowledged"
+	// AckRemoved: an operator removed an acknowledgement (Ack).
+	AckRemoved Kind = "ack_removed"
 )
+
+// Ack is an operator's acknowledgement of a problem: "I am on it". It
+// mutes notifications of its host (Probe "") or probe while the status does
+// not get worse than Status; a worse status gets through and ends it unless
+// Sticky; a recovery to OK ends it.
+type Ack struct {
+	HostUUID string    `json:"HostUuid"`
+	Host     string    `json:"Host"`
+	Probe    string    `json:"Probe,omitempty"`
+	Status   int       `json:"Status"`
+	Author   string    `json:"Author"`
+	Comment  string    `json:"Comment,omitempty"`
+	Sticky   bool      `json:"Sticky,omitempty"`
+	Time     time.Time `json:"Time"`
+	// Expires, when set, is when the acknowledgement stops holding
+	// anything back: "on it until the maintenance ends".
+	Expires time.Time `json:"Expires,omitzero"`
+}
+
+// Expired reports whether a no longer holds at t.
+func (a Ack) Expired(t time.Time) bool { return !a.Expires.IsZero() && !t.Before(a.Expires) }
+
+// Target names what a is about, as the log says it: "web-1" or "web-1/disk".
+func (a Ack) Target() string {
+	if a.Probe == "" {
+		return a.Host
+	}
+	return a.Host + "/" + a.Probe
+}
+
+// HeldBack reasons: why a change was not notified.
+const (
+	HeldAcknowledged = "acknowledged"
+)
+
+// Decision is what the core decided about an event (core/decide), before
+// any consumer sees it: the pipeline, the log, the websocket and the API
+// read it and re-derive nothing.
+type Decision struct {
+	// HeldBack, when set, says why the change is not notified (one of the
+	// Held* reasons); Reason is the sentence.
+	HeldBack string `json:"HeldBack,omitempty"`
+	Reason   string `json:"Reason,omitempty"`
+	// AckEnded is the acknowledgement this change ended (a recovery, or a
+	// worse status that broke through).
+	AckEnded *Ack `json:"AckEnded,omitempty"`
+}
 
 // Event is one change. Old and New are shared, immutable snapshots: a
 // subscriber must not modify them.
@@ -60,6 +112,44 @@ type Event struct {
 	Message string `json:"Message"`
 	// Remote is true for hosts learned from another instance.
 	Remote bool `json:"Remote"`
+	// ByOperator is set on host_removed when an operator removed the host
+	// (DELETE /api/hosts/:host) rather than its instance ceasing to report
+	// it; only those removals are logged.
+	ByOperator bool `json:"ByOperator,omitempty"`
+	// Ack is the acknowledgement of an acknowledged or ack_removed event.
+	Ack *Ack `json:"Ack,omitempty"`
+	// Decision is set by the core's decisions before the event is published.
+	Decision Decision `json:"Decision"`
+	// HostStatus and ProbesInError describe the event's host once the
+	// change (and the rest of the report that carried it) is applied: its
+	// status, and its probes above OK, sorted. The state sets them on probe
+	// events, so no consumer keeps a copy of every probe's status to know.
+	HostStatus    int      `json:"HostStatus,omitempty"`
+	ProbesInError []string `json:"ProbesInError,omitempty"`
+	// Facts describe the event's host after the change, for the store's
+	// record of every host (what a restart keeps). Not sent to clients.
+	Facts HostFacts `json:"-"`
+}
+
+// HostFacts are the facts about a host that the store keeps so a restart
+// can restore it: where it sits in the hierarchy and when it was last
+// heard of. The state fills them in on every event it publishes.
+type HostFacts struct {
+	Version string
+	// Parent is the UUID of the instance the host was learned through (""
+	// for the local host and for hosts reporting directly).
+	Parent string
+	// Origin is the UUID of the directly connected instance whose document
+	// carried the host.
+	Origin string
+	// Source is who delivered that document (a pulled remote's address, a
+	// push client's UUID); "" for the local host.
+	Source string
+	// Alive is false once the host is DOWN.
+	Alive bool
+	// Heard is when this instance last heard of the host; for host_down it
+	// is older than the event's Time.
+	Heard time.Time
 }
 
 // Logged reports whether this kind of event belongs in the status-change log.
@@ -67,10 +157,12 @@ type Event struct {
 // appearance at OK is not.
 func (e Event) Logged() bool {
 	switch e.Kind {
-	case ProbeChanged, ProbeDisappeared, HostDown, HostUp, ClientWaiting:
+	case ProbeChanged, ProbeDisappeared, HostDown, HostUp, ClientWaiting, Acknowledged, AckRemoved:
 		return true
 	case ProbeAppeared:
 		return e.NewStatus != model.StatusOK
+	case HostRemoved:
+		return e.ByOperator
 	}
 	return false
 }
@@ -78,16 +170,28 @@ func (e Event) Logged() bool {
 // LogEntry renders the event as a row of the log table.
 func (e Event) LogEntry() model.LogEntry {
 	status := e.NewStatus
-	if e.Kind == ProbeDisappeared {
+	if e.Kind == ProbeDisappeared || e.Kind == HostRemoved {
 		status = model.StatusOK
 	}
 	return model.LogEntry{
 		Date:      model.FormatDate(e.Time),
 		Timestamp: e.Time.Unix(),
 		Level:     model.LogLevelFor(status),
-		Message:   e.Message,
+		Message:   e.logMessage(),
 		Host:      e.Host,
 		Probe:     e.Probe,
 		Group:     e.Group,
 	}
+}
+
+// logMessage is Message with what the decisions made of the change.
+func (e Event) logMessage() string {
+	m := e.Message
+	if e.Decision.HeldBack != "" {
+		m += " (not notified: " + e.Decision.Reason + ")"
+	}
+	if a := e.Decision.AckEnded; a != nil {
+		m += " (acknowledgement by " + a.Author + " ended)"
+	}
+	return m
 }

@@ -180,7 +180,7 @@ func BenchmarkScrape1000Hosts(b *testing.B) {
 				{Tags: map[string]string{"type": "c", "mount": "/"}, Value: 3}}}
 		}
 		id := fmt.Sprint("host-", h)
-		if err := st.Ingest(&model.Wigo{Uuid: id, Hostname: id, IsAlive: true,
+		if err := st.Ingest(id, &model.Wigo{Uuid: id, Hostname: id, IsAlive: true,
 			LocalHost: &model.Host{Name: id, Group: fmt.Sprint("g", h%10), Probes: probes}}); err != nil {
 			b.Fatal(err)
 		}

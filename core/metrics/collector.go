@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/wigo-project/wigo/core/decide"
+	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/notify"
 	"github.com/wigo-project/wigo/core/plugin"
@@ -40,6 +42,9 @@ type CollectorOptions struct {
 	Outbox func() notify.Stats
 	// WebSocket returns the websocket hub's counters (*ws.Hub.Stats).
 	WebSocket func() ws.Stats
+	// Decisions returns the core's decision counters
+	// (*decide.Decider.Stats).
+	Decisions func() decide.Stats
 	// Push is the push server's client authority (the API's
 	// api.Authority); nil when this instance runs no push server.
 	Push PushAuthority
@@ -142,7 +147,9 @@ var (
 	descWSClients = desc("wigo_websocket_clients", "Connected websocket (dashboard) clients.")
 	descWSDropped = desc("wigo_websocket_clients_dropped_total", "Websocket clients closed because they could not keep up.")
 
-	descPush = desc("wigo_push_clients", "Push clients known to this instance's push server, by state (waiting for approval, allowed).", "state")
+	descAcks     = desc("wigo_acknowledgements", "Acknowledgements in force (hosts and probes whose problem someone took).")
+	descHeldBack = desc("wigo_notifications_held_back_total", "Changes not notified since start, by the reason the core decided (acknowledged, …).", "reason")
+	descPush     = desc("wigo_push_clients", "Push clients known to this instance's push server, by state (waiting for approval, allowed).", "state")
 )
 
 // Describe implements prometheus.Collector; it sends nothing, which makes
@@ -196,6 +203,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		s := c.opts.WebSocket()
 		gauge(descWSClients, float64(s.Clients))
 		counter(descWSDropped, float64(s.Dropped))
+	}
+	if c.opts.Decisions != nil {
+		s := c.opts.Decisions()
+		gauge(descAcks, float64(s.Acks))
+		for _, reason := range []string{event.HeldAcknowledged} {
+			counter(descHeldBack, float64(s.HeldBack[reason]), reason)
+		}
 	}
 	if c.opts.Push != nil {
 		// One call to the push plugin per scrape, bounded: a hung plugin

@@ -20,6 +20,7 @@ import (
 	pmodel "github.com/prometheus/common/model"
 
 	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/core/decide"
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/notify"
@@ -167,7 +168,7 @@ func TestLocalAndRemoteMetricsReachOpenTSDB(t *testing.T) {
 	load, mem := runProbe(t, "hardware_load_average", ts), runProbe(t, "hardware_memory", ts)
 	rg.state.ProbeResult(load)
 	rg.state.ProbeResult(mem)
-	if err := rg.state.Ingest(remoteDoc(ts, 91)); err != nil {
+	if err := rg.state.Ingest("test", remoteDoc(ts, 91)); err != nil {
 		t.Fatal(err)
 	}
 	want := len(load.Metrics) + len(mem.Metrics) + 3
@@ -201,7 +202,7 @@ func TestLocalAndRemoteMetricsReachOpenTSDB(t *testing.T) {
 	// to the plugin (Sent grows) but not sent to OpenTSDB; a changed value
 	// is.
 	waitFor(t, "the first points accounted", func() bool { return rg.router.Stats()[0].Sent == uint64(want) })
-	if err := rg.state.Ingest(remoteDoc(ts+10, 92)); err != nil {
+	if err := rg.state.Ingest("test", remoteDoc(ts+10, 92)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the changed value", func() bool { return s.Count() == want+1 })
@@ -261,13 +262,13 @@ func TestMetricsEndpointWholeTree(t *testing.T) {
 	st := state.New(state.Options{UUID: "local-uuid", Hostname: "master", Group: "core", Bus: bus})
 	ts := time.Now().Unix()
 	st.ProbeResult(runProbe(t, "hardware_load_average", ts))
-	if err := st.Ingest(remoteDoc(ts, 91)); err != nil {
+	if err := st.Ingest("test", remoteDoc(ts, 91)); err != nil {
 		t.Fatal(err)
 	}
 	// Label values the text format must escape, and tag keys that are not
 	// label names.
 	odd, oddGroup := "a \"quoted\" \\ back\nslash", `a "quoted" \ group`
-	if err := st.Ingest(&model.Wigo{Uuid: "odd-uuid", Hostname: "odd", IsAlive: true, LocalHost: &model.Host{Name: "odd", Group: oddGroup,
+	if err := st.Ingest("odd-source", &model.Wigo{Uuid: "odd-uuid", Hostname: "odd", IsAlive: true, LocalHost: &model.Host{Name: "odd", Group: oddGroup,
 		Probes: map[string]*model.ProbeResult{"p": {Name: "p", Status: 100, Timestamp: ts, Metrics: []model.Metric{
 			{Tags: map[string]string{"Disk Name": odd}, Value: 1.5},
 			{Tags: map[string]string{"Disk Name": odd}, Value: 9}, // duplicate series: first wins
@@ -284,6 +285,9 @@ func TestMetricsEndpointWholeTree(t *testing.T) {
 		Outbox:    func() notify.Stats { return notify.Stats{Pending: 3, Dead: 1, Delivered: 7} },
 		WebSocket: func() ws.Stats { return ws.Stats{Clients: 2} },
 		Push:      fakePush{},
+		Decisions: func() decide.Stats {
+			return decide.Stats{Acks: 4, HeldBack: map[string]uint64{event.HeldAcknowledged: 9}}
+		},
 	}))
 	fams := scrape(t, h)
 	for _, c := range []struct {
@@ -315,6 +319,8 @@ func TestMetricsEndpointWholeTree(t *testing.T) {
 		{"wigo_push_clients", map[string]string{"state": "allowed"}, 2},
 		{"wigo_output_points_dropped_total", map[string]string{"output": "opentsdb", "reason": "queue_full"}, 0},
 		{"wigo_metrics_events_dropped_total", nil, 0},
+		{"wigo_acknowledgements", nil, 4},
+		{"wigo_notifications_held_back_total", map[string]string{"reason": "acknowledged"}, 9},
 	} {
 		v, ok := value(fams, c.name, c.labels)
 		if !ok {

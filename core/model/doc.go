@@ -54,6 +54,14 @@ type Wigo struct {
 	RemoteWigos   map[string]*Wigo `json:"RemoteWigos"`
 	Hostname      string           `json:"Hostname"`
 	LastUpdate    int64            `json:"LastUpdate"`
+	// ClaimedBy, not in the original, names the last other source (remote
+	// address or push client) refused for claiming this host's UUID; absent
+	// when none did.
+	ClaimedBy string `json:"ClaimedBy,omitempty"`
+	// NotHeardSince is set on a host that is DOWN: when this instance last
+	// heard of it (RFC 3339, UTC), kept across restarts. The original has
+	// no such key; it is additive and omitted otherwise.
+	NotHeardSince string `json:"NotHeardSince,omitempty"`
 }
 
 // LogEntry is one row of the status-change log in the original's shape.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/model"
 )
 
 // Kinds lists the event kinds the pipeline consumes; subscribe with exactly
@@ -16,7 +17,7 @@ import (
 // nothing. HostRemoved is included only to forget a removed host's probes.
 var Kinds = []event.Kind{
 	event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared,
-	event.HostDown, event.HostUp, event.HostRemoved, event.ClientWaiting,
+	event.HostDown, event.HostUp, event.HostRemoved, event.ClientWaiting, event.Acknowledged,
 }
 
 // Filter decides which events one notifier instance hears about.
@@ -73,6 +74,12 @@ func (f Filter) Accepts(e event.Event) bool {
 		return f.OnProbeChange && e.OldStatus >= level
 	case event.HostDown, event.HostUp, event.ClientWaiting:
 		return f.OnHostChange
+	case event.Acknowledged:
+		// Whoever heard of the problem hears who took it.
+		if e.Probe == "" && f.OnHostChange && e.NewStatus >= model.StatusDown {
+			return true
+		}
+		return f.OnProbeChange && !f.RescueOnly && e.NewStatus >= level
 	}
 	return false
 }

@@ -177,7 +177,8 @@ func TestBuildKeepsOriginalShape(t *testing.T) {
 	nw := &model.ProbeResult{Name: "load", Status: 300, Message: "load is 12"}
 	e := event.Event{Kind: event.ProbeChanged, Time: at, Host: "web-1", Group: "Front", Probe: "load",
 		OldStatus: 100, NewStatus: 300, Old: old, New: nw}
-	n, ok := Build(e, "ev-1", []string{"load", "disk"})
+	e.ProbesInError = []string{"disk", "load"}
+	n, ok := Build(e, "ev-1")
 	if !ok {
 		t.Fatal("probe change not built")
 	}
@@ -214,11 +215,32 @@ func TestBuildKeepsOriginalShape(t *testing.T) {
 		t.Errorf("JSON keys = %v, want %v", got, want)
 	}
 
-	down, ok := Build(event.Event{Kind: event.HostDown, Time: at, Host: "db", NewStatus: 999, Message: "nothing heard for 60s"}, "ev-2", nil)
+	down, ok := Build(event.Event{Kind: event.HostDown, Time: at, Host: "db", NewStatus: 999, Message: "nothing heard for 60s"}, "ev-2")
 	if !ok || down.Type != "Wigo" || down.Message != "Host db is DOWN" || down.NewLevel != "DOWN" || down.HostProbesInError == nil {
 		t.Errorf("host down = %+v", down)
 	}
-	if _, ok := Build(event.Event{Kind: event.ProbeUpdated}, "x", nil); ok {
+	if _, ok := Build(event.Event{Kind: event.ProbeUpdated}, "x"); ok {
 		t.Error("probe_updated must not be built")
+	}
+}
+
+// An acknowledgement reaches the notifiers that heard of the problem: not
+// one whose min_level the acknowledged status is under.
+func TestAcknowledgementNotifiedWhereTheProblemWas(t *testing.T) {
+	f := defaults()
+	f.MinLevel = 300
+	ack := func(probe string, status int) event.Event {
+		return event.Event{Kind: event.Acknowledged, Host: "web-1", Probe: probe, NewStatus: status, OldStatus: status,
+			Message: "web-1/disk acknowledged by alice: on it"}
+	}
+	if !f.Accepts(ack("disk", 300)) || f.Accepts(ack("disk", 200)) {
+		t.Error("a probe's acknowledgement: want it sent at min_level, not under")
+	}
+	if !f.Accepts(ack("", 999)) {
+		t.Error("the acknowledgement of a DOWN host is not sent")
+	}
+	n, ok := Build(ack("disk", 300), "ev-ack")
+	if !ok || n.Kind != "acknowledged" || n.Type != TypeProbe || n.Message != "web-1/disk acknowledged by alice: on it" {
+		t.Errorf("built %+v, %v", n, ok)
 	}
 }

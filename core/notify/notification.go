@@ -77,10 +77,10 @@ func levelName(status int) string {
 	return model.StatusName(status)
 }
 
-// Build renders e as a notification with the given event id. inError is the
-// host's probes in error after the event (copied, sorted). It reports false
-// for kinds that are never notified.
-func Build(e event.Event, eventID string, inError []string) (*Notification, bool) {
+// Build renders e as a notification with the given event id; the host's
+// probes in error are the event's (set by the state). It reports false for
+// kinds that are never notified.
+func Build(e event.Event, eventID string) (*Notification, bool) {
 	n := &Notification{
 		Hostname:          e.Host,
 		Group:             e.Group,
@@ -135,11 +135,18 @@ func Build(e event.Event, eventID string, inError []string) (*Notification, bool
 		n.Type = TypeWigo
 		n.Message = fmt.Sprintf("New push client %s (%s) is waiting for approval", e.Host, e.HostUUID)
 		n.Summary = fmt.Sprintf("A new push client %s (UUID %s) is waiting for approval : \n\n\t%s\n", e.Host, e.HostUUID, e.Message)
+	case event.Acknowledged:
+		n.Type = TypeProbe
+		if e.Probe == "" {
+			n.Type = TypeWigo
+		}
+		n.Message = e.Message
+		n.Summary = fmt.Sprintf("%s\n\n\tStatus : %d (%s)\n", e.Message, e.NewStatus, levelName(e.NewStatus))
 	default:
 		return nil, false
 	}
-	if n.Type == TypeProbe && inError != nil {
-		n.HostProbesInError = slices.Sorted(slices.Values(inError))
+	if n.Type == TypeProbe && e.ProbesInError != nil {
+		n.HostProbesInError = slices.Clone(e.ProbesInError)
 	}
 	return n, true
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/wigo-project/wigo/core/event"
-	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/store"
 )
 
@@ -50,6 +49,28 @@ const (
 type Sender interface {
 	Send(ctx context.Context, instance string, n *Notification) error
 }
+
+// ErrUnavailable is what a Sender wraps when the notification never reached
+// a receiver because the notifier itself was not there (its plugin not
+// running, restarting, or its process gone during the call). Such a failure
+// spends none of the row's attempts: the row waits for the notifier
+// (Resume) and is tried again every UnavailableRetry meanwhile.
+var ErrUnavailable = errors.New("notifier unavailable")
+
+// ErrInterrupted is what a Sender wraps, with ErrUnavailable, when the
+// notifier went away during this very Send (its plugin process died in the
+// call). Once is bad luck; a row whose every Send kills its plugin is
+// poison, and holding it would hold its host's queue behind it forever: after
+// MaxInterruptions such Sends in a row it becomes a dead letter.
+var ErrInterrupted = errors.New("notifier stopped during the send")
+
+// DefaultMaxInterruptions is how many Sends of one row may end with its
+// notifier gone before the row is taken for the cause and dead-lettered.
+const DefaultMaxInterruptions = 3
+
+// UnavailableRetry is how soon a row whose notifier was unavailable is due
+// again, should no Resume come first.
+const UnavailableRetry = 5 * time.Second
 
 // SenderFunc adapts a function to Sender.
 type SenderFunc func(ctx context.Context, instance string, n *Notification) error
@@ -88,6 +109,11 @@ type Options struct {
 	// MaxAttempts before a row becomes a dead letter; 0 means
 	// DefaultMaxAttempts.
 	MaxAttempts int
+	// MaxInterruptions before a row whose Sends keep ending with the
+	// notifier gone (ErrInterrupted) becomes a dead letter; 0 means
+	// DefaultMaxInterruptions. Counted by this run only: a restart gives
+	// a suspect row a fresh count.
+	MaxInterruptions int
 	// BackoffBase and BackoffMax shape the retry delay: BackoffBase after
 	// the first failure, doubling up to BackoffMax, with jitter. 0 means
 	// the default.
@@ -99,11 +125,6 @@ type Options struct {
 	// Retention is how long delivered rows are kept; 0 means
 	// DefaultRetention.
 	Retention time.Duration
-	// ProbesInError, when set, gives the host's probes in error for
-	// HostProbesInError (e.g. from state.FindHost). When nil the pipeline
-	// tracks probe statuses from the events it consumes, which is exact as
-	// long as it subscribes with Kinds from the daemon's start.
-	ProbesInError func(host string) []string
 	// OnEnqueued, when set, is called with the event ids of each committed
 	// outbox batch, synchronously, after the commit: from then on those
 	// notifications survive a crash. Tests and benchmarks use it.
@@ -141,10 +162,12 @@ type Pipeline struct {
 	// wake pokes the dispatcher: new rows, a retried dead letter.
 	wake chan struct{}
 
-	// probes tracks statuses for HostProbesInError when no ProbesInError
-	// function was given. Only the enqueue path touches it, under enqMu.
-	enqMu  sync.Mutex
-	probes map[string]map[string]int
+	// enqMu keeps Enqueue and Prepare from interleaving their batches.
+	enqMu sync.Mutex
+
+	// interrupted counts, per outbox row id, its Sends in a row that ended
+	// with the notifier gone. Only record (the dispatcher) touches it.
+	interrupted map[int64]int
 
 	delivered, failed, deadLettered atomic.Uint64
 }
@@ -166,6 +189,9 @@ func New(opts Options) (*Pipeline, error) {
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultMaxAttempts
 	}
+	if opts.MaxInterruptions <= 0 {
+		opts.MaxInterruptions = DefaultMaxInterruptions
+	}
 	if opts.BackoffBase <= 0 {
 		opts.BackoffBase = DefaultBackoffBase
 	}
@@ -183,12 +209,12 @@ func New(opts Options) (*Pipeline, error) {
 		opts.Retention = DefaultRetention
 	}
 	return &Pipeline{
-		opts:      opts,
-		log:       opts.Logger.Named("notify"),
-		st:        opts.Store,
-		instances: opts.Instances,
-		wake:      make(chan struct{}, 1),
-		probes:    map[string]map[string]int{},
+		opts:        opts,
+		log:         opts.Logger.Named("notify"),
+		st:          opts.Store,
+		instances:   opts.Instances,
+		interrupted: map[int64]int{},
+		wake:        make(chan struct{}, 1),
 	}, nil
 }
 
@@ -203,15 +229,43 @@ func (p *Pipeline) poke() {
 // that pass to the outbox, all in one transaction, returning the event ids
 // of the events that produced at least one row. When it returns nil they are
 // durable and will be delivered, by this run or the next. Run calls it for
-// events from the bus; it is exported for callers outside the bus (a test
-// notification from the API).
+// events from its subscription; it is exported for callers outside the bus
+// (a test notification from the API).
 func (p *Pipeline) Enqueue(ctx context.Context, events ...event.Event) ([]string, error) {
 	p.enqMu.Lock()
 	defer p.enqMu.Unlock()
+	entries, err := p.prepare(events)
+	if err != nil || len(entries) == 0 {
+		return nil, err
+	}
+	if _, err := p.st.EnqueueOutbox(ctx, time.Now(), entries...); err != nil {
+		return nil, err
+	}
+	return p.committed(entries), nil
+}
+
+// Prepare implements store.Outbox: the store's writer queues the
+// notifications of the events it stores in the same transaction (run the
+// pipeline with a nil subscription then). Events must come in bus order,
+// each once.
+func (p *Pipeline) Prepare(events []event.Event) ([]store.OutboxEntry, error) {
+	p.enqMu.Lock()
+	defer p.enqMu.Unlock()
+	return p.prepare(events)
+}
+
+// Committed implements store.Outbox: the rows are durable, deliver them.
+func (p *Pipeline) Committed(entries []store.OutboxEntry) { p.committed(entries) }
+
+// prepare filters events for every instance and builds their outbox rows,
+// Callers hold enqMu.
+func (p *Pipeline) prepare(events []event.Event) ([]store.OutboxEntry, error) {
 	var entries []store.OutboxEntry
-	var ids []string
 	for _, e := range events {
-		inError := p.track(e)
+		if e.Decision.HeldBack != "" {
+			// Decided in the core (core/decide): the log says why.
+			continue
+		}
 		var accepted []Instance
 		for _, in := range p.instances {
 			if in.Filter.Accepts(e) {
@@ -222,13 +276,13 @@ func (p *Pipeline) Enqueue(ctx context.Context, events ...event.Event) ([]string
 			continue
 		}
 		id := uuid.NewString()
-		n, ok := Build(e, id, inError)
+		n, ok := Build(e, id)
 		if !ok {
 			continue
 		}
 		payload, err := json.Marshal(n)
 		if err != nil {
-			return nil, fmt.Errorf("encode notification %s: %w", id, err)
+			return entries, fmt.Errorf("encode notification %s: %w", id, err)
 		}
 		for _, in := range accepted {
 			entry := store.OutboxEntry{EventID: id, Instance: in.Name, Host: e.Host, Payload: payload}
@@ -237,19 +291,24 @@ func (p *Pipeline) Enqueue(ctx context.Context, events ...event.Event) ([]string
 			}
 			entries = append(entries, entry)
 		}
-		ids = append(ids, id)
 	}
-	if len(entries) == 0 {
-		return nil, nil
-	}
-	if _, err := p.st.EnqueueOutbox(ctx, time.Now(), entries...); err != nil {
-		return nil, err
+	return entries, nil
+}
+
+// committed reports committed rows to OnEnqueued and wakes the dispatcher;
+// it returns their event ids, each once, in order.
+func (p *Pipeline) committed(entries []store.OutboxEntry) []string {
+	var ids []string
+	for i, e := range entries {
+		if i == 0 || entries[i-1].EventID != e.EventID {
+			ids = append(ids, e.EventID)
+		}
 	}
 	if p.opts.OnEnqueued != nil {
 		p.opts.OnEnqueued(ids)
 	}
 	p.poke()
-	return ids, nil
+	return ids
 }
 
 func acceptedBy(instances []Instance, name string) bool {
@@ -259,40 +318,6 @@ func acceptedBy(instances []Instance, name string) bool {
 		}
 	}
 	return false
-}
-
-// track applies e to the probe-status tracker and returns the host's probes
-// in error afterwards (nil for host events).
-func (p *Pipeline) track(e event.Event) []string {
-	if p.opts.ProbesInError != nil {
-		if e.Probe == "" {
-			return nil
-		}
-		return p.opts.ProbesInError(e.Host)
-	}
-	switch e.Kind {
-	case event.HostRemoved:
-		delete(p.probes, e.Host)
-		return nil
-	case event.ProbeChanged, event.ProbeAppeared, event.ProbeUpdated:
-		h := p.probes[e.Host]
-		if h == nil {
-			h = map[string]int{}
-			p.probes[e.Host] = h
-		}
-		h[e.Probe] = e.NewStatus
-	case event.ProbeDisappeared:
-		delete(p.probes[e.Host], e.Probe)
-	default:
-		return nil
-	}
-	out := []string{}
-	for name, st := range p.probes[e.Host] {
-		if st > model.StatusOK {
-			out = append(out, name)
-		}
-	}
-	return out
 }
 
 // Run consumes sub (which may be nil: delivery only) and delivers the outbox
@@ -565,11 +590,43 @@ func (p *Pipeline) record(results []result) error {
 			continue
 		}
 		res := store.OutboxResult{ID: r.row.ID, EventID: r.row.EventID, Instance: r.row.Instance, Err: r.err}
-		if r.err == nil {
+		poison := false
+		if errors.Is(r.err, ErrInterrupted) {
+			p.interrupted[r.row.ID]++
+			poison = p.interrupted[r.row.ID] >= p.opts.MaxInterruptions
+		}
+		if poison || !errors.Is(r.err, ErrUnavailable) {
+			// Dead, or a receiver answered: the count starts again. A try
+			// while the plugin is still down (unavailable, not
+			// interrupted) neither adds to it nor clears it.
+			delete(p.interrupted, r.row.ID)
+		}
+		switch {
+		case poison:
+			// Counted as an attempt and dead-lettered: the queue behind
+			// it moves, and the operator sees which row and why.
+			res.Err = fmt.Errorf("the notifier stopped during each of %d sends of this notification in a row, so it is taken for the cause: %w",
+				p.opts.MaxInterruptions, r.err)
+			res.Dead = true
+			p.failed.Add(1)
+			p.deadLettered.Add(1)
+			p.log.Error("notification dead-lettered: its notifier stops every time it is sent; retry it from the API", "instance", r.row.Instance,
+				"host", r.row.Host, "event_id", r.row.EventID, "id", r.row.ID, "sends", p.opts.MaxInterruptions, "error", r.err)
+		case r.err == nil:
 			p.delivered.Add(1)
 			p.log.Debug("notification delivered", "instance", r.row.Instance, "host", r.row.Host,
 				"event_id", r.row.EventID, "attempt", r.row.Attempts+1)
-		} else {
+		case errors.Is(r.err, ErrUnavailable) && !errors.Is(r.err, context.DeadlineExceeded):
+			// (A Send that ran out of time may have reached its receiver:
+			// that one is an attempt.)
+			// Nobody received it: not an attempt. Fallbacks are released
+			// all the same, so a crashed notifier does not silence a
+			// problem its fallback could report.
+			res.NotAttempt = true
+			res.NextAttempt = now.Add(UnavailableRetry)
+			p.log.Debug("notifier unavailable; notification waits for it", "instance", r.row.Instance,
+				"host", r.row.Host, "event_id", r.row.EventID, "error", r.err)
+		default:
 			p.failed.Add(1)
 			attempt := r.row.Attempts + 1
 			res.Dead = attempt >= p.opts.MaxAttempts || errors.Is(r.err, errPermanent)
@@ -627,6 +684,21 @@ func (p *Pipeline) prune(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// Resume sends instance's pending notifications now: its notifier is back
+// (the plugin manager reports it running again), so what waited for it
+// goes out at once rather than at its backed-off time.
+func (p *Pipeline) Resume(ctx context.Context, instance string) error {
+	n, err := p.st.ResumeOutbox(ctx, instance, time.Now())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		p.log.Info("notifier back: pending notifications resumed", "instance", instance, "notifications", n)
+	}
+	p.poke()
+	return nil
 }
 
 // Retry turns the dead letter id back into a pending notification and wakes

@@ -32,7 +32,8 @@ func allOf(name string) Instance {
 // change is a probe change that every allOf instance accepts.
 func change(host, probe string) event.Event {
 	return event.Event{Kind: event.ProbeChanged, Host: host, Group: "g", Probe: probe, OldStatus: 100, NewStatus: 300,
-		Old: &model.ProbeResult{Name: probe, Status: 100}, New: &model.ProbeResult{Name: probe, Status: 300, Message: "bad"}}
+		Old: &model.ProbeResult{Name: probe, Status: 100}, New: &model.ProbeResult{Name: probe, Status: 300, Message: "bad"},
+		HostStatus: 300, ProbesInError: []string{probe}}
 }
 
 // call is one Send as a test Sender saw it.
@@ -525,31 +526,111 @@ func TestHTTPReceiverFailingThenRecovering(t *testing.T) {
 	}
 }
 
-func TestHostProbesInErrorTracksEvents(t *testing.T) {
+// A notifier that is not there (its plugin down) spends no attempts, however
+// long it stays away: more rounds than MaxAttempts leave the rows pending
+// with 0 attempts, and Resume sends them, in order, the moment it is back.
+func TestUnavailableNotifierSpendsNoAttempts(t *testing.T) {
 	st := storetest.Open(t)
-	rec := newRecorder(nil)
-	p, err := New(Options{Store: st, Sender: rec, Instances: []Instance{allOf("http")}})
+	var down atomic.Bool
+	down.Store(true)
+	rec := newRecorder(func(context.Context, string, *Notification, int) error {
+		if down.Load() {
+			return fmt.Errorf("notify %q: %w: plugin unavailable", "http", ErrUnavailable)
+		}
+		return nil
+	})
+	p, bus, _ := start(t, Options{Store: st, Sender: rec, Instances: []Instance{allOf("http")},
+		MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond})
+	bus.Publish(change("web-1", "load"), change("web-1", "disk"))
+	var recorded time.Time
+	for round := 0; round < 6; round++ {
+		c := <-rec.ch // the head row of web-1, tried and unavailable
+		if c.err == nil {
+			t.Fatal("delivered while down")
+		}
+		// Resume only once this try's outcome is in the store, or the
+		// outcome would push the row back after the Resume.
+		eventually(t, "the result recorded", func() bool {
+			rows, _, err := st.ListOutbox(context.Background(), store.OutboxQuery{})
+			if err != nil || len(rows) != 2 || !rows[0].Updated.After(recorded) || rows[0].LastError == "" {
+				return false
+			}
+			recorded = rows[0].Updated
+			return true
+		})
+		if err := p.Resume(context.Background(), "http"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, _, err := st.ListOutbox(context.Background(), store.OutboxQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	appeared := event.Event{Kind: event.ProbeAppeared, Host: "h", Probe: "disk", NewStatus: 200}
-	gone := event.Event{Kind: event.ProbeDisappeared, Host: "h", Probe: "disk", OldStatus: 200, NewStatus: 100}
-	if _, err := p.Enqueue(ctx, appeared, change("h", "load"), gone, change("h", "cpu")); err != nil {
+	for _, r := range rows {
+		if r.State != store.OutboxPending || r.Attempts != 0 {
+			t.Fatalf("row after 6 unavailable rounds: %+v, want pending with 0 attempts", r)
+		}
+	}
+	down.Store(false)
+	if err := p.Resume(context.Background(), "http"); err != nil {
 		t.Fatal(err)
 	}
-	rows, _, err := st.ListOutbox(ctx, store.OutboxQuery{})
-	if err != nil || len(rows) != 4 {
-		t.Fatalf("rows = %d, %v", len(rows), err)
+	eventually(t, "both delivered", func() bool { return counts(t, st)[store.OutboxDelivered] == 2 })
+	var order []string
+	for _, c := range rec.snapshot() {
+		if c.err == nil {
+			order = append(order, c.n.Probe)
+		}
 	}
-	want := []string{"disk", "disk,load", "load", "cpu,load"}
-	for i, row := range rows {
-		var n Notification
-		if err := json.Unmarshal(row.Payload, &n); err != nil {
+	if strings.Join(order, " ") != "load disk" {
+		t.Errorf("delivered %v, want load then disk", order)
+	}
+}
+
+// A notification whose every Send kills its notifier's plugin is poison: it
+// spends no attempts for a crash or two, but after MaxInterruptions Sends in
+// a row that ended with the plugin gone it is dead-lettered with that
+// reason, and the host's queue behind it moves on.
+func TestPoisonNotificationDeadLettered(t *testing.T) {
+	st := storetest.Open(t)
+	rec := newRecorder(func(_ context.Context, _ string, n *Notification, _ int) error {
+		if n.Probe == "poison" {
+			return fmt.Errorf("notify %q: %w: %w: connection reset", "http", ErrUnavailable, ErrInterrupted)
+		}
+		return nil
+	})
+	p, bus, _ := start(t, Options{Store: st, Sender: rec, Instances: []Instance{allOf("http")}, MaxInterruptions: 3})
+	bus.Publish(change("web-1", "poison"), change("web-1", "disk"))
+	var recorded time.Time
+	for round := 1; round <= 3; round++ {
+		if c := <-rec.ch; c.n.Probe != "poison" {
+			t.Fatalf("send %d was of %s, want the head row (poison)", round, c.n.Probe)
+		}
+		eventually(t, "the result recorded", func() bool {
+			rows, _, err := st.ListOutbox(context.Background(), store.OutboxQuery{})
+			if err != nil || len(rows) == 0 || !strings.Contains(string(rows[0].Payload), `"poison"`) || !rows[0].Updated.After(recorded) || rows[0].LastError == "" {
+				return false
+			}
+			recorded = rows[0].Updated
+			return true
+		})
+		rows, _, _ := st.ListOutbox(context.Background(), store.OutboxQuery{})
+		if round < 3 && (rows[0].State != store.OutboxPending || rows[0].Attempts != 0) {
+			t.Fatalf("after %d interrupted sends: %s with %d attempts, want pending with none", round, rows[0].State, rows[0].Attempts)
+		}
+		if err := p.Resume(context.Background(), "http"); err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(n.HostProbesInError, ","); got != want[i] {
-			t.Errorf("%s %s: HostProbesInError = %q, want %q", n.Kind, n.Probe, got, want[i])
-		}
+	}
+	eventually(t, "disk delivered behind the poison row", func() bool { return counts(t, st)[store.OutboxDelivered] == 1 })
+	rows, _, err := st.ListOutbox(context.Background(), store.OutboxQuery{States: []store.OutboxState{store.OutboxDead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || !strings.Contains(rows[0].LastError, "stopped during each of 3 sends") {
+		t.Fatalf("dead letters %+v, want the poison row, saying why", rows)
+	}
+	if n := len(rec.snapshot()); n != 4 {
+		t.Errorf("%d sends, want 3 of poison and 1 of disk", n)
 	}
 }

@@ -67,5 +67,26 @@ func (m *Manager) authority(ctx context.Context, instance string, f func(context
 }
 
 func isAnswer(err error) bool {
-	return err != nil && (errors.Is(err, sdk.ErrUnknownClient) || errors.Is(err, sdk.ErrNoAuthority))
+	return err != nil && (errors.Is(err, sdk.ErrUnknownClient) || errors.Is(err, sdk.ErrNoAuthority) || errors.Is(err, sdk.ErrUnsupported))
+}
+
+// AuthorityClients returns the waiting and allowed push clients of the
+// transport instance in full (address, first seen, key fingerprint,
+// relay); an error wrapping sdk.ErrUnsupported from a plugin that lists
+// hostnames only.
+func (m *Manager) AuthorityClients(ctx context.Context, instance string) (waiting, allowed []sdk.AuthorityClient, err error) {
+	err = m.authority(ctx, instance, func(ctx context.Context, tc *sdk.TransportClient) error {
+		var e error
+		waiting, allowed, e = tc.AuthorityClients(ctx)
+		return e
+	})
+	return waiting, allowed, err
+}
+
+// AuthorityRelay grants (relay true) or withdraws relay for the allowed
+// push client uuid on the transport instance.
+func (m *Manager) AuthorityRelay(ctx context.Context, instance, uuid string, relay bool) error {
+	return m.authority(ctx, instance, func(ctx context.Context, tc *sdk.TransportClient) error {
+		return tc.AuthorityRelay(ctx, uuid, relay)
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wigo-project/wigo/core/config"
@@ -63,10 +64,22 @@ transport "echo" {
 	if err := m.AuthorityAllow(ctx, "push", "nobody"); !errors.Is(err, sdk.ErrUnknownClient) {
 		t.Fatalf("allow unknown = %v, want sdk.ErrUnknownClient", err)
 	}
+	if err := m.AuthorityRelay(ctx, "push", "nobody", true); !errors.Is(err, sdk.ErrUnknownClient) {
+		t.Fatalf("relay for an unknown client = %v, want sdk.ErrUnknownClient", err)
+	}
+	if err := m.AuthorityRelay(ctx, "push", "client-1", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, all, err := m.AuthorityClients(ctx, "push"); err != nil || len(all) != 1 || all[0].UUID != "client-1" || !all[0].Relay {
+		t.Fatalf("clients after the relay grant = %+v, %v", all, err)
+	}
+	if b, _ := os.ReadFile(allowed); !strings.Contains(string(b), "client-1 web1 relay\n") {
+		t.Fatalf("allowed file after the relay grant = %q", b)
+	}
 	if err := m.AuthorityRevoke(ctx, "push", "client-1"); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(allowed); len(b) == 0 || string(b) != "# Wigo push clients allowed by this server: UUID hostname [pending]. Written by transport-push.\n" {
+	if b, _ := os.ReadFile(allowed); len(b) == 0 || string(b) != "# Wigo push clients allowed by this server: UUID hostname [pending] [key=BASE64] [relay]. Written by transport-push.\n" {
 		t.Fatalf("allowed file after revoke = %q", b)
 	}
 	if _, _, err := m.AuthorityList(ctx, "echo"); !errors.Is(err, sdk.ErrNoAuthority) {

@@ -221,6 +221,16 @@ func (m *Manager) prepare(b config.PluginBlock) (*proc, []byte, hcl.Diagnostics)
 	if err != nil {
 		return nil, nil, hcl.Diagnostics{startDiag(b, err)}
 	}
+	cfg, diags := m.decode(p, b)
+	if diags.HasErrors() {
+		return nil, nil, diags
+	}
+	return p, cfg, diags
+}
+
+// decode decodes b's body against the schema p declared, killing p when the
+// block does not fit it.
+func (m *Manager) decode(p *proc, b config.PluginBlock) ([]byte, hcl.Diagnostics) {
 	body := b.Body
 	if body == nil {
 		body = hcl.EmptyBody()
@@ -228,9 +238,9 @@ func (m *Manager) prepare(b config.PluginBlock) (*proc, []byte, hcl.Diagnostics)
 	cfg, diags := hclschema.Decode(body, p.schema, b.DefRange)
 	if diags.HasErrors() {
 		p.kill()
-		return nil, nil, diags
+		return nil, diags
 	}
-	return p, cfg, diags
+	return cfg, diags
 }
 
 // each runs f for every block concurrently (a hanging plugin costs one
@@ -289,7 +299,7 @@ func configureDiag(b config.PluginBlock, err error) *hcl.Diagnostic {
 // run regardless, so the daemon logs the diagnostics and carries on.
 func (m *Manager) Start(ctx context.Context, blocks []config.PluginBlock) hcl.Diagnostics {
 	return each(blocks, func(b config.PluginBlock) hcl.Diagnostics {
-		in := &instance{block: b, kick: make(chan struct{}, 1), state: StateFailed, since: time.Now()}
+		in := &instance{block: b, kick: make(chan struct{}, 1), state: StateStarting, since: time.Now()}
 		m.mu.Lock()
 		if m.stopped {
 			m.mu.Unlock()
@@ -307,7 +317,15 @@ func (m *Manager) Start(ctx context.Context, blocks []config.PluginBlock) hcl.Di
 		m.instances[key(b.Kind, b.Label)] = in
 		m.mu.Unlock()
 
-		p, cfg, diags := m.prepare(b)
+		// A process that does not start, or a Configure that fails (a port
+		// in use, a server not there yet), is retried with backoff like a
+		// crash; only a block its schema refuses waits for a fix.
+		p, err := m.launch(b)
+		if err != nil {
+			m.retry(in, err)
+			return hcl.Diagnostics{startDiag(b, err)}
+		}
+		cfg, diags := m.decode(p, b)
 		if diags.HasErrors() {
 			in.setState(StateFailed, errors.New(strings.TrimSpace(config.FormatDiagnostics(diags))))
 			return diags
@@ -315,7 +333,7 @@ func (m *Manager) Start(ctx context.Context, blocks []config.PluginBlock) hcl.Di
 		in.config = cfg
 		if err := m.configure(ctx, in, p); err != nil {
 			p.kill()
-			in.setState(StateFailed, err)
+			m.retry(in, err)
 			return append(diags, configureDiag(b, err))
 		}
 		m.run(in, p)
@@ -360,6 +378,32 @@ func (m *Manager) run(in *instance, p *proc) {
 		"plugin", in.block.Plugin, "version", p.info.Version, "pid", pid)
 	m.wg.Add(1)
 	go m.supervise(in)
+	m.running(in)
+}
+
+// retry hands an instance whose first start failed to its supervisor, which
+// brings it up with backoff as after a crash.
+func (m *Manager) retry(in *instance, cause error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopped {
+		in.setState(StateFailed, cause)
+		return
+	}
+	in.setState(StateRestarting, cause)
+	m.wg.Add(1)
+	go m.supervise(in)
+	select {
+	case in.kick <- struct{}{}: // look now, not at the next health tick
+	default:
+	}
+}
+
+// running tells OnRunning that in is ready for calls.
+func (m *Manager) running(in *instance) {
+	if m.opts.OnRunning != nil {
+		go m.opts.OnRunning(in.block.Kind, in.block.Label)
+	}
 }
 
 // Notify sends n to the notify instance named instance. A *sdk.RemoteError
@@ -429,7 +473,7 @@ func (m *Manager) call(ctx context.Context, kind, label string, f func(context.C
 	case in.kick <- struct{}{}:
 	default:
 	}
-	return fmt.Errorf("%s %q: %w: %v", kind, label, ErrUnavailable, err)
+	return fmt.Errorf("%s %q: %w: %w: %v", kind, label, ErrUnavailable, ErrBroken, err)
 }
 
 // Health returns the state of every instance, sorted by kind and name.

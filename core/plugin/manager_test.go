@@ -268,9 +268,69 @@ notify "good" {
 	for _, h := range m.Health() {
 		states[h.Instance] = h.State
 	}
-	want := map[string]State{"missing": StateFailed, "echo": StateFailed, "hang": StateFailed, "exits": StateFailed, "good": StateRunning}
+	// A start that failed is retried with backoff, like a crash.
+	want := map[string]State{"missing": StateRestarting, "echo": StateRestarting, "hang": StateRestarting, "exits": StateRestarting, "good": StateRunning}
 	if fmt.Sprint(states) != fmt.Sprint(want) {
 		t.Fatalf("states = %v, want %v", states, want)
+	}
+}
+
+// A plugin whose binary is not there when the daemon starts comes up once
+// it is installed, without a daemon restart, and OnRunning says so; a
+// block its schema refuses is not retried.
+func TestFailedStartIsRetried(t *testing.T) {
+	dir := t.TempDir()
+	srv, got := sink(t)
+	cfg, _ := load(t, fmt.Sprintf("notify \"late\" {\n  plugin = \"notify-http\"\n  url = %q\n}\nnotify \"typo\" {\n  plugin = \"notify-http\"\n  ulr = \"x\"\n}\n", srv.URL))
+	ran := make(chan string, 4)
+	m := newManager(t, Options{Dir: dir, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		HealthInterval: 20 * time.Millisecond, OnRunning: func(kind, label string) { ran <- kind + "/" + label }})
+	if diags := m.Start(context.Background(), cfg.Notify); !diags.HasErrors() {
+		t.Fatal("Start reported no error for a missing binary")
+	}
+	states := func() map[string]InstanceHealth {
+		out := map[string]InstanceHealth{}
+		for _, h := range m.Health() {
+			out[h.Instance] = h
+		}
+		return out
+	}
+	if h := states()["late"]; h.State != StateRestarting || !strings.Contains(h.LastError, "does not exist") {
+		t.Fatalf("late before install: %+v", h)
+	}
+	b, err := os.ReadFile(filepath.Join(pluginsDir, "notify-http"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notify-http"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case who := <-ran:
+		if who != "notify/late" {
+			t.Fatalf("OnRunning(%s), want notify/late", who)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("never started once installed: %+v", m.Health())
+	}
+	if err := m.Notify(context.Background(), "late", note("late")); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, got, "late")
+	// The typo's plugin is there now too: it starts, its block is refused,
+	// and it is not retried again.
+	deadline := time.Now().Add(20 * time.Second)
+	for states()["typo"].State != StateFailed && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	h := states()["typo"]
+	if h.State != StateFailed || !strings.Contains(h.LastError, "ulr") {
+		t.Fatalf("typo: %+v, want failed with the schema's refusal", h)
+	}
+	restarts := h.Restarts
+	time.Sleep(100 * time.Millisecond) // five backoffs of the test's options: a retry would show
+	if h := states()["typo"]; h.State != StateFailed || h.Restarts != restarts {
+		t.Errorf("a block its schema refuses was retried: %+v", h)
 	}
 }
 
@@ -382,8 +442,8 @@ func TestRestartBacksOffUntilTheBinaryWorksAgain(t *testing.T) {
 	if h.State != StateRestarting || !strings.Contains(h.LastError, "handshake") {
 		t.Fatalf("health while failing = %+v", h)
 	}
-	if err := m.Notify(context.Background(), "http", note("x")); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("notify while restarting: %v", err)
+	if err := m.Notify(context.Background(), "http", note("x")); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrBroken) {
+		t.Fatalf("notify while restarting: %v; want unavailable, not a broken call", err)
 	}
 	copyFile(filepath.Join(pluginsDir, "notify-http"))
 	for m.Health()[0].State != StateRunning {
@@ -416,5 +476,27 @@ func TestStopKillsPlugins(t *testing.T) {
 	}
 	if err := m.Notify(context.Background(), "http", note("x")); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("notify after Stop: %v", err)
+	}
+}
+
+// A plugin that dies during a call answers ErrUnavailable and ErrBroken:
+// the notification may be why it died, which the pipeline counts
+// (notify.ErrInterrupted), unlike a call to a plugin already down.
+func TestCallBrokenByPluginDeath(t *testing.T) {
+	var m *Manager
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The plugin is in the middle of this call: it dies now.
+		syscall.Kill(m.pid("http"), syscall.SIGKILL) //nolint:errcheck // the assertion below says
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	cfg, _ := load(t, fmt.Sprintf("notify \"http\" {\n  url = %q\n}\n", srv.URL))
+	m = newManager(t, Options{})
+	if diags := m.Start(context.Background(), cfg.Notify); diags.HasErrors() {
+		t.Fatal(config.FormatDiagnostics(diags))
+	}
+	err := m.Notify(context.Background(), "http", note("x"))
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrBroken) {
+		t.Fatalf("notify whose plugin died in the call: %v; want unavailable and broken", err)
 	}
 }

@@ -31,6 +31,11 @@ import (
 // notification may not have been delivered; retry later.
 var ErrUnavailable = errors.New("plugin unavailable")
 
+// ErrBroken comes with ErrUnavailable when the plugin went away during the
+// call itself (its connection broke: the process died or closed it),
+// rather than being down before it.
+var ErrBroken = errors.New("plugin call broken")
+
 // ErrUnknownInstance means no instance of that kind and name was started.
 var ErrUnknownInstance = errors.New("no such plugin instance")
 
@@ -61,6 +66,10 @@ type Options struct {
 	// PingTimeout is how long a health check may take before the plugin is
 	// considered hung, killed and restarted (5 s).
 	PingTimeout time.Duration
+	// OnRunning, when set, is called (on its own goroutine) each time an
+	// instance starts or restarts and is ready for calls: the notification
+	// pipeline resumes what waited for it.
+	OnRunning func(kind, label string)
 }
 
 func (o *Options) defaults() {
@@ -95,12 +104,16 @@ type State string
 
 // Instance states.
 const (
+	// StateStarting: its first start is under way (the daemon does not wait
+	// for it: its API answers meanwhile).
+	StateStarting State = "starting"
 	// StateRunning: started, configured and answering.
 	StateRunning State = "running"
-	// StateRestarting: it crashed and the manager is bringing it back.
+	// StateRestarting: it crashed, or failed to start, and the manager is
+	// bringing it back with backoff.
 	StateRestarting State = "restarting"
-	// StateFailed: it could not be started or configured from the config
-	// given; it stays down until the daemon is restarted with a fix.
+	// StateFailed: its block does not decode against the plugin's schema;
+	// it stays down until the daemon is restarted with a fix.
 	StateFailed State = "failed"
 )
 

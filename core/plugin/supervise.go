@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/wigo-project/wigo/core/config"
 )
 
 // supervise watches in's process and restarts it when it exits or stops
@@ -25,11 +28,14 @@ func (m *Manager) supervise(in *instance) {
 		case <-in.kick:
 		}
 		in.mu.Lock()
-		p, since := in.proc, in.since
+		p, since, last := in.proc, in.since, in.lastError
 		in.mu.Unlock()
 		err := m.alive(p)
 		if err == nil {
 			continue
+		}
+		if p == nil && last != "" {
+			err = errors.New(last) // its start failed: say why, not "no process"
 		}
 		// A plugin that ran well for a while gets a quick restart again.
 		if time.Since(since) >= m.opts.MaxBackoff {
@@ -71,18 +77,29 @@ func (m *Manager) restart(in *instance, old *proc, cause error, backoff *time.Du
 	b := in.block
 	log := m.opts.Logger.With("kind", b.Kind, "instance", b.Label, "plugin", b.Plugin)
 	in.setState(StateRestarting, cause)
-	// Kill first: it is dead or hung, and a call stuck on it holds the
-	// calls lock until the kill breaks its connection.
-	old.forceKill()
-	in.calls.Lock() // no call uses the old process from here on
-	in.mu.Lock()
-	in.proc = nil
-	in.mu.Unlock()
-	in.calls.Unlock()
-	old.kill()
-	msg := "plugin crashed, restarting"
+	msg := "plugin failed to start, retrying"
+	if old != nil {
+		// Kill first: it is dead or hung, and a call stuck on it holds the
+		// calls lock until the kill breaks its connection.
+		old.forceKill()
+		in.calls.Lock() // no call uses the old process from here on
+		in.mu.Lock()
+		in.proc = nil
+		in.mu.Unlock()
+		in.calls.Unlock()
+		old.kill()
+		msg = "plugin crashed, restarting"
+	}
+	logged := ""
 	for {
-		log.Warn(msg, "error", cause, "backoff", backoff.String())
+		// A plugin down for a day (a binary not installed yet) must not
+		// write a warning a minute: the same failure again is debug.
+		if text := cause.Error(); text != logged {
+			log.Warn(msg, "error", cause, "backoff", backoff.String())
+			logged = text
+		} else {
+			log.Debug(msg, "error", cause, "backoff", backoff.String())
+		}
 		msg = "plugin restart failed, retrying"
 		select {
 		case <-m.stopping:
@@ -94,6 +111,16 @@ func (m *Manager) restart(in *instance, old *proc, cause error, backoff *time.Du
 		in.restarts++
 		in.mu.Unlock()
 		p, err := m.launch(b)
+		if err == nil && in.config == nil {
+			// Its first start failed before the block could be decoded.
+			cfg, diags := m.decode(p, b)
+			if diags.HasErrors() {
+				in.setState(StateFailed, errors.New(strings.TrimSpace(config.FormatDiagnostics(diags))))
+				log.Error("plugin block refused by its schema; fix it and restart the daemon", "error", config.FormatDiagnostics(diags))
+				return false
+			}
+			in.config = cfg
+		}
 		if err == nil {
 			ctx, cancel := contextStopping(m.stopping)
 			if err = m.configure(ctx, in, p); err != nil {
@@ -118,6 +145,7 @@ func (m *Manager) restart(in *instance, old *proc, cause error, backoff *time.Du
 		restarts := in.restarts
 		in.mu.Unlock()
 		log.Info("plugin restarted", "restarts", restarts)
+		m.running(in)
 		return true
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -74,6 +75,12 @@ type Options struct {
 	Logger hclog.Logger
 	// Sink receives results and removals. Nil discards them.
 	Sink Sink
+	// Previous names the probes whose last results the sink holds from a
+	// previous run of the daemon (restored from its database). Those that
+	// the first complete scan does not find were deleted while the daemon
+	// was stopped: they are removed through the sink (ProbeRemoved), as if
+	// deleted while it ran, instead of showing their old status forever.
+	Previous []string
 }
 
 // Scheduled describes one known probe, for the API and the UI.
@@ -122,6 +129,8 @@ type Manager struct {
 	problems  map[string]bool
 	dupLogged map[string]string
 	rootErr   string
+	// previous is Options.Previous until a complete scan has used it.
+	previous []string
 }
 
 // entry is one known probe. Fields read by Probes are guarded by Manager.mu.
@@ -182,6 +191,7 @@ func New(opts Options) *Manager {
 		disabled:  map[string]int{},
 		problems:  map[string]bool{},
 		dupLogged: map[string]string{},
+		previous:  slices.Clone(opts.Previous),
 	}
 }
 
@@ -462,6 +472,17 @@ func (m *Manager) apply(dir string, res scanResult, now time.Time) []note {
 		if e.disabled != ExitRemove { // exit 13 already removed its result
 			notes = append(notes, note{removed: name})
 		}
+	}
+	// A probe of the previous run is judged on a scan that listed every
+	// interval directory: one it could not read may still hold it.
+	if m.previous != nil && len(res.unreadable) == 0 {
+		for _, name := range m.previous {
+			if _, ok := res.probes[name]; !ok {
+				m.log.Info("probe of the previous run is gone; removing its result", "probe", name)
+				notes = append(notes, note{removed: name})
+			}
+		}
+		m.previous = nil
 	}
 	return notes
 }

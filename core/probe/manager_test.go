@@ -510,3 +510,19 @@ func TestRelativeDir(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// A probe whose result was restored from the previous run but that was
+// deleted while the daemon was stopped is removed after the first scan; one
+// still on disk keeps running and is not removed.
+func TestPreviousProbeGoneIsRemoved(t *testing.T) {
+	t.Parallel()
+	dir := probeDir(t, "1", "kept", `echo '{"Status":100}'`)
+	h := start(t, dir, func(o *Options) { o.Previous = []string{"kept", "deleted"} })
+	awaitString(t, h.sink.removed, "deleted", 5*time.Second)
+	h.result("kept", 5*time.Second)
+	select {
+	case name := <-h.sink.removed:
+		t.Fatalf("%q removed as well", name)
+	default:
+	}
+}

@@ -68,10 +68,10 @@ func parseOutput(out []byte) (*model.ProbeResult, error) {
 		}
 	}
 	if raw, ok := get("Value"); ok && !isNull(raw) {
-		r.Value = raw
+		r.Value, _ = model.CapDepth(raw)
 	}
 	if raw, ok := get("Detail"); ok && !isNull(raw) {
-		r.Detail = raw
+		r.Detail, _ = model.CapDepth(raw)
 	}
 	if raw, ok := get("Metrics"); ok && !isNull(raw) {
 		if r.Metrics, err = metricsField(raw); err != nil {

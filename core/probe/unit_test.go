@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wigo-project/wigo/core/model"
 )
 
 type runtimeMem struct{ total uint64 }
@@ -198,6 +200,24 @@ func BenchmarkForkExecTrue(b *testing.B) {
 	for b.Loop() {
 		if err := exec.Command("/bin/true").Run(); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// A probe printing a Detail nested 5,000 deep keeps its status and message;
+// the Detail is cut at the core's depth cap.
+func TestParseOutputCapsDetailDepth(t *testing.T) {
+	deep := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
+	r, err := parseOutput([]byte(`{"Status":300,"Message":"deep","Detail":{"a":` + deep + `},"Value":` + deep + `}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != 300 || r.Message != "deep" {
+		t.Errorf("status %d message %q", r.Status, r.Message)
+	}
+	for what, raw := range map[string][]byte{"Detail": r.Detail, "Value": r.Value} {
+		if len(raw) > 200 || !strings.Contains(string(raw), model.Elided) {
+			t.Errorf("%s = %.300s, want it cut at the cap", what, raw)
 		}
 	}
 }

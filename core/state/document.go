@@ -2,6 +2,7 @@ package state
 
 import (
 	"sort"
+	"time"
 
 	"github.com/wigo-project/wigo/core/model"
 )
@@ -77,9 +78,11 @@ func (t tree) doc(h *Host, childKey string, visited map[string]bool) *model.Wigo
 		RemoteWigos:   map[string]*model.Wigo{},
 		Hostname:      h.Name,
 		LastUpdate:    h.LastUpdate.Unix(),
+		ClaimedBy:     h.ClaimedBy,
 	}
 	if !h.Alive {
 		w.GlobalMessage = "DOWN"
+		w.NotHeardSince = h.LastUpdate.UTC().Format(time.RFC3339)
 	}
 	for _, c := range t.children[childKey] {
 		if visited[c.UUID] {

@@ -21,6 +21,7 @@ func probeEvent(h *Host, old, r *model.ProbeResult, now time.Time) (event.Event,
 		New:       r,
 		Old:       old,
 		Remote:    h.Remote,
+		Facts:     facts(h),
 	}
 	switch {
 	case old == nil:
@@ -53,6 +54,7 @@ func disappeared(h *Host, old *model.ProbeResult, now time.Time) event.Event {
 		Old:       old,
 		Message:   fmt.Sprintf("Probe %s removed (last status %d : %s)", old.Name, old.Status, old.Message),
 		Remote:    h.Remote,
+		Facts:     facts(h),
 	}
 }
 
@@ -67,5 +69,12 @@ func hostEvent(kind event.Kind, h *Host, oldStatus int, now time.Time, msg strin
 		NewStatus: h.Status,
 		Message:   msg,
 		Remote:    h.Remote,
+		Facts:     facts(h),
 	}
+}
+
+// facts are what the store records of h with each event, so that a
+// restart restores the host where it was.
+func facts(h *Host) event.HostFacts {
+	return event.HostFacts{Version: h.Version, Parent: h.Parent, Origin: h.Origin, Source: h.Source, Alive: h.Alive, Heard: h.LastUpdate}
 }

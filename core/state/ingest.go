@@ -30,16 +30,26 @@ type node struct {
 }
 
 // Ingest merges a document received from another instance (by pull or
-// push): its own host and, recursively, every host under RemoteWigos. Hosts
-// are deduplicated by UUID; this instance's own UUID is never ingested (nor
+// push) from source, the remote's address or the push client's UUID: its
+// own host and, recursively, every host under RemoteWigos. Hosts are
+// deduplicated by UUID; this instance's own UUID is never ingested (nor
 // anything learned through it, which would be a loop). Hosts that the same
 // source reported before but no longer does are removed.
 //
+// A host is bound to the first source that reports it, for as long as that
+// source keeps reporting it: another source claiming the same UUID (an
+// impostor, or two hosts cloned with one UUID) is refused with what it
+// carries under that host, and the genuine host is marked ClaimedBy, never
+// overwritten.
+//
 // Invalid parts are skipped and described in the returned error (with their
 // path in the document); the valid rest is ingested.
-func (s *State) Ingest(doc *model.Wigo) error {
+func (s *State) Ingest(source string, doc *model.Wigo) error {
 	if doc == nil {
 		return errors.New("empty document")
+	}
+	if source == "" {
+		return errors.New("document without a source")
 	}
 	var errs []error
 	var nodes []node
@@ -50,16 +60,35 @@ func (s *State) Ingest(doc *model.Wigo) error {
 	origin := nodes[0].host.UUID
 	now := s.opts.Now()
 	seen := make(map[string]bool, len(nodes))
+	refused := map[string]bool{}
 
 	s.mu.Lock()
 	var events []event.Event
 	for _, n := range nodes {
 		h := n.host
-		if seen[h.UUID] {
+		if seen[h.UUID] || refused[h.UUID] {
 			continue
+		}
+		if refused[h.Parent] {
+			refused[h.UUID] = true
+			continue
+		}
+		old := s.remotes[h.UUID]
+		if old != nil && old.Source != source {
+			if _, bound := s.bySource[old.Source][h.UUID]; bound {
+				refused[h.UUID] = true
+				errs = append(errs, fmt.Errorf("host %q claims UUID %s, which %s already reports (as %q): refused", h.Name, h.UUID, old.Source, old.Name))
+				if old.ClaimedBy != source {
+					marked := *old
+					marked.ClaimedBy = source
+					s.remotes[h.UUID] = &marked
+				}
+				continue
+			}
 		}
 		seen[h.UUID] = true
 		h.Origin = origin
+		h.Source = source
 		h.LastUpdate = now
 		h.Remote = true
 		h.Alive = n.alive
@@ -67,16 +96,20 @@ func (s *State) Ingest(doc *model.Wigo) error {
 		if !h.Alive {
 			h.Status = model.StatusDown
 		}
-		old := s.remotes[h.UUID]
-		if old != nil && old.Origin != origin {
-			// Learned through another source before: it moves here.
-			delete(s.byOrigin[old.Origin], h.UUID)
+		if old != nil {
+			h.ClaimedBy = old.ClaimedBy
 		}
 		s.remotes[h.UUID] = h
 		s.byName[h.Name] = h.UUID
 		events = appendHostDiff(events, old, h, now)
 	}
-	carried := s.byOrigin[origin]
+	if len(seen) == 0 {
+		// Nothing of it was accepted: what this source carried before
+		// stands until it sends something that is.
+		s.mu.Unlock()
+		return errors.Join(errs...)
+	}
+	carried := s.bySource[source]
 	for id := range carried {
 		if seen[id] {
 			continue
@@ -96,7 +129,7 @@ func (s *State) Ingest(doc *model.Wigo) error {
 	for id := range seen {
 		next[id] = struct{}{}
 	}
-	s.byOrigin[origin] = next
+	s.bySource[source] = next
 	s.commit(events)
 	return errors.Join(errs...)
 }
@@ -213,6 +246,8 @@ func sanitizeProbe(key string, p *model.ProbeResult) (keep bool, err error) {
 		p.Status = model.StatusError
 	}
 	p.Message = truncate(p.Message, maxMsgBytes)
+	p.Detail, _ = model.CapDepth(p.Detail)
+	p.Value, _ = model.CapDepth(p.Value)
 	return true, err
 }
 

@@ -9,8 +9,9 @@ import (
 )
 
 // ErrUnknownHost is returned by Patch for a host the state did not receive
-// whole from itself before (never seen, removed, or learned through another
-// instance, or DOWN since): the sender must send a whole document.
+// whole from itself, from the same source, before (never seen, removed,
+// learned through another instance or source, or DOWN since): the sender
+// must send a whole document.
 var ErrUnknownHost = errors.New("host not known from a whole document of its own")
 
 // Patch applies a change of some probes to a remote host that reports
@@ -22,13 +23,14 @@ var ErrUnknownHost = errors.New("host not known from a whole document of its own
 // It is the cheap path for a host whose documents differ from one update to
 // the next only by probe results: only what changed is decoded and diffed.
 // Invalid results are skipped and described in the returned error, as with
-// Ingest; ErrUnknownHost means nothing was applied.
-func (s *State) Patch(hostUUID string, set []*model.ProbeResult, removed []string) error {
+// Ingest; ErrUnknownHost means nothing was applied. Only the source whose
+// document the host came in may patch it.
+func (s *State) Patch(source, hostUUID string, set []*model.ProbeResult, removed []string) error {
 	now := s.opts.Now()
 	var errs []error
 	s.mu.Lock()
 	old := s.remotes[hostUUID]
-	if old == nil || old.Origin != hostUUID || !old.Alive {
+	if old == nil || old.Origin != hostUUID || old.Source != source || !old.Alive {
 		// A host that went DOWN takes a whole document to come back: the
 		// hosts it carries went DOWN with it, and only the document says
 		// which of them are alive.
@@ -75,7 +77,7 @@ func (s *State) Patch(hostUUID string, set []*model.ProbeResult, removed []strin
 	}
 	// The hosts carried by this one's last document were not resent: they
 	// are as alive as their instance says, which it just did.
-	for id := range s.byOrigin[hostUUID] {
+	for id := range s.bySource[source] {
 		c, ok := s.remotes[id]
 		if !ok || id == hostUUID || !c.Alive {
 			continue

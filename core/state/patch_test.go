@@ -17,13 +17,13 @@ func TestPatchProbes(t *testing.T) {
 	mid := nested()
 	mid.LocalHost.Probes["r"] = result("r", 100, "", 1)
 	mid.LocalHost.Probes["gone"] = result("gone", 100, "", 1)
-	if err := s.Ingest(mid); err != nil {
+	if err := s.Ingest("test", mid); err != nil {
 		t.Fatal(err)
 	}
 	drain(sub)
 
 	clk.Add(50 * time.Second)
-	err := s.Patch(mid.Uuid,
+	err := s.Patch("test", mid.Uuid,
 		[]*model.ProbeResult{result("q", 300, "now bad", 2), result("new", 100, "hello", 2), result("r", 100, "", 2)},
 		[]string{"gone", "never-there"})
 	if err != nil {
@@ -58,21 +58,21 @@ func TestPatchProbes(t *testing.T) {
 func TestPatchNeedsWholeDocument(t *testing.T) {
 	s, sub, clk := newState(t)
 	set := []*model.ProbeResult{result("q", 100, "", 2)}
-	if err := s.Patch("00000000-0000-0000-0000-00000000000b", set, nil); !errors.Is(err, ErrUnknownHost) {
+	if err := s.Patch("test", "00000000-0000-0000-0000-00000000000b", set, nil); !errors.Is(err, ErrUnknownHost) {
 		t.Fatalf("unknown host: %v", err)
 	}
 	mid := nested()
-	if err := s.Ingest(mid); err != nil {
+	if err := s.Ingest("test", mid); err != nil {
 		t.Fatal(err)
 	}
 	leafUUID := "00000000-0000-0000-0000-00000000000c"
-	if err := s.Patch(leafUUID, set, nil); !errors.Is(err, ErrUnknownHost) {
+	if err := s.Patch("test", leafUUID, set, nil); !errors.Is(err, ErrUnknownHost) {
 		t.Fatalf("host carried by another: %v", err)
 	}
 	clk.Add(61 * time.Second)
 	s.CheckAlive()
 	drain(sub)
-	if err := s.Patch(mid.Uuid, set, nil); !errors.Is(err, ErrUnknownHost) {
+	if err := s.Patch("test", mid.Uuid, set, nil); !errors.Is(err, ErrUnknownHost) {
 		t.Fatalf("DOWN host: %v", err)
 	}
 	if e := drain(sub); len(e) != 0 {
@@ -88,10 +88,10 @@ func TestPatchNeedsWholeDocument(t *testing.T) {
 func TestPatchRejectsBadProbes(t *testing.T) {
 	s, _, _ := newState(t)
 	mid := nested()
-	if err := s.Ingest(mid); err != nil {
+	if err := s.Ingest("test", mid); err != nil {
 		t.Fatal(err)
 	}
-	err := s.Patch(mid.Uuid, []*model.ProbeResult{result("a/b", 100, "", 2), result("q", 5000, "odd", 2), nil}, nil)
+	err := s.Patch("test", mid.Uuid, []*model.ProbeResult{result("a/b", 100, "", 2), result("q", 5000, "odd", 2), nil}, nil)
 	if err == nil || !strings.Contains(err.Error(), `probe "a/b"`) || !strings.Contains(err.Error(), "status 5000 out of range") {
 		t.Fatalf("error %v", err)
 	}

@@ -11,6 +11,7 @@ package state
 import (
 	"context"
 	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,9 @@ type Options struct {
 	Bus *event.Bus
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Decide, when set, sets each event's Decision (core/decide) before
+	// it is published, in publishing order.
+	Decide func([]event.Event)
 }
 
 // Host is an immutable record of one host. Never modify a Host obtained from
@@ -58,9 +62,17 @@ type Host struct {
 	// Remote is false only for the local host.
 	Remote bool
 	// Origin is the UUID of the instance whose document carried this host
-	// (the directly connected one). When that instance stops listing a host,
-	// the host is removed.
+	// (the directly connected one).
 	Origin string
+	// Source is who delivered that document: a pulled remote's address or
+	// an authenticated push client's UUID. A host is bound to its source:
+	// while that source lists it, another claiming its UUID is refused; when
+	// the source stops listing it, the host is removed.
+	Source string
+	// ClaimedBy is the last other source refused for claiming this host's
+	// UUID; empty when none did. Shown so the operator can find the
+	// impostor (or the duplicated UUID).
+	ClaimedBy string
 }
 
 // State is safe for concurrent use.
@@ -80,10 +92,15 @@ type State struct {
 	// byName finds a remote host's UUID by host name. Names are not unique
 	// across a fleet; the most recently updated host wins.
 	byName map[string]string
-	// byOrigin lists the remote hosts each source's document carried, so an
+	// bySource lists the remote hosts each source's document carried, so an
 	// ingest finds the hosts a source stopped reporting without walking the
 	// whole fleet.
-	byOrigin map[string]map[string]struct{}
+	bySource map[string]map[string]struct{}
+
+	// restoredAt is when Restore ran: a restored host that was alive counts
+	// its alive_timeout from then, not from when it was last heard before
+	// the restart.
+	restoredAt time.Time
 
 	// pubMu is taken before mu is released so events reach the bus in the
 	// order their changes were applied, without holding mu while a lossless
@@ -107,7 +124,7 @@ func New(opts Options) *State {
 		bus:      opts.Bus,
 		remotes:  make(map[string]*Host),
 		byName:   make(map[string]string),
-		byOrigin: make(map[string]map[string]struct{}),
+		bySource: make(map[string]map[string]struct{}),
 	}
 	s.local = &Host{
 		UUID:       opts.UUID,
@@ -134,10 +151,56 @@ func (s *State) commit(events []event.Event) {
 		s.mu.Unlock()
 		return
 	}
+	s.describeHosts(events)
 	s.pubMu.Lock()
 	s.mu.Unlock()
+	if s.opts.Decide != nil {
+		s.opts.Decide(events)
+	}
 	s.bus.Publish(events...)
 	s.pubMu.Unlock()
+}
+
+// describeHosts sets HostStatus and ProbesInError on the probe events
+// (mu held): each host's are computed once per batch.
+func (s *State) describeHosts(events []event.Event) {
+	type described struct {
+		status  int
+		inError []string
+	}
+	var done map[*Host]described
+	for i := range events {
+		e := &events[i]
+		switch e.Kind {
+		case event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared:
+		default:
+			// probe_updated (every report of every probe) changes no
+			// status: not worth the work on the hot path.
+			continue
+		}
+		h := s.local
+		if e.Remote {
+			if h = s.remotes[e.HostUUID]; h == nil {
+				continue
+			}
+		}
+		d, ok := done[h]
+		if !ok {
+			d.inError = []string{}
+			for name, p := range h.Probes {
+				if p.Status > model.StatusOK {
+					d.inError = append(d.inError, name)
+				}
+			}
+			slices.Sort(d.inError)
+			d.status = h.Status
+			if done == nil {
+				done = map[*Host]described{}
+			}
+			done[h] = d
+		}
+		e.HostStatus, e.ProbesInError = d.status, d.inError
+	}
 }
 
 // SetIdentity changes the local host's name and group (configuration
@@ -240,7 +303,7 @@ func (s *State) CheckAlive() {
 	s.mu.Lock()
 	var events []event.Event
 	for id, h := range s.remotes {
-		if !h.Alive || now.Sub(h.LastUpdate) <= s.opts.AliveTimeout {
+		if !h.Alive || now.Sub(h.LastUpdate) <= s.opts.AliveTimeout || now.Sub(s.restoredAt) <= s.opts.AliveTimeout {
 			continue
 		}
 		d := *h
@@ -248,7 +311,8 @@ func (s *State) CheckAlive() {
 		d.Status = model.StatusDown
 		s.remotes[id] = &d
 		events = append(events, hostEvent(event.HostDown, &d, h.Status, now,
-			"Host "+d.Name+" is DOWN: nothing heard for "+now.Sub(h.LastUpdate).Truncate(time.Second).String()))
+			"Host "+d.Name+" is DOWN: not heard since "+h.LastUpdate.UTC().Format(time.RFC3339)+
+				" ("+now.Sub(h.LastUpdate).Truncate(time.Second).String()+" ago)"))
 	}
 	s.commit(events)
 }
@@ -286,15 +350,7 @@ func (s *State) Hosts() []*Host {
 func (s *State) FindHost(name string) (*Host, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.local.Name == name {
-		return s.localView(), true
-	}
-	if id, ok := s.byName[name]; ok {
-		if h, ok := s.remotes[id]; ok {
-			return h, true
-		}
-	}
-	return nil, false
+	return s.findLocked(name)
 }
 
 // GlobalStatus is the worst status of the local host and every remote host,

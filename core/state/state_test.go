@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,7 +138,7 @@ func TestIngestOriginalDocumentAndGoDown(t *testing.T) {
 	s, sub, clk := newState(t)
 	s.ProbeResult(result("crit", 300, "service down", 1))
 	drain(sub)
-	if err := s.Ingest(fixtureDoc(t)); err != nil {
+	if err := s.Ingest("test", fixtureDoc(t)); err != nil {
 		t.Fatal(err)
 	}
 	if got := kinds(drain(sub)); got != "host_appeared:leaf-1/ probe_appeared:leaf-1/warn probe_appeared:leaf-1/load" {
@@ -179,7 +180,7 @@ func TestIngestOriginalDocumentAndGoDown(t *testing.T) {
 	}
 
 	// Back: UP, and the probe statuses are those reported.
-	if err := s.Ingest(fixtureDoc(t)); err != nil {
+	if err := s.Ingest("test", fixtureDoc(t)); err != nil {
 		t.Fatal(err)
 	}
 	if got := kinds(drain(sub)); got != "host_up:leaf-1/" {
@@ -205,7 +206,7 @@ func TestIngestNestedStaleAndSelf(t *testing.T) {
 	// A loop: mid also reports us, with something learned through us.
 	mid.RemoteWigos[s.UUID()] = &model.Wigo{Uuid: s.UUID(), Hostname: "master-1", IsAlive: true,
 		RemoteWigos: map[string]*model.Wigo{"x": {Uuid: "00000000-0000-0000-0000-00000000000d", Hostname: "viaus", IsAlive: true}}}
-	if err := s.Ingest(mid); err != nil {
+	if err := s.Ingest("test", mid); err != nil {
 		t.Fatal(err)
 	}
 	doc := s.Document()
@@ -230,7 +231,7 @@ func TestIngestNestedStaleAndSelf(t *testing.T) {
 	// mid stops carrying leaf: leaf is removed, once.
 	mid = nested()
 	mid.RemoteWigos = nil
-	if err := s.Ingest(mid); err != nil {
+	if err := s.Ingest("test", mid); err != nil {
 		t.Fatal(err)
 	}
 	if got := kinds(drain(sub)); got != "host_removed:leaf/" {
@@ -252,7 +253,7 @@ func TestIngestRejectsBadParts(t *testing.T) {
 	doc.LocalHost.Probes["evil/name"] = result("evil/name", 100, "", 1)
 	doc.RemoteWigos["y"] = &model.Wigo{Uuid: "not a uuid!", Hostname: "h", IsAlive: true}
 	doc.RemoteWigos["z"] = &model.Wigo{Uuid: "00000000-0000-0000-0000-00000000000e", Hostname: "ctl\x00", IsAlive: true}
-	err := s.Ingest(doc)
+	err := s.Ingest("test", doc)
 	if err == nil {
 		t.Fatal("no error for bad parts")
 	}
@@ -274,14 +275,14 @@ func TestIngestRejectsBadParts(t *testing.T) {
 	if _, ok := s.FindHost("leaf"); !ok {
 		t.Error("valid nested host lost because of an invalid sibling")
 	}
-	if err := s.Ingest(&model.Wigo{}); err == nil {
+	if err := s.Ingest("test", &model.Wigo{}); err == nil {
 		t.Error("empty document accepted")
 	}
 }
 
 func TestGroupSummary(t *testing.T) {
 	s, _, _ := newState(t)
-	if err := s.Ingest(fixtureDoc(t)); err != nil {
+	if err := s.Ingest("test", fixtureDoc(t)); err != nil {
 		t.Fatal(err)
 	}
 	g, ok := s.Group("web")
@@ -326,34 +327,90 @@ func TestConcurrentUpdatesKeepOrder(t *testing.T) {
 
 // A host that moves from one source to another is not removed when its old
 // source stops listing it.
-func TestIngestHostMovesBetweenSources(t *testing.T) {
+// A host carried by two sources stays with the first while it reports it
+// (the second is refused and named on the host), and moves to the second
+// once the first stops listing it.
+func TestIngestHostBoundToFirstSource(t *testing.T) {
 	s, sub, _ := newState(t)
 	leaf := nested().RemoteWigos["00000000-0000-0000-0000-00000000000c"]
 	a := &model.Wigo{Uuid: "00000000-0000-0000-0000-0000000000a1", Hostname: "a", IsAlive: true,
 		RemoteWigos: map[string]*model.Wigo{leaf.Uuid: leaf}}
 	b := &model.Wigo{Uuid: "00000000-0000-0000-0000-0000000000b1", Hostname: "b", IsAlive: true,
 		RemoteWigos: map[string]*model.Wigo{leaf.Uuid: leaf}}
-	for _, doc := range []*model.Wigo{a, b} {
-		if err := s.Ingest(doc); err != nil {
-			t.Fatal(err)
-		}
+	if err := s.Ingest("10.0.0.1:4000", a); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Ingest("10.0.0.2:4000", b)
+	if err == nil || !strings.Contains(err.Error(), "10.0.0.1:4000 already reports") {
+		t.Fatalf("second claim of the leaf: %v, want a refusal naming the first source", err)
+	}
+	if h, _ := s.FindHost("leaf"); h.Source != "10.0.0.1:4000" || h.ClaimedBy != "10.0.0.2:4000" || h.Parent != a.Uuid {
+		t.Fatalf("leaf source %q claimed by %q parent %q", h.Source, h.ClaimedBy, h.Parent)
 	}
 	drain(sub)
 	a.RemoteWigos = nil
-	if err := s.Ingest(a); err != nil {
-		t.Fatal(err)
-	}
-	if ev := drain(sub); len(ev) != 0 {
-		t.Fatalf("events = %s", kinds(ev))
-	}
-	if _, ok := s.FindHost("leaf"); !ok {
-		t.Fatal("host removed although its current source still reports it")
-	}
-	b.RemoteWigos = nil
-	if err := s.Ingest(b); err != nil {
+	if err := s.Ingest("10.0.0.1:4000", a); err != nil {
 		t.Fatal(err)
 	}
 	if got := kinds(drain(sub)); got != "host_removed:leaf/" {
 		t.Fatalf("events = %s", got)
+	}
+	if err := s.Ingest("10.0.0.2:4000", b); err != nil {
+		t.Fatalf("once free, the second source may report the leaf: %v", err)
+	}
+	if h, ok := s.FindHost("leaf"); !ok || h.Source != "10.0.0.2:4000" || h.Parent != b.Uuid {
+		t.Fatalf("leaf after the move: %+v", h)
+	}
+}
+
+// A pulled remote that claims another host's UUID — at the top of its
+// document or under RemoteWigos — does not overwrite the genuine host: its
+// probes stay, no event is published for it, and the impostor's document
+// is refused with what it carries under that UUID.
+func TestIngestSpoofedUUIDRefused(t *testing.T) {
+	s, sub, _ := newState(t)
+	genuine := nested()
+	if err := s.Ingest("10.0.0.1:4000", genuine); err != nil {
+		t.Fatal(err)
+	}
+	drain(sub)
+	before, _ := s.FindHost("mid")
+	fake := &model.Wigo{Uuid: genuine.Uuid, Hostname: "mid", IsAlive: true, LocalHost: &model.Host{Name: "mid",
+		Probes: map[string]*model.ProbeResult{"disk": result("disk", 300, "forged", 9)}},
+		RemoteWigos: map[string]*model.Wigo{"x": {Uuid: "00000000-0000-0000-0000-0000000000f1", Hostname: "under-fake", IsAlive: true}}}
+	for range 3 {
+		if err := s.Ingest("10.0.0.66:4000", fake); err == nil || !strings.Contains(err.Error(), "refused") {
+			t.Fatalf("spoofed document: %v, want refused", err)
+		}
+	}
+	if ev := drain(sub); len(ev) != 0 {
+		t.Fatalf("the impostor produced events: %s", kinds(ev))
+	}
+	after, _ := s.FindHost("mid")
+	if after.Source != "10.0.0.1:4000" || after.ClaimedBy != "10.0.0.66:4000" || len(after.Probes) != len(before.Probes) ||
+		after.Probes["disk"] != nil || after.Probes["q"] != before.Probes["q"] {
+		t.Fatalf("genuine host changed: %+v", after)
+	}
+	if _, ok := s.FindHost("under-fake"); ok {
+		t.Error("a host carried under the refused UUID was ingested")
+	}
+	// Nor can the impostor patch it.
+	if err := s.Patch("10.0.0.66:4000", genuine.Uuid, []*model.ProbeResult{result("disk", 300, "forged", 9)}, nil); !errors.Is(err, ErrUnknownHost) {
+		t.Fatalf("patch from another source: %v, want ErrUnknownHost", err)
+	}
+}
+
+// The binding of a host to its source survives a restart: a restored host
+// is refused to another source claiming its UUID before its own reported.
+func TestRestoredHostKeepsItsSource(t *testing.T) {
+	s, _, _ := newState(t)
+	genuine := nested()
+	s.Restore([]*Host{{UUID: genuine.Uuid, Name: "mid", Remote: true, Alive: true, Origin: genuine.Uuid,
+		Source: "10.0.0.1:4000", Probes: map[string]*model.ProbeResult{"q": result("q", 100, "", 1)}}})
+	if err := s.Ingest("10.0.0.66:4000", genuine); err == nil || !strings.Contains(err.Error(), "10.0.0.1:4000 already reports") {
+		t.Fatalf("claim of a restored host by another source: %v, want refused", err)
+	}
+	if err := s.Ingest("10.0.0.1:4000", genuine); err != nil {
+		t.Fatalf("its own source: %v", err)
 	}
 }

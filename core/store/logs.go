@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
 )
 
@@ -84,6 +86,63 @@ func (s *Store) insertLogs(ctx context.Context, entries []model.LogEntry) error 
 		}
 	}
 	return tx.Commit()
+}
+
+// insertEvents stores a batch from the writer in one transaction: the log
+// row of each logged event, each event's change to the record of hosts and
+// the notifications of the batch (Outbox), so a log row, the state it
+// describes and its notification are durable together.
+func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox []OutboxEntry) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var logStmt *sql.Stmt
+	hosts := hostTx{tx: tx, recorded: s.recorded}
+	defer hosts.close()
+	now := time.Now()
+	for _, e := range events {
+		if e.Logged() {
+			if logStmt == nil {
+				if logStmt, err = tx.PrepareContext(ctx,
+					"INSERT INTO logs (date, level, grp, host, probe, message) VALUES (?, ?, ?, ?, ?, ?)"); err != nil {
+					return err
+				}
+				defer logStmt.Close()
+			}
+			l := e.LogEntry()
+			if _, err := logStmt.ExecContext(ctx, entryTime(l, now), l.Level, l.Group, l.Host, l.Probe, l.Message); err != nil {
+				return err
+			}
+		}
+		if recordsHost(e) {
+			if err := hosts.apply(ctx, e); err != nil {
+				return err
+			}
+		}
+		if recordsAck(e) {
+			if err := applyAck(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+	}
+	if err := hosts.finish(ctx); err != nil {
+		return err
+	}
+	if len(outbox) > 0 {
+		if _, err := insertOutbox(ctx, tx, now, outbox); err != nil {
+			return fmt.Errorf("queue %d notifications: %w", len(outbox), err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	hosts.commit()
+	return nil
 }
 
 // entryTime is the instant an entry is stored under, in unix nanoseconds.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/wigo-project/wigo/core/event"
 )
 
 // OutboxState is the life-cycle state of an outbox row. See
@@ -86,6 +88,10 @@ type OutboxResult struct {
 	Dead bool
 	// NextAttempt is when a failed, not dead, row is due again.
 	NextAttempt time.Time
+	// NotAttempt marks a failure that never reached a receiver (the
+	// notifier plugin was not running): the row waits until NextAttempt
+	// without spending one of its attempts.
+	NotAttempt bool
 }
 
 const outboxColumns = "id, event_id, instance, host, state, fallback_for, payload, attempts, next_at, created_at, updated_at, last_error"
@@ -139,6 +145,15 @@ func (s *Store) enqueueOutbox(ctx context.Context, now time.Time, entries []Outb
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback() }()
+	ids, err := insertOutbox(ctx, tx, now, entries)
+	if err != nil {
+		return nil, err
+	}
+	return ids, tx.Commit()
+}
+
+// insertOutbox inserts entries, in order, inside tx.
+func insertOutbox(ctx context.Context, tx *sql.Tx, now time.Time, entries []OutboxEntry) ([]int64, error) {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO outbox
 		(event_id, instance, host, state, fallback_for, payload, next_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -163,7 +178,30 @@ func (s *Store) enqueueOutbox(ctx context.Context, now time.Time, entries []Outb
 		}
 		ids = append(ids, id)
 	}
-	return ids, tx.Commit()
+	return ids, nil
+}
+
+// Outbox turns the events of the batching writer into notifications. The
+// writer inserts them in the transaction that stores the same events' log
+// rows and host records, so a status change is durable with its
+// notification or not at all: after a crash, a restart neither derives
+// again a change that was already queued (a second notification of it) nor
+// believes a change that was never queued was notified.
+type Outbox interface {
+	// Prepare returns the outbox rows of events, given in bus order. It is
+	// called once per batch, before its transaction, which may be retried
+	// with the same rows.
+	Prepare(events []event.Event) ([]OutboxEntry, error)
+	// Committed is called once the rows Prepare returned are committed.
+	Committed(entries []OutboxEntry)
+}
+
+// SetOutbox makes the batching writer queue o's notifications of the events
+// it stores, in the same transactions. Call it before Consume or RunWriter.
+func (s *Store) SetOutbox(o Outbox) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outbox = o
 }
 
 // DueOutbox returns up to limit pending rows due at now that are at the head
@@ -261,9 +299,13 @@ func (s *Store) recordOutboxResults(ctx context.Context, now time.Time, results 
 		if r.Dead {
 			state, next = OutboxDead, ns
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = attempts + 1, next_at = ?,
+		spent := 1
+		if r.NotAttempt {
+			spent = 0
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = attempts + ?, next_at = ?,
 			updated_at = ?, last_error = ? WHERE id = ? AND state = 'pending'`,
-			string(state), next, ns, truncateError(r.Err.Error()), r.ID); err != nil {
+			string(state), spent, next, ns, truncateError(r.Err.Error()), r.ID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_at = ?, updated_at = ?
@@ -282,6 +324,23 @@ func truncateError(s string) string {
 		return s
 	}
 	return s[:limit] + "…"
+}
+
+// ResumeOutbox makes every pending row of instance due at now: its notifier
+// is back after an outage, and rows that waited for it (and the rows queued
+// behind them) go out at once instead of at their backed-off time. It
+// returns the number of rows made due.
+func (s *Store) ResumeOutbox(ctx context.Context, instance string, now time.Time) (int64, error) {
+	if s.isClosed() {
+		return 0, ErrClosed
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE outbox SET next_at = ? WHERE instance = ? AND state = 'pending' AND next_at > ?`,
+		now.UnixNano(), instance, now.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("resume notifications of %s: %w", instance, err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }
 
 // RetryOutbox turns the dead letter id back into a pending row due at now

@@ -1,7 +1,8 @@
-// Package store keeps Wigo's persistent state in one SQLite file: today the
-// status-change log, later the notification outbox and whatever else must
-// survive a restart. Tables are created by numbered, embedded migrations so an
-// upgraded binary brings an old file up to date by itself.
+// Package store keeps Wigo's persistent state in one SQLite file: the
+// status-change log, the notification outbox, and the record of every host
+// with the last status of each probe that a restart restores (hosts.go).
+// Tables are created by numbered, embedded migrations so an upgraded binary
+// brings an old file up to date by itself.
 //
 // Writes go through a single connection (SQLite allows one writer at a time,
 // so queueing in Go is cheaper than spinning on SQLITE_BUSY) and reads through
@@ -111,6 +112,13 @@ type Store struct {
 	closed        bool
 	// flushReq carries Flush requests to whichever writer is running.
 	flushReq chan chan error
+	// recorded remembers the host rows the batching writer committed, so
+	// a probe change does not rewrite an unchanged host. Only the writer
+	// (one at a time) touches it.
+	recorded map[string]hostRow
+	// outbox, when set, gives the batching writer the outbox rows of its
+	// events (SetOutbox).
+	outbox Outbox
 
 	closeOnce sync.Once
 	closeErr  error
@@ -161,7 +169,7 @@ func Open(path string, opts Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{path: path, opts: opts, log: log, w: w, flushReq: make(chan chan error)}
+	s := &Store{path: path, opts: opts, log: log, w: w, flushReq: make(chan chan error), recorded: map[string]hostRow{}}
 	fail := func(err error) (*Store, error) {
 		_ = w.Close()
 		if s.r != nil {

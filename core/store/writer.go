@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/wigo-project/wigo/core/event"
-	"github.com/wigo-project/wigo/core/model"
 )
 
 // ErrWriterRunning is returned by RunWriter and Consume when the Store
@@ -41,9 +40,11 @@ func (s *Store) Consume(ctx context.Context, sub *event.Subscription) error {
 }
 
 // RunWriter is the batching writer on a plain channel: it keeps the events
-// whose Logged() is true and commits them in transactions of up to
-// Options.BatchSize rows, at the latest Options.FlushInterval after the
-// first row of a batch arrived. It returns nil when events is closed or ctx
+// whose Logged() is true (log rows) or that change a host's record (see
+// Hosts: what a restart restores) and commits them in transactions of up
+// to Options.BatchSize events, at the latest Options.FlushInterval after
+// the first event of a batch arrived; a log row and the host record it
+// goes with are committed together. It returns nil when events is closed or ctx
 // is done, after committing everything received, including whatever was
 // already buffered in events when ctx was cancelled.
 //
@@ -108,6 +109,7 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 	}
 	s.writer = w
 	s.writerRunning = true
+	outbox := s.outbox
 	s.mu.Unlock()
 	defer func() {
 		w.err = err
@@ -118,7 +120,7 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 	}()
 
 	size := s.opts.BatchSize
-	batch := make([]model.LogEntry, 0, size)
+	batch := make([]event.Event, 0, size)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var due <-chan time.Time // non-nil while a batch is waiting
@@ -129,7 +131,7 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 	commit := func(stop context.Context) error {
 		for len(batch) > 0 {
 			n := min(len(batch), size)
-			if err := s.commitWithRetry(stop, batch[:n]); err != nil {
+			if err := s.commitWithRetry(stop, batch[:n], outbox); err != nil {
 				return err
 			}
 			batch = append(batch[:0], batch[n:]...)
@@ -138,11 +140,17 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 		due = nil
 		return nil
 	}
+	// With an outbox every event is the batch's business: one that is
+	// neither logged nor recorded may still be notified.
+	keep := kept
+	if outbox != nil {
+		keep = func(event.Event) bool { return true }
+	}
 	add := func(e event.Event) error {
-		if !e.Logged() {
+		if !keep(e) {
 			return nil
 		}
-		batch = append(batch, e.LogEntry())
+		batch = append(batch, e)
 		if len(batch) == 1 {
 			timer.Reset(s.opts.FlushInterval)
 			due = timer.C
@@ -212,8 +220,8 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 				// is still in the buffer and is drained here.
 				closeSource()
 				for e := range events {
-					if e.Logged() {
-						batch = append(batch, e.LogEntry())
+					if keep(e) {
+						batch = append(batch, e)
 					}
 				}
 			} else {
@@ -222,8 +230,8 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 					if !ok {
 						break
 					}
-					if e.Logged() {
-						batch = append(batch, e.LogEntry())
+					if keep(e) {
+						batch = append(batch, e)
 					}
 				}
 			}
@@ -232,36 +240,61 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 	}
 }
 
-// commitWithRetry inserts entries in one transaction, retrying a failure
-// with capped exponential backoff until it succeeds, stop is done or the
-// Store is closed. The insert itself runs on a background context:
-// cancelling stop must never abort a commit under way.
-func (s *Store) commitWithRetry(stop context.Context, entries []model.LogEntry) error {
+// kept reports whether the writer stores anything for e: a log row, a
+// change to the record of hosts and probes or to the acknowledgements a
+// restart restores.
+func kept(e event.Event) bool { return e.Logged() || recordsHost(e) || recordsAck(e) }
+
+// commitWithRetry stores a batch of events in one transaction (their log
+// rows, their changes to the record of hosts and, with an outbox, their
+// notifications), retrying a failure with
+// capped exponential backoff until it succeeds, stop is done or the Store is
+// closed. The insert itself runs on a background context: cancelling stop
+// must never abort a commit under way.
+func (s *Store) commitWithRetry(stop context.Context, events []event.Event, outbox Outbox) error {
+	var entries []OutboxEntry
+	if outbox != nil {
+		var err error
+		if entries, err = outbox.Prepare(events); err != nil {
+			// Only an unencodable event gets here; its log row and host
+			// record are still worth keeping.
+			s.log.Error("notifications of a batch not queued", "events", len(events), "error", err)
+		}
+	}
 	backoff := 50 * time.Millisecond
+	logged := 0
+	for _, e := range events {
+		if e.Logged() {
+			logged++
+		}
+	}
 	for attempt := 1; ; attempt++ {
-		err := s.insertLogs(context.Background(), entries)
+		err := s.insertEvents(context.Background(), events, entries)
 		if err == nil {
 			if attempt > 1 {
-				s.log.Info("log rows committed after retrying", "rows", len(entries), "attempts", attempt)
+				s.log.Info("log rows committed after retrying", "events", len(events), "attempts", attempt)
 			}
 			break
 		}
 		if errors.Is(err, ErrClosed) || s.isClosed() {
 			return ErrClosed
 		}
-		s.log.Error("committing log rows failed, will retry", "rows", len(entries), "attempt", attempt, "retry_in", backoff, "error", err)
+		s.log.Error("committing log rows failed, will retry", "events", len(events), "attempt", attempt, "retry_in", backoff, "error", err)
 		t := time.NewTimer(backoff)
 		select {
 		case <-stop.Done():
 			t.Stop()
-			return fmt.Errorf("commit %d log rows: %w", len(entries), err)
+			return fmt.Errorf("commit %d events: %w", len(events), err)
 		case <-t.C:
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
-	if s.opts.OnCommit != nil {
-		s.opts.OnCommit(len(entries))
+	if len(entries) > 0 {
+		outbox.Committed(entries)
 	}
-	s.log.Trace("log rows committed", "rows", len(entries))
+	if s.opts.OnCommit != nil && logged > 0 {
+		s.opts.OnCommit(logged)
+	}
+	s.log.Trace("events committed", "events", len(events), "log_rows", logged)
 	return nil
 }

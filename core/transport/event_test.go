@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func TestEventPublishesClientWaiting(t *testing.T) {
 		want := event.Event{Kind: event.ClientWaiting, HostUUID: "u-1", Host: "web-1",
 			Message: "new push client waiting for approval", Remote: true, NewStatus: model.StatusWarn}
 		e.Seq, e.Time = 0, time.Time{}
-		if e != want {
+		if !reflect.DeepEqual(e, want) {
 			t.Fatalf("event = %+v, want %+v", e, want)
 		}
 		if !e.Logged() {

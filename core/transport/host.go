@@ -107,7 +107,7 @@ func (h *Host) Ingest(_ context.Context, source string, document []byte) (err er
 		h.note(source, err)
 		return err
 	}
-	if err := h.opts.State.Ingest(doc); err != nil {
+	if err := h.opts.State.Ingest(source, doc); err != nil {
 		err = fmt.Errorf("ingest from %s: %w", source, err)
 		h.note(source, err)
 		return err
@@ -162,7 +162,7 @@ func (h *Host) patch(u sdk.Update) (err error) {
 		}
 		set = append(set, &p)
 	}
-	if err := h.opts.State.Patch(u.HostUUID, set, u.Removed); err != nil {
+	if err := h.opts.State.Patch(u.Source, u.HostUUID, set, u.Removed); err != nil {
 		if errors.Is(err, state.ErrUnknownHost) {
 			return sdk.ErrNeedDocument
 		}

@@ -51,21 +51,30 @@ func withTransport(t *testing.T, cfg *config.Config, block string) {
 	cfg.Transports = parsed.Transports
 }
 
-// Approve in the Authority view admits a real waiting push client: a master
-// daemon runs the real transport-push plugin with a server role that does
-// not auto-accept (its CA and certificate created on first start); a leaf
-// daemon's push client registers and waits. The operator's click on
-// Approve moves the leaf to the allowed list (and the allowed-clients
-// file), the leaf collects its signature at its next attempt, and its
-// pushed probes show in the master's Hosts view.
-func TestBrowserApprovePushClient(t *testing.T) {
-	ctx := browser(t)
+// pushPair is a master daemon running the real transport-push plugin with
+// a server role that does not auto-accept (its CA and certificate created
+// on first start), and a leaf daemon whose push client registers with it
+// and waits for approval.
+type pushPair struct {
+	master, leaf *running
+	// uuid is the leaf's; allowedFile the master's allowed-clients file;
+	// mdir and ldir their data folders.
+	uuid, allowedFile, mdir, ldir string
+}
+
+// startPushPair starts the pair; login, when set, is the master's
+// "login:password".
+func startPushPair(t *testing.T, login string) pushPair {
+	t.Helper()
 	plugins := transportPushPlugin(t)
 	pushPort := freePort(t)
 
 	master := testConfig(t)
 	master.Hostname, master.Group = "ui-master", "core"
 	master.PluginsDir = plugins
+	if login != "" {
+		master.HTTP.Login, master.HTTP.Password, _ = strings.Cut(login, ":")
+	}
 	mdir := t.TempDir()
 	allowedFile := filepath.Join(mdir, "data", "allowed_clients")
 	withTransport(t, master, fmt.Sprintf(`
@@ -99,13 +108,24 @@ transport "push" {
 }
 `, pushPort, filepath.Join(ldir, "master.crt"), filepath.Join(ldir, "uuid.sig")))
 
-	start := time.Now()
 	mr := startDaemon(t, master)
 	lr := startDaemon(t, leaf) // stopped first: cleanups run last-in first-out
 	uuid := lr.d.State().UUID()
 	if uuid == "" {
 		t.Fatal("the leaf daemon has no UUID")
 	}
+	return pushPair{master: mr, leaf: lr, uuid: uuid, allowedFile: allowedFile, mdir: mdir, ldir: ldir}
+}
+
+// Approve in the Authority view admits a real waiting push client. The
+// operator's click on Approve moves the leaf to the allowed list (and the
+// allowed-clients file), the leaf collects its signature at its next
+// attempt, and its pushed probes show in the master's Hosts view.
+func TestBrowserApprovePushClient(t *testing.T) {
+	ctx := browser(t)
+	start := time.Now()
+	p := startPushPair(t, "")
+	mr, uuid, allowedFile, mdir, ldir := p.master, p.uuid, p.allowedFile, p.mdir, p.ldir
 	row := func(table string) string {
 		return fmt.Sprintf(`document.querySelector('#auth-%s tr[data-uuid="%s"]')`, table, uuid)
 	}

@@ -46,7 +46,7 @@ func browser(t *testing.T) context.Context {
 	}
 	if _, err := exec.LookPath(path); err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("chromium not found at %s (CI installs it): %v", path, err)
+			t.Fatalf("chromium not found at %s (scripts/test-deps installs it): %v", path, err)
 		}
 		t.Skipf("chromium not found at %s; install Debian's chromium to run the browser tests", path)
 	}
@@ -290,7 +290,7 @@ func TestBrowserLiveDashboard(t *testing.T) {
 
 	// Remote hosts, as a pull or push transport would ingest them: one
 	// instance carrying two more, one of them DOWN.
-	if err := r.d.State().Ingest(remoteDoc()); err != nil {
+	if err := r.d.State().Ingest("edge-master:4000", remoteDoc()); err != nil {
 		t.Fatalf("ingest: %v", err)
 	}
 
@@ -313,18 +313,18 @@ func TestBrowserLiveDashboard(t *testing.T) {
 	run(t, ctx, eval(`window.__noReload = 1`))
 	writeFile(t, filepath.Join(cfg.ProbesConfigDir, "flip.json"), `{"Status":300,"Message":"disk on fire"}`, 0o644)
 	awaitProbe(t, r.d.State(), "flip", "disk on fire")
-	waitJS(t, ctx, 2*time.Second, `(() => {
+	waitJS(t, ctx, 5*time.Second, `(() => {
 		const li = document.querySelector('li.host[data-host="ui-host"] li[data-probe="flip"]');
 		return li !== null && li.textContent.includes("disk on fire") && li.textContent.includes("CRIT") && window.__noReload === 1;
 	})()`)
-	waitJS(t, ctx, 2*time.Second, `document.querySelector("#favicon").href.startsWith("data:image/png")`)
+	waitJS(t, ctx, 5*time.Second, `document.querySelector("#favicon").href.startsWith("data:image/png")`)
 	screenshot(t, ctx, "02-hosts-after-change")
 
 	// Filter, then the wall.
 	run(t, ctx, chromedp.SendKeys(chromedp.CSS("#filter"), "nomatch"))
-	waitJS(t, ctx, 2*time.Second, `document.querySelector('li.host[data-host="ui-host"]') === null && document.querySelector('#hosts-area').textContent.includes("No host matches")`)
+	waitJS(t, ctx, 5*time.Second, `document.querySelector('li.host[data-host="ui-host"]') === null && document.querySelector('#hosts-area').textContent.includes("No host matches")`)
 	run(t, ctx, eval(`(f => { f.value = ""; f.dispatchEvent(new Event("input")); })(document.querySelector("#filter"))`), chromedp.Click(chromedp.CSS("#wall-toggle")))
-	waitJS(t, ctx, 2*time.Second, `document.querySelector('ul.wall li[data-host="ui-host"][data-level="CRIT"]') !== null &&
+	waitJS(t, ctx, 5*time.Second, `document.querySelector('ul.wall li[data-host="ui-host"][data-level="CRIT"]') !== null &&
 		document.querySelector('ul.wall li').dataset.host === "db-01"`)
 	screenshot(t, ctx, "03-wall")
 	run(t, ctx, chromedp.Click(chromedp.CSS("#wall-toggle")))
@@ -338,8 +338,16 @@ func TestBrowserLiveDashboard(t *testing.T) {
 		return extra.querySelector('.detail table th[scope="row"]')?.textContent === "/" &&
 			extra.textContent.includes("mount=/var") && extra.querySelector("details summary").textContent === "Raw JSON";
 	})()`)
-	run(t, ctx, chromedp.Click(chromedp.CSS(`tr.probe[data-probe="memory"] + tr.extra details summary`)))
-	waitJS(t, ctx, 2*time.Second, `document.querySelector('tr.probe[data-probe="memory"] + tr.extra details[open] pre').textContent.includes('"swap_used_mb": 0')`)
+	// Clicked from inside the page: the view is redrawn by every probe run,
+	// and a node looked up from outside may be gone by the time it is
+	// clicked.
+	run(t, ctx, eval(`document.querySelector('tr.probe[data-probe="memory"] + tr.extra details summary').click()`))
+	waitJS(t, ctx, 5*time.Second, `document.querySelector('tr.probe[data-probe="memory"] + tr.extra details[open] pre')?.textContent.includes('"swap_used_mb": 0') === true`)
+	// A live update redraws the table; what the user opened stays open.
+	writeFile(t, filepath.Join(cfg.ProbesConfigDir, "flip.json"), `{"Status":300,"Message":"disk still on fire"}`, 0o644)
+	awaitProbe(t, r.d.State(), "flip", "disk still on fire")
+	waitJS(t, ctx, 5*time.Second, `document.querySelector('tr.probe[data-probe="flip"]')?.textContent.includes("disk still on fire") === true &&
+		document.querySelector('tr.probe[data-probe="memory"] + tr.extra details[open]') !== null`)
 	screenshot(t, ctx, "04-host")
 
 	// Group view.
@@ -464,15 +472,7 @@ func TestBrowserAuthorityApproveRevoke(t *testing.T) {
 		waiting: map[string]string{"1d0c2f6e-aaaa": "edge-01", "77e1b9a4-bbbb": "edge-02"},
 		allowed: map[string]string{"c3a9d2f1-cccc": "edge-00"},
 	}
-	hub := ws.New(ws.Options{State: st})
-	mux := http.NewServeMux()
-	apiH := api.New(api.Options{State: st, Authority: auth})
-	mux.Handle("/api/ws", hub)
-	mux.Handle("/api", apiH)
-	mux.Handle("/api/", apiH)
-	mux.Handle("/", ui.New())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() { hub.Close(); srv.Close() })
+	srv := authorityServer(t, st, auth)
 
 	run(t, ctx, chromedp.Navigate(srv.URL+"/#/authority"))
 	waitJS(t, ctx, 5*time.Second, `document.querySelectorAll("#auth-waiting tbody tr").length === 2 && document.querySelectorAll("#auth-allowed tbody tr").length === 1`)
@@ -497,4 +497,21 @@ func TestBrowserAuthorityApproveRevoke(t *testing.T) {
 	waitJS(t, ctx, 5*time.Second, `document.querySelector("#plugins-error")?.textContent === "No plugin host on this instance." &&
 		document.querySelector("#outbox-error")?.textContent === "No notification outbox on this instance."`)
 	screenshot(t, ctx, "16-plugins-no-host")
+}
+
+// authorityServer serves the dashboard and the API over st with auth as
+// the push server's authority (a stand-in for the plugin), and the
+// websocket, as the daemon mounts them.
+func authorityServer(t *testing.T, st *state.State, auth api.Authority) *httptest.Server {
+	t.Helper()
+	hub := ws.New(ws.Options{State: st})
+	mux := http.NewServeMux()
+	apiH := api.New(api.Options{State: st, Authority: auth})
+	mux.Handle("/api/ws", hub)
+	mux.Handle("/api", apiH)
+	mux.Handle("/api/", apiH)
+	mux.Handle("/", ui.New())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() { hub.Close(); srv.Close() })
+	return srv
 }

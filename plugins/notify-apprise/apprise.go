@@ -47,7 +47,7 @@ var _ sdk.Notifier = (*notifier)(nil)
 func (*notifier) Schema() sdk.Schema {
 	return sdk.Schema{
 		Attributes: []sdk.Attribute{
-			{Name: "apprise_path", Type: sdk.TypeString, Default: "", Description: "The apprise executable; looked up in PATH when empty."},
+			{Name: "apprise_path", Type: sdk.TypePath, Default: "", Description: "The apprise executable; looked up in PATH when empty."},
 			{Name: "urls", Type: sdk.TypeListString, Default: []string{}, Description: "Apprise URLs notified for every event."},
 			{Name: "timeout", Type: sdk.TypeString, Default: "30s", Description: "Time allowed for one apprise run, a Go duration or a number of seconds."},
 		},

@@ -34,7 +34,7 @@ func schema() sdk.Schema {
 	remote := []sdk.Attribute{
 		{Name: "port", Type: sdk.TypeNumber, Description: "HTTP port of the remote (default 4000, or the port in the label)"},
 		{Name: "tls", Type: sdk.TypeBool, Description: "poll over HTTPS (default: the block's tls)"},
-		{Name: "ca_file", Type: sdk.TypeString, Description: "PEM CA bundle that signs the remote's certificate (default: the block's, else the system roots)"},
+		{Name: "ca_file", Type: sdk.TypePath, Description: "PEM CA bundle that signs the remote's certificate (default: the block's, else the system roots)"},
 		{Name: "login", Type: sdk.TypeString, Description: "basic auth user (default: the block's)"},
 		{Name: "password", Type: sdk.TypeString, Description: "basic auth password (default: the block's)"},
 		{Name: "depth", Type: sdk.TypeNumber, Description: "levels of the remote's hierarchy to keep: 0 = all, 1 = the remote only (default: the block's)"},
@@ -45,7 +45,7 @@ func schema() sdk.Schema {
 		Attributes: []sdk.Attribute{
 			{Name: "check_interval", Type: sdk.TypeNumber, Default: 10, Description: "seconds between polls of each remote"},
 			{Name: "tls", Type: sdk.TypeBool, Default: false, Description: "poll over HTTPS"},
-			{Name: "ca_file", Type: sdk.TypeString, Default: "", Description: "PEM CA bundle for HTTPS remotes; empty = system roots"},
+			{Name: "ca_file", Type: sdk.TypePath, Default: "", Description: "PEM CA bundle for HTTPS remotes; empty = system roots"},
 			{Name: "login", Type: sdk.TypeString, Default: "", Description: "basic auth user; empty = no auth"},
 			{Name: "password", Type: sdk.TypeString, Default: "", Description: "basic auth password"},
 			{Name: "depth", Type: sdk.TypeNumber, Default: 0, Description: "levels of each remote's hierarchy to keep: 0 = all, 1 = the remote only"},

@@ -257,14 +257,74 @@ func (p *run) fetch(ctx context.Context, r *remote) ([]byte, bool, error) {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil, resp.StatusCode >= 500, fmt.Errorf("GET %s: %s", r.url, resp.Status)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, p.maxResponse+1))
+	tooLarge := fmt.Errorf("GET %s: answer larger than max_response_size (%d bytes)", r.url, p.maxResponse)
+	if resp.ContentLength > p.maxResponse {
+		return nil, false, tooLarge // known before reading a byte of it
+	}
+	body, err := readLimited(resp.Body, resp.ContentLength, p.maxResponse)
+	if errors.Is(err, errTooLarge) {
+		return nil, false, tooLarge
+	}
 	if err != nil {
 		return nil, true, fmt.Errorf("GET %s: read body: %w", r.url, err)
 	}
-	if int64(len(body)) > p.maxResponse {
-		return nil, false, fmt.Errorf("GET %s: answer larger than max_response_size (%d bytes)", r.url, p.maxResponse)
-	}
 	return body, false, nil
+}
+
+var errTooLarge = errors.New("too large")
+
+// firstChunk and maxChunk bound the pieces readLimited reads an answer of
+// unknown length in: small for the many small answers, doubling up to 4 MiB
+// for a big one.
+const (
+	firstChunk = 8 << 10
+	maxChunk   = 4 << 20
+)
+
+// readLimited reads r whole, or fails with errTooLarge once it holds more
+// than limit bytes. A known length is read into one exact buffer. An
+// unknown one (a streamed or gzipped answer, the usual case) is read in
+// chunks joined at the end, not with io.ReadAll, whose growing buffer
+// holds up to 2.25 times the answer while it copies: an answer over the
+// limit costs about the limit, and is dropped as soon as it is known to be
+// over.
+func readLimited(r io.Reader, length, limit int64) ([]byte, error) {
+	if length >= 0 {
+		buf := make([]byte, length)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	var chunks [][]byte
+	var total int64
+	for size := firstChunk; ; size = min(size*2, maxChunk) {
+		// Never more than one byte past the limit: that byte is enough
+		// to know the answer is over it.
+		c := make([]byte, min(int64(size), limit+1-total))
+		n, err := io.ReadFull(r, c)
+		total += int64(n)
+		if total > limit {
+			return nil, errTooLarge
+		}
+		if n > 0 {
+			chunks = append(chunks, c[:n])
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
 }
 
 // prepare checks that doc is a Wigo /api document (this project's or the

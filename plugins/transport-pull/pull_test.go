@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -599,5 +600,56 @@ func TestPullGzip(t *testing.T) {
 	logs.waitLog(t, "larger than max_response_size", 5*time.Second)
 	if h2.count() != 0 {
 		t.Fatal("an inflated document over the limit was ingested")
+	}
+}
+
+// An answer over max_response_size costs about the limit, not the 2.25
+// times io.ReadAll's growing buffer held: streamed (no Content-Length, the
+// usual case) it is read up to the limit and dropped; with a Content-Length
+// over the limit it is not read at all.
+func TestOversizedAnswerCostsAboutTheLimit(t *testing.T) {
+	const limit = 8 << 20
+	chunk := bytes.Repeat([]byte(" "), 1<<20)
+	for name, declare := range map[string]bool{"streamed": false, "with length": true} {
+		t.Run(name, func(t *testing.T) {
+			var served atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				defer served.Add(1)
+				if declare {
+					w.Header().Set("Content-Length", fmt.Sprint(32<<20))
+				}
+				for range 32 {
+					if _, err := w.Write(chunk); err != nil {
+						return
+					}
+				}
+			}))
+			t.Cleanup(srv.Close)
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			logs := start(t, fmt.Sprintf("check_interval = 0.1\nretries = 0\nmax_response_size = %d\nremotes = [%q]", limit, addr(srv)), newTestHost())
+			deadline := time.Now().Add(30 * time.Second)
+			for served.Load() < 5 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			n := served.Load()
+			if n < 5 {
+				t.Fatalf("only %d polls in 30 s", n)
+			}
+			if !strings.Contains(logs.String(), "larger than max_response_size") {
+				t.Fatalf("no refusal logged:\n%s", logs.String())
+			}
+			perPoll := float64(after.TotalAlloc-before.TotalAlloc) / float64(n)
+			bound := 1.5 * limit
+			if declare {
+				bound = 1 << 20
+			}
+			t.Logf("%s: %.1f MiB allocated per refused answer (limit %d MiB, %d polls)", name, perPoll/(1<<20), limit>>20, n)
+			if perPoll > bound {
+				t.Errorf("%.1f MiB allocated per refused answer, want under %.1f MiB", perPoll/(1<<20), bound/(1<<20))
+			}
+		})
 	}
 }

@@ -71,7 +71,7 @@ func benchSession(b *testing.B, addr string) (*pushpb.ClientConn, []byte) {
 	}
 	st := pushpb.NewClientConn(conn, 1<<20)
 	b.Cleanup(func() { st.Close() })
-	_ = st.Send(hello("u-1", "h", nil))
+	_ = st.Send(keyed(b, conn, hello("u-1", "h", nil), testPrivOf("u-1")))
 	if _, err := st.Recv(); err != nil {
 		b.Fatal(err)
 	}
@@ -110,7 +110,8 @@ func BenchmarkPushSession(b *testing.B) {
 	dir := b.TempDir()
 	log := hclog.NewNullLogger()
 	cfg := serverConfig{Address: "127.0.0.1", Port: freePort(b), TLSCert: filepath.Join(dir, "s.crt"), TLSKey: filepath.Join(dir, "s.key"),
-		AllowedClientsFile: filepath.Join(dir, "allowed"), AutoAccept: true, MaxWaitingClients: 10, MaxMessageBytes: defaultMaxMessageBytes}
+		AllowedClientsFile: filepath.Join(dir, "allowed"), AutoAccept: true, MaxWaitingClients: 10, MaxMessageBytes: defaultMaxMessageBytes,
+		MaxUnauthenticated: 1 << 20, MaxUnauthenticatedPerAddress: 1 << 20, HandshakeTimeout: defaultHandshakeTimeout}
 	srv, err := newServer(log, cfg, defaultTuning(), &nopHost{})
 	if err != nil {
 		b.Fatal(err)

@@ -24,35 +24,24 @@ import (
 // same key signs (certificates).
 const signaturePrefix = "wigo-push-uuid-v1\x00"
 
-func uuidDigest(uuid string) []byte {
-	h := sha256.Sum256([]byte(signaturePrefix + uuid))
-	return h[:]
-}
-
-// signUUID signs uuid with the authority key: the client presents the
-// signature on every connection to prove the server accepted it.
-func signUUID(key crypto.Signer, uuid string) ([]byte, error) {
-	d := uuidDigest(uuid)
-	var opts crypto.SignerOpts = crypto.SHA256
-	if _, ok := key.(ed25519.PrivateKey); ok {
-		return key.Sign(rand.Reader, []byte(signaturePrefix+uuid), crypto.Hash(0))
-	}
-	sig, err := key.Sign(rand.Reader, d, opts)
-	if err != nil {
-		return nil, fmt.Errorf("sign uuid: %w", err)
-	}
-	return sig, nil
-}
-
-// verifyUUID checks a signature made by signUUID.
+// verifyUUID checks a signature made by signUUID: the signatures of
+// before client keys, still accepted until the client's key is bound
+// (README, Migration).
 func verifyUUID(pub crypto.PublicKey, uuid string, sig []byte) bool {
+	return verifyMessage(pub, []byte(signaturePrefix+uuid), sig)
+}
+
+// verifyMessage checks sig of msg by pub: ed25519 signs msg itself, ECDSA
+// and RSA its SHA-256.
+func verifyMessage(pub crypto.PublicKey, msg, sig []byte) bool {
+	d := sha256.Sum256(msg)
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
-		return ecdsa.VerifyASN1(k, uuidDigest(uuid), sig)
+		return ecdsa.VerifyASN1(k, d[:], sig)
 	case *rsa.PublicKey:
-		return rsa.VerifyPKCS1v15(k, crypto.SHA256, uuidDigest(uuid), sig) == nil
+		return rsa.VerifyPKCS1v15(k, crypto.SHA256, d[:], sig) == nil
 	case ed25519.PublicKey:
-		return ed25519.Verify(k, []byte(signaturePrefix+uuid), sig)
+		return ed25519.Verify(k, msg, sig)
 	}
 	return false
 }

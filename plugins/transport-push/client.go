@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -56,7 +57,9 @@ type client struct {
 	uuid     string
 	hostname string
 	sig      []byte
-	merged   int // changes merged away since the last session, for one log line
+	// key is this client's key (clientkey.go), loaded on the first session.
+	key    ed25519.PrivateKey
+	merged int // changes merged away since the last session, for one log line
 }
 
 type pendingDelta struct {
@@ -403,14 +406,22 @@ func (c *client) session() (accepted, waiting bool, err error) {
 	}
 	stream := pushpb.NewClientConn(conn, maxServerMessage)
 	defer stream.Close()
+	key, err := c.clientKey()
+	if err != nil {
+		return false, false, err
+	}
 	ctx, cancel := context.WithCancelCause(c.ctx)
 	defer cancel(nil)
 	// Ending the session closes the connection, which ends a blocked read
 	// or write.
 	defer context.AfterFunc(ctx, func() { _ = stream.Close() })()
 	c.mu.Lock()
-	hello := &pushpb.Hello{ProtocolVersion: protocolVersion, Uuid: c.uuid, Hostname: c.hostname, Signature: c.sig, ClientVersion: version}
+	hello := &pushpb.Hello{ProtocolVersion: protocolVersion, Uuid: c.uuid, Hostname: c.hostname, Signature: c.sig, ClientVersion: version,
+		PublicKey: key.Public().(ed25519.PublicKey)}
 	c.mu.Unlock()
+	if hello.KeyProof, err = keyProof(conn.(*tls.Conn), key, hello.Uuid); err != nil {
+		return false, false, err
+	}
 	if err := stream.Send(&pushpb.ClientMessage{Body: &pushpb.ClientMessage_Hello{Hello: hello}}); err != nil {
 		return false, false, c.sessionError(stream, err)
 	}
@@ -458,6 +469,22 @@ func (c *client) session() (accepted, waiting bool, err error) {
 		}
 	}()
 	return true, false, c.send(ctx, stream)
+}
+
+// clientKey returns the client's key, reading (or creating) it the first
+// time; an error is retried at the next session.
+func (c *client) clientKey() (ed25519.PrivateKey, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.key == nil {
+		k, err := loadClientKey(c.log, clientKeyPath(c.cfg))
+		if err != nil {
+			return nil, err
+		}
+		c.key = k
+		c.log.Info("push client key", "file", clientKeyPath(c.cfg), "fingerprint", keyFingerprint(k.Public().(ed25519.PublicKey)))
+	}
+	return c.key, nil
 }
 
 // sessionError prefers the server's refusal (its last message) over the

@@ -37,9 +37,9 @@ func TestWaitingClientRaisesEvent(t *testing.T) {
 	for _, fail := range []bool{false, true} {
 		a := testAuthority(t, t.TempDir(), false, 3)
 		r := &eventRecorder{fail: fail, done: make(chan struct{}, 8)}
-		a.onWaiting = waitingNotifier(hclog.NewNullLogger(), r)
+		a.onWaiting = newWaitingNotices(hclog.NewNullLogger(), realClock{}, waitingNotifier(hclog.NewNullLogger(), r)).add
 		for range 3 {
-			if reg, _, err := a.register("u-1", "leaf"); err != nil || reg != regWaiting {
+			if reg, _, err := a.register(claim{uuid: "u-1", hostname: "leaf", source: "test", key: testKeyOf("u-1")}); err != nil || reg != regWaiting {
 				t.Fatalf("register = %v, %v", reg, err)
 			}
 		}

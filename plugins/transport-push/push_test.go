@@ -55,7 +55,7 @@ func TestApproveRevokePersist(t *testing.T) {
 		t.Fatalf("master certificate not pinned: %v", err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "srv", "allowed_clients"))
-	if err != nil || !strings.Contains(string(b), "client-1 host-client-1\n") {
+	if err != nil || !strings.Contains(string(b), "client-1 host-client-1 key=") {
 		t.Fatalf("allowed_clients = %q, %v", b, err)
 	}
 

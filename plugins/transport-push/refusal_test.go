@@ -150,7 +150,7 @@ func TestRefusals(t *testing.T) {
 		{"bad UUID", codes.InvalidArgument, []*pushpb.ClientMessage{hello("../../etc", "h", nil)}, "invalid UUID"},
 		{"bad hostname", codes.InvalidArgument, []*pushpb.ClientMessage{hello("u-1", "a\x00b", nil)}, "invalid hostname"},
 		{"no hello", codes.InvalidArgument, []*pushpb.ClientMessage{snapshot(1, doc("good-2", nil))}, "not a hello"},
-		{"oversized hello", codes.ResourceExhausted, []*pushpb.ClientMessage{hello("u-2", strings.Repeat("h", 100<<10), nil)}, "read hello"},
+		{"oversized hello", codes.ResourceExhausted, []*pushpb.ClientMessage{hello("u-2", strings.Repeat("h", 100<<10), nil)}, "limit of a hello"},
 		{"oversized snapshot", codes.ResourceExhausted, []*pushpb.ClientMessage{hello("good-2", "h", sign("good-2")), snapshot(1, bigDoc)}, "receive"},
 		{"document of another UUID", codes.InvalidArgument, []*pushpb.ClientMessage{hello("good-2", "h", sign("good-2")), snapshot(1, doc("good-1", nil))}, "invalid document"},
 		{"status out of range", codes.InvalidArgument, []*pushpb.ClientMessage{hello("good-2", "h", sign("good-2")), snapshot(1, doc("good-2", map[string]int{"cpu": 5000}))}, "out of range"},

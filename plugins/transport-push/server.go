@@ -35,6 +35,10 @@ type server struct {
 	tls    *tls.Config
 	lis    net.Listener
 	served chan struct{}
+	// pre bounds the connections not yet past their hello; handshake is
+	// how long each has for its TLS handshake and hello.
+	pre       *preauth
+	handshake time.Duration
 	// conns counts the connection handlers, which stop waits for.
 	conns sync.WaitGroup
 
@@ -50,6 +54,9 @@ type session struct {
 var (
 	errReplaced = errors.New("replaced by a newer session of the same client")
 	errStopping = errors.New("push server stopping")
+	// errRelayChanged ends a session whose relay grant changed: the client
+	// reconnects and sends a snapshot, taken under the new rule.
+	errRelayChanged = errors.New("relay grant changed: reconnect")
 )
 
 func newServer(log hclog.Logger, cfg serverConfig, tune tuning, host sdk.Host) (*server, error) {
@@ -57,15 +64,30 @@ func newServer(log hclog.Logger, cfg serverConfig, tune tuning, host sdk.Host) (
 	if err != nil {
 		return nil, err
 	}
-	s := &server{log: log, cfg: cfg, tune: tune, host: host, ing: sdk.NewBatcher(log, host), sessions: map[string]*session{}, served: make(chan struct{})}
+	s := &server{log: log, cfg: cfg, tune: tune, host: host, ing: sdk.NewBatcher(log, host), sessions: map[string]*session{}, served: make(chan struct{}),
+		pre: newPreauth(log, cfg.MaxUnauthenticated, cfg.MaxUnauthenticatedPerAddress), handshake: time.Duration(cfg.HandshakeTimeout) * time.Second}
+	if tune.helloTimeout > 0 {
+		s.handshake = tune.helloTimeout
+	}
 	s.auth, err = newAuthority(log, signer, cfg.AllowedClientsFile, cfg.AutoAccept, cfg.MaxWaitingClients)
 	if err != nil {
 		return nil, err
 	}
 	s.auth.onRevoke = func(uuid string) { s.kick(uuid, errNotAllowed) }
-	if eh, ok := host.(sdk.EventHost); ok {
-		s.auth.onWaiting = waitingNotifier(log, eh)
+	s.auth.onRelay = func(uuid string) { s.kick(uuid, errRelayChanged) }
+	clk := tune.clock
+	if clk == nil {
+		clk = realClock{}
 	}
+	s.auth.clock = clk
+	if cfg.MaxWaitingPerAddress > 0 && cfg.MaxWaitingPerAddress < cfg.MaxWaitingClients {
+		s.auth.maxPerSource = cfg.MaxWaitingPerAddress
+	}
+	send := func(waitingNotice) {}
+	if eh, ok := host.(sdk.EventHost); ok {
+		send = waitingNotifier(log, eh)
+	}
+	s.auth.onWaiting = newWaitingNotices(log, clk, send).add
 	s.tls = &tls.Config{Certificates: []tls.Certificate{tlsCert}, MinVersion: tls.VersionTLS12}
 	addr := net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port))
 	s.lis, err = net.Listen("tcp", addr)
@@ -96,27 +118,37 @@ func (s *server) accept() {
 			continue
 		}
 		delay = 0
+		// Refused before the TLS handshake, which is what costs: a flood
+		// of connections holds at most the limits' worth of them.
+		release, ok := s.pre.acquire(sourceKey(conn.RemoteAddr()))
+		if !ok {
+			_ = conn.Close()
+			continue
+		}
 		s.conns.Add(1)
 		go func() {
 			defer s.conns.Done()
-			s.handle(conn)
+			defer release()
+			s.handle(conn, release)
 		}()
 	}
 }
 
 // handle runs the TLS handshake and one session on conn, then tells the
-// client why the session ended when it was refused.
-func (s *server) handle(raw net.Conn) {
+// client why the session ended when it was refused. The TLS handshake and
+// the hello share one deadline; authenticated is called once the hello is
+// done, which frees the connection's unauthenticated slot.
+func (s *server) handle(raw net.Conn, authenticated func()) {
 	defer raw.Close()
 	remote := raw.RemoteAddr().String()
 	conn := tls.Server(raw, s.tls)
-	_ = conn.SetDeadline(time.Now().Add(handshakeTimeout))
+	_ = conn.SetDeadline(time.Now().Add(s.handshake))
 	if err := conn.Handshake(); err != nil {
 		s.log.Warn("push connection refused: TLS handshake failed", "remote", remote, "error", err)
 		return
 	}
-	_ = conn.SetDeadline(time.Time{})
 	sc := newServerConn(conn, s.cfg.MaxMessageBytes)
+	sc.authenticated, sc.source = authenticated, sourceKey(raw.RemoteAddr())
 	defer sc.cancel(nil)
 	err := s.Session(sc, remote)
 	if err == nil {
@@ -230,12 +262,12 @@ func (s *server) refuse(remote, uuid string, code codes.Code, reason string, err
 	return status.Error(code, reason)
 }
 
-// recvHello waits for the first message, at most helloTimeout: a
-// connection that says nothing is not kept.
+// recvHello reads the first message, at most maxHelloBytes, within the
+// deadline set at the handshake: a connection that says nothing, or starts
+// a huge frame, is not kept.
 func (s *server) recvHello(stream *serverConn) (*pushpb.ClientMessage, error) {
-	_ = stream.conn.SetReadDeadline(time.Now().Add(s.tune.helloTimeout))
 	var m pushpb.ClientMessage
-	if err := pushpb.ReadFrame(stream.conn, stream.maxRecv, &m); err != nil {
+	if err := pushpb.ReadFrame(stream.conn, maxHelloBytes, &m); err != nil {
 		return nil, err
 	}
 	return &m, nil
@@ -248,7 +280,8 @@ func (s *server) Session(stream *serverConn, remote string) error {
 		var tooLarge *pushpb.FrameTooLargeError
 		switch {
 		case errors.As(err, &tooLarge):
-			return s.refuse(remote, "", codes.ResourceExhausted, "read hello", err)
+			return s.refuse(remote, "", codes.ResourceExhausted,
+				fmt.Sprintf("hello of %d bytes exceeds the %d-byte limit of a hello", tooLarge.Size, tooLarge.Max), nil)
 		case errors.Is(err, pushpb.ErrHTTP2Client):
 			return s.refuse(remote, "", codes.FailedPrecondition, "read hello", err)
 		}
@@ -270,22 +303,37 @@ func (s *server) Session(stream *serverConn, remote string) error {
 	if err := checkName(hostname); err != nil {
 		return s.refuse(remote, uuid, codes.InvalidArgument, "invalid hostname", err)
 	}
+	key, err := checkKeyProof(stream.conn, uuid, hello.GetPublicKey(), hello.GetKeyProof())
+	if err != nil {
+		code := codes.InvalidArgument
+		if errors.Is(err, errKeyProof) {
+			code = codes.Unauthenticated
+		}
+		return s.refuse(remote, uuid, code, "client key refused", err)
+	}
 	welcome := &pushpb.Welcome{ProtocolVersion: protocolVersion, MaxMessageBytes: uint32(s.cfg.MaxMessageBytes)}
 	if sig := hello.GetSignature(); len(sig) > 0 {
-		if err := s.auth.check(uuid, sig); err != nil {
+		newSig, err := s.auth.check(uuid, sig, key)
+		if err != nil {
 			code := codes.PermissionDenied
-			if errors.Is(err, errBadSignature) {
+			switch {
+			case errors.Is(err, errBadSignature):
 				code = codes.Unauthenticated
+			case !errors.Is(err, errNotAllowed) && !errors.Is(err, errOtherKey) && !errors.Is(err, errKeyBound):
+				code = codes.Unavailable // the allowed list cannot be written now
 			}
 			return s.refuse(remote, uuid, code, "signature refused", err)
 		}
-		welcome.State = pushpb.Welcome_STATE_ACCEPTED
+		welcome.State, welcome.Signature = pushpb.Welcome_STATE_ACCEPTED, newSig
 	} else {
-		reg, sig, err := s.auth.register(uuid, hostname)
+		reg, sig, err := s.auth.register(claim{uuid: uuid, hostname: hostname, remote: remote, source: stream.source, key: key})
 		if err != nil {
 			code := codes.Internal
-			if errors.Is(err, errSignatureHeld) {
+			switch {
+			case errors.Is(err, errSignatureHeld), errors.Is(err, errOtherKey):
 				code = codes.PermissionDenied
+			case errors.Is(err, errNeedKey):
+				code = codes.FailedPrecondition
 			}
 			return s.refuse(remote, uuid, code, "registration refused", err)
 		}
@@ -296,6 +344,9 @@ func (s *server) Session(stream *serverConn, remote string) error {
 		welcome.State, welcome.Signature = pushpb.Welcome_STATE_ACCEPTED, sig
 	}
 
+	if stream.authenticated != nil {
+		stream.authenticated()
+	}
 	ctx := stream.ctx
 	me := &session{cancel: stream.cancel}
 	s.mu.Lock()
@@ -315,14 +366,84 @@ func (s *server) Session(stream *serverConn, remote string) error {
 		return err
 	}
 	s.log.Debug("push session open", "uuid", uuid, "hostname", hostname, "remote", remote)
-	return s.serve(ctx, stream, remote, uuid)
+	return s.serve(ctx, stream, remote, uuid, hostname)
+}
+
+// relayRule keeps a session that is not a relay to its own host: what the
+// client carries under RemoteWigos is dropped before the core, so an
+// approved client cannot report (or claim the UUID of) any other host. The
+// first time a session carries such hosts it is logged once, naming the
+// client and how many hosts it carried, so the operator sees why they are
+// missing on this master.
+type relayRule struct {
+	log                    hclog.Logger
+	auth                   *authority
+	uuid, hostname, remote string
+	relay                  bool
+	logged                 bool
+}
+
+// note logs, once per session, that a client that is not a relay carries
+// n hosts under it.
+func (r *relayRule) note(n int) {
+	if r.relay || r.logged || n == 0 {
+		return
+	}
+	r.logged = true
+	r.auth.noteUnrelayed(r.uuid, n)
+	r.log.Warn("push client is not a relay: the hosts it carries are dropped", "uuid", r.uuid, "hostname", r.hostname,
+		"remote", r.remote, "hosts", n, "grant", "POST /api/authority/hosts/"+r.uuid+"/relay, or the Authority tab")
+}
+
+// document is the update carrying t whole for the core: without its
+// RemoteWigos unless the session is a relay (t itself is kept whole, so
+// that later deltas still apply).
+func (r *relayRule) document(t tree) sdk.Update {
+	if r.relay {
+		return document(r.uuid, t)
+	}
+	if _, ok := t["RemoteWigos"]; !ok {
+		return document(r.uuid, t)
+	}
+	if hosts, ok := t["RemoteWigos"].(tree); ok {
+		r.note(len(hosts))
+	}
+	own := make(tree, len(t))
+	for k, v := range t {
+		if k != "RemoteWigos" {
+			own[k] = v
+		}
+	}
+	return document(r.uuid, own)
+}
+
+// ops returns the operations of a delta the core may see: all of them for
+// a relay, those not under RemoteWigos otherwise. doc is the session's
+// document, the delta already applied.
+func (r *relayRule) ops(ops []op, doc tree) []op {
+	if r.relay {
+		return ops
+	}
+	own := ops[:0:0]
+	for _, o := range ops {
+		if o.Path[0] != "RemoteWigos" {
+			own = append(own, o)
+		}
+	}
+	if len(own) < len(ops) {
+		if hosts, ok := doc["RemoteWigos"].(tree); ok {
+			r.note(len(hosts))
+		}
+	}
+	return own
 }
 
 // serve receives documents until the client leaves or breaks the protocol.
 // The connection's one goroutine reads, ingests and acknowledges; a
 // revoked, replaced or stopped session is cut at once (its read is
 // interrupted) and told why.
-func (s *server) serve(ctx context.Context, stream *serverConn, remote, uuid string) error {
+func (s *server) serve(ctx context.Context, stream *serverConn, remote, uuid, hostname string) error {
+	rule := &relayRule{log: s.log, auth: s.auth, uuid: uuid, hostname: hostname, remote: remote, relay: s.auth.relays(uuid)}
 	var doc tree
 	var lastSeq uint64
 	var lastIngest time.Time
@@ -332,7 +453,7 @@ func (s *server) serve(ctx context.Context, stream *serverConn, remote, uuid str
 			switch {
 			case errors.Is(cause, errNotAllowed):
 				return s.refuse(remote, uuid, codes.PermissionDenied, "session ended", cause)
-			case errors.Is(cause, errReplaced):
+			case errors.Is(cause, errReplaced), errors.Is(cause, errRelayChanged):
 				return status.Error(codes.Aborted, cause.Error())
 			case errors.Is(cause, errStopping):
 				return status.Error(codes.Unavailable, cause.Error())
@@ -356,7 +477,7 @@ func (s *server) serve(ctx context.Context, stream *serverConn, remote, uuid str
 				return s.refuse(remote, uuid, codes.InvalidArgument, "invalid document", err)
 			}
 			doc = t
-			upd = document(uuid, doc)
+			upd = rule.document(doc)
 		case *pushpb.ClientMessage_Delta:
 			if doc == nil {
 				return s.refuse(remote, uuid, codes.InvalidArgument, "delta before any snapshot", nil)
@@ -374,8 +495,12 @@ func (s *server) serve(ctx context.Context, stream *serverConn, remote, uuid str
 				return s.refuse(remote, uuid, codes.InvalidArgument, "bad delta", err)
 			}
 			var ok bool
-			if upd, ok = probePatch(uuid, ops); !ok {
-				upd = document(uuid, doc)
+			if own := rule.ops(ops, doc); len(own) == 0 {
+				// Only hosts it may not relay changed: the client's own
+				// host is said alive, as by a heartbeat.
+				upd = sdk.Update{Source: uuid, HostUUID: uuid}
+			} else if upd, ok = probePatch(uuid, own); !ok {
+				upd = rule.document(doc)
 			}
 		case *pushpb.ClientMessage_Heartbeat:
 			// The core marks a host DOWN when nothing is ingested for
@@ -395,7 +520,7 @@ func (s *server) serve(ctx context.Context, stream *serverConn, remote, uuid str
 		if errors.Is(err, sdk.ErrNeedDocument) {
 			// The core does not hold this host whole (it went DOWN
 			// meanwhile): the whole document then.
-			err = s.ing.Ingest(ctx, document(uuid, doc))
+			err = s.ing.Ingest(ctx, rule.document(doc))
 		}
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil {
@@ -438,10 +563,10 @@ func (s *server) recvError(remote, uuid string, err error) error {
 	return s.refuse(remote, uuid, codes.InvalidArgument, "receive", err)
 }
 
-// Timeouts of a connection: the TLS handshake, and the silence after which
-// a session is dropped (clients send a heartbeat at least every minute).
+// Timeouts of a session: the silence after which it is dropped (clients
+// send a heartbeat at least every minute), and a write the client does not
+// read.
 const (
-	handshakeTimeout  = 10 * time.Second
 	serverIdleTimeout = 3 * time.Minute
 	writeTimeout      = 10 * time.Second
 )
@@ -454,6 +579,10 @@ type serverConn struct {
 	maxRecv int
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
+	// authenticated, when set, is called once the client is accepted.
+	authenticated func()
+	// source is the peer's sourceKey.
+	source string
 }
 
 func newServerConn(conn *tls.Conn, maxRecv int) *serverConn {
@@ -514,25 +643,24 @@ const (
 	maxEventCalls = 16
 )
 
-// waitingNotifier returns the authority's onWaiting: it raises the core's
-// client_waiting event in the background, never blocking registration;
-// a failure is logged.
-func waitingNotifier(log hclog.Logger, eh sdk.EventHost) func(uuid, hostname string) {
+// waitingNotifier returns what sends a waitingNotice (already rate-limited
+// by waitingNotices): it raises the core's client_waiting event in the
+// background, never blocking registration; a failure is logged.
+func waitingNotifier(log hclog.Logger, eh sdk.EventHost) func(waitingNotice) {
 	sem := make(chan struct{}, maxEventCalls)
-	return func(uuid, hostname string) {
+	return func(n waitingNotice) {
 		select {
 		case sem <- struct{}{}:
 		default:
-			log.Warn("client_waiting event not raised: too many in flight", "uuid", uuid, "hostname", hostname)
+			log.Warn("client_waiting event not raised: too many in flight", "uuid", n.uuid, "hostname", n.hostname, "count", n.count)
 			return
 		}
 		go func() {
 			defer func() { <-sem }()
 			ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
 			defer cancel()
-			msg := fmt.Sprintf("New push client %s (%s) is waiting for approval", hostname, uuid)
-			if err := eh.Event(ctx, sdk.EventClientWaiting, uuid, hostname, msg); err != nil {
-				log.Warn("client_waiting event not raised", "uuid", uuid, "hostname", hostname, "error", err)
+			if err := eh.Event(ctx, sdk.EventClientWaiting, n.uuid, n.hostname, n.message()); err != nil {
+				log.Warn("client_waiting event not raised", "uuid", n.uuid, "hostname", n.hostname, "count", n.count, "error", err)
 			}
 		}()
 	}

@@ -34,7 +34,8 @@ func TestReconnectStorm(t *testing.T) {
 	log, _ := newLogger(t, "storm")
 	host := newTestHost("master", "master")
 	cfg := serverConfig{Address: "127.0.0.1", Port: freePort(t), TLSCert: filepath.Join(dir, "s.crt"), TLSKey: filepath.Join(dir, "s.key"),
-		CA: filepath.Join(dir, "ca"), AllowedClientsFile: filepath.Join(dir, "allowed_clients"), MaxWaitingClients: maxWaiting, MaxMessageBytes: defaultMaxMessageBytes}
+		CA: filepath.Join(dir, "ca"), AllowedClientsFile: filepath.Join(dir, "allowed_clients"), MaxWaitingClients: maxWaiting, MaxMessageBytes: defaultMaxMessageBytes,
+		MaxUnauthenticated: 1 << 20, MaxUnauthenticatedPerAddress: 1 << 20, HandshakeTimeout: defaultHandshakeTimeout}
 	// Connections wait for the storm after their handshake: the hello
 	// deadline must outlast the setup.
 	tune := fastTuning()
@@ -115,7 +116,7 @@ func TestReconnectStorm(t *testing.T) {
 			st := conns[i]
 			if i >= known {
 				uuid := fmt.Sprintf("new-%d", i)
-				if err := st.Send(hello(uuid, "h-"+uuid, nil)); err != nil {
+				if err := st.Send(keyed(t, st.Conn().(*tls.Conn), hello(uuid, "h-"+uuid, nil), testPrivOf(uuid))); err != nil {
 					errs <- err
 					return
 				}

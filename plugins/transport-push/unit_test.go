@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,7 +94,7 @@ func TestAuthority(t *testing.T) {
 	dir := t.TempDir()
 	a := testAuthority(t, dir, false, 3)
 	for _, id := range []string{"a", "b", "c", "d", "e"} {
-		if reg, _, err := a.register(id, "h-"+id); err != nil || reg != regWaiting {
+		if reg, _, err := a.register(claim{uuid: id, hostname: "h-" + id, source: "test", key: testKeyOf(id)}); err != nil || reg != regWaiting {
 			t.Fatalf("register %s = %v, %v", id, reg, err)
 		}
 	}
@@ -107,18 +108,28 @@ func TestAuthority(t *testing.T) {
 	if err := a.allow("e"); err != nil {
 		t.Fatal(err)
 	}
-	reg, sig, err := a.register("e", "h-e")
+	reg, sig, err := a.register(claim{uuid: "e", hostname: "h-e", source: "test", key: testKeyOf("e")})
 	if err != nil || reg != regAccepted || len(sig) == 0 {
 		t.Fatalf("register after allow = %v, %d bytes, %v", reg, len(sig), err)
 	}
-	// The signature is handed out once.
-	if _, _, err := a.register("e", "h-e"); !errors.Is(err, errSignatureHeld) {
-		t.Fatalf("second register: %v", err)
+	// The signature is bound to e's key: handed out again to that key
+	// only, never to another or to a client without one.
+	if _, _, err := a.register(claim{uuid: "e", hostname: "h-e", source: "test", key: testKeyOf("e")}); err != nil {
+		t.Fatalf("register again with the same key: %v", err)
 	}
-	if err := a.check("e", sig); err != nil {
+	if _, _, err := a.register(claim{uuid: "e", hostname: "h-e", source: "test", key: testKeyOf("thief")}); !errors.Is(err, errOtherKey) {
+		t.Fatalf("register with another key: %v", err)
+	}
+	if _, _, err := a.register(claim{uuid: "e", hostname: "h-e", source: "test"}); !errors.Is(err, errSignatureHeld) {
+		t.Fatalf("register without a key: %v", err)
+	}
+	if _, err := a.check("e", sig, testKeyOf("e")); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.check("d", sig); !errors.Is(err, errBadSignature) {
+	if _, err := a.check("e", sig, testKeyOf("thief")); !errors.Is(err, errBadSignature) {
+		t.Fatalf("signature with another key: %v", err)
+	}
+	if _, err := a.check("d", sig, testKeyOf("e")); !errors.Is(err, errBadSignature) {
 		t.Fatalf("signature of another UUID: %v", err)
 	}
 	fi, err := os.Stat(filepath.Join(dir, "allowed"))
@@ -131,13 +142,13 @@ func TestAuthority(t *testing.T) {
 	if err := b.load(); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.check("e", sig); err != nil {
+	if _, err := b.check("e", sig, testKeyOf("e")); err != nil {
 		t.Fatalf("after reload: %v", err)
 	}
 	if err := b.revoke("e"); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.check("e", sig); !errors.Is(err, errNotAllowed) {
+	if _, err := b.check("e", sig, testKeyOf("e")); !errors.Is(err, errNotAllowed) {
 		t.Fatalf("revoked: %v", err)
 	}
 	if err := b.revoke("zz"); !errors.Is(err, sdk.ErrUnknownClient) {
@@ -146,7 +157,7 @@ func TestAuthority(t *testing.T) {
 	// An unwritable file: the change is refused and not kept.
 	c := testAuthority(t, dir, true, 3)
 	c.file = filepath.Join(dir, "no", "such", "\x00dir", "allowed")
-	if _, _, err := c.register("x", "h"); err == nil {
+	if _, _, err := c.register(claim{uuid: "x", hostname: "h", source: "test", key: testKeyOf("x")}); err == nil {
 		t.Fatal("register with an unwritable allowed file succeeded")
 	}
 	if _, al := c.list(); len(al) != 0 {
@@ -201,12 +212,12 @@ func TestConcurrentAutoAccept(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			id := fmt.Sprintf("c-%d", i)
-			if _, _, err := a.register(id, "h"); err != nil {
+			if _, _, err := a.register(claim{uuid: id, hostname: "h", source: "test", key: testKeyOf(id)}); err != nil {
 				errs <- err
 				return
 			}
 			b, err := os.ReadFile(a.file)
-			if err != nil || !strings.Contains(string(b), "\n"+id+" h\n") {
+			if err != nil || !strings.Contains(string(b), "\n"+id+" h key=") {
 				errs <- fmt.Errorf("%s accepted but not in the file", id)
 			}
 		}()
@@ -218,5 +229,44 @@ func TestConcurrentAutoAccept(t *testing.T) {
 	}
 	if _, al := a.list(); len(al) != n {
 		t.Fatalf("%d allowed, want %d", len(al), n)
+	}
+}
+
+// The relay grant is read from allowed_clients_file, kept when the master
+// rewrites the file (the signature delivered, given again) and dropped
+// with the client on revocation.
+func TestRelayGrantInFile(t *testing.T) {
+	dir := t.TempDir()
+	key := testKeyOf("r")
+	line := "r mid pending key=" + base64.StdEncoding.EncodeToString(key) + " relay\nplain leaf\n"
+	if err := os.WriteFile(filepath.Join(dir, "allowed"), []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := testAuthority(t, dir, false, 10)
+	if !a.relays("r") || a.relays("plain") || a.relays("unknown") {
+		t.Fatalf("relays: r %t, plain %t, unknown %t; want only r", a.relays("r"), a.relays("plain"), a.relays("unknown"))
+	}
+	if reg, _, err := a.register(claim{uuid: "r", hostname: "mid", source: "test", key: key}); err != nil || reg != regAccepted {
+		t.Fatalf("register = %v, %v", reg, err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "allowed"))
+	if err != nil || !strings.Contains(string(b), "r mid key="+base64.StdEncoding.EncodeToString(key)+" relay\n") {
+		t.Fatalf("file after delivery: %v\n%s", err, b)
+	}
+	if again := testAuthority(t, dir, false, 10); !again.relays("r") {
+		t.Fatal("relay lost across a restart")
+	}
+	if err := a.revoke("r"); err != nil {
+		t.Fatal(err)
+	}
+	if a.relays("r") {
+		t.Fatal("a revoked client is still a relay")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "allowed"), []byte("r mid relays\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newAuthority(hclog.NewNullLogger(), a.signer, filepath.Join(dir, "allowed"), false, 10); err == nil ||
+		!strings.Contains(err.Error(), "allowed:1: r: unknown field \"relays\": want pending, relay or key=") {
+		t.Fatalf("a misspelt grant: %v", err)
 	}
 }

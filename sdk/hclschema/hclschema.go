@@ -10,6 +10,7 @@ package hclschema
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -42,6 +43,11 @@ func Decode(body hcl.Body, s sdk.Schema, subject hcl.Range) ([]byte, hcl.Diagnos
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	if subject.Filename != "" {
+		if base, err := filepath.Abs(filepath.Dir(subject.Filename)); err == nil {
+			val = resolvePaths(val, s, base)
+		}
+	}
 	b, err := ctyjson.Marshal(val, val.Type())
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{
@@ -67,7 +73,7 @@ func DecodeSource(filename, src string, s sdk.Schema) ([]byte, hcl.Diagnostics) 
 // CtyType maps a schema type name to its cty type.
 func CtyType(name string) (cty.Type, error) {
 	switch name {
-	case sdk.TypeString:
+	case sdk.TypeString, sdk.TypePath:
 		return cty.String, nil
 	case sdk.TypeNumber:
 		return cty.Number, nil
@@ -78,7 +84,7 @@ func CtyType(name string) (cty.Type, error) {
 	case sdk.TypeMapString:
 		return cty.Map(cty.String), nil
 	}
-	return cty.NilType, fmt.Errorf("unknown attribute type %q (want string, number, bool, list(string) or map(string))", name)
+	return cty.NilType, fmt.Errorf("unknown attribute type %q (want string, path, number, bool, list(string) or map(string))", name)
 }
 
 // Spec converts s to an hcldec spec. Defaults are literal values; an

@@ -73,6 +73,8 @@ setInterval(() => {
 /** Host records by UUID, flattened from the nested document. */
 const model = {
   hosts: new Map(),
+  // acks: acknowledgements in force, by ackKey.
+  acks: new Map(),
   localUuid: "",
   hostname: "",
   seq: -1,
@@ -100,6 +102,7 @@ function loadSnapshot(doc) {
       probes: { ...(w.LocalHost.Probes || {}) },
       lastUpdate: w.LastUpdate,
       version: w.Version,
+      claimedBy: w.ClaimedBy || "",
       remote,
       path,
     };
@@ -109,6 +112,37 @@ function loadSnapshot(doc) {
   };
   walk(doc, [], false);
   model.ready = true;
+}
+
+/** ackKey names what an acknowledgement is about, as the core keys it:
+ * the host's UUID (its name when it has none) and the probe ("" for the
+ * host itself). */
+function ackKey(hostUuid, host, probe) {
+  return `${hostUuid || host}/${probe || ""}`;
+}
+
+/** ackFor is the acknowledgement of h's probe (or of h, probe ""). */
+function ackFor(h, probe) {
+  return model.acks.get(ackKey(h.uuid, h.name, probe));
+}
+
+/** ackNote says who took a problem and offers to remove it. */
+function ackNote(h, probe, a) {
+  const key = `${h.uuid}/${probe}`;
+  return el("p", { class: "ack-note" }, `Acknowledged by ${a.Author} ${ago(Math.floor(new Date(a.Time).getTime() / 1000))}`,
+    a.Comment ? `: ${a.Comment}` : "", a.Sticky ? " (sticky)" : "",
+    a.Expires ? ` until ${new Date(a.Expires).toLocaleString()}` : "",
+    " — its notifications are held back while it does not get worse. ",
+    el("button", { type: "button", "data-key": `${key}/unack`, onclick: (ev) => unack(h, probe, ev.target) }, "Remove acknowledgement"));
+}
+
+function ackMark(a) {
+  return a ? el("span", { class: "badge ack", title: `acknowledged by ${a.Author}${a.Comment ? ": " + a.Comment : ""}` }, "ACK") : null;
+}
+
+function loadAcks(list) {
+  model.acks.clear();
+  for (const a of list || []) model.acks.set(ackKey(a.HostUuid, a.Host, a.Probe), a);
 }
 
 function hostFor(e) {
@@ -131,13 +165,15 @@ function applyEvent(e) {
     case "probe_updated": {
       const h = hostFor(e);
       if (e.New) h.probes[e.Probe] = e.New;
-      h.status = hostStatus(h);
+      // The core says what the host's status is after a change;
+      // probe_updated changes no status.
+      if (e.HostStatus) h.status = h.alive ? e.HostStatus : 999;
       break;
     }
     case "probe_disappeared": {
       const h = hostFor(e);
       delete h.probes[e.Probe];
-      h.status = hostStatus(h);
+      if (e.HostStatus) h.status = h.alive ? e.HostStatus : 999;
       break;
     }
     case "host_appeared":
@@ -157,15 +193,25 @@ function applyEvent(e) {
     }
     case "host_removed":
       model.hosts.delete(e.HostUuid || e.Host);
+      for (const k of [...model.acks.keys()]) if (k.startsWith(`${e.HostUuid || e.Host}/`)) model.acks.delete(k);
+      break;
+    case "acknowledged":
+      if (e.Ack) model.acks.set(ackKey(e.Ack.HostUuid, e.Ack.Host, e.Ack.Probe), e.Ack);
+      break;
+    case "ack_removed":
+      if (e.Ack) model.acks.delete(ackKey(e.Ack.HostUuid, e.Ack.Host, e.Ack.Probe));
       break;
   }
+  const ended = e.Decision && e.Decision.AckEnded;
+  if (ended) model.acks.delete(ackKey(ended.HostUuid, ended.Host, ended.Probe));
   if (logged(e)) for (const f of logListeners) f(logEntry(e));
 }
 
 /** logged mirrors event.Event.Logged: what the log table records. */
 function logged(e) {
   switch (e.Kind) {
-    case "probe_changed": case "probe_disappeared": case "host_down": case "host_up": case "client_waiting": return true;
+    case "probe_changed": case "probe_disappeared": case "host_down": case "host_up": case "client_waiting":
+    case "acknowledged": case "ack_removed": return true;
     case "probe_appeared": return e.NewStatus !== 100;
   }
   return false;
@@ -175,7 +221,12 @@ function logEntry(e) {
   const status = e.Kind === "probe_disappeared" ? 100 : e.NewStatus;
   let lv = 2;
   if (status === 999) lv = 7; else if (status >= 500) lv = 4; else if (status >= 300) lv = 6; else if (status >= 200) lv = 5; else if (status > 100) lv = 3;
-  return { Timestamp: Math.floor(new Date(e.Time).getTime() / 1000), Level: lv, Message: e.Message, Host: e.Host, Probe: e.Probe || "", Group: e.Group, live: true };
+  // As event.Event.LogEntry words what the decisions made of the change.
+  let msg = e.Message;
+  const d = e.Decision || {};
+  if (d.HeldBack) msg += ` (not notified: ${d.Reason})`;
+  if (d.AckEnded) msg += ` (acknowledgement by ${d.AckEnded.Author} ended)`;
+  return { Timestamp: Math.floor(new Date(e.Time).getTime() / 1000), Level: lv, Message: msg, Host: e.Host, Probe: e.Probe || "", Group: e.Group, live: true };
 }
 
 const logListeners = new Set();
@@ -224,6 +275,7 @@ function connect() {
     try { msg = JSON.parse(m.data); } catch { return; }
     if (msg.type === "snapshot") {
       loadSnapshot(msg.state);
+      loadAcks(msg.acks);
       model.seq = msg.seq;
       live = true;
       conn.attempt = 0;
@@ -285,9 +337,12 @@ function changed() {
 }
 
 /** render replaces area's content, keeping keyboard focus on the same link
- * or button when it still exists: live updates must not throw a keyboard
- * user back to the top of the page. */
+ * or button when it still exists and every <details data-key> the user
+ * opened open: live updates must not throw a keyboard user back to the top
+ * of the page nor close what was just clicked open. The open state is read
+ * from the page itself, so a click an instant before an update is kept. */
 function render(area, ...nodes) {
+  const opened = new Set([...area.querySelectorAll("details[data-key][open]")].map((d) => d.dataset.key));
   const a = document.activeElement;
   let key = null;
   if (a && a !== area && area.contains(a)) {
@@ -296,6 +351,7 @@ function render(area, ...nodes) {
     else if (a.id) key = `#${CSS.escape(a.id)}`;
   }
   area.replaceChildren(...nodes);
+  for (const d of area.querySelectorAll("details[data-key]")) if (opened.has(d.dataset.key)) d.open = true;
   if (key) {
     const again = area.querySelector(key);
     if (again) again.focus({ preventScroll: true });
@@ -432,13 +488,13 @@ function hostCard(h) {
   const shown = probes.length <= 8 ? probes : probes.filter((p) => p.Status > 100).slice(0, 8);
   const hidden = probes.length - shown.length;
   return el("li", { class: "host" + (h.alive ? "" : " down"), "data-level": l, "data-host": h.name },
-    el("h3", {}, el("a", { href: `#/host/${encodeURIComponent(h.name)}` }, h.name), badge(h.status)),
+    el("h3", {}, el("a", { href: `#/host/${encodeURIComponent(h.name)}` }, h.name), badge(h.status), ackMark(ackFor(h, ""))),
     el("p", { class: "sub" },
       h.alive ? `${probes.length} probe${probes.length === 1 ? "" : "s"}` : "DOWN: not heard from",
       " · updated ", age(h.lastUpdate),
       h.path && h.path.length ? ` · via ${h.path.join(" › ")}` : ""),
     el("ul", { class: "probes" }, shown.map((p) =>
-      el("li", { "data-probe": p.Name }, badge(p.Status), el("span", { class: "pname" }, p.Name), el("span", { class: "pmsg", title: p.Message }, p.Message)))),
+      el("li", { "data-probe": p.Name }, badge(p.Status), el("span", { class: "pname" }, p.Name, ackMark(ackFor(h, p.Name))), el("span", { class: "pmsg", title: p.Message }, p.Message)))),
     hidden > 0 ? el("p", { class: "sub" }, `${hidden} more probe${hidden === 1 ? "" : "s"}, all OK`) : null);
 }
 
@@ -458,6 +514,14 @@ function hostsView(main) {
     const hosts = all.filter((h) => hostMatches(h, q));
     const isWall = wall.getAttribute("aria-pressed") === "true";
     const out = [counts(hosts)];
+    if (model.acks.size > 0) {
+      // Who took what: the first thing a second on-call person asks.
+      out.push(el("section", { class: "acks", "aria-labelledby": "acks-h" },
+        el("h2", { id: "acks-h" }, "Acknowledged", el("span", { class: "muted" }, String(model.acks.size))),
+        el("ul", {}, [...model.acks.values()].sort((a, b) => a.Host.localeCompare(b.Host) || (a.Probe || "").localeCompare(b.Probe || "")).map((a) =>
+          el("li", {}, badge(a.Status), " ", el("a", { href: `#/host/${encodeURIComponent(a.Host)}` }, a.Probe ? `${a.Host}/${a.Probe}` : a.Host),
+            ` by ${a.Author}`, a.Comment ? `: ${a.Comment}` : "")))));
+    }
     if (q && hosts.length === 0) out.push(el("p", { class: "banner note" }, `No host matches “${q}”.`));
     if (isWall) {
       out.push(el("ul", { class: "wall", "aria-label": "All hosts" }, hosts.map((h) => {
@@ -511,12 +575,26 @@ function detailTable(d) {
   return null;
 }
 
+/** maxDetailDepth is the core's cap on a Detail's nesting (MaxDetailDepth). */
+const maxDetailDepth = 32;
+
+/** capDepth returns v with what nests deeper than maxDetailDepth replaced
+ * by "…", as the core does: a Detail sent as a string of JSON escapes the
+ * core's cap, and the browser's JSON.stringify overflows its stack on deep
+ * input. Its own recursion is bounded by the cap. */
+function capDepth(v, depth = 0) {
+  if (v === null || typeof v !== "object") return v;
+  if (depth >= maxDetailDepth) return "…";
+  if (Array.isArray(v)) return v.map((x) => capDepth(x, depth + 1));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, capDepth(x, depth + 1)]));
+}
+
 function parseDetail(p) {
   if (p.Detail === undefined || p.Detail === null || p.Detail === "") return null;
   if (typeof p.Detail === "string") {
-    try { return JSON.parse(p.Detail); } catch { return p.Detail; }
+    try { return capDepth(JSON.parse(p.Detail)); } catch { return p.Detail; }
   }
-  return p.Detail;
+  return capDepth(p.Detail);
 }
 
 async function copy(text, button) {
@@ -533,19 +611,26 @@ async function copy(text, button) {
   setTimeout(() => { button.textContent = "Copy JSON"; }, 2000);
 }
 
-function probeRows(h, open) {
+function probeRows(h) {
   return sortedProbes(h).flatMap((p) => {
     const detail = parseDetail(p);
     const table = detailTable(detail);
     const raw = JSON.stringify(p, null, 2);
     const key = `${h.uuid}/${p.Name}`;
-    const rawBox = el("details", { open: open.has(key) || null, ontoggle: (ev) => (ev.target.open ? open.add(key) : open.delete(key)) },
+    const rawBox = el("details", { "data-key": `${key}/details` },
       el("summary", { "data-key": `${key}/raw` }, "Raw JSON"),
       el("div", { class: "actions" }, el("button", { type: "button", "data-key": `${key}/copy`, onclick: (ev) => copy(raw, ev.target) }, "Copy JSON")),
       el("pre", { class: "json" }, raw));
     const metrics = (p.Metrics || []).map((m) =>
       el("li", {}, Object.entries(m.Tags || {}).map(([k, v]) => `${k}=${v}`).join(" ") || "value", ": ", el("strong", {}, String(m.Value))));
+    const ack = ackFor(h, p.Name);
     const extra = [];
+    if (ack) {
+      extra.push(ackNote(h, p.Name, ack));
+    } else if (p.Status > 100) {
+      extra.push(el("div", { class: "actions" },
+        el("button", { type: "button", "data-key": `${key}/ack`, onclick: (ev) => acknowledge(h, p.Name, ev.target) }, "Acknowledge")));
+    }
     if (table) extra.push(el("div", { class: "detail" }, table));
     else if (detail !== null && !(typeof detail === "object" && Object.keys(detail).length === 0)) extra.push(el("pre", { class: "json" }, JSON.stringify(detail, null, 2)));
     if (metrics.length) extra.push(el("p", { class: "muted" }, "Metrics"), el("ul", { class: "metrics" }, metrics));
@@ -553,7 +638,7 @@ function probeRows(h, open) {
     return [
       el("tr", { class: "probe", "data-level": level(p.Status), "data-probe": p.Name },
         el("th", { scope: "row" }, p.Name),
-        el("td", { class: "tight" }, badge(p.Status)),
+        el("td", { class: "tight" }, badge(p.Status), ackMark(ack)),
         el("td", { class: "msg" }, p.Message),
         el("td", { class: "num tight" }, age(p.Timestamp)),
         el("td", { class: "num tight" }, p.ExitCode ?? "")),
@@ -562,17 +647,18 @@ function probeRows(h, open) {
   });
 }
 
-function probesTable(h, open) {
+function probesTable(h) {
   if (Object.keys(h.probes).length === 0) return el("p", { class: "muted" }, "No probe results.");
   return el("table", { "aria-label": `Probes of ${h.name}` },
     el("thead", {}, el("tr", {}, ["Probe", "Status", "Message", "Result", "Exit"].map((c) => el("th", { scope: "col" }, c)))),
-    el("tbody", {}, probeRows(h, open)));
+    el("tbody", {}, probeRows(h)));
 }
 
 function hostHeader(h, tag) {
   return el(tag, { id: tag === "h2" ? `h-${h.name}` : null }, badge(h.status),
     tag === "h2" ? el("a", { href: `#/host/${encodeURIComponent(h.name)}` }, h.name) : h.name,
-    h.alive ? null : el("span", { class: "badge", "data-level": "DOWN" }, "NOT HEARD FROM"));
+    h.alive ? null : el("span", { class: "badge", "data-level": "DOWN" }, "NOT HEARD FROM"),
+    h.claimedBy ? el("span", { class: "badge", "data-level": "WARN", title: `${h.claimedBy} also claims this host's UUID; refused` }, "UUID CLAIMED TWICE") : null);
 }
 
 function hostMeta(h) {
@@ -581,11 +667,11 @@ function hostMeta(h) {
     "updated ", age(h.lastUpdate),
     h.remote ? ` · remote${h.path.length ? " via " + h.path.join(" › ") : ""}` : " · this instance",
     h.uuid ? ` · ${h.uuid}` : "",
+    h.claimedBy ? ` · also claimed by ${h.claimedBy} (refused)` : "",
     " · ", el("a", { href: `#/logs?host=${encodeURIComponent(h.name)}` }, "log"));
 }
 
 function groupView(main, [name]) {
-  const open = new Set();
   const area = el("div");
   main.append(el("h1", {}, "Group ", el("span", {}, name)), area);
   return {
@@ -597,13 +683,12 @@ function groupView(main, [name]) {
         return;
       }
       render(area, counts(hosts), ...hosts.map((h) =>
-        el("section", { "aria-labelledby": `h-${h.name}` }, hostHeader(h, "h2"), hostMeta(h), probesTable(h, open))));
+        el("section", { "aria-labelledby": `h-${h.name}` }, hostHeader(h, "h2"), hostMeta(h), probesTable(h))));
     },
   };
 }
 
 function hostView(main, [name]) {
-  const open = new Set();
   const area = el("div");
   main.append(area);
   return {
@@ -614,9 +699,39 @@ function hostView(main, [name]) {
         area.replaceChildren(el("h1", {}, name), el("p", { class: "banner note" }, `No host named “${name}” is known to this instance.`));
         return;
       }
-      render(area, hostHeader(h, "h1"), hostMeta(h), probesTable(h, open));
+      const hostAck = ackFor(h, "");
+      const ackArea = hostAck ? ackNote(h, "", hostAck) : h.status > 100
+        ? el("div", { class: "actions" }, el("button", { type: "button", "data-key": `${h.uuid}//ack`, onclick: (ev) => acknowledge(h, "", ev.target) }, "Acknowledge host"))
+        : null;
+      render(area, hostHeader(h, "h1"), hostMeta(h), ackArea, probesTable(h));
     },
   };
+}
+
+/** acknowledge asks for a comment and acknowledges the probe's problem;
+ * the page changes when the event comes back over the websocket. */
+async function acknowledge(h, probe, button) {
+  const what = probe ? `${probe} on ${h.name}` : `host ${h.name}`;
+  const comment = window.prompt(`Acknowledge ${what}: a comment for the others (optional)`, "");
+  if (comment === null) return;
+  button.disabled = true;
+  try {
+    await api(`api/hosts/${encodeURIComponent(h.name)}/ack`, { method: "POST", body: new URLSearchParams({ probe, comment }) });
+  } catch (err) {
+    button.disabled = false;
+    button.title = err.message;
+    window.alert(`Not acknowledged: ${err.message}`);
+  }
+}
+
+async function unack(h, probe, button) {
+  button.disabled = true;
+  try {
+    await api(`api/hosts/${encodeURIComponent(h.name)}/ack?probe=${encodeURIComponent(probe)}`, { method: "DELETE" });
+  } catch (err) {
+    button.disabled = false;
+    window.alert(`Not removed: ${err.message}`);
+  }
 }
 
 // ---------------------------------------------------------------- API helper
@@ -624,7 +739,11 @@ function hostView(main, [name]) {
 /** api fetches a JSON route; a non-2xx answer throws an Error carrying
  * the status and the API's own sentence. */
 async function api(path, opts) {
-  const r = await fetch(path, { headers: { Accept: "application/json" }, ...opts });
+  // Resolved against the origin rather than the page's URL: a page opened
+  // as http://user:pw@host/ has a base URL fetch refuses to use, while the
+  // browser already holds those credentials for the origin.
+  const url = new URL(path, location.origin + location.pathname);
+  const r = await fetch(url, { headers: { Accept: "application/json", "X-Wigo-Request": "dashboard" }, ...opts });
   let body = null;
   try { body = await r.json(); } catch { /* not JSON */ }
   if (!r.ok) {
@@ -721,38 +840,72 @@ function authorityView(main) {
   const msg = el("div", { role: "alert" });
   const area = el("div");
   main.append(el("h1", {}, "Push-client authority"), msg, area);
-  const list = (title, map, action) => {
+  // clients (from a push server that describes them) adds, under each
+  // UUID, what the operator checks before approving: where the client
+  // connected from, since when, and its key's fingerprint; for an allowed
+  // client, whether it may relay the hosts under it.
+  const facts = (c) => {
+    if (!c) return null;
+    const items = [];
+    if (c.remote) items.push(el("li", { "data-fact": "remote" }, "from ", el("code", {}, c.remote)));
+    if (c.first_seen) {
+      const d = new Date(c.first_seen);
+      items.push(el("li", { "data-fact": "first-seen" }, "first seen ", age(Math.floor(d.getTime() / 1000))));
+    }
+    items.push(el("li", { "data-fact": "key" }, "key ", c.key_fingerprint ? el("code", {}, c.key_fingerprint) : el("span", { class: "muted" }, "none (approved before client keys)")));
+    if (c.relay !== undefined && !c.remote) items.push(el("li", { "data-fact": "relay" }, c.relay ? "relay: reports the hosts under it" : "not a relay: reports its own host only"));
+    if (c.pending) items.push(el("li", { "data-fact": "pending" }, "signature not yet collected"));
+    if (c.unrelayed_hosts) items.push(el("li", { "data-fact": "unrelayed", class: "warn" },
+      `carries ${c.unrelayed_hosts} host${c.unrelayed_hosts === 1 ? "" : "s"} it may not relay: dropped`));
+    return el("ul", { class: "facts" }, items);
+  };
+  const list = (title, map, action, clients) => {
     const ids = Object.keys(map || {}).sort((a, b) => map[a].localeCompare(map[b]) || a.localeCompare(b));
+    const info = new Map((clients || []).map((c) => [c.uuid, c]));
+    const button = (what, id, label, cls) => el("button", {
+      type: "button", class: cls, "data-key": `${what}/${id}`,
+      "aria-label": `${label} ${map[id] || id}`,
+      onclick: (ev) => act(what, id, map[id], ev.target),
+    }, label);
     return el("section", { "aria-labelledby": `auth-${action}` },
       el("h2", { id: `auth-${action}` }, title, el("span", { class: "muted" }, `(${ids.length})`)),
       ids.length === 0 ? el("p", { class: "muted" }, "None.") :
         el("table", { id: `auth-${action === "allow" ? "waiting" : "allowed"}` },
           el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Host"), el("th", { scope: "col" }, "UUID"), el("th", { scope: "col" }, "Action"))),
-          el("tbody", {}, ids.map((id) => el("tr", { "data-uuid": id },
-            el("th", { scope: "row" }, map[id] || "(unnamed)"),
-            el("td", {}, el("code", {}, id)),
-            el("td", {}, el("button", {
-              type: "button", class: action === "allow" ? "primary" : "danger", "data-key": `${action}/${id}`,
-              "aria-label": `${action === "allow" ? "Approve" : "Revoke"} ${map[id] || id}`,
-              onclick: (ev) => act(action, id, map[id], ev.target),
-            }, action === "allow" ? "Approve" : "Revoke")))))));
+          el("tbody", {}, ids.map((id) => {
+            const c = info.get(id);
+            return el("tr", { "data-uuid": id },
+              el("th", { scope: "row" }, map[id] || "(unnamed)"),
+              el("td", { class: "msg" }, el("code", {}, id), facts(c)),
+              el("td", {}, el("div", { class: "actions" },
+                action === "allow" ? button("allow", id, "Approve", "primary") : button("revoke", id, "Revoke", "danger"),
+                c && action === "revoke" ? (c.relay ? button("unrelay", id, "Withdraw relay") : button("relay", id, "Grant relay")) : null)));
+          }))));
+  };
+  const ACTIONS = {
+    allow: { path: "allow", done: "Approved", verb: "approve" },
+    revoke: { path: "revoke", done: "Revoked", verb: "revoke" },
+    relay: { path: "relay", done: "Granted relay to", verb: "grant relay to" },
+    unrelay: { path: "relay?relay=0", done: "Withdrew relay from", verb: "withdraw relay from" },
   };
   async function act(action, id, name, button) {
+    const a = ACTIONS[action];
     button.disabled = true;
     try {
-      await api(`api/authority/hosts/${encodeURIComponent(id)}/${action}`, { method: "POST" });
-      msg.replaceChildren(el("p", { class: "banner note" }, `${action === "allow" ? "Approved" : "Revoked"} ${name || id}.`));
+      await api(`api/authority/hosts/${encodeURIComponent(id)}/${a.path}`, { method: "POST" });
+      msg.replaceChildren(el("p", { class: "banner note" }, `${a.done} ${name || id}.`));
     } catch (err) {
       msg.replaceChildren(el("p", { class: "banner bad" }, err.status === 503 ?
         "The push server is not enabled on this instance: there are no push clients to approve." :
-        `Could not ${action === "allow" ? "approve" : "revoke"} ${name || id}: ${err.message}`));
+        `Could not ${a.verb} ${name || id}: ${err.message}`));
     }
     load();
   }
   async function load() {
     try {
       const a = await api("api/authority/hosts");
-      render(area, list("Waiting for approval", a.waiting, "allow"), list("Allowed", a.allowed, "revoke"));
+      render(area, list("Waiting for approval", a.waiting, "allow", a.waiting_clients),
+        list("Allowed", a.allowed, "revoke", a.allowed_clients));
     } catch (err) {
       area.replaceChildren(el("p", { class: err.status === 503 ? "banner note" : "banner bad", id: "authority-error" },
         err.status === 503 ? "The push server is not enabled on this instance, so no push client can ask to join. Enable a transport \"push\" block with the server role to use this view." :
@@ -769,7 +922,7 @@ function authorityView(main) {
 
 // Plugin states and outbox row states as badges: the word is always shown,
 // the colour (a status level's palette) only repeats it.
-const PLUGIN_STATE_LEVEL = { running: "OK", restarting: "WARN", failed: "CRIT" };
+const PLUGIN_STATE_LEVEL = { starting: "INFO", running: "OK", restarting: "WARN", failed: "CRIT" };
 const OUTBOX_STATE_LEVEL = { pending: "INFO", held: "UNKNOWN", dead: "CRIT" };
 
 function stateBadge(word, levels, extra) {

@@ -113,3 +113,6 @@ func (c *ClientConn) Recv() (*ServerMessage, error) {
 
 // Close closes the connection, which ends a Recv in progress.
 func (c *ClientConn) Close() error { return c.conn.Close() }
+
+// Conn is the connection the session runs on.
+func (c *ClientConn) Conn() net.Conn { return c.conn }

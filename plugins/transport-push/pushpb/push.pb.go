@@ -210,10 +210,19 @@ type Hello struct {
 	ProtocolVersion uint32 `protobuf:"varint,1,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
 	Uuid            string `protobuf:"bytes,2,opt,name=uuid,proto3" json:"uuid,omitempty"`
 	Hostname        string `protobuf:"bytes,3,opt,name=hostname,proto3" json:"hostname,omitempty"`
-	// signature is the server's signature of uuid, as received in an earlier
-	// Welcome; empty on first contact.
+	// signature is the server's signature of uuid and public_key, as
+	// received in an earlier Welcome; empty on first contact. (Before client
+	// keys it signed uuid alone: still accepted until the key is bound.)
 	Signature     []byte `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
 	ClientVersion string `protobuf:"bytes,5,opt,name=client_version,json=clientVersion,proto3" json:"client_version,omitempty"`
+	// public_key is the client's ed25519 public key (32 bytes), generated on
+	// its first start.
+	PublicKey []byte `protobuf:"bytes,6,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	// key_proof is the client's signature, with that key, of
+	// "wigo-push-key-proof-v1\0", the 32-byte TLS exporter value of this
+	// connection (label "EXPORTER-wigo-push-key-proof", no context) and
+	// uuid: the client holds the key, on this very connection.
+	KeyProof      []byte `protobuf:"bytes,7,opt,name=key_proof,json=keyProof,proto3" json:"key_proof,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -281,6 +290,20 @@ func (x *Hello) GetClientVersion() string {
 		return x.ClientVersion
 	}
 	return ""
+}
+
+func (x *Hello) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
+func (x *Hello) GetKeyProof() []byte {
+	if x != nil {
+		return x.KeyProof
+	}
+	return nil
 }
 
 // Document carries the client's GET /api document (snapshot) or the
@@ -524,8 +547,9 @@ type Welcome struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	State           Welcome_State          `protobuf:"varint,1,opt,name=state,proto3,enum=wigo.push.v1.Welcome_State" json:"state,omitempty"`
 	ProtocolVersion uint32                 `protobuf:"varint,2,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
-	// signature is set when the client was just accepted: it must store it and
-	// present it in every later Hello.
+	// signature is set when the client was just accepted (or its key just
+	// bound to an older signature): it must store it and present it in every
+	// later Hello. It signs the client's UUID and public key.
 	Signature []byte `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
 	// max_message_bytes is the largest ClientMessage the server accepts.
 	MaxMessageBytes uint32 `protobuf:"varint,4,opt,name=max_message_bytes,json=maxMessageBytes,proto3" json:"max_message_bytes,omitempty"`
@@ -646,13 +670,16 @@ const file_wigo_push_v1_push_proto_rawDesc = "" +
 	"\bsnapshot\x18\x03 \x01(\v2\x16.wigo.push.v1.DocumentH\x00R\bsnapshot\x12.\n" +
 	"\x05delta\x18\x04 \x01(\v2\x16.wigo.push.v1.DocumentH\x00R\x05delta\x127\n" +
 	"\theartbeat\x18\x05 \x01(\v2\x17.wigo.push.v1.HeartbeatH\x00R\theartbeatB\x06\n" +
-	"\x04body\"\xa7\x01\n" +
+	"\x04body\"\xe3\x01\n" +
 	"\x05Hello\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x12\n" +
 	"\x04uuid\x18\x02 \x01(\tR\x04uuid\x12\x1a\n" +
 	"\bhostname\x18\x03 \x01(\tR\bhostname\x12\x1c\n" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12%\n" +
-	"\x0eclient_version\x18\x05 \x01(\tR\rclientVersion\"\x1e\n" +
+	"\x0eclient_version\x18\x05 \x01(\tR\rclientVersion\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x06 \x01(\fR\tpublicKey\x12\x1b\n" +
+	"\tkey_proof\x18\a \x01(\fR\bkeyProof\"\x1e\n" +
 	"\bDocument\x12\x12\n" +
 	"\x04json\x18\x01 \x01(\fR\x04json\"\v\n" +
 	"\tHeartbeat\"\xa4\x01\n" +

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/wigo-project/wigo/sdk"
 )
@@ -36,7 +35,7 @@ type fileNotifier struct {
 // and typos and reports them with file:line,col before Configure runs.
 func (*fileNotifier) Schema() sdk.Schema {
 	return sdk.Schema{Attributes: []sdk.Attribute{
-		{Name: "path", Type: sdk.TypeString, Required: true, Description: "File to append to."},
+		{Name: "path", Type: sdk.TypePath, Required: true, Description: "File to append to; relative to the file of the block."},
 		{Name: "format", Type: sdk.TypeString, Default: "text", Description: `"text" or "json".`},
 	}}
 }
@@ -49,9 +48,6 @@ func (f *fileNotifier) Configure(_ context.Context, cfg sdk.Config) error {
 	}
 	if f.cfg.Format != "text" && f.cfg.Format != "json" {
 		return fmt.Errorf("format %q: want \"text\" or \"json\"", f.cfg.Format)
-	}
-	if !filepath.IsAbs(f.cfg.Path) {
-		return fmt.Errorf("path %q: want an absolute path", f.cfg.Path)
 	}
 	return nil
 }

@@ -35,6 +35,9 @@ const (
 	AuthorityRequest_ACTION_ALLOW AuthorityRequest_Action = 2
 	// REVOKE removes uuid from the allowed (and waiting) list.
 	AuthorityRequest_ACTION_REVOKE AuthorityRequest_Action = 3
+	// RELAY grants (relay true) or withdraws an allowed client's right to
+	// report the hosts under it.
+	AuthorityRequest_ACTION_RELAY AuthorityRequest_Action = 4
 )
 
 // Enum value maps for AuthorityRequest_Action.
@@ -44,12 +47,14 @@ var (
 		1: "ACTION_LIST",
 		2: "ACTION_ALLOW",
 		3: "ACTION_REVOKE",
+		4: "ACTION_RELAY",
 	}
 	AuthorityRequest_Action_value = map[string]int32{
 		"ACTION_UNSPECIFIED": 0,
 		"ACTION_LIST":        1,
 		"ACTION_ALLOW":       2,
 		"ACTION_REVOKE":      3,
+		"ACTION_RELAY":       4,
 	}
 )
 
@@ -90,6 +95,8 @@ const (
 	AuthorityResponse_CODE_NO_AUTHORITY AuthorityResponse_Code = 2
 	// CODE_ERROR: see error.
 	AuthorityResponse_CODE_ERROR AuthorityResponse_Code = 3
+	// CODE_UNSUPPORTED: the authority does not implement this action.
+	AuthorityResponse_CODE_UNSUPPORTED AuthorityResponse_Code = 4
 )
 
 // Enum value maps for AuthorityResponse_Code.
@@ -99,12 +106,14 @@ var (
 		1: "CODE_UNKNOWN_CLIENT",
 		2: "CODE_NO_AUTHORITY",
 		3: "CODE_ERROR",
+		4: "CODE_UNSUPPORTED",
 	}
 	AuthorityResponse_Code_value = map[string]int32{
 		"CODE_OK":             0,
 		"CODE_UNKNOWN_CLIENT": 1,
 		"CODE_NO_AUTHORITY":   2,
 		"CODE_ERROR":          3,
+		"CODE_UNSUPPORTED":    4,
 	}
 )
 
@@ -132,15 +141,17 @@ func (x AuthorityResponse_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AuthorityResponse_Code.Descriptor instead.
 func (AuthorityResponse_Code) EnumDescriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{1, 0}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{2, 0}
 }
 
 // AuthorityRequest is one operation on the push clients' authority.
 type AuthorityRequest struct {
 	state  protoimpl.MessageState  `protogen:"open.v1"`
 	Action AuthorityRequest_Action `protobuf:"varint,1,opt,name=action,proto3,enum=wigo.plugin.v1.AuthorityRequest_Action" json:"action,omitempty"`
-	// uuid is the client, for ALLOW and REVOKE.
-	Uuid          string `protobuf:"bytes,2,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	// uuid is the client, for ALLOW, REVOKE and RELAY.
+	Uuid string `protobuf:"bytes,2,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	// relay is the grant RELAY sets.
+	Relay         bool `protobuf:"varint,3,opt,name=relay,proto3" json:"relay,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -189,20 +200,139 @@ func (x *AuthorityRequest) GetUuid() string {
 	return ""
 }
 
+func (x *AuthorityRequest) GetRelay() bool {
+	if x != nil {
+		return x.Relay
+	}
+	return false
+}
+
+// AuthorityClient describes one waiting or allowed client (LIST).
+type AuthorityClient struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Uuid     string                 `protobuf:"bytes,1,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	Hostname string                 `protobuf:"bytes,2,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	// remote is the address it last connected from (waiting clients).
+	Remote string `protobuf:"bytes,3,opt,name=remote,proto3" json:"remote,omitempty"`
+	// first_seen_unix_ms is when it joined the waiting list.
+	FirstSeenUnixMs int64 `protobuf:"varint,4,opt,name=first_seen_unix_ms,json=firstSeenUnixMs,proto3" json:"first_seen_unix_ms,omitempty"`
+	// key_fingerprint is its client key's SHA-256 fingerprint, "SHA256:...".
+	KeyFingerprint string `protobuf:"bytes,5,opt,name=key_fingerprint,json=keyFingerprint,proto3" json:"key_fingerprint,omitempty"`
+	// relay: allowed to report the hosts under it.
+	Relay bool `protobuf:"varint,6,opt,name=relay,proto3" json:"relay,omitempty"`
+	// pending: allowed, signature not yet collected.
+	Pending bool `protobuf:"varint,7,opt,name=pending,proto3" json:"pending,omitempty"`
+	// unrelayed_hosts is how many hosts it carried, in its latest session,
+	// that were dropped because it is not a relay.
+	UnrelayedHosts uint32 `protobuf:"varint,8,opt,name=unrelayed_hosts,json=unrelayedHosts,proto3" json:"unrelayed_hosts,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AuthorityClient) Reset() {
+	*x = AuthorityClient{}
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthorityClient) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthorityClient) ProtoMessage() {}
+
+func (x *AuthorityClient) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthorityClient.ProtoReflect.Descriptor instead.
+func (*AuthorityClient) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AuthorityClient) GetUuid() string {
+	if x != nil {
+		return x.Uuid
+	}
+	return ""
+}
+
+func (x *AuthorityClient) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *AuthorityClient) GetRemote() string {
+	if x != nil {
+		return x.Remote
+	}
+	return ""
+}
+
+func (x *AuthorityClient) GetFirstSeenUnixMs() int64 {
+	if x != nil {
+		return x.FirstSeenUnixMs
+	}
+	return 0
+}
+
+func (x *AuthorityClient) GetKeyFingerprint() string {
+	if x != nil {
+		return x.KeyFingerprint
+	}
+	return ""
+}
+
+func (x *AuthorityClient) GetRelay() bool {
+	if x != nil {
+		return x.Relay
+	}
+	return false
+}
+
+func (x *AuthorityClient) GetPending() bool {
+	if x != nil {
+		return x.Pending
+	}
+	return false
+}
+
+func (x *AuthorityClient) GetUnrelayedHosts() uint32 {
+	if x != nil {
+		return x.UnrelayedHosts
+	}
+	return 0
+}
+
 type AuthorityResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Code  AuthorityResponse_Code `protobuf:"varint,1,opt,name=code,proto3,enum=wigo.plugin.v1.AuthorityResponse_Code" json:"code,omitempty"`
 	Error string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
 	// waiting and allowed map client UUID to hostname (LIST only).
-	Waiting       map[string]string `protobuf:"bytes,3,rep,name=waiting,proto3" json:"waiting,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Allowed       map[string]string `protobuf:"bytes,4,rep,name=allowed,proto3" json:"allowed,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Waiting map[string]string `protobuf:"bytes,3,rep,name=waiting,proto3" json:"waiting,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Allowed map[string]string `protobuf:"bytes,4,rep,name=allowed,proto3" json:"allowed,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// waiting_clients and allowed_clients describe the same clients in full
+	// (LIST, from plugins that implement sdk.AuthorityDetailer).
+	WaitingClients []*AuthorityClient `protobuf:"bytes,5,rep,name=waiting_clients,json=waitingClients,proto3" json:"waiting_clients,omitempty"`
+	AllowedClients []*AuthorityClient `protobuf:"bytes,6,rep,name=allowed_clients,json=allowedClients,proto3" json:"allowed_clients,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *AuthorityResponse) Reset() {
 	*x = AuthorityResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[1]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -214,7 +344,7 @@ func (x *AuthorityResponse) String() string {
 func (*AuthorityResponse) ProtoMessage() {}
 
 func (x *AuthorityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[1]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -227,7 +357,7 @@ func (x *AuthorityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorityResponse.ProtoReflect.Descriptor instead.
 func (*AuthorityResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{1}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *AuthorityResponse) GetCode() AuthorityResponse_Code {
@@ -258,6 +388,20 @@ func (x *AuthorityResponse) GetAllowed() map[string]string {
 	return nil
 }
 
+func (x *AuthorityResponse) GetWaitingClients() []*AuthorityClient {
+	if x != nil {
+		return x.WaitingClients
+	}
+	return nil
+}
+
+func (x *AuthorityResponse) GetAllowedClients() []*AuthorityClient {
+	if x != nil {
+		return x.AllowedClients
+	}
+	return nil
+}
+
 type StartRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// host_broker_id is the GRPCBroker id on which the core serves Host.
@@ -268,7 +412,7 @@ type StartRequest struct {
 
 func (x *StartRequest) Reset() {
 	*x = StartRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[2]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +424,7 @@ func (x *StartRequest) String() string {
 func (*StartRequest) ProtoMessage() {}
 
 func (x *StartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[2]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +437,7 @@ func (x *StartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRequest.ProtoReflect.Descriptor instead.
 func (*StartRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{2}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *StartRequest) GetHostBrokerId() uint32 {
@@ -312,7 +456,7 @@ type StartResponse struct {
 
 func (x *StartResponse) Reset() {
 	*x = StartResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[3]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -324,7 +468,7 @@ func (x *StartResponse) String() string {
 func (*StartResponse) ProtoMessage() {}
 
 func (x *StartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[3]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -337,7 +481,7 @@ func (x *StartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartResponse.ProtoReflect.Descriptor instead.
 func (*StartResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{3}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *StartResponse) GetError() string {
@@ -355,7 +499,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[4]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -367,7 +511,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[4]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -380,7 +524,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{4}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{5}
 }
 
 type StopResponse struct {
@@ -392,7 +536,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[5]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -404,7 +548,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[5]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -417,7 +561,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{5}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StopResponse) GetError() string {
@@ -447,7 +591,7 @@ type HostUpdate struct {
 
 func (x *HostUpdate) Reset() {
 	*x = HostUpdate{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +603,7 @@ func (x *HostUpdate) String() string {
 func (*HostUpdate) ProtoMessage() {}
 
 func (x *HostUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[6]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +616,7 @@ func (x *HostUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostUpdate.ProtoReflect.Descriptor instead.
 func (*HostUpdate) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{6}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *HostUpdate) GetSource() string {
@@ -522,7 +666,7 @@ type ProbeJSON struct {
 
 func (x *ProbeJSON) Reset() {
 	*x = ProbeJSON{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -534,7 +678,7 @@ func (x *ProbeJSON) String() string {
 func (*ProbeJSON) ProtoMessage() {}
 
 func (x *ProbeJSON) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[7]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -547,7 +691,7 @@ func (x *ProbeJSON) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeJSON.ProtoReflect.Descriptor instead.
 func (*ProbeJSON) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{7}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ProbeJSON) GetName() string {
@@ -573,7 +717,7 @@ type IngestBatchRequest struct {
 
 func (x *IngestBatchRequest) Reset() {
 	*x = IngestBatchRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -585,7 +729,7 @@ func (x *IngestBatchRequest) String() string {
 func (*IngestBatchRequest) ProtoMessage() {}
 
 func (x *IngestBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[8]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -598,7 +742,7 @@ func (x *IngestBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestBatchRequest.ProtoReflect.Descriptor instead.
 func (*IngestBatchRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{8}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *IngestBatchRequest) GetUpdates() []*HostUpdate {
@@ -622,7 +766,7 @@ type UpdateResult struct {
 
 func (x *UpdateResult) Reset() {
 	*x = UpdateResult{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +778,7 @@ func (x *UpdateResult) String() string {
 func (*UpdateResult) ProtoMessage() {}
 
 func (x *UpdateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[9]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +791,7 @@ func (x *UpdateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResult.ProtoReflect.Descriptor instead.
 func (*UpdateResult) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{9}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateResult) GetError() string {
@@ -673,7 +817,7 @@ type IngestBatchResponse struct {
 
 func (x *IngestBatchResponse) Reset() {
 	*x = IngestBatchResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -685,7 +829,7 @@ func (x *IngestBatchResponse) String() string {
 func (*IngestBatchResponse) ProtoMessage() {}
 
 func (x *IngestBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[10]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -698,7 +842,7 @@ func (x *IngestBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestBatchResponse.ProtoReflect.Descriptor instead.
 func (*IngestBatchResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{10}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *IngestBatchResponse) GetResults() []*UpdateResult {
@@ -724,7 +868,7 @@ type EventRequest struct {
 
 func (x *EventRequest) Reset() {
 	*x = EventRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -736,7 +880,7 @@ func (x *EventRequest) String() string {
 func (*EventRequest) ProtoMessage() {}
 
 func (x *EventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[11]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -749,7 +893,7 @@ func (x *EventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventRequest.ProtoReflect.Descriptor instead.
 func (*EventRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{11}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EventRequest) GetKind() string {
@@ -789,7 +933,7 @@ type EventResponse struct {
 
 func (x *EventResponse) Reset() {
 	*x = EventResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[12]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +945,7 @@ func (x *EventResponse) String() string {
 func (*EventResponse) ProtoMessage() {}
 
 func (x *EventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[12]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +958,7 @@ func (x *EventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventResponse.ProtoReflect.Descriptor instead.
 func (*EventResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{12}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EventResponse) GetError() string {
@@ -836,7 +980,7 @@ type IngestRequest struct {
 
 func (x *IngestRequest) Reset() {
 	*x = IngestRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[13]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -848,7 +992,7 @@ func (x *IngestRequest) String() string {
 func (*IngestRequest) ProtoMessage() {}
 
 func (x *IngestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[13]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -861,7 +1005,7 @@ func (x *IngestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestRequest.ProtoReflect.Descriptor instead.
 func (*IngestRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{13}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *IngestRequest) GetDocumentJson() []byte {
@@ -887,7 +1031,7 @@ type IngestResponse struct {
 
 func (x *IngestResponse) Reset() {
 	*x = IngestResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[14]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +1043,7 @@ func (x *IngestResponse) String() string {
 func (*IngestResponse) ProtoMessage() {}
 
 func (x *IngestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[14]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +1056,7 @@ func (x *IngestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestResponse.ProtoReflect.Descriptor instead.
 func (*IngestResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{14}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *IngestResponse) GetError() string {
@@ -930,7 +1074,7 @@ type LocalStateRequest struct {
 
 func (x *LocalStateRequest) Reset() {
 	*x = LocalStateRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[15]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1086,7 @@ func (x *LocalStateRequest) String() string {
 func (*LocalStateRequest) ProtoMessage() {}
 
 func (x *LocalStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[15]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1099,7 @@ func (x *LocalStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalStateRequest.ProtoReflect.Descriptor instead.
 func (*LocalStateRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{15}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{16}
 }
 
 type LocalStateResponse struct {
@@ -967,7 +1111,7 @@ type LocalStateResponse struct {
 
 func (x *LocalStateResponse) Reset() {
 	*x = LocalStateResponse{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[16]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -979,7 +1123,7 @@ func (x *LocalStateResponse) String() string {
 func (*LocalStateResponse) ProtoMessage() {}
 
 func (x *LocalStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[16]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -992,7 +1136,7 @@ func (x *LocalStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalStateResponse.ProtoReflect.Descriptor instead.
 func (*LocalStateResponse) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{16}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LocalStateResponse) GetStateJson() []byte {
@@ -1010,7 +1154,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[17]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1022,7 +1166,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[17]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1035,7 +1179,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{17}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{18}
 }
 
 type Change struct {
@@ -1048,7 +1192,7 @@ type Change struct {
 
 func (x *Change) Reset() {
 	*x = Change{}
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[18]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1060,7 +1204,7 @@ func (x *Change) String() string {
 func (*Change) ProtoMessage() {}
 
 func (x *Change) ProtoReflect() protoreflect.Message {
-	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[18]
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1073,7 +1217,7 @@ func (x *Change) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Change.ProtoReflect.Descriptor instead.
 func (*Change) Descriptor() ([]byte, []int) {
-	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{18}
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Change) GetChangeJson() []byte {
@@ -1087,32 +1231,46 @@ var File_wigo_plugin_v1_transport_proto protoreflect.FileDescriptor
 
 const file_wigo_plugin_v1_transport_proto_rawDesc = "" +
 	"\n" +
-	"\x1ewigo/plugin/v1/transport.proto\x12\x0ewigo.plugin.v1\x1a\x19wigo/plugin/v1/base.proto\"\xbf\x01\n" +
+	"\x1ewigo/plugin/v1/transport.proto\x12\x0ewigo.plugin.v1\x1a\x19wigo/plugin/v1/base.proto\"\xe7\x01\n" +
 	"\x10AuthorityRequest\x12?\n" +
 	"\x06action\x18\x01 \x01(\x0e2'.wigo.plugin.v1.AuthorityRequest.ActionR\x06action\x12\x12\n" +
-	"\x04uuid\x18\x02 \x01(\tR\x04uuid\"V\n" +
+	"\x04uuid\x18\x02 \x01(\tR\x04uuid\x12\x14\n" +
+	"\x05relay\x18\x03 \x01(\bR\x05relay\"h\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vACTION_LIST\x10\x01\x12\x10\n" +
 	"\fACTION_ALLOW\x10\x02\x12\x11\n" +
-	"\rACTION_REVOKE\x10\x03\"\xc6\x03\n" +
+	"\rACTION_REVOKE\x10\x03\x12\x10\n" +
+	"\fACTION_RELAY\x10\x04\"\x88\x02\n" +
+	"\x0fAuthorityClient\x12\x12\n" +
+	"\x04uuid\x18\x01 \x01(\tR\x04uuid\x12\x1a\n" +
+	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x16\n" +
+	"\x06remote\x18\x03 \x01(\tR\x06remote\x12+\n" +
+	"\x12first_seen_unix_ms\x18\x04 \x01(\x03R\x0ffirstSeenUnixMs\x12'\n" +
+	"\x0fkey_fingerprint\x18\x05 \x01(\tR\x0ekeyFingerprint\x12\x14\n" +
+	"\x05relay\x18\x06 \x01(\bR\x05relay\x12\x18\n" +
+	"\apending\x18\a \x01(\bR\apending\x12'\n" +
+	"\x0funrelayed_hosts\x18\b \x01(\rR\x0eunrelayedHosts\"\xf0\x04\n" +
 	"\x11AuthorityResponse\x12:\n" +
 	"\x04code\x18\x01 \x01(\x0e2&.wigo.plugin.v1.AuthorityResponse.CodeR\x04code\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12H\n" +
 	"\awaiting\x18\x03 \x03(\v2..wigo.plugin.v1.AuthorityResponse.WaitingEntryR\awaiting\x12H\n" +
-	"\aallowed\x18\x04 \x03(\v2..wigo.plugin.v1.AuthorityResponse.AllowedEntryR\aallowed\x1a:\n" +
+	"\aallowed\x18\x04 \x03(\v2..wigo.plugin.v1.AuthorityResponse.AllowedEntryR\aallowed\x12H\n" +
+	"\x0fwaiting_clients\x18\x05 \x03(\v2\x1f.wigo.plugin.v1.AuthorityClientR\x0ewaitingClients\x12H\n" +
+	"\x0fallowed_clients\x18\x06 \x03(\v2\x1f.wigo.plugin.v1.AuthorityClientR\x0eallowedClients\x1a:\n" +
 	"\fWaitingEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
 	"\fAllowedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"S\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"i\n" +
 	"\x04Code\x12\v\n" +
 	"\aCODE_OK\x10\x00\x12\x17\n" +
 	"\x13CODE_UNKNOWN_CLIENT\x10\x01\x12\x15\n" +
 	"\x11CODE_NO_AUTHORITY\x10\x02\x12\x0e\n" +
 	"\n" +
-	"CODE_ERROR\x10\x03\"4\n" +
+	"CODE_ERROR\x10\x03\x12\x14\n" +
+	"\x10CODE_UNSUPPORTED\x10\x04\"4\n" +
 	"\fStartRequest\x12$\n" +
 	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"%\n" +
 	"\rStartResponse\x12\x14\n" +
@@ -1184,69 +1342,72 @@ func file_wigo_plugin_v1_transport_proto_rawDescGZIP() []byte {
 }
 
 var file_wigo_plugin_v1_transport_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_wigo_plugin_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_wigo_plugin_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_wigo_plugin_v1_transport_proto_goTypes = []any{
 	(AuthorityRequest_Action)(0), // 0: wigo.plugin.v1.AuthorityRequest.Action
 	(AuthorityResponse_Code)(0),  // 1: wigo.plugin.v1.AuthorityResponse.Code
 	(*AuthorityRequest)(nil),     // 2: wigo.plugin.v1.AuthorityRequest
-	(*AuthorityResponse)(nil),    // 3: wigo.plugin.v1.AuthorityResponse
-	(*StartRequest)(nil),         // 4: wigo.plugin.v1.StartRequest
-	(*StartResponse)(nil),        // 5: wigo.plugin.v1.StartResponse
-	(*StopRequest)(nil),          // 6: wigo.plugin.v1.StopRequest
-	(*StopResponse)(nil),         // 7: wigo.plugin.v1.StopResponse
-	(*HostUpdate)(nil),           // 8: wigo.plugin.v1.HostUpdate
-	(*ProbeJSON)(nil),            // 9: wigo.plugin.v1.ProbeJSON
-	(*IngestBatchRequest)(nil),   // 10: wigo.plugin.v1.IngestBatchRequest
-	(*UpdateResult)(nil),         // 11: wigo.plugin.v1.UpdateResult
-	(*IngestBatchResponse)(nil),  // 12: wigo.plugin.v1.IngestBatchResponse
-	(*EventRequest)(nil),         // 13: wigo.plugin.v1.EventRequest
-	(*EventResponse)(nil),        // 14: wigo.plugin.v1.EventResponse
-	(*IngestRequest)(nil),        // 15: wigo.plugin.v1.IngestRequest
-	(*IngestResponse)(nil),       // 16: wigo.plugin.v1.IngestResponse
-	(*LocalStateRequest)(nil),    // 17: wigo.plugin.v1.LocalStateRequest
-	(*LocalStateResponse)(nil),   // 18: wigo.plugin.v1.LocalStateResponse
-	(*SubscribeRequest)(nil),     // 19: wigo.plugin.v1.SubscribeRequest
-	(*Change)(nil),               // 20: wigo.plugin.v1.Change
-	nil,                          // 21: wigo.plugin.v1.AuthorityResponse.WaitingEntry
-	nil,                          // 22: wigo.plugin.v1.AuthorityResponse.AllowedEntry
-	(*SchemaRequest)(nil),        // 23: wigo.plugin.v1.SchemaRequest
-	(*ConfigureRequest)(nil),     // 24: wigo.plugin.v1.ConfigureRequest
-	(*SchemaResponse)(nil),       // 25: wigo.plugin.v1.SchemaResponse
-	(*ConfigureResponse)(nil),    // 26: wigo.plugin.v1.ConfigureResponse
+	(*AuthorityClient)(nil),      // 3: wigo.plugin.v1.AuthorityClient
+	(*AuthorityResponse)(nil),    // 4: wigo.plugin.v1.AuthorityResponse
+	(*StartRequest)(nil),         // 5: wigo.plugin.v1.StartRequest
+	(*StartResponse)(nil),        // 6: wigo.plugin.v1.StartResponse
+	(*StopRequest)(nil),          // 7: wigo.plugin.v1.StopRequest
+	(*StopResponse)(nil),         // 8: wigo.plugin.v1.StopResponse
+	(*HostUpdate)(nil),           // 9: wigo.plugin.v1.HostUpdate
+	(*ProbeJSON)(nil),            // 10: wigo.plugin.v1.ProbeJSON
+	(*IngestBatchRequest)(nil),   // 11: wigo.plugin.v1.IngestBatchRequest
+	(*UpdateResult)(nil),         // 12: wigo.plugin.v1.UpdateResult
+	(*IngestBatchResponse)(nil),  // 13: wigo.plugin.v1.IngestBatchResponse
+	(*EventRequest)(nil),         // 14: wigo.plugin.v1.EventRequest
+	(*EventResponse)(nil),        // 15: wigo.plugin.v1.EventResponse
+	(*IngestRequest)(nil),        // 16: wigo.plugin.v1.IngestRequest
+	(*IngestResponse)(nil),       // 17: wigo.plugin.v1.IngestResponse
+	(*LocalStateRequest)(nil),    // 18: wigo.plugin.v1.LocalStateRequest
+	(*LocalStateResponse)(nil),   // 19: wigo.plugin.v1.LocalStateResponse
+	(*SubscribeRequest)(nil),     // 20: wigo.plugin.v1.SubscribeRequest
+	(*Change)(nil),               // 21: wigo.plugin.v1.Change
+	nil,                          // 22: wigo.plugin.v1.AuthorityResponse.WaitingEntry
+	nil,                          // 23: wigo.plugin.v1.AuthorityResponse.AllowedEntry
+	(*SchemaRequest)(nil),        // 24: wigo.plugin.v1.SchemaRequest
+	(*ConfigureRequest)(nil),     // 25: wigo.plugin.v1.ConfigureRequest
+	(*SchemaResponse)(nil),       // 26: wigo.plugin.v1.SchemaResponse
+	(*ConfigureResponse)(nil),    // 27: wigo.plugin.v1.ConfigureResponse
 }
 var file_wigo_plugin_v1_transport_proto_depIdxs = []int32{
 	0,  // 0: wigo.plugin.v1.AuthorityRequest.action:type_name -> wigo.plugin.v1.AuthorityRequest.Action
 	1,  // 1: wigo.plugin.v1.AuthorityResponse.code:type_name -> wigo.plugin.v1.AuthorityResponse.Code
-	21, // 2: wigo.plugin.v1.AuthorityResponse.waiting:type_name -> wigo.plugin.v1.AuthorityResponse.WaitingEntry
-	22, // 3: wigo.plugin.v1.AuthorityResponse.allowed:type_name -> wigo.plugin.v1.AuthorityResponse.AllowedEntry
-	9,  // 4: wigo.plugin.v1.HostUpdate.probes:type_name -> wigo.plugin.v1.ProbeJSON
-	8,  // 5: wigo.plugin.v1.IngestBatchRequest.updates:type_name -> wigo.plugin.v1.HostUpdate
-	11, // 6: wigo.plugin.v1.IngestBatchResponse.results:type_name -> wigo.plugin.v1.UpdateResult
-	23, // 7: wigo.plugin.v1.Transport.Schema:input_type -> wigo.plugin.v1.SchemaRequest
-	24, // 8: wigo.plugin.v1.Transport.Configure:input_type -> wigo.plugin.v1.ConfigureRequest
-	4,  // 9: wigo.plugin.v1.Transport.Start:input_type -> wigo.plugin.v1.StartRequest
-	6,  // 10: wigo.plugin.v1.Transport.Stop:input_type -> wigo.plugin.v1.StopRequest
-	2,  // 11: wigo.plugin.v1.Transport.Authority:input_type -> wigo.plugin.v1.AuthorityRequest
-	15, // 12: wigo.plugin.v1.Host.Ingest:input_type -> wigo.plugin.v1.IngestRequest
-	17, // 13: wigo.plugin.v1.Host.LocalState:input_type -> wigo.plugin.v1.LocalStateRequest
-	19, // 14: wigo.plugin.v1.Host.Subscribe:input_type -> wigo.plugin.v1.SubscribeRequest
-	13, // 15: wigo.plugin.v1.Host.Event:input_type -> wigo.plugin.v1.EventRequest
-	10, // 16: wigo.plugin.v1.Host.IngestBatch:input_type -> wigo.plugin.v1.IngestBatchRequest
-	25, // 17: wigo.plugin.v1.Transport.Schema:output_type -> wigo.plugin.v1.SchemaResponse
-	26, // 18: wigo.plugin.v1.Transport.Configure:output_type -> wigo.plugin.v1.ConfigureResponse
-	5,  // 19: wigo.plugin.v1.Transport.Start:output_type -> wigo.plugin.v1.StartResponse
-	7,  // 20: wigo.plugin.v1.Transport.Stop:output_type -> wigo.plugin.v1.StopResponse
-	3,  // 21: wigo.plugin.v1.Transport.Authority:output_type -> wigo.plugin.v1.AuthorityResponse
-	16, // 22: wigo.plugin.v1.Host.Ingest:output_type -> wigo.plugin.v1.IngestResponse
-	18, // 23: wigo.plugin.v1.Host.LocalState:output_type -> wigo.plugin.v1.LocalStateResponse
-	20, // 24: wigo.plugin.v1.Host.Subscribe:output_type -> wigo.plugin.v1.Change
-	14, // 25: wigo.plugin.v1.Host.Event:output_type -> wigo.plugin.v1.EventResponse
-	12, // 26: wigo.plugin.v1.Host.IngestBatch:output_type -> wigo.plugin.v1.IngestBatchResponse
-	17, // [17:27] is the sub-list for method output_type
-	7,  // [7:17] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	22, // 2: wigo.plugin.v1.AuthorityResponse.waiting:type_name -> wigo.plugin.v1.AuthorityResponse.WaitingEntry
+	23, // 3: wigo.plugin.v1.AuthorityResponse.allowed:type_name -> wigo.plugin.v1.AuthorityResponse.AllowedEntry
+	3,  // 4: wigo.plugin.v1.AuthorityResponse.waiting_clients:type_name -> wigo.plugin.v1.AuthorityClient
+	3,  // 5: wigo.plugin.v1.AuthorityResponse.allowed_clients:type_name -> wigo.plugin.v1.AuthorityClient
+	10, // 6: wigo.plugin.v1.HostUpdate.probes:type_name -> wigo.plugin.v1.ProbeJSON
+	9,  // 7: wigo.plugin.v1.IngestBatchRequest.updates:type_name -> wigo.plugin.v1.HostUpdate
+	12, // 8: wigo.plugin.v1.IngestBatchResponse.results:type_name -> wigo.plugin.v1.UpdateResult
+	24, // 9: wigo.plugin.v1.Transport.Schema:input_type -> wigo.plugin.v1.SchemaRequest
+	25, // 10: wigo.plugin.v1.Transport.Configure:input_type -> wigo.plugin.v1.ConfigureRequest
+	5,  // 11: wigo.plugin.v1.Transport.Start:input_type -> wigo.plugin.v1.StartRequest
+	7,  // 12: wigo.plugin.v1.Transport.Stop:input_type -> wigo.plugin.v1.StopRequest
+	2,  // 13: wigo.plugin.v1.Transport.Authority:input_type -> wigo.plugin.v1.AuthorityRequest
+	16, // 14: wigo.plugin.v1.Host.Ingest:input_type -> wigo.plugin.v1.IngestRequest
+	18, // 15: wigo.plugin.v1.Host.LocalState:input_type -> wigo.plugin.v1.LocalStateRequest
+	20, // 16: wigo.plugin.v1.Host.Subscribe:input_type -> wigo.plugin.v1.SubscribeRequest
+	14, // 17: wigo.plugin.v1.Host.Event:input_type -> wigo.plugin.v1.EventRequest
+	11, // 18: wigo.plugin.v1.Host.IngestBatch:input_type -> wigo.plugin.v1.IngestBatchRequest
+	26, // 19: wigo.plugin.v1.Transport.Schema:output_type -> wigo.plugin.v1.SchemaResponse
+	27, // 20: wigo.plugin.v1.Transport.Configure:output_type -> wigo.plugin.v1.ConfigureResponse
+	6,  // 21: wigo.plugin.v1.Transport.Start:output_type -> wigo.plugin.v1.StartResponse
+	8,  // 22: wigo.plugin.v1.Transport.Stop:output_type -> wigo.plugin.v1.StopResponse
+	4,  // 23: wigo.plugin.v1.Transport.Authority:output_type -> wigo.plugin.v1.AuthorityResponse
+	17, // 24: wigo.plugin.v1.Host.Ingest:output_type -> wigo.plugin.v1.IngestResponse
+	19, // 25: wigo.plugin.v1.Host.LocalState:output_type -> wigo.plugin.v1.LocalStateResponse
+	21, // 26: wigo.plugin.v1.Host.Subscribe:output_type -> wigo.plugin.v1.Change
+	15, // 27: wigo.plugin.v1.Host.Event:output_type -> wigo.plugin.v1.EventResponse
+	13, // 28: wigo.plugin.v1.Host.IngestBatch:output_type -> wigo.plugin.v1.IngestBatchResponse
+	19, // [19:29] is the sub-list for method output_type
+	9,  // [9:19] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_wigo_plugin_v1_transport_proto_init() }
@@ -1261,7 +1422,7 @@ func file_wigo_plugin_v1_transport_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wigo_plugin_v1_transport_proto_rawDesc), len(file_wigo_plugin_v1_transport_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -1,0 +1,74 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/wigo-project/wigo/core/decide"
+	"github.com/wigo-project/wigo/core/state"
+	"github.com/wigo-project/wigo/core/store"
+)
+
+// lastHeardInterval is how often the time each remote host was last heard
+// of is saved. It bounds how far "not heard since" can be off after a
+// kill -9; a clean stop saves it exactly.
+const lastHeardInterval = 30 * time.Second
+
+// restore loads what the previous run of this instance recorded (every
+// host with the last known status of its probes) into st, before any probe
+// or transport runs, so that changes are computed against it (see
+// core/state/restore.go).
+func restore(st *state.State, decider *decide.Decider, db *store.Store, log hclog.Logger) error {
+	records, err := db.Hosts(context.Background())
+	if err != nil {
+		return fmt.Errorf("restore the state recorded by the previous run: %w", err)
+	}
+	acks, err := db.Acks(context.Background())
+	if err != nil {
+		return fmt.Errorf("restore the acknowledgements recorded by the previous run: %w", err)
+	}
+	decider.Restore(acks)
+	hosts := make([]*state.Host, 0, len(records))
+	probes, down := 0, 0
+	for _, r := range records {
+		hosts = append(hosts, &state.Host{
+			UUID: r.UUID, Name: r.Name, Group: r.Group, Version: r.Version,
+			Parent: r.Parent, Origin: r.Origin, Source: r.Source, Remote: r.Remote, Alive: r.Alive,
+			LastUpdate: r.LastHeard, Probes: r.Probes,
+		})
+		probes += len(r.Probes)
+		if r.Remote && !r.Alive {
+			down++
+		}
+	}
+	st.Restore(hosts)
+	if len(records) > 0 {
+		log.Info("state restored from the database", "hosts", len(records), "probes", probes, "down", down, "acks", len(acks))
+	}
+	return nil
+}
+
+// saveLastHeardEvery saves when each remote host was last heard of every
+// interval until ctx is done.
+func (d *Daemon) saveLastHeardEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.saveLastHeard(ctx)
+		}
+	}
+}
+
+func (d *Daemon) saveLastHeard(ctx context.Context) {
+	if err := d.store.SaveLastHeard(ctx, d.state.LastHeard()); err != nil && ctx.Err() == nil {
+		// A late save only makes "not heard since" older after a crash.
+		d.log.Warn("cannot save when remote hosts were last heard", "error", err)
+	}
+}
