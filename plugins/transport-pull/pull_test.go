@@ -473,12 +473,14 @@ func TestPullKeepAliveManyRemotes(t *testing.T) {
 		list = append(list, fmt.Sprintf("%q", addr(srv)))
 	}
 	h := newTestHost()
-	start(t, fmt.Sprintf("check_interval = 0.1\nremotes = [%s]", strings.Join(list, ", ")), h)
-	deadline := time.Now().Add(10 * time.Second)
-	for h.count() < 5*n && time.Now().Before(deadline) {
+	// Each poll's timeout is the interval: a poll that times out on a
+	// loaded machine closes its connection, which is not what this counts.
+	start(t, fmt.Sprintf("check_interval = 1\nremotes = [%s]", strings.Join(list, ", ")), h)
+	deadline := time.Now().Add(20 * time.Second)
+	for h.count() < 3*n && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if h.count() < 5*n {
+	if h.count() < 3*n {
 		t.Fatalf("%d ingests from %d remotes", h.count(), n)
 	}
 	for i := range conns {
@@ -627,20 +629,21 @@ func TestOversizedAnswerCostsAboutTheLimit(t *testing.T) {
 			t.Cleanup(srv.Close)
 			var before runtime.MemStats
 			runtime.ReadMemStats(&before)
-			logs := start(t, fmt.Sprintf("check_interval = 0.1\nretries = 0\nmax_response_size = %d\nremotes = [%q]", limit, addr(srv)), newTestHost())
+			// A 1 s interval is also each poll's timeout: long enough that
+			// reading 8 MiB on a loaded machine ends at the limit, not the
+			// deadline.
+			logs := start(t, fmt.Sprintf("check_interval = 1\nretries = 0\nmax_response_size = %d\nremotes = [%q]", limit, addr(srv)), newTestHost())
 			deadline := time.Now().Add(30 * time.Second)
-			for served.Load() < 5 && time.Now().Before(deadline) {
+			for served.Load() < 3 && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			var after runtime.MemStats
 			runtime.ReadMemStats(&after)
 			n := served.Load()
-			if n < 5 {
+			if n < 3 {
 				t.Fatalf("only %d polls in 30 s", n)
 			}
-			if !strings.Contains(logs.String(), "larger than max_response_size") {
-				t.Fatalf("no refusal logged:\n%s", logs.String())
-			}
+			logs.waitLog(t, "larger than max_response_size", 5*time.Second)
 			perPoll := float64(after.TotalAlloc-before.TotalAlloc) / float64(n)
 			bound := 1.5 * limit
 			if declare {
