@@ -37,6 +37,10 @@ func dispatch(ctx context.Context, c *client, o *options, out *output) (int, err
 		return changeAck(ctx, c, out, o)
 	case cmdAcks:
 		return showAcks(ctx, c, out)
+	case cmdSilence, cmdSilenceExtend, cmdUnsilence:
+		return changeSilence(ctx, c, out, o)
+	case cmdSilences:
+		return showSilences(ctx, c, out)
 	}
 	return exitUnknown, fmt.Errorf("internal error: unhandled command %d", o.cmd)
 }
@@ -341,6 +345,100 @@ func showAcks(ctx context.Context, c *client, out *output) (int, error) {
 		}
 		if a.Comment != "" {
 			line += ": " + a.Comment
+		}
+		fmt.Fprintln(out.w, line)
+	}
+	return exitOK, nil
+}
+
+// silenceView is a silence as the API answers it.
+type silenceView struct {
+	ID                                  string `json:"Id"`
+	Host, Group, Probe, Author, Comment string
+	Start, End                          time.Time
+}
+
+// matches says what the silence matches, as the dashboard does.
+func (s silenceView) matches() string {
+	var m []string
+	for _, kv := range [][2]string{{"host", s.Host}, {"group", s.Group}, {"probe", s.Probe}} {
+		if kv[1] != "" {
+			m = append(m, kv[0]+"="+kv[1])
+		}
+	}
+	return strings.Join(m, " ")
+}
+
+// changeSilence sets (POST /api/silences), extends (POST
+// /api/silences/ID) or expires (DELETE /api/silences/ID) a silence.
+func changeSilence(ctx context.Context, c *client, out *output, o *options) (int, error) {
+	var resp *response
+	var err error
+	form := url.Values{}
+	for k, v := range map[string]string{"duration": o.silFor, "end": o.silUntil} {
+		if v != "" {
+			form.Set(k, v)
+		}
+	}
+	switch o.cmd {
+	case cmdSilence:
+		for k, v := range map[string]string{"host": o.logHost, "group": o.logGroup, "probe": o.logProbe,
+			"start": o.silStart, "comment": o.ackComment} {
+			if v != "" {
+				form.Set(k, v)
+			}
+		}
+		resp, err = c.do(ctx, http.MethodPost, nil, form, "silences")
+	case cmdSilenceExtend:
+		resp, err = c.do(ctx, http.MethodPost, nil, form, "silences", o.silenceID)
+	default:
+		resp, err = c.do(ctx, http.MethodDelete, nil, nil, "silences", o.silenceID)
+	}
+	if err != nil {
+		return exitUnknown, err
+	}
+	if out.json {
+		out.raw(resp.body)
+		return exitOK, nil
+	}
+	if o.cmd == cmdUnsilence {
+		var expired struct{ Expired silenceView }
+		if err := decodeJSON(resp, &expired, "an expired silence"); err != nil {
+			return exitUnknown, err
+		}
+		fmt.Fprintf(out.w, "silence %s (%s) expired\n", expired.Expired.ID, expired.Expired.matches())
+		return exitOK, nil
+	}
+	var s silenceView
+	if err := decodeJSON(resp, &s, "a silence"); err != nil {
+		return exitUnknown, err
+	}
+	fmt.Fprintf(out.w, "silence %s (%s) until %s\n", s.ID, s.matches(), s.End.Local().Format("2006-01-02 15:04"))
+	return exitOK, nil
+}
+
+// showSilences prints GET /api/silences.
+func showSilences(ctx context.Context, c *client, out *output) (int, error) {
+	resp, err := c.get(ctx, nil, "silences")
+	if err != nil {
+		return exitUnknown, notFound(err, "the silences")
+	}
+	var l struct{ Silences []silenceView }
+	if err := decodeJSON(resp, &l, "a list of silences"); err != nil {
+		return exitUnknown, err
+	}
+	if out.json {
+		out.raw(resp.body)
+		return exitOK, nil
+	}
+	if len(l.Silences) == 0 {
+		fmt.Fprintln(out.w, "no silences")
+	}
+	for _, s := range l.Silences {
+		line := fmt.Sprintf("%s  %s  %s to %s  by %s", s.ID, s.matches(), s.Start.Local().Format("2006-01-02 15:04"),
+			s.End.Local().Format("2006-01-02 15:04"), s.Author)
+		if s.Comment != "" {
+			line += ": " + s.Comment
 		}
 		fmt.Fprintln(out.w, line)
 	}

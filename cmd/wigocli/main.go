@@ -61,6 +61,15 @@ Commands:
                           (or an RFC 3339 time) ends it then
   unack HOST [PROBE]      remove that acknowledgement
   acks                    the acknowledgements in force
+  silence                 hold back the notifications of what -host, -group
+                          and -probe match (* for any run of characters) for
+                          -for 2h, or -until an RFC 3339 time; -start TIME
+                          plans it ahead, -comment TEXT says why. When it
+                          ends, what changed meanwhile is notified once, as
+                          it is then
+  silence extend ID       end silence ID later (or sooner): -for or -until
+  unsilence ID            end silence ID now
+  silences                the silences in force or to come
 
 Flags (before or after the command):
   -H host:port   instance to ask: host:port, a bare host (port 4000), or a full
@@ -85,7 +94,8 @@ Exit codes (Nagios-style, so wigocli can serve as a check):
   The status is the worst of every host in the answer for the summary, detail
   and remote HOST (a DOWN host counts, even where the instance's own
   GlobalStatus ignores it); the probe's own status for probe and
-  remote HOST probe; logs, ack, unack and acks exit 0 once done.
+  remote HOST probe; logs, ack, unack, acks and the silence commands exit 0
+  once done.
 `
 
 // app is one invocation's outside world. Tests build it with a fake terminal
@@ -181,6 +191,10 @@ const (
 	cmdAck
 	cmdUnack
 	cmdAcks
+	cmdSilence
+	cmdSilenceExtend
+	cmdUnsilence
+	cmdSilences
 )
 
 // options is the parsed command line.
@@ -201,6 +215,9 @@ type options struct {
 	ackSticky  bool
 	ackExpires string
 
+	silFor, silUntil, silStart string
+	silenceID                  string
+
 	cmd       cmdKind
 	hostArg   string // remote HOST
 	probeName string // probe NAME, remote HOST probe NAME
@@ -212,6 +229,10 @@ var logFlags = map[string]bool{"host": true, "group": true, "probe": true, "limi
 
 // ackFlags likewise only make sense for ack.
 var ackFlags = map[string]bool{"comment": true, "sticky": true, "expires": true}
+
+// silenceFlags only make sense for silence (and -for, -until for silence
+// extend).
+var silenceFlags = map[string]bool{"for": true, "until": true, "start": true}
 
 // parseArgs parses flags wherever they appear (the flag package stops at the
 // first positional word, and `wigocli detail -json` is natural to type), then
@@ -240,6 +261,9 @@ func parseArgs(args []string) (*options, error) {
 	fs.StringVar(&o.ackComment, "comment", "", "")
 	fs.BoolVar(&o.ackSticky, "sticky", false, "")
 	fs.StringVar(&o.ackExpires, "expires", "", "")
+	fs.StringVar(&o.silFor, "for", "", "")
+	fs.StringVar(&o.silUntil, "until", "", "")
+	fs.StringVar(&o.silStart, "start", "", "")
 
 	var words []string
 	rest := args
@@ -275,27 +299,39 @@ func parseArgs(args []string) (*options, error) {
 		return nil, err
 	}
 
-	if o.cmd != cmdLogs {
+	// Flags that mean nothing to the command asked for are refused rather
+	// than silently ignored.
+	for _, g := range []struct {
+		flags map[string]bool
+		ok    bool
+		where string
+	}{
+		{logFlags, o.cmd == cmdLogs || o.cmd == cmdSilence, "the logs and silence commands"},
+		{ackFlags, o.cmd == cmdAck || (o.cmd == cmdSilence && !ackOnly(fs)), "the ack command (-comment: ack and silence)"},
+		{silenceFlags, o.cmd == cmdSilence || (o.cmd == cmdSilenceExtend && !startGiven(fs)), "the silence command"},
+	} {
+		if g.ok {
+			continue
+		}
 		var misplaced []string
 		fs.Visit(func(f *flag.Flag) {
-			if logFlags[f.Name] {
+			if g.flags[f.Name] {
 				misplaced = append(misplaced, "-"+f.Name)
 			}
 		})
 		if len(misplaced) > 0 {
-			return nil, fmt.Errorf("%s only apply to the logs command", strings.Join(misplaced, ", "))
+			return nil, fmt.Errorf("%s only apply to %s", strings.Join(misplaced, ", "), g.where)
 		}
 	}
-	if o.cmd != cmdAck {
-		var misplaced []string
-		fs.Visit(func(f *flag.Flag) {
-			if ackFlags[f.Name] {
-				misplaced = append(misplaced, "-"+f.Name)
+	if o.cmd == cmdSilence {
+		for _, f := range []string{"limit", "offset"} {
+			if flagGiven(fs, f) {
+				return nil, fmt.Errorf("-%s does not apply to silence", f)
 			}
-		})
-		if len(misplaced) > 0 {
-			return nil, fmt.Errorf("%s only apply to the ack command", strings.Join(misplaced, ", "))
 		}
+	}
+	if (o.cmd == cmdSilence || o.cmd == cmdSilenceExtend) && (o.silFor == "") == (o.silUntil == "") {
+		return nil, errors.New("give how long the silence lasts: -for DURATION (2h, 90m) or -until TIME (RFC 3339)")
 	}
 	return o, nil
 }
@@ -338,6 +374,25 @@ func parseCommand(o *options, words []string) error {
 				return errors.New("the probe name cannot be empty")
 			}
 		}
+	case "silence":
+		switch {
+		case len(words) == 1:
+			o.cmd = cmdSilence
+		case len(words) == 3 && words[1] == "extend":
+			o.cmd, o.silenceID = cmdSilenceExtend, words[2]
+		default:
+			return errors.New("usage: wigocli silence [-host PATTERN] [-group PATTERN] [-probe PATTERN] -for DURATION|-until TIME [-start TIME] [-comment TEXT], or wigocli silence extend ID -for DURATION|-until TIME")
+		}
+	case "unsilence":
+		if len(words) != 2 {
+			return errors.New("usage: wigocli unsilence ID")
+		}
+		o.cmd, o.silenceID = cmdUnsilence, words[1]
+	case "silences":
+		if len(words) != 1 {
+			return fmt.Errorf("silences takes no argument, got %q", strings.Join(words[1:], " "))
+		}
+		o.cmd = cmdSilences
 	case "acks":
 		if len(words) != 1 {
 			return fmt.Errorf("acks takes no argument, got %q", strings.Join(words[1:], " "))
@@ -355,7 +410,7 @@ func parseCommand(o *options, words []string) error {
 	default:
 		return fmt.Errorf("unknown command %q", words[0])
 	}
-	for _, name := range []string{o.hostArg, o.probeName} {
+	for _, name := range []string{o.hostArg, o.probeName, o.silenceID} {
 		// These become path segments: "." and ".." would be cleaned away
 		// by the server's router and ask for something else entirely.
 		if name == "." || name == ".." {
@@ -370,6 +425,21 @@ func parseCommand(o *options, words []string) error {
 	}
 	return nil
 }
+
+// flagGiven reports whether flag name was on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+// ackOnly reports whether an ack-only flag (-sticky, -expires) was given:
+// -comment is the one that silence shares.
+func ackOnly(fs *flag.FlagSet) bool { return flagGiven(fs, "sticky") || flagGiven(fs, "expires") }
+
+// startGiven reports whether -start was given: silence extend takes -for
+// and -until only.
+func startGiven(fs *flag.FlagSet) bool { return flagGiven(fs, "start") }
 
 // colorEnabled decides whether to colour: an explicit always/never wins;
 // auto colours only a terminal, and honours NO_COLOR (no-color.org: set and

@@ -15,7 +15,7 @@ import (
 // dashboard and carried by every event it mutes.
 const maxAckComment = 1000
 
-var errNoAcks = errorf(http.StatusServiceUnavailable, "acknowledgements are not enabled on this instance")
+var errNoAcks = errorf(http.StatusServiceUnavailable, "acknowledgements and silences are not enabled on this instance")
 
 // ackList answers GET /api/acks.
 type ackList struct {
@@ -32,10 +32,10 @@ func author(r *http.Request) string {
 }
 
 func (s *server) getAcks(r *http.Request) (any, error) {
-	if s.acks == nil {
+	if s.decider == nil {
 		return nil, errNoAcks
 	}
-	return ackList{Acks: s.acks.Acks()}, nil
+	return ackList{Acks: s.decider.Acks()}, nil
 }
 
 // postAck answers POST /api/hosts/:hostname/ack (form or query: probe,
@@ -43,7 +43,7 @@ func (s *server) getAcks(r *http.Request) (any, error) {
 // acknowledged; its notifications are held back while it does not get
 // worse. 404 for an unknown host or probe, 409 when it is OK.
 func (s *server) postAck(r *http.Request) (any, error) {
-	if s.acks == nil {
+	if s.decider == nil {
 		return nil, errNoAcks
 	}
 	if err := r.ParseForm(); err != nil {
@@ -104,7 +104,7 @@ func ackExpiry(v string, now time.Time) (time.Time, error) {
 
 // deleteAck answers DELETE /api/hosts/:hostname/ack (query: probe).
 func (s *server) deleteAck(r *http.Request) (any, error) {
-	if s.acks == nil {
+	if s.decider == nil {
 		return nil, errNoAcks
 	}
 	name, probe := r.PathValue("hostname"), r.URL.Query().Get("probe")
@@ -112,7 +112,7 @@ func (s *server) deleteAck(r *http.Request) (any, error) {
 	if h, ok := s.state.FindHost(name); ok {
 		uuid = h.UUID
 	}
-	a, ok := s.acks.Ack(uuid, name, probe)
+	a, ok := s.decider.Ack(uuid, name, probe)
 	if !ok {
 		target := name
 		if probe != "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/wigo-project/wigo/core/decide"
+	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/state"
 	"github.com/wigo-project/wigo/core/store"
@@ -115,9 +116,12 @@ type Options struct {
 	// Authority is the push server's client authority; nil when this
 	// instance runs no push server.
 	Authority Authority
-	// Acks are the acknowledgements the core's decisions hold; nil makes
-	// the ack routes answer 503.
-	Acks *decide.Decider
+	// Decider holds the core's decisions (acknowledgements, silences); nil
+	// makes the ack and silence routes answer 503.
+	Decider *decide.Decider
+	// EndSilence ends a silence early (DELETE /api/silences/:id): its end
+	// is published with what it held back. Required with Decider.
+	EndSilence func(si event.Silence, why string)
 	// Flush, when set, returns once every event published so far is
 	// committed to the store: a change answered 200 is durable.
 	Flush func(context.Context) error
@@ -142,12 +146,14 @@ type server struct {
 	state     *state.State
 	logs      LogSearcher
 	authority Authority
-	acks      *decide.Decider
-	flush     func(context.Context) error
-	gzip      bool
-	version   string
-	log       hclog.Logger
-	mux       *http.ServeMux
+	decider   *decide.Decider
+	// endSilence is Options.EndSilence.
+	endSilence func(event.Silence, string)
+	flush      func(context.Context) error
+	gzip       bool
+	version    string
+	log        hclog.Logger
+	mux        *http.ServeMux
 }
 
 // New builds the API handler. It panics when opts.State is nil: that is a
@@ -157,15 +163,16 @@ func New(opts Options) http.Handler {
 		panic("api.New: Options.State is required")
 	}
 	s := &server{
-		state:     opts.State,
-		logs:      opts.Logs,
-		authority: opts.Authority,
-		acks:      opts.Acks,
-		flush:     opts.Flush,
-		gzip:      opts.Gzip,
-		version:   opts.Version,
-		log:       opts.Logger,
-		mux:       http.NewServeMux(),
+		state:      opts.State,
+		logs:       opts.Logs,
+		authority:  opts.Authority,
+		decider:    opts.Decider,
+		endSilence: opts.EndSilence,
+		flush:      opts.Flush,
+		gzip:       opts.Gzip,
+		version:    opts.Version,
+		log:        opts.Logger,
+		mux:        http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
@@ -224,6 +231,10 @@ func (s *server) routes() []route {
 		{http.MethodPost, "/api/hosts/{hostname}/ack", s.postAck},
 		{http.MethodDelete, "/api/hosts/{hostname}/ack", s.deleteAck},
 		{http.MethodGet, "/api/acks", s.getAcks},
+		{http.MethodGet, "/api/silences", s.getSilences},
+		{http.MethodPost, "/api/silences", s.postSilence},
+		{http.MethodPost, "/api/silences/{id}", s.postSilenceEnd},
+		{http.MethodDelete, "/api/silences/{id}", s.deleteSilence},
 		{http.MethodGet, "/api/hosts/{hostname}/status", s.getHostStatus},
 		{http.MethodGet, "/api/hosts/{hostname}/logs", s.getHostLogs},
 		{http.MethodGet, "/api/hosts/{hostname}/probes", s.getHostProbes},

@@ -49,8 +49,14 @@ type Daemon struct {
 
 	plugins *plugin.Manager
 	notify  *notify.Pipeline
-	// decider holds what the core's decisions depend on (acknowledgements).
+	// decider holds what the core's decisions depend on (acknowledgements,
+	// silences).
 	decider *decide.Decider
+	// clock is the time the daemon's own schedules run on.
+	clock Clock
+	// logSub feeds the store's writer (log rows, the records a restart
+	// restores, the outbox).
+	logSub *event.Subscription
 	// metrics carries probe measurements to the output plugins and counts
 	// what it sends and drops, for /metrics.
 	metrics *metrics.Router
@@ -67,14 +73,20 @@ type Daemon struct {
 // New prepares a daemon from a loaded configuration: it opens the database,
 // reads or creates the UUID and binds the HTTP listener, so that every
 // start-up error is reported before anything runs. Nothing runs until Run.
-func New(cfg *config.Config, log hclog.Logger) (*Daemon, error) {
+func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) {
+	o := options{clock: systemClock{}}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	id, err := LoadOrCreateUUID(cfg.UUIDFile)
 	if err != nil {
 		return nil, err
 	}
 	bus := event.NewBus()
 	decider := decide.New()
+	decider.SetClock(o.clock.Now)
 	st := state.New(state.Options{
+		Now:          o.clock.Now,
 		Decide:       decider.Decide,
 		UUID:         id,
 		Hostname:     cfg.Hostname,
@@ -129,8 +141,17 @@ func New(cfg *config.Config, log hclog.Logger) (*Daemon, error) {
 		db.Close()
 		return nil, fmt.Errorf("notification pipeline: %w", err)
 	}
-	d := &Daemon{log: log, cfg: cfg, uuid: id, bus: bus, state: st, store: db, decider: decider,
+	d := &Daemon{log: log, cfg: cfg, uuid: id, clock: o.clock, bus: bus, state: st, store: db, decider: decider,
 		plugins: plugins, notify: pipeline, notifyBlocks: blocks}
+	// The store subscribes first, before anything can publish, and loses
+	// nothing: it applies back-pressure rather than dropping a status
+	// change. It only asks for the kinds it may log, record (the hosts,
+	// acknowledgements and silences a restart restores) or notify, so the
+	// high-volume probe_updated stream never crosses its channel.
+	d.logSub = d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096,
+		Kinds: append([]event.Kind{event.HostAppeared, event.Acknowledged, event.AckRemoved,
+			event.SilenceSet, event.SilenceEnded}, notify.Kinds...)})
+
 	d.metrics = d.newMetricsRouter()
 	d.probe = probe.New(probe.Options{
 		Dir:       cfg.ProbesDir,
@@ -176,6 +197,9 @@ func (d *Daemon) State() *state.State { return d.state }
 // Acks are the acknowledgements the core's decisions hold.
 func (d *Daemon) Acks() []event.Ack { return d.decider.Acks() }
 
+// Silences returns the silences not yet ended.
+func (d *Daemon) Silences() []event.Silence { return d.decider.Silences() }
+
 // Store is the daemon's database.
 func (d *Daemon) Store() *store.Store { return d.store }
 
@@ -190,14 +214,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer cancel()
 	d.log.Info("wigo started", "version", Version, "hostname", d.cfg.Hostname, "uuid", d.uuid,
 		"probes_dir", d.cfg.ProbesDir, "database", d.cfg.Database, "http", d.URL())
-
-	// The store subscribes first and loses nothing: it applies
-	// back-pressure rather than dropping a status change.
-	// It only asks for the kinds it may log, record (the hosts and the
-	// acknowledgements a restart restores) or notify, so the high-volume
-	// probe_updated stream never crosses its channel.
-	logSub := d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096,
-		Kinds: append([]event.Kind{event.HostAppeared, event.Acknowledged, event.AckRemoved}, notify.Kinds...)})
 
 	// The store's writer also queues the notification of every event that
 	// passes a filter, in the transaction that logs and records the
@@ -243,13 +259,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	storeDone := make(chan struct{})
 	go func() {
 		defer close(storeDone)
-		if err := d.store.Consume(context.Background(), logSub); err != nil {
+		if err := d.store.Consume(context.Background(), d.logSub); err != nil {
 			d.log.Error("status-change log writer stopped", "err", err)
 		}
 	}()
 	run("state", func() error { d.state.Run(ctx); return nil })
 	run("store retention", func() error { d.store.RunRetention(ctx); return nil })
 	run("last heard", func() error { d.saveLastHeardEvery(ctx, lastHeardInterval); return nil })
+	run("silences", func() error { d.endSilences(ctx); return nil })
 	run("metrics", func() error { d.metrics.Run(ctx); return nil })
 	run("probes", func() error { return d.probe.Run(ctx) })
 	if d.server != nil {
@@ -277,7 +294,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// A start still under way ends at its handshake timeout at the latest,
 	// and must not leave a process behind once the daemon is gone.
 	<-pluginsStarted
-	logSub.Close()
+	d.logSub.Close()
 	<-storeDone
 	d.saveLastHeard(context.Background())
 	var err error

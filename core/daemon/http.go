@@ -36,16 +36,17 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 		return nil, nil, err
 	}
 	apiHandler := api.New(api.Options{
-		State:     d.state,
-		Authority: pushAuthority(d.plugins, d.cfg),
-		Acks:      d.decider,
-		Flush:     d.store.Flush,
-		Logs:      d.store,
-		Login:     h.Login,
-		Password:  h.Password,
-		Gzip:      h.Gzip,
-		Logger:    log,
-		Version:   Version,
+		State:      d.state,
+		Authority:  pushAuthority(d.plugins, d.cfg),
+		Decider:    d.decider,
+		EndSilence: d.EndSilence,
+		Flush:      d.store.Flush,
+		Logs:       d.store,
+		Login:      h.Login,
+		Password:   h.Password,
+		Gzip:       h.Gzip,
+		Logger:     log,
+		Version:    Version,
 	})
 	hub := ws.New(ws.Options{
 		State:          d.state,

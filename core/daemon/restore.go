@@ -30,7 +30,15 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, log hclo
 	if err != nil {
 		return fmt.Errorf("restore the acknowledgements recorded by the previous run: %w", err)
 	}
-	decider.Restore(acks)
+	silences, err := db.Silences(context.Background())
+	if err != nil {
+		return fmt.Errorf("restore the silences recorded by the previous run: %w", err)
+	}
+	pending, err := db.SilencedPending(context.Background())
+	if err != nil {
+		return fmt.Errorf("restore the silences recorded by the previous run: %w", err)
+	}
+	decider.Restore(acks, silences, pending)
 	hosts := make([]*state.Host, 0, len(records))
 	probes, down := 0, 0
 	for _, r := range records {
@@ -46,7 +54,7 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, log hclo
 	}
 	st.Restore(hosts)
 	if len(records) > 0 {
-		log.Info("state restored from the database", "hosts", len(records), "probes", probes, "down", down, "acks", len(acks))
+		log.Info("state restored from the database", "hosts", len(records), "probes", probes, "down", down, "acks", len(acks), "silences", len(silences))
 	}
 	return nil
 }

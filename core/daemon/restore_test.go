@@ -20,16 +20,52 @@ import (
 
 const masterUUID = "0e5b2f9c-1111-4c38-4965-532bf22cd66a"
 
+// fakeClock is a Clock moved by hand: Add fires the At channels whose
+// time has come.
 type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu      sync.Mutex
+	t       time.Time
+	waiters []waiter
+	// waits receives each At call's time, so a test knows the
+	// daemon is waiting before it moves the clock.
+	waits chan time.Time
+}
+
+type waiter struct {
+	at time.Time
+	c  chan time.Time
 }
 
 func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
 func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if c.t.Before(w.at) {
+			kept = append(kept, w)
+			continue
+		}
+		w.c <- c.t
+	}
+	c.waiters = kept
 	c.mu.Unlock()
+}
+
+func (c *fakeClock) At(t time.Time) <-chan time.Time {
+	c.mu.Lock()
+	w := waiter{at: t, c: make(chan time.Time, 1)}
+	if !c.t.Before(t) {
+		w.c <- c.t
+	} else {
+		c.waiters = append(c.waiters, w)
+	}
+	c.mu.Unlock()
+	if c.waits != nil {
+		c.waits <- w.at
+	}
+	return w.c
 }
 
 // run is one life of an instance between two restarts: a state restored

@@ -4,9 +4,12 @@
 // notification pipeline, the log, the websocket and the API read the
 // event's Decision and re-derive nothing.
 //
-// Today it knows acknowledgements: an operator's "I am on it" mutes a
-// host's or a probe's notifications while the problem does not get worse
-// (Icinga's non-sticky acknowledgement, with sticky as an option).
+// It knows acknowledgements: an operator's "I am on it" mutes a host's or
+// a probe's notifications while the problem does not get worse (Icinga's
+// non-sticky acknowledgement, with sticky as an option). And silences:
+// everything their matchers match is held back from their start to their
+// end, and what changed meanwhile is restated once when they end, as it is
+// then (Alertmanager's silences, without the replay).
 package decide
 
 import (
@@ -24,6 +27,14 @@ import (
 type Decider struct {
 	mu   sync.Mutex
 	acks map[key]event.Ack
+	// silences are the silences made and not yet ended, by ID.
+	silences map[string]event.Silence
+	// pending holds, for each subject whose changes a silence held back,
+	// the status last notified before them, so that the silence's end
+	// restates only what differs from what people heard.
+	pending map[key]event.Pending
+	// changed wakes the scheduler of silence ends when the silences change.
+	changed chan struct{}
 	// held counts the changes held back, by reason, since start.
 	held map[string]uint64
 	// now is the clock the lists are read at; tests replace it.
@@ -34,10 +45,14 @@ type Decider struct {
 type Stats struct {
 	// Acks is the number of acknowledgements in force.
 	Acks int
+	// Silences is the number of silences in force now.
+	Silences int
 	// HeldBack counts the changes not notified since start, by reason
 	// (event.Held*).
 	HeldBack map[string]uint64
 }
+
+func pendingKey(p event.Pending) key { return key{hostKey(p.HostUUID, p.Host), p.Probe} }
 
 // key names an acknowledged host (probe "") or probe. Hosts are keyed by
 // UUID (their name may change), by name only when they have none.
@@ -54,7 +69,8 @@ func ackKey(a event.Ack) key { return key{hostKey(a.HostUUID, a.Host), a.Probe} 
 
 // New returns a Decider with no acknowledgements.
 func New() *Decider {
-	return &Decider{acks: map[key]event.Ack{}, held: map[string]uint64{}, now: time.Now}
+	return &Decider{acks: map[key]event.Ack{}, silences: map[string]event.Silence{}, pending: map[key]event.Pending{},
+		changed: make(chan struct{}, 1), held: map[string]uint64{}, now: time.Now}
 }
 
 // SetClock replaces the clock the lists are read at (tests).
@@ -69,18 +85,31 @@ func (d *Decider) Stats() Stats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := Stats{Acks: len(d.acks), HeldBack: make(map[string]uint64, len(d.held))}
+	now := d.now()
+	for _, si := range d.silences {
+		if si.Active(now) {
+			s.Silences++
+		}
+	}
 	for r, n := range d.held {
 		s.HeldBack[r] = n
 	}
 	return s
 }
 
-// Restore loads the acknowledgements a previous run left in the store.
-func (d *Decider) Restore(acks []event.Ack) {
+// Restore loads the acknowledgements, silences and pending subjects a
+// previous run left in the store.
+func (d *Decider) Restore(acks []event.Ack, silences []event.Silence, pending []event.Pending) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, a := range acks {
 		d.acks[ackKey(a)] = a
+	}
+	for _, s := range silences {
+		d.silences[s.ID] = s
+	}
+	for _, p := range pending {
+		d.pending[pendingKey(p)] = p
 	}
 }
 
@@ -115,19 +144,183 @@ func (d *Decider) Ack(hostUUID, host, probe string) (event.Ack, bool) {
 }
 
 // Decide sets the Decision of each event, in order, and applies the events
-// that change what it holds (an acknowledgement given, removed or ended).
+// that change what it holds (an acknowledgement given, removed or ended, a
+// silence set or ended).
 func (d *Decider) Decide(events []event.Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for i := range events {
 		d.decide(&events[i])
-		if r := events[i].Decision.HeldBack; r != "" {
+		if r := events[i].Decision.HeldBack; r != "" && r != event.HeldUnchanged {
 			d.held[r]++
 		}
 	}
 }
 
 func (d *Decider) decide(e *event.Event) {
+	d.decideAck(e)
+	switch e.Kind {
+	case event.SilenceSet:
+		d.silences[e.Silence.ID] = *e.Silence
+		select {
+		case d.changed <- struct{}{}:
+		default:
+		}
+	case event.SilenceEnded:
+		delete(d.silences, e.Silence.ID)
+	case event.CurrentState:
+		d.restate(e)
+	case event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.HostDown, event.HostUp:
+		d.silence(e)
+	case event.HostRemoved:
+		hk := hostKey(e.HostUUID, e.Host)
+		for k := range d.pending {
+			if k.host == hk {
+				delete(d.pending, k)
+			}
+		}
+	}
+}
+
+// silence holds e back when an active silence matches it and nothing else
+// did, and keeps the pending subjects up to date: a change that is notified
+// ends its subject's wait.
+func (d *Decider) silence(e *event.Event) {
+	k := key{hostKey(e.HostUUID, e.Host), e.Probe}
+	if e.Decision.HeldBack != "" {
+		return
+	}
+	s, ok := d.silencing(e.Host, e.Group, e.Probe, e.Time)
+	if !ok {
+		if _, waiting := d.pending[k]; waiting {
+			// Notified now: people hear of it, the silence's end need not.
+			delete(d.pending, k)
+			e.Decision.PendingEnded = true
+		}
+		return
+	}
+	e.Decision.HeldBack = event.HeldSilenced
+	e.Decision.Silence = s.ID
+	e.Decision.Reason = s.Describe()
+	if _, ok := d.pending[k]; !ok {
+		p := event.Pending{HostUUID: e.HostUUID, Host: e.Host, Group: e.Group, Probe: e.Probe, Notified: e.OldStatus}
+		if e.Kind == event.ProbeAppeared {
+			// Nothing was heard of a new probe: as if it were OK.
+			p.Notified = model.StatusOK
+		}
+		d.pending[k] = p
+		e.Decision.Pending = &p
+	}
+}
+
+// silencing returns the active silence that matches a host's probe (""
+// for the host's own changes) at t, the one that ends last when several do.
+func (d *Decider) silencing(host, group, probe string, t time.Time) (event.Silence, bool) {
+	var found event.Silence
+	ok := false
+	for _, s := range d.silences {
+		if s.Active(t) && s.Matches(host, group, probe) && (!ok || s.End.After(found.End)) {
+			found, ok = s, true
+		}
+	}
+	return found, ok
+}
+
+// restate decides a current_state event, made when a silence that held
+// its subject's changes back ended: it is notified only when the status
+// differs from the one last notified; otherwise it is held back as
+// unchanged (and not logged). A subject another silence still covers stays
+// pending until that one ends.
+func (d *Decider) restate(e *event.Event) {
+	k := key{hostKey(e.HostUUID, e.Host), e.Probe}
+	p, ok := d.pending[k]
+	if !ok {
+		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "nothing was held back"
+		return
+	}
+	if s, still := d.silencing(e.Host, e.Group, e.Probe, e.Time); still {
+		e.Decision.HeldBack, e.Decision.Silence, e.Decision.Reason = event.HeldSilenced, s.ID, s.Describe()
+		return
+	}
+	delete(d.pending, k)
+	e.Decision.PendingEnded = true
+	e.OldStatus = p.Notified
+	if p.Notified == e.NewStatus {
+		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "unchanged since last notified"
+	}
+}
+
+// Ending returns the subjects waiting for a silence's end that s's
+// matchers match (those its end may restate), and false when s has already
+// ended.
+func (d *Decider) Ending(s event.Silence) ([]event.Pending, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.silences[s.ID]; !ok {
+		return nil, false
+	}
+	var out []event.Pending
+	for _, p := range d.pending {
+		if s.Matches(p.Host, p.Group, p.Probe) {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Host != out[j].Host {
+			return out[i].Host < out[j].Host
+		}
+		return out[i].Probe < out[j].Probe
+	})
+	return out, true
+}
+
+// Silences returns the silences not yet ended (in force or to come), by
+// start then ID.
+func (d *Decider) Silences() []event.Silence {
+	d.mu.Lock()
+	out := make([]event.Silence, 0, len(d.silences))
+	for _, s := range d.silences {
+		out = append(out, s)
+	}
+	d.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Silence returns silence id, if it has not ended.
+func (d *Decider) Silence(id string) (event.Silence, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, ok := d.silences[id]
+	return s, ok
+}
+
+// Due returns the silences whose end has come at t, and the time the next
+// one ends (zero when none).
+func (d *Decider) Due(t time.Time) (due []event.Silence, next time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range d.silences {
+		if !t.Before(s.End) {
+			due = append(due, s)
+		} else if next.IsZero() || s.End.Before(next) {
+			next = s.End
+		}
+	}
+	sort.Slice(due, func(i, j int) bool { return due[i].End.Before(due[j].End) })
+	return due, next
+}
+
+// Changed is signalled when a silence is set, so that whoever waits for
+// the next end can look again.
+func (d *Decider) Changed() <-chan struct{} { return d.changed }
+
+func (d *Decider) decideAck(e *event.Event) {
 	hk := hostKey(e.HostUUID, e.Host)
 	switch e.Kind {
 	case event.Acknowledged:

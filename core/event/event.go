@@ -41,6 +41,16 @@ const (
 	Acknowledged Kind = "acknowledged"
 	// AckRemoved: an operator removed an acknowledgement (Ack).
 	AckRemoved Kind = "ack_removed"
+	// SilenceSet: an operator made or extended a silence (Silence).
+	SilenceSet Kind = "silence_set"
+	// SilenceEnded: a silence (Silence) reached its end or was expired
+	// early.
+	SilenceEnded Kind = "silence_ended"
+	// CurrentState restates a host's (Probe "") or probe's status once the
+	// silence that held its changes back has ended, when it differs from
+	// what was last notified: one notification of how things are now, not a
+	// replay of each change.
+	CurrentState Kind = "current_state"
 )
 
 // Ack is an operator's acknowledgement of a problem: "I am on it". It
@@ -75,6 +85,10 @@ func (a Ack) Target() string {
 // HeldBack reasons: why a change was not notified.
 const (
 	HeldAcknowledged = "acknowledged"
+	HeldSilenced     = "silenced"
+	// HeldUnchanged: a current_state restatement that would tell nothing
+	// new. Not logged, not counted.
+	HeldUnchanged = "unchanged"
 )
 
 // Decision is what the core decided about an event (core/decide), before
@@ -88,6 +102,26 @@ type Decision struct {
 	// AckEnded is the acknowledgement this change ended (a recovery, or a
 	// worse status that broke through).
 	AckEnded *Ack `json:"AckEnded,omitempty"`
+	// Silence is the ID of the silence that held the change back.
+	Silence string `json:"Silence,omitempty"`
+	// Pending is set on the change that starts its subject's wait for the
+	// silence's end (the first one held back), for the store to keep.
+	Pending *Pending `json:"-"`
+	// PendingEnded is set on the change that ends its subject's wait: it
+	// was notified, or restated at the silence's end.
+	PendingEnded bool `json:"-"`
+}
+
+// Pending is a subject whose changes a silence held back: when the silence
+// ends, its current status is notified if it differs from Notified.
+type Pending struct {
+	HostUUID string
+	Host     string
+	Group    string
+	// Probe is "" for the host's own changes.
+	Probe string
+	// Notified is the status last notified before the silence.
+	Notified int
 }
 
 // Event is one change. Old and New are shared, immutable snapshots: a
@@ -118,6 +152,8 @@ type Event struct {
 	ByOperator bool `json:"ByOperator,omitempty"`
 	// Ack is the acknowledgement of an acknowledged or ack_removed event.
 	Ack *Ack `json:"Ack,omitempty"`
+	// Silence is the silence of a silence_set or silence_ended event.
+	Silence *Silence `json:"Silence,omitempty"`
 	// Decision is set by the core's decisions before the event is published.
 	Decision Decision `json:"Decision"`
 	// HostStatus and ProbesInError describe the event's host once the
@@ -157,10 +193,13 @@ type HostFacts struct {
 // appearance at OK is not.
 func (e Event) Logged() bool {
 	switch e.Kind {
-	case ProbeChanged, ProbeDisappeared, HostDown, HostUp, ClientWaiting, Acknowledged, AckRemoved:
+	case ProbeChanged, ProbeDisappeared, HostDown, HostUp, ClientWaiting, Acknowledged, AckRemoved,
+		SilenceSet, SilenceEnded:
 		return true
 	case ProbeAppeared:
 		return e.NewStatus != model.StatusOK
+	case CurrentState:
+		return e.Decision.HeldBack != HeldUnchanged
 	case HostRemoved:
 		return e.ByOperator
 	}

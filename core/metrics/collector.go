@@ -148,7 +148,8 @@ var (
 	descWSDropped = desc("wigo_websocket_clients_dropped_total", "Websocket clients closed because they could not keep up.")
 
 	descAcks     = desc("wigo_acknowledgements", "Acknowledgements in force (hosts and probes whose problem someone took).")
-	descHeldBack = desc("wigo_notifications_held_back_total", "Changes not notified since start, by the reason the core decided (acknowledged, …).", "reason")
+	descSilences = desc("wigo_silences", "Silences in force now (planned ones not counted until they start).")
+	descHeldBack = desc("wigo_notifications_held_back_total", "Changes not notified since start, by the reason the core decided (acknowledged, silenced).", "reason")
 	descPush     = desc("wigo_push_clients", "Push clients known to this instance's push server, by state (waiting for approval, allowed).", "state")
 )
 
@@ -207,7 +208,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if c.opts.Decisions != nil {
 		s := c.opts.Decisions()
 		gauge(descAcks, float64(s.Acks))
-		for _, reason := range []string{event.HeldAcknowledged} {
+		gauge(descSilences, float64(s.Silences))
+		for _, reason := range []string{event.HeldAcknowledged, event.HeldSilenced} {
 			counter(descHeldBack, float64(s.HeldBack[reason]), reason)
 		}
 	}

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -18,6 +17,7 @@ import (
 var Kinds = []event.Kind{
 	event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared,
 	event.HostDown, event.HostUp, event.HostRemoved, event.ClientWaiting, event.Acknowledged,
+	event.CurrentState,
 }
 
 // Filter decides which events one notifier instance hears about.
@@ -59,6 +59,13 @@ func (f Filter) Accepts(e event.Event) bool {
 	}
 	level := f.MinLevel
 	switch e.Kind {
+	case event.CurrentState:
+		// How things are once a silence ended, against what was notified
+		// before it: a change, as far as this notifier is concerned.
+		if e.Probe == "" {
+			return f.OnHostChange
+		}
+		fallthrough
 	case event.ProbeChanged:
 		if !f.OnProbeChange {
 			return false
@@ -89,41 +96,16 @@ func (f Filter) routes(host, group string) bool {
 		return true
 	}
 	for _, p := range f.Groups {
-		if Match(p, group) {
+		if event.Match(p, group) {
 			return true
 		}
 	}
 	for _, p := range f.Hosts {
-		if Match(p, host) {
+		if event.Match(p, host) {
 			return true
 		}
 	}
 	return false
-}
-
-// Match reports whether s matches pattern, case-insensitively, '*' matching
-// any run of characters (empty included) and every other character itself.
-// Host and group names contain '.', '[' or '?' often enough that a full glob
-// syntax would surprise.
-func Match(pattern, s string) bool {
-	p, s := strings.ToLower(pattern), strings.ToLower(s)
-	parts := strings.Split(p, "*")
-	if len(parts) == 1 {
-		return p == s
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	last := parts[len(parts)-1]
-	for _, mid := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, mid)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(mid):]
-	}
-	return strings.HasSuffix(s, last)
 }
 
 // Routing holds the notify block attributes the core's config package

@@ -101,21 +101,6 @@ func TestFilterRouting(t *testing.T) {
 	}
 }
 
-func TestMatch(t *testing.T) {
-	for _, tt := range []struct {
-		p, s string
-		want bool
-	}{
-		{"*", "", true}, {"*", "x", true}, {"a*", "A", true}, {"*b", "ab", true},
-		{"a*b*c", "aXbYc", true}, {"a*b*c", "acb", false}, {"a*a", "a", false},
-		{"web[1]", "web[1]", true}, {"w?b", "web", false}, {"", "", true}, {"", "x", false},
-	} {
-		if got := Match(tt.p, tt.s); got != tt.want {
-			t.Errorf("Match(%q, %q) = %v, want %v", tt.p, tt.s, got, tt.want)
-		}
-	}
-}
-
 func TestDecodeRouting(t *testing.T) {
 	src := `
 groups       = ["front", "back*"]

@@ -135,6 +135,17 @@ func Build(e event.Event, eventID string) (*Notification, bool) {
 		n.Type = TypeWigo
 		n.Message = fmt.Sprintf("New push client %s (%s) is waiting for approval", e.Host, e.HostUUID)
 		n.Summary = fmt.Sprintf("A new push client %s (UUID %s) is waiting for approval : \n\n\t%s\n", e.Host, e.HostUUID, e.Message)
+	case event.CurrentState:
+		n.Type = TypeProbe
+		if e.Probe == "" {
+			n.Type = TypeWigo
+		}
+		n.Message = e.Message
+		n.Summary = fmt.Sprintf("%s\n\n\tStatus : %d (%s), last notified %d (%s)\n", e.Message,
+			e.NewStatus, levelName(e.NewStatus), e.OldStatus, levelName(e.OldStatus))
+		if e.New != nil {
+			n.Summary += fmt.Sprintf("\n\t%s\n", probeMessage(e.New))
+		}
 	case event.Acknowledged:
 		n.Type = TypeProbe
 		if e.Probe == "" {

@@ -151,8 +151,14 @@ func (s *State) commit(events []event.Event) {
 		s.mu.Unlock()
 		return
 	}
-	s.describeHosts(events)
 	s.pubMu.Lock()
+	s.publish(events)
+}
+
+// publish releases mu and pubMu (both held) and publishes events: the
+// decisions see them in the order they are published.
+func (s *State) publish(events []event.Event) {
+	s.describeHosts(events)
 	s.mu.Unlock()
 	if s.opts.Decide != nil {
 		s.opts.Decide(events)
@@ -172,7 +178,7 @@ func (s *State) describeHosts(events []event.Event) {
 	for i := range events {
 		e := &events[i]
 		switch e.Kind {
-		case event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared:
+		case event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.CurrentState:
 		default:
 			// probe_updated (every report of every probe) changes no
 			// status: not worth the work on the hot path.

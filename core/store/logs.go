@@ -129,6 +129,11 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 				return err
 			}
 		}
+		if recordsSilence(e) {
+			if err := applySilence(ctx, tx, e); err != nil {
+				return err
+			}
+		}
 	}
 	if err := hosts.finish(ctx); err != nil {
 		return err

@@ -241,9 +241,11 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 }
 
 // kept reports whether the writer stores anything for e: a log row, a
-// change to the record of hosts and probes or to the acknowledgements a
-// restart restores.
-func kept(e event.Event) bool { return e.Logged() || recordsHost(e) || recordsAck(e) }
+// change to the record of hosts and probes or to the acknowledgements and
+// silences a restart restores.
+func kept(e event.Event) bool {
+	return e.Logged() || recordsHost(e) || recordsAck(e) || recordsSilence(e)
+}
 
 // commitWithRetry stores a batch of events in one transaction (their log
 // rows, their changes to the record of hosts and, with an outbox, their

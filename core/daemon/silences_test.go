@@ -1,0 +1,152 @@
+package daemon
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/core/event"
+)
+
+// clockDaemon runs a daemon in dir on clk until stop is called; events
+// sees everything it publishes.
+type clockDaemon struct {
+	d      *Daemon
+	events *event.Subscription
+	stop   func()
+}
+
+func startClockDaemon(t *testing.T, dir string, clk *fakeClock) *clockDaemon {
+	t.Helper()
+	src := `hostname = "web-1"
+group = "front"
+probes_dir = "probes"
+database = "wigo.db"
+uuid_file = "uuid"
+alive_timeout = 24 * 3600
+http {
+  enabled = false
+}
+`
+	cfg, diags := config.Parse(config.Source{Name: filepath.Join(dir, "wigo.hcl"), Src: []byte(src)})
+	if diags.HasErrors() {
+		t.Fatal(config.FormatDiagnostics(diags))
+	}
+	d, err := New(cfg, hclog.NewNullLogger(), WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := d.bus.Subscribe(event.SubscribeOptions{Buffer: 1000, Kinds: []event.Kind{
+		event.ProbeChanged, event.ProbeAppeared, event.SilenceSet, event.SilenceEnded, event.CurrentState}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	cd := &clockDaemon{d: d, events: sub}
+	cd.stop = func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+		sub.Close()
+	}
+	return cd
+}
+
+// next returns the next event of kind, failing after a few seconds.
+func (cd *clockDaemon) next(t *testing.T, kind event.Kind) event.Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-cd.events.C:
+			if e.Kind == kind {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no %s event", kind)
+		}
+	}
+}
+
+// waitFor returns once the daemon waits for the clock to reach at.
+func waitFor(t *testing.T, clk *fakeClock, at time.Time) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case w := <-clk.waits:
+			if w.Equal(at) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the daemon does not wait for %s", at)
+		}
+	}
+}
+
+// A silence ends at its end on the daemon's clock, with no request: the
+// probe it held back is restated once, as it is then — and a restart in
+// between forgets neither the silence nor what it held back. The probe is
+// a pulled remote's (the local probes are the probe manager's, which
+// this daemon has none of).
+func TestSilenceEndsOnTheClockAcrossARestart(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 12, 3, 22, 0, 0, 0, time.UTC), waits: make(chan time.Time, 100)}
+	end := clk.Now().Add(time.Hour)
+
+	first := startClockDaemon(t, dir, clk)
+	report := func(d *Daemon, status int) {
+		t.Helper()
+		doc := remoteDoc("a1", "web-2", status, clk.Now())
+		if err := d.State().Ingest("10.0.0.2:4000", doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report(first.d, 100)
+	first.next(t, event.ProbeAppeared)
+	first.d.State().SetSilence(event.Silence{ID: "s1", Host: "web-*", Start: clk.Now(), End: end, Author: "alice"}, "set")
+	first.next(t, event.SilenceSet)
+	waitFor(t, clk, end)
+	clk.Add(10 * time.Minute)
+	report(first.d, 300)
+	if e := first.next(t, event.ProbeChanged); e.Decision.HeldBack != event.HeldSilenced || e.Decision.Silence != "s1" {
+		t.Fatalf("change under the silence: %+v, want held back by s1", e.Decision)
+	}
+	first.stop()
+
+	clk.Add(10 * time.Minute)
+	second := startClockDaemon(t, dir, clk)
+	defer second.stop()
+	if got := second.d.Silences(); len(got) != 1 || got[0].ID != "s1" || !got[0].End.Equal(end) {
+		t.Fatalf("silences after the restart: %+v, want s1 until %s", got, end)
+	}
+	report(second.d, 400)
+	if e := second.next(t, event.ProbeChanged); e.Decision.HeldBack != event.HeldSilenced {
+		t.Fatalf("change after the restart: %+v, want still held back", e.Decision)
+	}
+	waitFor(t, clk, end)
+	clk.Add(40 * time.Minute)
+	ended := second.next(t, event.SilenceEnded)
+	if ended.Silence.ID != "s1" || !ended.Time.Equal(end) {
+		t.Errorf("silence end: %s at %s, want s1 at %s", ended.Silence.ID, ended.Time, end)
+	}
+	e := second.next(t, event.CurrentState)
+	if e.Probe != "load" || e.Host != "web-2" || e.OldStatus != 100 || e.NewStatus != 400 || e.Decision.HeldBack != "" {
+		t.Errorf("restated: %s %d -> %d (%+v), want web-2/load 100 -> 400 notified", e.Probe, e.OldStatus, e.NewStatus, e.Decision)
+	}
+	if got := second.d.Silences(); len(got) != 0 {
+		t.Errorf("silences after the end: %+v", got)
+	}
+	// Nothing waits any more: a third life restates nothing.
+	if err := second.d.Store().Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := second.d.Store().SilencedPending(context.Background())
+	if err != nil || len(pending) != 0 {
+		t.Errorf("after the end the store keeps %+v (%v), want nothing waiting", pending, err)
+	}
+}

@@ -1,0 +1,73 @@
+package event
+
+import (
+	"strings"
+	"time"
+)
+
+// Silence holds back the notifications of everything its matchers match
+// from Start until End: a planned reboot, a known outage. Matchers are
+// patterns where * stands for any run of characters; an empty one matches
+// everything. A silence with a Probe matcher silences those probes only; one
+// without also silences its hosts' own changes (DOWN, UP).
+type Silence struct {
+	ID      string    `json:"Id"`
+	Host    string    `json:"Host,omitempty"`
+	Group   string    `json:"Group,omitempty"`
+	Probe   string    `json:"Probe,omitempty"`
+	Start   time.Time `json:"Start"`
+	End     time.Time `json:"End"`
+	Author  string    `json:"Author"`
+	Comment string    `json:"Comment,omitempty"`
+	// Created is when it was made (or last extended).
+	Created time.Time `json:"Created"`
+}
+
+// Active reports whether s holds changes back at t.
+func (s Silence) Active(t time.Time) bool { return !t.Before(s.Start) && t.Before(s.End) }
+
+// Matches reports whether s's matchers match a host's probe (probe "" for
+// the host's own changes).
+func (s Silence) Matches(host, group, probe string) bool {
+	if probe == "" && s.Probe != "" {
+		return false
+	}
+	return matchOrAny(s.Host, host) && matchOrAny(s.Group, group) && matchOrAny(s.Probe, probe)
+}
+
+// Describe is the silence as the log and a held-back reason say it.
+func (s Silence) Describe() string {
+	d := "silence " + s.ID + " by " + s.Author
+	if s.Comment != "" {
+		d += ": " + s.Comment
+	}
+	return d
+}
+
+// Match reports whether s matches pattern, case-insensitively, '*' matching
+// any run of characters (empty included) and every other character itself.
+// Host and group names contain '.', '[' or '?' often enough that a full glob
+// syntax would surprise.
+func Match(pattern, s string) bool {
+	p, s := strings.ToLower(pattern), strings.ToLower(s)
+	parts := strings.Split(p, "*")
+	if len(parts) == 1 {
+		return p == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return strings.HasSuffix(s, last)
+}
+
+// matchOrAny is Match where an empty pattern matches every name.
+func matchOrAny(pattern, name string) bool { return pattern == "" || Match(pattern, name) }

@@ -1,0 +1,91 @@
+package state
+
+import (
+	"fmt"
+
+	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/model"
+)
+
+// SetSilence publishes silence si, made or extended.
+func (s *State) SetSilence(si event.Silence, verb string) {
+	s.mu.Lock()
+	msg := fmt.Sprintf("silence %s %s by %s until %s for %s", si.ID, verb, si.Author, model.FormatDate(si.End), matchers(si))
+	if si.Comment != "" {
+		msg += ": " + si.Comment
+	}
+	s.commit([]event.Event{s.silenceEvent(event.SilenceSet, si, msg)})
+}
+
+// EndSilence publishes the end of silence si (why: "ended", "expired by
+// alice") and, for each subject ending(si) names, a current_state event
+// with the subject's status now: the decisions notify those that differ
+// from what was last notified. ending is asked once every change published
+// before is decided, so none is missed; when it reports that si has ended
+// already, nothing is published. A subject whose host is gone is left out;
+// a probe that is gone is restated as OK.
+func (s *State) EndSilence(si event.Silence, why string, ending func(event.Silence) ([]event.Pending, bool)) {
+	s.mu.Lock()
+	s.pubMu.Lock()
+	pending, ok := ending(si)
+	if !ok {
+		s.pubMu.Unlock()
+		s.mu.Unlock()
+		return
+	}
+	events := []event.Event{s.silenceEvent(event.SilenceEnded, si,
+		fmt.Sprintf("silence %s (%s) %s", si.ID, matchers(si), why))}
+	now := s.opts.Now()
+	for _, p := range pending {
+		h := s.hostLocked(p.HostUUID, p.Host)
+		if h == nil {
+			continue
+		}
+		e := hostEvent(event.CurrentState, h, p.Notified, now, "")
+		if p.Probe == "" {
+			e.Message = fmt.Sprintf("Host %s is %s after silence %s", h.Name, model.StatusName(h.Status), si.ID)
+		} else {
+			e.Probe, e.NewStatus = p.Probe, model.StatusOK
+			if r, ok := h.Probes[p.Probe]; ok {
+				e.NewStatus, e.New = r.Status, r
+			}
+			e.Message = fmt.Sprintf("Probe %s on host %s is %s (%d) after silence %s", p.Probe, h.Name, model.StatusName(e.NewStatus), e.NewStatus, si.ID)
+		}
+		events = append(events, e)
+	}
+	s.publish(events)
+}
+
+func (s *State) silenceEvent(kind event.Kind, si event.Silence, msg string) event.Event {
+	return event.Event{Kind: kind, Time: s.opts.Now(), NewStatus: model.StatusOK, OldStatus: model.StatusOK,
+		Message: msg, Silence: &si}
+}
+
+// hostLocked finds a host by UUID, or by name when it has none; s.mu held.
+func (s *State) hostLocked(uuid, name string) *Host {
+	if (uuid != "" && uuid == s.local.UUID) || (uuid == "" && name == s.local.Name) {
+		return s.localView()
+	}
+	if uuid != "" {
+		return s.remotes[uuid]
+	}
+	h, _ := s.findLocked(name)
+	return h
+}
+
+// matchers says what a silence matches, as the log reads it.
+func matchers(si event.Silence) string {
+	m := ""
+	for _, kv := range [][2]string{{"host", si.Host}, {"group", si.Group}, {"probe", si.Probe}} {
+		if kv[1] != "" {
+			if m != "" {
+				m += " "
+			}
+			m += kv[0] + "=" + kv[1]
+		}
+	}
+	if m == "" {
+		return "everything"
+	}
+	return m
+}
