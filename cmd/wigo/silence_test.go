@@ -128,6 +128,28 @@ func TestSilence(t *testing.T) {
 		}
 	}
 
+	// The held-back view lists them across the fleet, with the reason.
+	resp, err = http.Get(env.url + "/api/held?reason=silenced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var heldRows []model.LogEntry
+	if err := json.NewDecoder(resp.Body).Decode(&heldRows); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(heldRows) != 3 {
+		t.Errorf("GET /api/held?reason=silenced: %d rows, want the 3 held-back changes: %+v", len(heldRows), heldRows)
+	}
+	for _, row := range heldRows {
+		if row.HeldBack != "silenced" || row.Probe != "flip" || !strings.Contains(row.Message, held) {
+			t.Errorf("held-back row %+v, want flip's, silenced by %s", row, id)
+		}
+	}
+	if rows := logRows(t, env.url, "host=e2e-host&probe=flip"); len(rows) < 4 || rows[len(rows)-1].HeldBack != "" {
+		t.Errorf("the log's first row (the notified problem) carries HeldBack %q", rows[len(rows)-1].HeldBack)
+	}
+
 	// Expired: one notification of how it is now, against what was
 	// notified before the silence.
 	if out := cli("unsilence", id); out != "silence "+id+" (host=e2e-* probe=fl*) expired\n" {

@@ -221,6 +221,7 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/api/status", s.getStatus},
 		{http.MethodGet, "/api/logs", s.getLogs},
 		{http.MethodGet, "/api/logs/indexes", s.getLogIndexes},
+		{http.MethodGet, "/api/held", s.getHeld},
 		{http.MethodGet, "/api/groups", s.getGroups},
 		{http.MethodGet, "/api/groups/{group}", s.getGroup},
 		{http.MethodGet, "/api/groups/{group}/logs", s.getGroupLogs},

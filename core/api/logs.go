@@ -35,6 +35,20 @@ func (s *server) getLogs(r *http.Request) (any, error) {
 	return s.searchLogs(r, q, nil)
 }
 
+// getHeld answers GET /api/held: the changes the core's decisions held
+// back across the fleet, newest first, each with its reason (HeldBack);
+// narrowed by reason (acknowledged, silenced, …), host, group and probe.
+func (s *server) getHeld(r *http.Request) (any, error) {
+	q, err := pageQuery(r.URL.Query())
+	if err != nil {
+		return nil, err
+	}
+	v := r.URL.Query()
+	q.Held, q.HeldBack = true, v.Get("reason")
+	q.Host, q.Group, q.Probe = v.Get("host"), v.Get("group"), v.Get("probe")
+	return s.searchLogs(r, q, nil)
+}
+
 // The scoped logs routes take their filters from the path only (plus limit
 // and offset). A host, group or probe the state does not know is still valid
 // while the log has rows for it (a removed host keeps its history); with

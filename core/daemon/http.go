@@ -51,6 +51,7 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 	hub := ws.New(ws.Options{
 		State:          d.state,
 		Acks:           d.decider.Acks,
+		Silences:       d.decider.Silences,
 		Logger:         d.log.Named("ws"),
 		AllowedOrigins: h.AllowedOrigins,
 	})

@@ -220,6 +220,7 @@ func (e Event) LogEntry() model.LogEntry {
 		Host:      e.Host,
 		Probe:     e.Probe,
 		Group:     e.Group,
+		HeldBack:  e.Decision.HeldBack,
 	}
 }
 

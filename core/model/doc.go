@@ -73,6 +73,9 @@ type LogEntry struct {
 	Host      string `json:"Host"`
 	Probe     string `json:"Probe"`
 	Group     string `json:"Group"`
+	// HeldBack is why the change was not notified (acknowledged,
+	// silenced, …); absent when it was. Not in the original's rows.
+	HeldBack string `json:"HeldBack,omitempty"`
 }
 
 // GroupSummary is the answer of GET /api/groups/:group.

@@ -42,6 +42,10 @@ type Query struct {
 	// Offset skips that many rows of the newest-first order; negative is an
 	// error.
 	Offset int
+	// Held keeps only the changes that were held back, and HeldBack those
+	// held back for that reason (acknowledged, silenced, …).
+	Held     bool
+	HeldBack string
 }
 
 // Append stores entries in one transaction and returns once it is
@@ -74,14 +78,14 @@ func (s *Store) insertLogs(ctx context.Context, entries []model.LogEntry) error 
 	}
 	defer func() { _ = tx.Rollback() }()
 	stmt, err := tx.PrepareContext(ctx,
-		"INSERT INTO logs (date, level, grp, host, probe, message) VALUES (?, ?, ?, ?, ?, ?)")
+		"INSERT INTO logs (date, level, grp, host, probe, message, held) VALUES (?, ?, ?, ?, ?, ?, ?)")
 	if err != nil {
 		return err
 	}
 	defer stmt.Close()
 	now := time.Now()
 	for _, e := range entries {
-		if _, err := stmt.ExecContext(ctx, entryTime(e, now), e.Level, e.Group, e.Host, e.Probe, e.Message); err != nil {
+		if _, err := stmt.ExecContext(ctx, entryTime(e, now), e.Level, e.Group, e.Host, e.Probe, e.Message, e.HeldBack); err != nil {
 			return err
 		}
 	}
@@ -109,13 +113,13 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 		if e.Logged() {
 			if logStmt == nil {
 				if logStmt, err = tx.PrepareContext(ctx,
-					"INSERT INTO logs (date, level, grp, host, probe, message) VALUES (?, ?, ?, ?, ?, ?)"); err != nil {
+					"INSERT INTO logs (date, level, grp, host, probe, message, held) VALUES (?, ?, ?, ?, ?, ?, ?)"); err != nil {
 					return err
 				}
 				defer logStmt.Close()
 			}
 			l := e.LogEntry()
-			if _, err := logStmt.ExecContext(ctx, entryTime(l, now), l.Level, l.Group, l.Host, l.Probe, l.Message); err != nil {
+			if _, err := logStmt.ExecContext(ctx, entryTime(l, now), l.Level, l.Group, l.Host, l.Probe, l.Message, l.HeldBack); err != nil {
 				return err
 			}
 		}
@@ -182,23 +186,27 @@ func (s *Store) Search(ctx context.Context, q Query) ([]model.LogEntry, error) {
 	q.Limit = min(q.Limit, MaxLimit)
 
 	var sb strings.Builder
-	sb.WriteString("SELECT date, level, grp, host, probe, message FROM logs")
+	sb.WriteString("SELECT date, level, grp, host, probe, message, held FROM logs")
 	var args []any
-	where := func(cond string, v string) {
-		if v == "" {
-			return
-		}
-		if len(args) == 0 {
+	conds := 0
+	where := func(cond string, v ...any) {
+		if conds == 0 {
 			sb.WriteString(" WHERE ")
 		} else {
 			sb.WriteString(" AND ")
 		}
+		conds++
 		sb.WriteString(cond)
-		args = append(args, v)
+		args = append(args, v...)
 	}
-	where("host = ?", q.Host)
-	where("grp = ?", q.Group)
-	where("probe = ?", q.Probe)
+	for _, f := range []struct{ cond, v string }{{"host = ?", q.Host}, {"grp = ?", q.Group}, {"probe = ?", q.Probe}, {"held = ?", q.HeldBack}} {
+		if f.v != "" {
+			where(f.cond, f.v)
+		}
+	}
+	if q.Held && q.HeldBack == "" {
+		where("held <> ''")
+	}
 	sb.WriteString(" ORDER BY date DESC, id DESC LIMIT ? OFFSET ?")
 	args = append(args, q.Limit, q.Offset)
 
@@ -211,7 +219,7 @@ func (s *Store) Search(ctx context.Context, q Query) ([]model.LogEntry, error) {
 	for rows.Next() {
 		var e model.LogEntry
 		var ns int64
-		if err := rows.Scan(&ns, &e.Level, &e.Group, &e.Host, &e.Probe, &e.Message); err != nil {
+		if err := rows.Scan(&ns, &e.Level, &e.Group, &e.Host, &e.Probe, &e.Message, &e.HeldBack); err != nil {
 			return nil, fmt.Errorf("search logs: %w", err)
 		}
 		t := time.Unix(0, ns)

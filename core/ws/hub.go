@@ -71,6 +71,9 @@ type Options struct {
 	// Acks, when set, gives the acknowledgements in force, sent with each
 	// snapshot (the events that change them follow like any other).
 	Acks func() []event.Ack
+	// Silences, when set, gives the silences not yet ended, sent with each
+	// snapshot likewise.
+	Silences func() []event.Silence
 	// Logger receives connection and drop messages. Nil discards them.
 	Logger hclog.Logger
 	// AllowedOrigins lists extra origins (e.g. "https://noc.example:8443")
@@ -108,6 +111,7 @@ type Stats struct {
 type Hub struct {
 	state    *state.State
 	acks     func() []event.Ack
+	silences func() []event.Silence
 	log      hclog.Logger
 	upgrader websocket.Upgrader
 	allowAll bool
@@ -141,6 +145,7 @@ func New(opts Options) *Hub {
 	h := &Hub{
 		state:    opts.State,
 		acks:     opts.Acks,
+		silences: opts.Silences,
 		log:      opts.Logger,
 		allowed:  map[string]bool{},
 		queue:    opts.QueueSize,
@@ -334,6 +339,8 @@ type snapshotMessage struct {
 	// Acks are taken after State: events after seq may already be in
 	// them, and applying those again changes nothing.
 	Acks []event.Ack `json:"acks"`
+	// Silences likewise.
+	Silences []event.Silence `json:"silences"`
 }
 
 type eventMessage struct {
@@ -351,9 +358,12 @@ func (h *Hub) snapshot(seq uint64) (*websocket.PreparedMessage, error) {
 	if h.snapData != nil && h.snapSeq == seq && time.Since(h.snapAt) < time.Second {
 		return h.snapData, nil
 	}
-	msg := snapshotMessage{Type: "snapshot", Seq: seq, State: h.state.Document(), Acks: []event.Ack{}}
+	msg := snapshotMessage{Type: "snapshot", Seq: seq, State: h.state.Document(), Acks: []event.Ack{}, Silences: []event.Silence{}}
 	if h.acks != nil {
 		msg.Acks = h.acks()
+	}
+	if h.silences != nil {
+		msg.Silences = h.silences()
 	}
 	data, err := json.Marshal(msg)
 	if err != nil {
