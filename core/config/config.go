@@ -121,6 +121,8 @@ type Config struct {
 	Outputs []PluginBlock
 	// Transports lists the transport "x" blocks, in file order.
 	Transports []PluginBlock
+	// Maintenance lists the maintenance "x" blocks, in file order.
+	Maintenance []Maintenance
 
 	// Files names the files that were loaded, in merge order, so -check and
 	// the startup log can say exactly what was read.

@@ -150,7 +150,7 @@ var topSchema = func() *hcl.BodySchema {
 	for _, t := range []string{"http", "notifications", "logs"} {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: t})
 	}
-	for _, t := range []string{KindNotify, KindOutput, KindTransport} {
+	for _, t := range []string{KindNotify, KindOutput, KindTransport, KindMaintenance} {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: t, LabelNames: []string{"name"}})
 	}
 	return s
@@ -202,6 +202,10 @@ func (l *loader) file(s Source) {
 
 	singles := make(map[string]*hcl.Block)
 	for _, b := range content.Blocks {
+		if b.Type == KindMaintenance {
+			l.maintenance(b, base)
+			continue
+		}
 		if !singletonBlocks[b.Type] {
 			l.plugin(b, base, s.Src)
 			continue

@@ -54,6 +54,11 @@ type Daemon struct {
 	decider *decide.Decider
 	// clock is the time the daemon's own schedules run on.
 	clock Clock
+	// reloaded wakes the scheduler of silences after a reload.
+	reloaded chan struct{}
+	// opened remembers the maintenance silences opened by this run, with
+	// their end, so that one expired early is not opened again.
+	opened map[string]time.Time
 	// logSub feeds the store's writer (log rows, the records a restart
 	// restores, the outbox).
 	logSub *event.Subscription
@@ -142,7 +147,8 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 		return nil, fmt.Errorf("notification pipeline: %w", err)
 	}
 	d := &Daemon{log: log, cfg: cfg, uuid: id, clock: o.clock, bus: bus, state: st, store: db, decider: decider,
-		plugins: plugins, notify: pipeline, notifyBlocks: blocks}
+		plugins: plugins, notify: pipeline, notifyBlocks: blocks,
+		reloaded: make(chan struct{}, 1), opened: map[string]time.Time{}}
 	// The store subscribes first, before anything can publish, and loses
 	// nothing: it applies back-pressure rather than dropping a status
 	// change. It only asks for the kinds it may log, record (the hosts,
@@ -266,7 +272,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	run("state", func() error { d.state.Run(ctx); return nil })
 	run("store retention", func() error { d.store.RunRetention(ctx); return nil })
 	run("last heard", func() error { d.saveLastHeardEvery(ctx, lastHeardInterval); return nil })
-	run("silences", func() error { d.endSilences(ctx); return nil })
+	run("silences", func() error { d.runSilences(ctx); return nil })
 	run("metrics", func() error { d.metrics.Run(ctx); return nil })
 	run("probes", func() error { return d.probe.Run(ctx) })
 	if d.server != nil {
@@ -368,5 +374,10 @@ func (d *Daemon) Reload(cfg *config.Config) {
 		d.log.Warn("plugin blocks changed: restart the daemon to apply them", "blocks", strings.Join(changed, ", "))
 	}
 	d.cfg = cfg
-	d.log.Info("configuration reloaded", "files", cfg.Files, "log_level", cfg.LogLevel, "probes_dir", cfg.ProbesDir)
+	select {
+	case d.reloaded <- struct{}{}: // maintenance windows may have changed
+	default:
+	}
+	d.log.Info("configuration reloaded", "files", cfg.Files, "log_level", cfg.LogLevel, "probes_dir", cfg.ProbesDir,
+		"maintenance", len(cfg.Maintenance))
 }

@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/event"
 )
 
@@ -29,18 +31,24 @@ type options struct{ clock Clock }
 // the state's timestamps, the decisions and the end of silences.
 func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
 
-// endSilences ends each silence when its end comes, until ctx is done: its
-// end is published with the current state of what it held back. It wakes
-// for the earliest end, and again whenever a silence is set.
-func (d *Daemon) endSilences(ctx context.Context) {
+// runSilences opens the maintenance windows' silences when a window opens
+// and ends each silence when its end comes, until ctx is done: an end is
+// published with the current state of what the silence held back. It wakes
+// for the earliest start or end, whenever a silence is set, and after a
+// reload.
+func (d *Daemon) runSilences(ctx context.Context) {
 	for {
 		now := d.clock.Now()
+		opens := d.openMaintenance(now)
 		due, next := d.decider.Due(now)
 		if len(due) > 0 {
 			for _, si := range due {
 				d.EndSilence(si, "ended")
 			}
 			continue
+		}
+		if !opens.IsZero() && (next.IsZero() || opens.Before(next)) {
+			next = opens
 		}
 		var wake <-chan time.Time
 		if !next.IsZero() {
@@ -51,6 +59,7 @@ func (d *Daemon) endSilences(ctx context.Context) {
 			return
 		case <-wake:
 		case <-d.decider.Changed():
+		case <-d.reloaded:
 		}
 	}
 }
@@ -60,4 +69,70 @@ func (d *Daemon) endSilences(ctx context.Context) {
 // notified once, as it is now.
 func (d *Daemon) EndSilence(si event.Silence, why string) {
 	d.state.EndSilence(si, why, d.decider.Ending)
+}
+
+// openMaintenance sets the silences of every maintenance window open at
+// now that this run has not opened yet (a restart finds them in the store,
+// so they are not set twice), and returns when the next window opens.
+func (d *Daemon) openMaintenance(now time.Time) (next time.Time) {
+	d.mu.Lock()
+	windows := d.cfg.Maintenance
+	d.mu.Unlock()
+	for id, end := range d.opened {
+		if !now.Before(end) {
+			delete(d.opened, id)
+		}
+	}
+	for _, m := range windows {
+		if start, end, open := m.Window.At(now); open {
+			for _, si := range maintenanceSilences(m, start, end) {
+				if _, done := d.opened[si.ID]; done {
+					continue
+				}
+				d.opened[si.ID] = si.End
+				if _, set := d.decider.Silence(si.ID); !set {
+					d.state.SetSilence(si, "opened")
+				}
+			}
+		}
+		if s, _ := m.Window.Next(now); next.IsZero() || s.Before(next) {
+			next = s
+		}
+	}
+	return next
+}
+
+// maintenanceSilences are the silences that hold back what m matches from
+// start to end: one per host pattern and per group pattern (a host matching
+// either is silenced), each limited to m's probe patterns when it has some.
+// Their IDs name the window and the occurrence, so a restart or a second
+// look finds them instead of making new ones.
+func maintenanceSilences(m config.Maintenance, start, end time.Time) []event.Silence {
+	type target struct{ host, group string }
+	var targets []target
+	for _, h := range m.Hosts {
+		targets = append(targets, target{host: h})
+	}
+	for _, g := range m.Groups {
+		targets = append(targets, target{group: g})
+	}
+	if len(targets) == 0 {
+		targets = []target{{}}
+	}
+	probes := m.Probes
+	if len(probes) == 0 {
+		probes = []string{""}
+	}
+	comment := fmt.Sprintf("maintenance %q (%s, %s)", m.Name, m.Schedule, m.TimeZone)
+	var out []event.Silence
+	for _, t := range targets {
+		for _, p := range probes {
+			out = append(out, event.Silence{
+				ID:   fmt.Sprintf("%s.%s.%d", m.Name, start.UTC().Format("20060102T1504Z"), len(out)+1),
+				Host: t.host, Group: t.group, Probe: p, Start: start, End: end,
+				Author: "maintenance", Comment: comment, Created: start,
+			})
+		}
+	}
+	return out
 }

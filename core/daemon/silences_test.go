@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,9 +21,10 @@ type clockDaemon struct {
 	stop   func()
 }
 
-func startClockDaemon(t *testing.T, dir string, clk *fakeClock) *clockDaemon {
+func startClockDaemon(t *testing.T, dir string, clk *fakeClock, extra ...string) *clockDaemon {
 	t.Helper()
-	src := `hostname = "web-1"
+	src := strings.Join(extra, "\n") + `
+hostname = "web-1"
 group = "front"
 probes_dir = "probes"
 database = "wigo.db"
@@ -148,5 +150,59 @@ func TestSilenceEndsOnTheClockAcrossARestart(t *testing.T) {
 	pending, err := second.d.Store().SilencedPending(context.Background())
 	if err != nil || len(pending) != 0 {
 		t.Errorf("after the end the store keeps %+v (%v), want nothing waiting", pending, err)
+	}
+}
+
+// A maintenance window in HCL opens and closes on the daemon's clock: on
+// the night the clocks go back in Paris, "Sun 02:00-04:00" holds back the
+// changes of the three hours the wall clock shows it, then restates what
+// changed, once.
+func TestMaintenanceWindowAcrossDST(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 10, 24, 12, 0, 0, 0, time.UTC), waits: make(chan time.Time, 100)}
+	cd := startClockDaemon(t, dir, clk, `maintenance "backups" {
+  hosts     = ["web-*"]
+  schedule  = "Sun 02:00-04:00"
+  time_zone = "Europe/Paris"
+}`)
+	defer cd.stop()
+	report := func(status int) event.Event {
+		t.Helper()
+		if err := cd.d.State().Ingest("10.0.0.2:4000", remoteDoc("a1", "web-2", status, clk.Now())); err != nil {
+			t.Fatal(err)
+		}
+		if status == 100 {
+			return cd.next(t, event.ProbeAppeared)
+		}
+		return cd.next(t, event.ProbeChanged)
+	}
+	report(100)
+	// 02:00 CEST, the first time the clock shows it.
+	open := time.Date(2026, 10, 25, 0, 0, 0, 0, time.UTC)
+	waitFor(t, clk, open)
+	clk.Add(open.Sub(clk.Now()))
+	set := cd.next(t, event.SilenceSet)
+	closeAt := time.Date(2026, 10, 25, 3, 0, 0, 0, time.UTC) // 04:00 CET
+	if si := set.Silence; si.ID != "backups.20261025T0000Z.1" || si.Host != "web-*" || !si.Start.Equal(open) || !si.End.Equal(closeAt) {
+		t.Fatalf("maintenance silence %+v, want backups from %s to %s", si, open, closeAt)
+	}
+	// 02:30 CET, in the hour the clock shows twice: still maintenance.
+	waitFor(t, clk, closeAt)
+	clk.Add(150 * time.Minute)
+	if e := report(300); e.Decision.HeldBack != event.HeldSilenced || e.Decision.Silence != set.Silence.ID {
+		t.Fatalf("a change at 02:30 CET: %+v, want held back by the maintenance", e.Decision)
+	}
+	clk.Add(closeAt.Sub(clk.Now()))
+	if e := cd.next(t, event.SilenceEnded); !e.Time.Equal(closeAt) {
+		t.Errorf("maintenance ended at %s, want %s", e.Time, closeAt)
+	}
+	if e := cd.next(t, event.CurrentState); e.OldStatus != 100 || e.NewStatus != 300 || e.Decision.HeldBack != "" {
+		t.Errorf("restated %d -> %d (%+v), want 100 -> 300 notified", e.OldStatus, e.NewStatus, e.Decision)
+	}
+	// The next window is a week later, in CET: 01:00-03:00 UTC.
+	next := time.Date(2026, 11, 1, 1, 0, 0, 0, time.UTC)
+	waitFor(t, clk, next)
+	if e := report(200); e.Decision.HeldBack != "" {
+		t.Errorf("a change between windows: held back %q", e.Decision.HeldBack)
 	}
 }

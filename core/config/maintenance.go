@@ -1,0 +1,114 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	// The zone database inside the binary: a time_zone must mean the same
+	// on a minimal host or container without /usr/share/zoneinfo.
+	_ "time/tzdata"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/wigo-project/wigo/core/schedule"
+)
+
+// KindMaintenance is the maintenance "name" block: a recurring window in
+// which what its patterns match is silenced.
+const KindMaintenance = "maintenance"
+
+// Maintenance is one maintenance "name" block. While its Window is open,
+// the changes of every host matching Hosts or in a group matching Groups
+// (all hosts when both are empty), limited to the probes matching Probes
+// when set, are held back as silenced; at its end what is not as last
+// notified is notified once.
+type Maintenance struct {
+	Name                  string
+	Hosts, Groups, Probes []string
+	// Schedule is the schedule as written ("Sun 02:00-04:00"), TimeZone
+	// its zone ("Europe/Paris"; default UTC), Window both parsed.
+	Schedule string
+	TimeZone string
+	Window   schedule.Window
+	// DefRange is the block header, for messages.
+	DefRange hcl.Range
+}
+
+var maintenanceFields = []field[Maintenance]{
+	namesField("hosts", func(m *Maintenance) *[]string { return &m.Hosts }),
+	namesField("groups", func(m *Maintenance) *[]string { return &m.Groups }),
+	namesField("probes", func(m *Maintenance) *[]string { return &m.Probes }),
+	stringField("schedule", func(m *Maintenance) *string { return &m.Schedule }),
+	stringField("time_zone", func(m *Maintenance) *string { return &m.TimeZone }),
+}
+
+var maintenanceSchema = schemaOf(maintenanceFields)
+
+// maintenance reads a maintenance block: its schedule must parse in its
+// time zone, and it must say what it silences.
+func (l *loader) maintenance(b *hcl.Block, base string) {
+	if len(b.Labels) != 1 || len(b.LabelRanges) != 1 {
+		return // hcl has already reported the missing or extra label
+	}
+	m := Maintenance{Name: b.Labels[0], TimeZone: "UTC", DefRange: b.DefRange}
+	key := KindMaintenance + " " + strconv.Quote(m.Name)
+	if prev, ok := l.seen[key]; ok {
+		l.add(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Duplicate " + key + " block",
+			Detail:  fmt.Sprintf("%s is already defined at %s; rename one of them.", key, pos(prev)),
+			Subject: b.DefRange.Ptr()}})
+		return
+	}
+	l.seen[key] = b.DefRange
+	if m.Name == "" || strings.IndexFunc(m.Name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) >= 0 {
+		l.add(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid maintenance name",
+			Detail:  "The label names the window in the log and in the IDs of the silences it makes (used in URLs): letters, digits, - and _ only.",
+			Subject: b.LabelRanges[0].Ptr()}})
+		return
+	}
+	content, diags := b.Body.Content(maintenanceSchema)
+	l.add(diags)
+	if diags.HasErrors() {
+		return
+	}
+	n := len(l.diags)
+	apply(l, &m, maintenanceFields, content.Attributes, base, "maintenance."+m.Name+".")
+	if len(l.diags) > n && l.diags[n:].HasErrors() {
+		return
+	}
+	loc, err := time.LoadLocation(m.TimeZone)
+	if err != nil || m.TimeZone == "" || m.TimeZone == "Local" {
+		l.add(hcl.Diagnostics{attrDiag(content.Attributes["time_zone"], b, "Unknown time zone",
+			fmt.Sprintf("time_zone = %q is not a time zone name such as \"Europe/Paris\" or \"UTC\".", m.TimeZone))})
+		return
+	}
+	a := content.Attributes["schedule"]
+	if a == nil {
+		l.add(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing schedule",
+			Detail:  fmt.Sprintf("maintenance %q needs a schedule, such as schedule = \"Sun 02:00-04:00\".", m.Name),
+			Subject: b.DefRange.Ptr()}})
+		return
+	}
+	if m.Window, err = schedule.Parse(m.Schedule, loc); err != nil {
+		l.add(hcl.Diagnostics{invalid(a, "Invalid schedule", fmt.Sprintf("schedule = %q: %v.", m.Schedule, err))})
+		return
+	}
+	if len(m.Hosts) == 0 && len(m.Groups) == 0 && len(m.Probes) == 0 {
+		l.add(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Maintenance silences nothing",
+			Detail:  fmt.Sprintf("maintenance %q needs hosts, groups or probes to silence (hosts = [\"*\"] silences every host).", m.Name),
+			Subject: b.DefRange.Ptr()}})
+		return
+	}
+	l.cfg.Maintenance = append(l.cfg.Maintenance, m)
+}
+
+// attrDiag is an error about attribute a, or about block b when a is not
+// set (a default was wrong).
+func attrDiag(a *hcl.Attribute, b *hcl.Block, summary, detail string) *hcl.Diagnostic {
+	if a != nil {
+		return invalid(a, summary, detail)
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: b.DefRange.Ptr()}
+}
