@@ -13,7 +13,9 @@
 package decide
 
 import (
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,8 +29,14 @@ import (
 type Decider struct {
 	mu   sync.Mutex
 	acks map[key]event.Ack
-	// silences are the silences made and not yet ended, by ID.
-	silences map[string]event.Silence
+	// silences are the silences made and not yet ended, by ID, compiled.
+	silences map[string]*silenced
+	// candidates remembers, for each host (and group) a change came from
+	// since the silences last changed, the silences whose host and group
+	// patterns match it: a change is then tested against those only, not
+	// against every silence (1,000 silences cost a scan once per host, not
+	// once per change).
+	candidates map[hostGroup][]*silenced
 	// pending holds, for each subject whose changes a silence held back,
 	// the status last notified before them, so that the silence's end
 	// restates only what differs from what people heard.
@@ -52,6 +60,68 @@ type Stats struct {
 	HeldBack map[string]uint64
 }
 
+// silenced is a silence with its patterns compiled.
+type silenced struct {
+	event.Silence
+	host, group, probe event.Pattern
+}
+
+func compile(s event.Silence) *silenced {
+	c := &silenced{Silence: s}
+	for _, p := range []struct {
+		src string
+		dst *event.Pattern
+	}{{s.Host, &c.host}, {s.Group, &c.group}, {s.Probe, &c.probe}} {
+		if p.src == "" {
+			p.src = "*"
+		}
+		*p.dst = event.Compile(p.src)
+	}
+	return c
+}
+
+// matchesProbe is the probe half of Silence.Matches, on a name already
+// lowercased ("" for the host's own changes).
+func (c *silenced) matchesProbe(probe string) bool {
+	if probe == "" {
+		return c.Probe == ""
+	}
+	return c.probe.Match(probe)
+}
+
+// hostGroup keys candidates: names lowercased.
+type hostGroup struct{ host, group string }
+
+// setSilence adds or replaces a silence (d.mu held), and keeps the
+// candidates of every host seen so far up to date: silences change rarely,
+// changes are decided often, so the cost is here (one pattern test per
+// host seen), not on the next change of each host.
+func (d *Decider) setSilence(s event.Silence) {
+	d.endSilence(s.ID)
+	c := compile(s)
+	d.silences[s.ID] = c
+	for hg, list := range d.candidates {
+		if c.host.Match(hg.host) && c.group.Match(hg.group) {
+			d.candidates[hg] = append(list, c)
+		}
+	}
+}
+
+// endSilence removes silence id (d.mu held) from the silences and the
+// candidates.
+func (d *Decider) endSilence(id string) {
+	c, ok := d.silences[id]
+	if !ok {
+		return
+	}
+	delete(d.silences, id)
+	for hg, list := range d.candidates {
+		if i := slices.Index(list, c); i >= 0 {
+			d.candidates[hg] = slices.Delete(list, i, i+1)
+		}
+	}
+}
+
 func pendingKey(p event.Pending) key { return key{hostKey(p.HostUUID, p.Host), p.Probe} }
 
 // key names an acknowledged host (probe "") or probe. Hosts are keyed by
@@ -69,7 +139,7 @@ func ackKey(a event.Ack) key { return key{hostKey(a.HostUUID, a.Host), a.Probe} 
 
 // New returns a Decider with no acknowledgements.
 func New() *Decider {
-	return &Decider{acks: map[key]event.Ack{}, silences: map[string]event.Silence{}, pending: map[key]event.Pending{},
+	return &Decider{acks: map[key]event.Ack{}, silences: map[string]*silenced{}, candidates: map[hostGroup][]*silenced{}, pending: map[key]event.Pending{},
 		changed: make(chan struct{}, 1), held: map[string]uint64{}, now: time.Now}
 }
 
@@ -106,7 +176,7 @@ func (d *Decider) Restore(acks []event.Ack, silences []event.Silence, pending []
 		d.acks[ackKey(a)] = a
 	}
 	for _, s := range silences {
-		d.silences[s.ID] = s
+		d.setSilence(s)
 	}
 	for _, p := range pending {
 		d.pending[pendingKey(p)] = p
@@ -161,13 +231,13 @@ func (d *Decider) decide(e *event.Event) {
 	d.decideAck(e)
 	switch e.Kind {
 	case event.SilenceSet:
-		d.silences[e.Silence.ID] = *e.Silence
+		d.setSilence(*e.Silence)
 		select {
 		case d.changed <- struct{}{}:
 		default:
 		}
 	case event.SilenceEnded:
-		delete(d.silences, e.Silence.ID)
+		d.endSilence(e.Silence.ID)
 	case event.CurrentState:
 		d.restate(e)
 	case event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.HostDown, event.HostUp:
@@ -216,14 +286,30 @@ func (d *Decider) silence(e *event.Event) {
 // silencing returns the active silence that matches a host's probe (""
 // for the host's own changes) at t, the one that ends last when several do.
 func (d *Decider) silencing(host, group, probe string, t time.Time) (event.Silence, bool) {
-	var found event.Silence
-	ok := false
-	for _, s := range d.silences {
-		if s.Active(t) && s.Matches(host, group, probe) && (!ok || s.End.After(found.End)) {
-			found, ok = s, true
+	if len(d.silences) == 0 {
+		return event.Silence{}, false
+	}
+	hg := hostGroup{strings.ToLower(host), strings.ToLower(group)}
+	probe = strings.ToLower(probe)
+	list, ok := d.candidates[hg]
+	if !ok {
+		for _, c := range d.silences {
+			if c.host.Match(hg.host) && c.group.Match(hg.group) {
+				list = append(list, c)
+			}
+		}
+		d.candidates[hg] = list
+	}
+	var found *silenced
+	for _, c := range list {
+		if c.Active(t) && (found == nil || c.End.After(found.End)) && c.matchesProbe(probe) {
+			found = c
 		}
 	}
-	return found, ok
+	if found == nil {
+		return event.Silence{}, false
+	}
+	return found.Silence, true
 }
 
 // restate decides a current_state event, made when a silence that held
@@ -280,7 +366,7 @@ func (d *Decider) Silences() []event.Silence {
 	d.mu.Lock()
 	out := make([]event.Silence, 0, len(d.silences))
 	for _, s := range d.silences {
-		out = append(out, s)
+		out = append(out, s.Silence)
 	}
 	d.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {
@@ -296,8 +382,10 @@ func (d *Decider) Silences() []event.Silence {
 func (d *Decider) Silence(id string) (event.Silence, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s, ok := d.silences[id]
-	return s, ok
+	if s, ok := d.silences[id]; ok {
+		return s.Silence, true
+	}
+	return event.Silence{}, false
 }
 
 // Due returns the silences whose end has come at t, and the time the next
@@ -307,7 +395,7 @@ func (d *Decider) Due(t time.Time) (due []event.Silence, next time.Time) {
 	defer d.mu.Unlock()
 	for _, s := range d.silences {
 		if !t.Before(s.End) {
-			due = append(due, s)
+			due = append(due, s.Silence)
 		} else if next.IsZero() || s.End.Before(next) {
 			next = s.End
 		}

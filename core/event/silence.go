@@ -48,25 +48,40 @@ func (s Silence) Describe() string {
 // any run of characters (empty included) and every other character itself.
 // Host and group names contain '.', '[' or '?' often enough that a full glob
 // syntax would surprise.
-func Match(pattern, s string) bool {
-	p, s := strings.ToLower(pattern), strings.ToLower(s)
-	parts := strings.Split(p, "*")
+func Match(pattern, s string) bool { return Compile(pattern).Match(strings.ToLower(s)) }
+
+// Pattern is a Match pattern compiled once, so that matching it against
+// every event allocates nothing.
+type Pattern struct {
+	// parts are the lowercased pieces between the stars: one part is a
+	// literal name.
+	parts []string
+}
+
+// Compile compiles a Match pattern.
+func Compile(pattern string) Pattern {
+	return Pattern{parts: strings.Split(strings.ToLower(pattern), "*")}
+}
+
+// Match reports whether p matches name, which must be lowercased already.
+func (p Pattern) Match(name string) bool {
+	parts := p.parts
 	if len(parts) == 1 {
-		return p == s
+		return parts[0] == name
 	}
-	if !strings.HasPrefix(s, parts[0]) {
+	if !strings.HasPrefix(name, parts[0]) {
 		return false
 	}
-	s = s[len(parts[0]):]
+	name = name[len(parts[0]):]
 	last := parts[len(parts)-1]
 	for _, mid := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, mid)
+		i := strings.Index(name, mid)
 		if i < 0 {
 			return false
 		}
-		s = s[i+len(mid):]
+		name = name[i+len(mid):]
 	}
-	return strings.HasSuffix(s, last)
+	return strings.HasSuffix(name, last)
 }
 
 // matchOrAny is Match where an empty pattern matches every name.
