@@ -45,9 +45,16 @@ type Notification struct {
 	// receiver can deduplicate at-least-once deliveries.
 	EventId string `json:"EventId"`
 	// Kind is e.g. "probe_changed", "probe_appeared", "probe_disappeared",
-	// "host_down", "host_up", "client_waiting", or "acknowledged" (someone
-	// took the problem: Message says who and why, NewStatus is the status
-	// acknowledged; Probe is empty for a whole host).
+	// "host_down", "host_up", "client_waiting", or:
+	//   - "acknowledged": someone took the problem; Message says who and
+	//     why, NewStatus is the status acknowledged; Probe is empty for a
+	//     whole host.
+	//   - "current_state": a silence that held this host's (Probe empty) or
+	//     probe's changes back has ended, and its status differs from the
+	//     one last notified: OldStatus is that one, NewStatus the status now.
+	//     One such notification replaces the changes held back.
+	//   - "flapping_stopped": a flapping host or probe settled (see
+	//     Flapping); OldStatus is the status notified when it started.
 	Kind string `json:"Kind"`
 	// OldStatus and NewStatus are the status codes around the change.
 	OldStatus int `json:"OldStatus"`
@@ -55,6 +62,11 @@ type Notification struct {
 	// OldLevel and NewLevel name them: OK, INFO, WARN, CRIT, ERROR, DOWN.
 	OldLevel string `json:"OldLevel"`
 	NewLevel string `json:"NewLevel"`
+	// Flapping is "started" on the change that makes a host or probe flap
+	// (it changed too often; its next changes are not sent until it
+	// settles) and "stopped" on the notification that it settled; empty
+	// otherwise. A receiver that pages can page once for "started".
+	Flapping string `json:"Flapping,omitempty"`
 }
 
 // ProbeResult is a probe result in the original Wigo's JSON shape. Free-form

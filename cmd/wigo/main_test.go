@@ -90,6 +90,11 @@ http {
   address = "127.0.0.1"
   port = %d
 }
+# The scenarios flip probes far more often than flap detection allows;
+# TestFlapping turns it back on with a drop-in.
+flapping {
+  threshold = 0
+}
 %s`, pluginsDir, port, extra)
 	writeFile(t, filepath.Join(dir, "wigo.hcl"), cfg, 0o644)
 	writeFile(t, filepath.Join(dir, "probes", "1", "flip"), "#!/bin/sh\ncat \"$WIGO_PROBE_CONFIG_ROOT/flip.json\"\n", 0o755)

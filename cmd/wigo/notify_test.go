@@ -30,6 +30,7 @@ type notification struct {
 	OldStatus int
 	NewStatus int
 	Message   string
+	Flapping  string
 }
 
 // sink is a local HTTP receiver for notify-http. While failing is set it

@@ -112,6 +112,8 @@ type Config struct {
 	HTTP HTTP
 	// Logs configures the status-change log kept in SQLite.
 	Logs Logs
+	// Flapping configures flap detection.
+	Flapping Flapping
 	// Notifications is the default event filter of every notify block.
 	Notifications Notifications
 
@@ -172,6 +174,18 @@ type Logs struct {
 	// RetentionDays is how long status-change log entries are kept; 0 keeps
 	// them forever.
 	RetentionDays int
+}
+
+// Flapping is the flapping block: a host or probe whose status changed
+// more than Threshold times within Window is flapping; its changes are
+// held back, one notification says it started and one that it stopped
+// (fewer than half as many changes within Window).
+type Flapping struct {
+	// Window is how far back changes are counted.
+	Window time.Duration
+	// Threshold is the number of changes above which a subject flaps; 0
+	// turns flap detection off.
+	Threshold int
 }
 
 // Retention is RetentionDays as a duration; 0 means keep forever.
@@ -243,7 +257,8 @@ func Default() *Config {
 			Port:    4000,
 			Gzip:    true,
 		},
-		Logs: Logs{RetentionDays: 30},
+		Logs:     Logs{RetentionDays: 30},
+		Flapping: Flapping{Window: time.Hour, Threshold: 5},
 		Notifications: Notifications{
 			MinLevel:      250,
 			OnProbeChange: true,

@@ -85,6 +85,11 @@ var logsFields = []field[Logs]{
 	intField("retention_days", 0, maxRetentionDays, func(l *Logs) *int { return &l.RetentionDays }),
 }
 
+var flappingFields = []field[Flapping]{
+	secondsField("window", false, func(f *Flapping) *time.Duration { return &f.Window }),
+	intField("threshold", 0, 1000, func(f *Flapping) *int { return &f.Threshold }),
+}
+
 // decodeAttr evaluates a without variables or functions (a config file is
 // data) and converts it to dst's Go type. Null reports set=false.
 func decodeAttr(a *hcl.Attribute, dst any) (bool, hcl.Diagnostics) {

@@ -143,11 +143,11 @@ type pendingFilter struct {
 	label string
 }
 
-var singletonBlocks = map[string]bool{"http": true, "notifications": true, "logs": true}
+var singletonBlocks = map[string]bool{"http": true, "notifications": true, "logs": true, "flapping": true}
 
 var topSchema = func() *hcl.BodySchema {
 	s := schemaOf(topFields)
-	for _, t := range []string{"http", "notifications", "logs"} {
+	for _, t := range []string{"http", "notifications", "logs", "flapping"} {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: t})
 	}
 	for _, t := range []string{KindNotify, KindOutput, KindTransport, KindMaintenance} {
@@ -160,6 +160,7 @@ var (
 	httpSchema          = schemaOf(httpFields)
 	notificationsSchema = schemaOf(notificationFields)
 	logsSchema          = schemaOf(logsFields)
+	flappingSchema      = schemaOf(flappingFields)
 	pluginSchema        = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "plugin"}}}
 	notifySchema        = func() *hcl.BodySchema {
 		s := schemaOf(notificationFields)
@@ -234,6 +235,10 @@ func (l *loader) file(s Source) {
 			c, d := b.Body.Content(logsSchema)
 			l.add(d)
 			apply(l, &l.cfg.Logs, logsFields, c.Attributes, base, "logs.")
+		case "flapping":
+			c, d := b.Body.Content(flappingSchema)
+			l.add(d)
+			apply(l, &l.cfg.Flapping, flappingFields, c.Attributes, base, "flapping.")
 		}
 	}
 }

@@ -90,6 +90,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	bus := event.NewBus()
 	decider := decide.New()
 	decider.SetClock(o.clock.Now)
+	decider.SetFlapping(cfg.Flapping.Window, cfg.Flapping.Threshold)
 	st := state.New(state.Options{
 		Now:          o.clock.Now,
 		Decide:       decider.Decide,
@@ -113,7 +114,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := restore(st, decider, db, log); err != nil {
+	if err := restore(st, decider, db, o.clock.Now().Add(-cfg.Flapping.Window), log); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -364,6 +365,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 	d.probe.SetDirs(cfg.ProbesDir, cfg.ProbesConfigDir)
 	d.state.SetIdentity(cfg.Hostname, cfg.Group)
 	d.state.SetAliveTimeout(cfg.AliveTimeout)
+	d.decider.SetFlapping(cfg.Flapping.Window, cfg.Flapping.Threshold)
 	if !reflect.DeepEqual(old.HTTP, cfg.HTTP) {
 		d.log.Warn("http settings changed: restart the daemon to apply them")
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/wigo-project/wigo/core/decide"
+	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/state"
 	"github.com/wigo-project/wigo/core/store"
 )
@@ -21,7 +22,11 @@ const lastHeardInterval = 30 * time.Second
 // host with the last known status of its probes) into st, before any probe
 // or transport runs, so that changes are computed against it (see
 // core/state/restore.go).
-func restore(st *state.State, decider *decide.Decider, db *store.Store, log hclog.Logger) error {
+//
+// Flap detection replays the changes logged since flapSince, so that a
+// subject flapping before the restart still flaps after it (and is not
+// announced again).
+func restore(st *state.State, decider *decide.Decider, db *store.Store, flapSince time.Time, log hclog.Logger) error {
 	records, err := db.Hosts(context.Background())
 	if err != nil {
 		return fmt.Errorf("restore the state recorded by the previous run: %w", err)
@@ -53,6 +58,24 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, log hclo
 		}
 	}
 	st.Restore(hosts)
+	changes, err := db.Changes(context.Background(), flapSince)
+	if err != nil {
+		return fmt.Errorf("restore the recent changes for flap detection: %w", err)
+	}
+	byName := make(map[string]store.HostRecord, len(records))
+	for _, r := range records {
+		byName[r.Name] = r
+	}
+	kept := changes[:0]
+	for _, e := range changes {
+		r, ok := byName[e.Host]
+		if !ok {
+			continue // a host removed since
+		}
+		e.HostUUID, e.NewStatus = r.UUID, recordedStatus(r, e.Probe)
+		kept = append(kept, e)
+	}
+	decider.RestoreChanges(kept)
 	if len(records) > 0 {
 		log.Info("state restored from the database", "hosts", len(records), "probes", probes, "down", down, "acks", len(acks), "silences", len(silences))
 	}
@@ -79,4 +102,23 @@ func (d *Daemon) saveLastHeard(ctx context.Context) {
 		// A late save only makes "not heard since" older after a crash.
 		d.log.Warn("cannot save when remote hosts were last heard", "error", err)
 	}
+}
+
+// recordedStatus is the status r recorded for probe, or for the host itself
+// (probe ""): DOWN, or its worst probe.
+func recordedStatus(r store.HostRecord, probe string) int {
+	if probe != "" {
+		if p := r.Probes[probe]; p != nil {
+			return p.Status
+		}
+		return model.StatusOK
+	}
+	if r.Remote && !r.Alive {
+		return model.StatusDown
+	}
+	worst := model.StatusOK
+	for _, p := range r.Probes {
+		worst = max(worst, p.Status)
+	}
+	return worst
 }

@@ -31,15 +31,20 @@ type options struct{ clock Clock }
 // the state's timestamps, the decisions and the end of silences.
 func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
 
-// runSilences opens the maintenance windows' silences when a window opens
-// and ends each silence when its end comes, until ctx is done: an end is
-// published with the current state of what the silence held back. It wakes
-// for the earliest start or end, whenever a silence is set, and after a
-// reload.
+// runSilences opens the maintenance windows' silences when a window opens,
+// ends each silence when its end comes (published with the current state
+// of what it held back) and ends the flapping of subjects whose changes
+// aged out of the window, until ctx is done. It wakes for the earliest of
+// those, whenever a silence is set, and after a reload.
 func (d *Daemon) runSilences(ctx context.Context) {
 	for {
 		now := d.clock.Now()
 		opens := d.openMaintenance(now)
+		settled, settles := d.decider.FlapsDue(now)
+		if len(settled) > 0 {
+			d.state.StopFlapping(settled)
+			continue
+		}
 		due, next := d.decider.Due(now)
 		if len(due) > 0 {
 			for _, si := range due {
@@ -47,8 +52,10 @@ func (d *Daemon) runSilences(ctx context.Context) {
 			}
 			continue
 		}
-		if !opens.IsZero() && (next.IsZero() || opens.Before(next)) {
-			next = opens
+		for _, t := range []time.Time{opens, settles} {
+			if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+				next = t
+			}
 		}
 		var wake <-chan time.Time
 		if !next.IsZero() {

@@ -41,6 +41,10 @@ type Decider struct {
 	// the status last notified before them, so that the silence's end
 	// restates only what differs from what people heard.
 	pending map[key]event.Pending
+	// flaps are the recent changes of each subject, for flap detection.
+	flaps         map[key]*flap
+	flapWindow    time.Duration
+	flapThreshold int
 	// changed wakes the scheduler of silence ends when the silences change.
 	changed chan struct{}
 	// held counts the changes held back, by reason, since start.
@@ -55,6 +59,8 @@ type Stats struct {
 	Acks int
 	// Silences is the number of silences in force now.
 	Silences int
+	// Flapping is the number of hosts and probes flapping now.
+	Flapping int
 	// HeldBack counts the changes not notified since start, by reason
 	// (event.Held*).
 	HeldBack map[string]uint64
@@ -139,7 +145,8 @@ func ackKey(a event.Ack) key { return key{hostKey(a.HostUUID, a.Host), a.Probe} 
 
 // New returns a Decider with no acknowledgements.
 func New() *Decider {
-	return &Decider{acks: map[key]event.Ack{}, silences: map[string]*silenced{}, candidates: map[hostGroup][]*silenced{}, pending: map[key]event.Pending{},
+	return &Decider{acks: map[key]event.Ack{}, silences: map[string]*silenced{}, candidates: map[hostGroup][]*silenced{}, flaps: map[key]*flap{},
+		flapWindow: time.Hour, flapThreshold: 5, pending: map[key]event.Pending{},
 		changed: make(chan struct{}, 1), held: map[string]uint64{}, now: time.Now}
 }
 
@@ -159,6 +166,11 @@ func (d *Decider) Stats() Stats {
 	for _, si := range d.silences {
 		if si.Active(now) {
 			s.Silences++
+		}
+	}
+	for _, f := range d.flaps {
+		if f.flapping {
+			s.Flapping++
 		}
 	}
 	for r, n := range d.held {
@@ -232,21 +244,28 @@ func (d *Decider) decide(e *event.Event) {
 	switch e.Kind {
 	case event.SilenceSet:
 		d.setSilence(*e.Silence)
-		select {
-		case d.changed <- struct{}{}:
-		default:
-		}
+		d.wake()
 	case event.SilenceEnded:
 		d.endSilence(e.Silence.ID)
 	case event.CurrentState:
 		d.restate(e)
-	case event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.HostDown, event.HostUp:
+	case event.ProbeChanged, event.HostDown, event.HostUp:
 		d.silence(e)
+		d.flapOf(e)
+	case event.ProbeAppeared, event.ProbeDisappeared:
+		d.silence(e)
+	case event.FlappingStopped:
+		d.stopFlapping(e)
 	case event.HostRemoved:
 		hk := hostKey(e.HostUUID, e.Host)
 		for k := range d.pending {
 			if k.host == hk {
 				delete(d.pending, k)
+			}
+		}
+		for k := range d.flaps {
+			if k.host == hk {
+				delete(d.flaps, k)
 			}
 		}
 	}
@@ -404,8 +423,16 @@ func (d *Decider) Due(t time.Time) (due []event.Silence, next time.Time) {
 	return due, next
 }
 
-// Changed is signalled when a silence is set, so that whoever waits for
-// the next end can look again.
+// wake signals Changed without blocking.
+func (d *Decider) wake() {
+	select {
+	case d.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Changed is signalled when a silence is set or a subject starts flapping,
+// so that whoever waits for the next end can look again.
 func (d *Decider) Changed() <-chan struct{} { return d.changed }
 
 func (d *Decider) decideAck(e *event.Event) {

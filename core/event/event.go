@@ -51,6 +51,16 @@ const (
 	// what was last notified: one notification of how things are now, not a
 	// replay of each change.
 	CurrentState Kind = "current_state"
+	// FlappingStopped says a flapping host (Probe "") or probe settled
+	// without a new change: its changes aged out of the window. It carries
+	// the status now.
+	FlappingStopped Kind = "flapping_stopped"
+)
+
+// Decision.Flapping values.
+const (
+	FlapStarted = "started"
+	FlapStopped = "stopped"
 )
 
 // Ack is an operator's acknowledgement of a problem: "I am on it". It
@@ -86,6 +96,7 @@ func (a Ack) Target() string {
 const (
 	HeldAcknowledged = "acknowledged"
 	HeldSilenced     = "silenced"
+	HeldFlapping     = "flapping"
 	// HeldUnchanged: a current_state restatement that would tell nothing
 	// new. Not logged, not counted.
 	HeldUnchanged = "unchanged"
@@ -104,6 +115,9 @@ type Decision struct {
 	AckEnded *Ack `json:"AckEnded,omitempty"`
 	// Silence is the ID of the silence that held the change back.
 	Silence string `json:"Silence,omitempty"`
+	// Flapping is FlapStarted on the change that makes its subject flap,
+	// FlapStopped on the one (or the flapping_stopped event) that ends it.
+	Flapping string `json:"Flapping,omitempty"`
 	// Pending is set on the change that starts its subject's wait for the
 	// silence's end (the first one held back), for the store to keep.
 	Pending *Pending `json:"-"`
@@ -198,7 +212,7 @@ func (e Event) Logged() bool {
 		return true
 	case ProbeAppeared:
 		return e.NewStatus != model.StatusOK
-	case CurrentState:
+	case CurrentState, FlappingStopped:
 		return e.Decision.HeldBack != HeldUnchanged
 	case HostRemoved:
 		return e.ByOperator
@@ -232,6 +246,9 @@ func (e Event) logMessage() string {
 	}
 	if a := e.Decision.AckEnded; a != nil {
 		m += " (acknowledgement by " + a.Author + " ended)"
+	}
+	if e.Decision.Flapping == FlapStarted {
+		m += " (" + e.Decision.Reason + ")"
 	}
 	return m
 }

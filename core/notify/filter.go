@@ -17,7 +17,7 @@ import (
 var Kinds = []event.Kind{
 	event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared,
 	event.HostDown, event.HostUp, event.HostRemoved, event.ClientWaiting, event.Acknowledged,
-	event.CurrentState,
+	event.CurrentState, event.FlappingStopped,
 }
 
 // Filter decides which events one notifier instance hears about.
@@ -59,9 +59,10 @@ func (f Filter) Accepts(e event.Event) bool {
 	}
 	level := f.MinLevel
 	switch e.Kind {
-	case event.CurrentState:
-		// How things are once a silence ended, against what was notified
-		// before it: a change, as far as this notifier is concerned.
+	case event.CurrentState, event.FlappingStopped:
+		// How things are once a silence ended or a flapping settled,
+		// against what was notified before: a change, as far as this
+		// notifier is concerned.
 		if e.Probe == "" {
 			return f.OnHostChange
 		}

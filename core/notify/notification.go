@@ -68,6 +68,11 @@ type Notification struct {
 	// a status that does not exist (OldLevel of an appeared probe).
 	OldLevel string `json:"OldLevel"`
 	NewLevel string `json:"NewLevel"`
+	// Flapping is "started" on the change that makes its subject flap (its
+	// next changes are held back until it settles) and "stopped" when it
+	// settles (kind flapping_stopped, or the change that brings it under
+	// the threshold); absent otherwise.
+	Flapping string `json:"Flapping,omitempty"`
 }
 
 func levelName(status int) string {
@@ -135,7 +140,7 @@ func Build(e event.Event, eventID string) (*Notification, bool) {
 		n.Type = TypeWigo
 		n.Message = fmt.Sprintf("New push client %s (%s) is waiting for approval", e.Host, e.HostUUID)
 		n.Summary = fmt.Sprintf("A new push client %s (UUID %s) is waiting for approval : \n\n\t%s\n", e.Host, e.HostUUID, e.Message)
-	case event.CurrentState:
+	case event.CurrentState, event.FlappingStopped:
 		n.Type = TypeProbe
 		if e.Probe == "" {
 			n.Type = TypeWigo
@@ -155,6 +160,16 @@ func Build(e event.Event, eventID string) (*Notification, bool) {
 		n.Summary = fmt.Sprintf("%s\n\n\tStatus : %d (%s)\n", e.Message, e.NewStatus, levelName(e.NewStatus))
 	default:
 		return nil, false
+	}
+	switch e.Decision.Flapping {
+	case event.FlapStarted:
+		n.Flapping = event.FlapStarted
+		n.Message += " (" + e.Decision.Reason + "; its changes are held back until it settles)"
+	case event.FlapStopped:
+		n.Flapping = event.FlapStopped
+		if e.Kind != event.FlappingStopped {
+			n.Message += " (stopped flapping)"
+		}
 	}
 	if n.Type == TypeProbe && e.ProbesInError != nil {
 		n.HostProbesInError = slices.Clone(e.ProbesInError)

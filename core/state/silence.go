@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
@@ -37,23 +38,46 @@ func (s *State) EndSilence(si event.Silence, why string, ending func(event.Silen
 		fmt.Sprintf("silence %s (%s) %s", si.ID, matchers(si), why))}
 	now := s.opts.Now()
 	for _, p := range pending {
-		h := s.hostLocked(p.HostUUID, p.Host)
-		if h == nil {
-			continue
+		if e, ok := s.restateLocked(event.CurrentState, p, now, "after silence "+si.ID); ok {
+			events = append(events, e)
 		}
-		e := hostEvent(event.CurrentState, h, p.Notified, now, "")
-		if p.Probe == "" {
-			e.Message = fmt.Sprintf("Host %s is %s after silence %s", h.Name, model.StatusName(h.Status), si.ID)
-		} else {
-			e.Probe, e.NewStatus = p.Probe, model.StatusOK
-			if r, ok := h.Probes[p.Probe]; ok {
-				e.NewStatus, e.New = r.Status, r
-			}
-			e.Message = fmt.Sprintf("Probe %s on host %s is %s (%d) after silence %s", p.Probe, h.Name, model.StatusName(e.NewStatus), e.NewStatus, si.ID)
-		}
-		events = append(events, e)
 	}
 	s.publish(events)
+}
+
+// StopFlapping publishes a flapping_stopped event for each subject, with
+// its status now: the decisions notify those that still flapped.
+func (s *State) StopFlapping(subjects []event.Pending) {
+	s.mu.Lock()
+	var events []event.Event
+	now := s.opts.Now()
+	for _, p := range subjects {
+		if e, ok := s.restateLocked(event.FlappingStopped, p, now, "and stopped flapping"); ok {
+			events = append(events, e)
+		}
+	}
+	s.commit(events)
+}
+
+// restateLocked is an event of kind that says how subject p is at now
+// ("Probe disk on host web-1 is CRIT (300) <why>"); false when its host is
+// gone. A probe that is gone is OK. s.mu held.
+func (s *State) restateLocked(kind event.Kind, p event.Pending, now time.Time, why string) (event.Event, bool) {
+	h := s.hostLocked(p.HostUUID, p.Host)
+	if h == nil {
+		return event.Event{}, false
+	}
+	e := hostEvent(kind, h, p.Notified, now, "")
+	if p.Probe == "" {
+		e.Message = fmt.Sprintf("Host %s is %s %s", h.Name, model.StatusName(h.Status), why)
+		return e, true
+	}
+	e.Probe, e.NewStatus = p.Probe, model.StatusOK
+	if r, ok := h.Probes[p.Probe]; ok {
+		e.NewStatus, e.New = r.Status, r
+	}
+	e.Message = fmt.Sprintf("Probe %s on host %s is %s (%d) %s", p.Probe, h.Name, model.StatusName(e.NewStatus), e.NewStatus, why)
+	return e, true
 }
 
 func (s *State) silenceEvent(kind event.Kind, si event.Silence, msg string) event.Event {

@@ -113,13 +113,13 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 		if e.Logged() {
 			if logStmt == nil {
 				if logStmt, err = tx.PrepareContext(ctx,
-					"INSERT INTO logs (date, level, grp, host, probe, message, held) VALUES (?, ?, ?, ?, ?, ?, ?)"); err != nil {
+					"INSERT INTO logs (date, level, grp, host, probe, message, held, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"); err != nil {
 					return err
 				}
 				defer logStmt.Close()
 			}
 			l := e.LogEntry()
-			if _, err := logStmt.ExecContext(ctx, entryTime(l, now), l.Level, l.Group, l.Host, l.Probe, l.Message, l.HeldBack); err != nil {
+			if _, err := logStmt.ExecContext(ctx, entryTime(l, now), l.Level, l.Group, l.Host, l.Probe, l.Message, l.HeldBack, string(e.Kind)); err != nil {
 				return err
 			}
 		}
@@ -327,4 +327,32 @@ func (s *Store) RunRetention(ctx context.Context) {
 			prune()
 		}
 	}
+}
+
+// Changes returns the status changes (probe_changed, host_down, host_up)
+// logged since since, oldest first, as events with their host name, group,
+// probe, time and level: what flap detection replays on start. Their
+// HostUUID is empty; the caller resolves it.
+func (s *Store) Changes(ctx context.Context, since time.Time) ([]event.Event, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT date, kind, grp, host, probe FROM logs
+		WHERE kind IN ('probe_changed', 'host_down', 'host_up') AND date >= ? ORDER BY date, id`, since.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("read recent changes: %w", err)
+	}
+	defer rows.Close()
+	var out []event.Event
+	for rows.Next() {
+		var e event.Event
+		var ns int64
+		var kind string
+		if err := rows.Scan(&ns, &kind, &e.Group, &e.Host, &e.Probe); err != nil {
+			return nil, fmt.Errorf("read recent changes: %w", err)
+		}
+		e.Time, e.Kind = time.Unix(0, ns), event.Kind(kind)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read recent changes: %w", err)
+	}
+	return out, nil
 }
