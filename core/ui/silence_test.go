@@ -187,3 +187,38 @@ func TestBrowserSilenceAndHeldBack(t *testing.T) {
 		t.Fatalf("flip after the silence: %+v", p)
 	}
 }
+
+// Silencing a whole host from its page: a refused silence (no matcher
+// left) keeps the dialog open with the daemon's sentence; the accepted one
+// marks the host and every probe under it, here and on the overview.
+func TestBrowserSilenceHost(t *testing.T) {
+	ctx := browser(t)
+	r := startDaemon(t, testConfig(t))
+	awaitProbe(t, r.d.State(), "flip", "all good")
+	run(t, ctx, chromedp.Navigate(r.d.URL()+"/#/host/ui-host"))
+	waitJS(t, ctx, 10*time.Second, `document.querySelector('button[data-key$="//silence"]') !== null`)
+	run(t, ctx, eval(`(b => { b.focus(); b.click(); })(document.querySelector('button[data-key$="//silence"]'))`))
+	waitJS(t, ctx, 5*time.Second, `document.querySelector('dialog.silence-dialog[open]') !== null &&
+		document.getElementById("sil-host").value === "ui-host" && document.getElementById("sil-probe").value === ""`)
+
+	run(t, ctx, eval(`document.getElementById("sil-host").value = ""; document.getElementById("sil-submit").click()`))
+	waitJS(t, ctx, 5*time.Second, `(e => e !== null && !e.hidden && e.textContent.includes("Not silenced: a silence needs a host, group or probe"))(document.getElementById("sil-error")) &&
+		document.querySelector('dialog.silence-dialog[open]') !== null && !document.getElementById("sil-submit").disabled`)
+	if s := getSilences(t, r.d.URL()); len(s) != 0 {
+		t.Fatalf("a refused silence was kept: %+v", s)
+	}
+
+	run(t, ctx, eval(`document.getElementById("sil-host").value = "ui-host"; document.getElementById("sil-d-24h").click(); document.getElementById("sil-submit").click()`))
+	waitJS(t, ctx, 10*time.Second, `document.querySelector('dialog.silence-dialog') === null &&
+		document.querySelector('main h1 .badge.silenced') !== null &&
+		[...document.querySelectorAll('tr.probe')].length === 3 &&
+		[...document.querySelectorAll('tr.probe')].every(tr => tr.querySelector('.badge.silenced') !== null) &&
+		document.activeElement === document.querySelector('button[data-key$="//silence"]')`)
+	s := getSilences(t, r.d.URL())
+	if len(s) != 1 || s[0].Host != "ui-host" || s[0].Probe != "" || s[0].End.Sub(s[0].Start) != 24*time.Hour {
+		t.Fatalf("silences after the dialog: %+v", s)
+	}
+	run(t, ctx, chromedp.Navigate(r.d.URL()+"/#/hosts"))
+	waitJS(t, ctx, 10*time.Second, `document.querySelector('li.host[data-host="ui-host"] h3 .badge.silenced') !== null &&
+		document.querySelector('section.silences li')?.textContent.includes("host=ui-host") === true`)
+}

@@ -724,7 +724,7 @@ function probeRows(h) {
 
 function probesTable(h) {
   if (Object.keys(h.probes).length === 0) return el("p", { class: "muted" }, "No probe results.");
-  return el("table", { "aria-label": `Probes of ${h.name}` },
+  return el("table", { class: "probes", "aria-label": `Probes of ${h.name}` },
     el("thead", {}, el("tr", {}, ["Probe", "Status", "Message", "Result", "Exit"].map((c) => el("th", { scope: "col" }, c)))),
     el("tbody", {}, probeRows(h)));
 }
@@ -780,8 +780,8 @@ function hostView(main, [name]) {
       const actions = el("div", { class: "actions" },
         !hostAck && h.status > 100 ? el("button", { type: "button", "data-key": `${h.uuid}//ack`, onclick: (ev) => acknowledge(h, "", ev.target) }, "Acknowledge host") : null,
         el("button", { type: "button", "data-key": `${h.uuid}//silence`, "aria-label": `Silence host ${h.name} and all its probes`, onclick: () => silenceDialog(h.name, "") }, "Silence host…"));
-      render(area, hostHeader(h, "h1"), hostMeta(h), hostAck ? ackNote(h, "", hostAck) : null,
-        silenced.length ? silenceNote(silenced) : null, actions, probesTable(h));
+      render(area, ...[hostHeader(h, "h1"), hostMeta(h), hostAck ? ackNote(h, "", hostAck) : null,
+        silenced.length ? silenceNote(silenced) : null, actions, probesTable(h)].filter(Boolean));
     },
   };
 }
@@ -819,13 +819,22 @@ function matcherText(si) {
   return [["host", si.Host], ["group", si.Group], ["probe", si.Probe]].filter(([, v]) => v).map(([k, v]) => `${k}=${v}`).join(" ");
 }
 
+/** clock is a moment as an on-call person reads it: the time alone
+ * today, with the day otherwise. */
+function clock(iso) {
+  const d = new Date(iso);
+  const today = d.toDateString() === new Date().toDateString();
+  return today ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) :
+    d.toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
 /** silenceNote says, under a host or probe, which silences hold its
  * notifications back and until when. */
 function silenceNote(list) {
   return el("div", { class: "silence-note" }, list.map((si) =>
-    el("p", { "data-silence": si.Id }, el("strong", {}, "Silenced"), " until ", when(si.End), ` (${new Date(si.End).toLocaleString()}) by ${si.Author}`,
-      si.Comment ? `: ${si.Comment}` : "", " — ", el("code", {}, matcherText(si)),
-      ". Its changes are logged as held back, not notified; what is still wrong at the end is notified once.")));
+    el("p", { "data-silence": si.Id }, el("strong", {}, `Silenced by ${si.Author} until ${clock(si.End)}`), " (", when(si.End), ")",
+      si.Comment ? `: ${si.Comment}` : "", ". Matches ", el("code", {}, matcherText(si)),
+      ". Changes are logged as held back, not notified; what is still wrong when it ends is notified once.")));
 }
 
 const SILENCE_DURATIONS = [["1h", "1 hour"], ["4h", "4 hours"], ["24h", "1 day"]];
@@ -891,11 +900,12 @@ function silencesSection() {
     el("ul", {}, list.map((si) => {
       const what = matcherText(si);
       return el("li", { "data-silence": si.Id, "data-end": si.End },
-        el("span", { class: "badge silenced" }, silenceStarted(si) ? "SILENCED" : "SCHEDULED"), " ",
-        el("code", { class: "matcher" }, what),
-        silenceStarted(si) ? null : [" from ", when(si.Start)],
-        " until ", when(si.End), el("span", { class: "muted" }, ` (${new Date(si.End).toLocaleString()})`),
-        ` by ${si.Author}`, si.Comment ? `: ${si.Comment}` : "",
+        el("div", { class: "what" },
+          el("span", { class: "badge silenced" }, silenceStarted(si) ? "SILENCED" : "SCHEDULED"), " ",
+          el("code", { class: "matcher" }, what), " ",
+          el("span", { class: "ends" }, silenceStarted(si) ? null : ["from ", clock(si.Start), " "], `until ${clock(si.End)} `,
+            el("span", { class: "muted" }, "(", when(si.End), ")")), " ",
+          el("span", { class: "who" }, `by ${si.Author}`, si.Comment ? `: ${si.Comment}` : "")),
         el("span", { class: "actions" },
           el("button", { type: "button", "data-key": `silence/${si.Id}/extend`, "aria-label": `Extend the silence of ${what} by an hour`, onclick: (ev) => extendSilence(si, ev.target) }, "Extend +1 h"),
           el("button", { type: "button", class: "danger", "data-key": `silence/${si.Id}/expire`, "aria-label": `Expire the silence of ${what} now`, onclick: (ev) => expireSilence(si, ev.target) }, "Expire")));
