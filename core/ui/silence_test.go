@@ -145,6 +145,12 @@ func TestBrowserSilenceAndHeldBack(t *testing.T) {
 	run(t, a, colorScheme("light"))
 	screenshot(t, a, "53-held-light-400")
 	run(t, a, width(1400))
+	// The log marks the same row with its reason.
+	run(t, a, eval(`location.hash = "#/logs"`))
+	waitJS(t, a, 10*time.Second, `[...document.querySelectorAll("main tbody tr")].some(tr => tr.textContent.includes("disk on fire") &&
+		tr.querySelector('.badge.reason[data-reason="silenced"]') !== null)`)
+	run(t, a, eval(`location.hash = "#/held"`))
+	waitJS(t, a, 10*time.Second, heldRow)
 	// Narrowed to acknowledgements, the silenced row is not listed.
 	run(t, a, eval(`(s => { s.value = "acknowledged"; s.dispatchEvent(new Event("change")); })(document.getElementById("held-reason"))`))
 	waitJS(t, a, 10*time.Second, `location.hash.includes("reason=acknowledged") && document.querySelector('#held tbody tr') === null &&
@@ -221,4 +227,64 @@ func TestBrowserSilenceHost(t *testing.T) {
 	run(t, ctx, chromedp.Navigate(r.d.URL()+"/#/hosts"))
 	waitJS(t, ctx, 10*time.Second, `document.querySelector('li.host[data-host="ui-host"] h3 .badge.silenced') !== null &&
 		document.querySelector('section.silences li')?.textContent.includes("host=ui-host") === true`)
+}
+
+// The dashboard's SILENCED marks follow the core's matching rule: the
+// page's globMatch and silenceMatches answer as event.Match and
+// event.Silence.Matches on the same cases.
+func TestBrowserSilenceMatchMirrorsCore(t *testing.T) {
+	ctx := browser(t)
+	r := startDaemon(t, testConfig(t))
+	run(t, ctx, chromedp.Navigate(r.d.URL()+"/#/hosts"))
+	waitJS(t, ctx, 10*time.Second, `document.querySelector('#conn[data-conn="live"]') !== null`)
+
+	type matchCase struct{ Pattern, Name string }
+	var globs []matchCase
+	for _, p := range []string{"", "*", "web-1", "WEB-1", "web-*", "*-1", "w*b*1", "*eb*", "web-1*", "a*a", "db.?[1]", "é*", "**"} {
+		for _, n := range []string{"", "web-1", "Web-12", "db-1", "a", "aa", "db.?[1]", "ÉCOLE", "web-1-web-1"} {
+			globs = append(globs, matchCase{p, n})
+		}
+	}
+	type silenceCase struct {
+		Si                 event.Silence
+		Host, Group, Probe string
+	}
+	var sils []silenceCase
+	for _, si := range []event.Silence{{Host: "web-*"}, {Probe: "disk"}, {Host: "WEB-1", Probe: "d*"}, {Group: "db"}, {Host: "*", Group: "web", Probe: "*"}} {
+		for _, at := range [][3]string{{"web-1", "web", ""}, {"web-1", "web", "disk"}, {"db-1", "db", "disk"}, {"db-1", "db", ""}, {"web-2", "db", "load"}} {
+			sils = append(sils, silenceCase{si, at[0], at[1], at[2]})
+		}
+	}
+	in, err := json.Marshal(map[string]any{"globs": globs, "silences": sils})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Globs, Silences []bool }
+	js := `(async () => {
+		const m = await import(document.querySelector('script[type="module"]').src);
+		const c = ` + string(in) + `;
+		return { Globs: c.globs.map(g => m.globMatch(g.Pattern, g.Name)),
+			Silences: c.silences.map(s => m.silenceMatches(s.Si, s.Host, s.Group, s.Probe)) };
+	})()`
+	got, err = chromedp.Run(ctx, chromedp.Evaluate[struct{ Globs, Silences []bool }](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Globs) != len(globs) || len(got.Silences) != len(sils) {
+		t.Fatalf("answers: %d globs, %d silences; asked %d, %d", len(got.Globs), len(got.Silences), len(globs), len(sils))
+	}
+	for i, c := range globs {
+		if want := event.Match(c.Pattern, c.Name); got.Globs[i] != want {
+			t.Errorf("globMatch(%q, %q) = %v, the core says %v", c.Pattern, c.Name, got.Globs[i], want)
+		}
+	}
+	for i, c := range sils {
+		if want := c.Si.Matches(c.Host, c.Group, c.Probe); got.Silences[i] != want {
+			t.Errorf("silenceMatches(%s, %q, %q, %q) = %v, the core says %v", matcherOf(c.Si), c.Host, c.Group, c.Probe, got.Silences[i], want)
+		}
+	}
+}
+
+func matcherOf(si event.Silence) string {
+	return "host=" + si.Host + " group=" + si.Group + " probe=" + si.Probe
 }

@@ -989,7 +989,7 @@ function logsView(main, _parts, params) {
     el("td", {}, e.Host ? el("a", { href: `#/host/${encodeURIComponent(e.Host)}` }, e.Host) : ""),
     el("td", {}, e.Group),
     el("td", {}, e.Probe),
-    el("td", { class: "msg" }, e.Message));
+    el("td", { class: "msg" }, e.HeldBack ? [heldBadge(e.HeldBack), " "] : null, e.Message));
 
   api("api/logs/indexes").then((ix) => {
     for (const [id, list] of [["host", ix.hosts], ["group", ix.groups], ["probe", ix.probes]]) {
@@ -1048,6 +1048,11 @@ logListeners.add((e) => {
 // Why a change was not notified, as event.Held* names it, in words.
 const HELD_REASONS = { silenced: "silenced", acknowledged: "acknowledged" };
 
+/** heldBadge names why a change was not notified, in a word. */
+function heldBadge(reason) {
+  return el("span", { class: "badge reason", "data-reason": reason, title: "held back: not notified" }, (HELD_REASONS[reason] || reason).toUpperCase());
+}
+
 /** heldView lists what the core's decisions held back across the fleet
  * (GET /api/held), newest first, with the reason; a held-back change that
  * arrives over the websocket is prepended to the newest page. */
@@ -1078,7 +1083,7 @@ function heldView(main, _parts, params) {
     return el("tr", { class: "held" + (e.live ? " live" : ""), "data-reason": e.HeldBack, "data-level": level(st) },
       el("td", { class: "num" }, el("time", { datetime: new Date(e.Timestamp * 1000).toISOString() }, new Date(e.Timestamp * 1000).toLocaleString()),
         el("br"), age(e.Timestamp)),
-      el("td", { class: "tight" }, el("span", { class: `badge reason`, "data-reason": e.HeldBack }, (HELD_REASONS[e.HeldBack] || e.HeldBack).toUpperCase())),
+      el("td", { class: "tight" }, heldBadge(e.HeldBack)),
       el("td", { class: "tight" }, e.Host ? el("a", { href: `#/host/${encodeURIComponent(e.Host)}` }, e.Host) : ""),
       el("td", { class: "tight" }, e.Probe || el("span", { class: "muted" }, "(host)")),
       el("td", { class: "msg" }, el("span", { class: "badge", "data-level": level(st) }, LOG_LEVELS[e.Level] || e.Level), " ", e.Message));
