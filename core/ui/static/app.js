@@ -75,6 +75,8 @@ const model = {
   hosts: new Map(),
   // acks: acknowledgements in force, by ackKey.
   acks: new Map(),
+  // silences: the silences not yet ended (some may start later), by Id.
+  silences: new Map(),
   localUuid: "",
   hostname: "",
   seq: -1,
@@ -145,6 +147,64 @@ function loadAcks(list) {
   for (const a of list || []) model.acks.set(ackKey(a.HostUuid, a.Host, a.Probe), a);
 }
 
+function loadSilences(list) {
+  model.silences.clear();
+  for (const si of list || []) model.silences.set(si.Id, si);
+  wakeForSilences();
+}
+
+/** globMatch mirrors event.Match: case-insensitive, '*' matching any run of
+ * characters (empty included), every other character itself. */
+export function globMatch(pattern, name) {
+  const p = pattern.toLowerCase();
+  let s = name.toLowerCase();
+  const parts = p.split("*");
+  if (parts.length === 1) return p === s;
+  if (!s.startsWith(parts[0])) return false;
+  s = s.slice(parts[0].length);
+  for (const mid of parts.slice(1, -1)) {
+    const i = s.indexOf(mid);
+    if (i < 0) return false;
+    s = s.slice(i + mid.length);
+  }
+  return s.endsWith(parts[parts.length - 1]);
+}
+
+/** silenceMatches mirrors event.Silence.Matches: an empty matcher matches
+ * any name, and a silence with a probe matcher does not match the host's
+ * own changes (probe ""). */
+export function silenceMatches(si, host, group, probe) {
+  if (!probe && si.Probe) return false;
+  const any = (pat, name) => !pat || globMatch(pat, name || "");
+  return any(si.Host, host) && any(si.Group, group) && any(si.Probe, probe);
+}
+
+/** silenceStarted: a silence in the server's list has not ended (the
+ * server says when it does); one set to start later is only scheduled. */
+function silenceStarted(si) {
+  return Date.parse(si.Start) <= Date.now();
+}
+
+/** silencesFor lists the silences in force over h's probe (probe "" for
+ * the host itself), from the server's list. */
+function silencesFor(h, probe) {
+  return [...model.silences.values()].filter((si) => silenceStarted(si) && silenceMatches(si, h.name, h.group, probe));
+}
+
+function silenceMark(list) {
+  if (!list.length) return null;
+  return el("span", { class: "badge silenced", title: list.map((si) => `silenced until ${new Date(si.End).toLocaleString()} by ${si.Author}${si.Comment ? ": " + si.Comment : ""}`).join("\n") }, "SILENCED");
+}
+
+// A silence set to start later starts without an event: redraw then.
+let silenceWake = null;
+function wakeForSilences() {
+  clearTimeout(silenceWake);
+  const now = Date.now();
+  const next = Math.min(...[...model.silences.values()].map((si) => Date.parse(si.Start)).filter((t) => t > now));
+  if (Number.isFinite(next)) silenceWake = setTimeout(() => { changed(); wakeForSilences(); }, Math.min(next - now + 50, 2 ** 31 - 1));
+}
+
 function hostFor(e) {
   const key = e.HostUuid || (e.Remote ? e.Host : model.localUuid);
   let h = model.hosts.get(key);
@@ -201,6 +261,14 @@ function applyEvent(e) {
     case "ack_removed":
       if (e.Ack) model.acks.delete(ackKey(e.Ack.HostUuid, e.Ack.Host, e.Ack.Probe));
       break;
+    case "silence_set":
+      if (e.Silence) model.silences.set(e.Silence.Id, e.Silence);
+      wakeForSilences();
+      break;
+    case "silence_ended":
+      if (e.Silence) model.silences.delete(e.Silence.Id);
+      wakeForSilences();
+      break;
   }
   const ended = e.Decision && e.Decision.AckEnded;
   if (ended) model.acks.delete(ackKey(ended.HostUuid, ended.Host, ended.Probe));
@@ -211,14 +279,16 @@ function applyEvent(e) {
 function logged(e) {
   switch (e.Kind) {
     case "probe_changed": case "probe_disappeared": case "host_down": case "host_up": case "client_waiting":
-    case "acknowledged": case "ack_removed": return true;
+    case "acknowledged": case "ack_removed": case "silence_set": case "silence_ended": return true;
     case "probe_appeared": return e.NewStatus !== 100;
+    case "current_state": return !e.Decision || e.Decision.HeldBack !== "unchanged";
+    case "host_removed": return e.ByOperator === true;
   }
   return false;
 }
 
 function logEntry(e) {
-  const status = e.Kind === "probe_disappeared" ? 100 : e.NewStatus;
+  const status = e.Kind === "probe_disappeared" || e.Kind === "host_removed" ? 100 : e.NewStatus;
   let lv = 2;
   if (status === 999) lv = 7; else if (status >= 500) lv = 4; else if (status >= 300) lv = 6; else if (status >= 200) lv = 5; else if (status > 100) lv = 3;
   // As event.Event.LogEntry words what the decisions made of the change.
@@ -226,7 +296,8 @@ function logEntry(e) {
   const d = e.Decision || {};
   if (d.HeldBack) msg += ` (not notified: ${d.Reason})`;
   if (d.AckEnded) msg += ` (acknowledgement by ${d.AckEnded.Author} ended)`;
-  return { Timestamp: Math.floor(new Date(e.Time).getTime() / 1000), Level: lv, Message: msg, Host: e.Host, Probe: e.Probe || "", Group: e.Group, live: true };
+  return { Timestamp: Math.floor(new Date(e.Time).getTime() / 1000), Level: lv, Message: msg, Host: e.Host, Probe: e.Probe || "", Group: e.Group,
+    HeldBack: d.HeldBack || "", live: true };
 }
 
 const logListeners = new Set();
@@ -276,6 +347,7 @@ function connect() {
     if (msg.type === "snapshot") {
       loadSnapshot(msg.state);
       loadAcks(msg.acks);
+      loadSilences(msg.silences);
       model.seq = msg.seq;
       live = true;
       conn.attempt = 0;
@@ -423,7 +495,7 @@ function route() {
   const [pathPart, query] = raw.split("?");
   const parts = pathPart.split("/").map(decodeURIComponent);
   const params = new URLSearchParams(query || "");
-  const views = { hosts: hostsView, group: groupView, host: hostView, logs: logsView, authority: authorityView, plugins: pluginsView };
+  const views = { hosts: hostsView, group: groupView, host: hostView, logs: logsView, held: heldView, authority: authorityView, plugins: pluginsView };
   const view = views[parts[0]] || notFoundView;
   if (current && current.unmount) current.unmount();
   const main = document.getElementById("main");
@@ -488,13 +560,15 @@ function hostCard(h) {
   const shown = probes.length <= 8 ? probes : probes.filter((p) => p.Status > 100).slice(0, 8);
   const hidden = probes.length - shown.length;
   return el("li", { class: "host" + (h.alive ? "" : " down"), "data-level": l, "data-host": h.name },
-    el("h3", {}, el("a", { href: `#/host/${encodeURIComponent(h.name)}` }, h.name), badge(h.status), ackMark(ackFor(h, ""))),
+    el("h3", {}, el("a", { href: `#/host/${encodeURIComponent(h.name)}` }, h.name),
+      el("span", { class: "marks" }, badge(h.status), ackMark(ackFor(h, "")), silenceMark(silencesFor(h, "")))),
     el("p", { class: "sub" },
       h.alive ? `${probes.length} probe${probes.length === 1 ? "" : "s"}` : "DOWN: not heard from",
       " · updated ", age(h.lastUpdate),
       h.path && h.path.length ? ` · via ${h.path.join(" › ")}` : ""),
     el("ul", { class: "probes" }, shown.map((p) =>
-      el("li", { "data-probe": p.Name }, badge(p.Status), el("span", { class: "pname" }, p.Name, ackMark(ackFor(h, p.Name))), el("span", { class: "pmsg", title: p.Message }, p.Message)))),
+      el("li", { "data-probe": p.Name }, badge(p.Status), el("span", { class: "pname" }, p.Name, ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name))),
+        el("span", { class: "pmsg", title: p.Message }, p.Message)))),
     hidden > 0 ? el("p", { class: "sub" }, `${hidden} more probe${hidden === 1 ? "" : "s"}, all OK`) : null);
 }
 
@@ -522,6 +596,7 @@ function hostsView(main) {
           el("li", {}, badge(a.Status), " ", el("a", { href: `#/host/${encodeURIComponent(a.Host)}` }, a.Probe ? `${a.Host}/${a.Probe}` : a.Host),
             ` by ${a.Author}`, a.Comment ? `: ${a.Comment}` : "")))));
     }
+    if (model.silences.size > 0) out.push(silencesSection());
     if (q && hosts.length === 0) out.push(el("p", { class: "banner note" }, `No host matches “${q}”.`));
     if (isWall) {
       out.push(el("ul", { class: "wall", "aria-label": "All hosts" }, hosts.map((h) => {
@@ -624,13 +699,13 @@ function probeRows(h) {
     const metrics = (p.Metrics || []).map((m) =>
       el("li", {}, Object.entries(m.Tags || {}).map(([k, v]) => `${k}=${v}`).join(" ") || "value", ": ", el("strong", {}, String(m.Value))));
     const ack = ackFor(h, p.Name);
+    const silenced = silencesFor(h, p.Name);
     const extra = [];
-    if (ack) {
-      extra.push(ackNote(h, p.Name, ack));
-    } else if (p.Status > 100) {
-      extra.push(el("div", { class: "actions" },
-        el("button", { type: "button", "data-key": `${key}/ack`, onclick: (ev) => acknowledge(h, p.Name, ev.target) }, "Acknowledge")));
-    }
+    if (ack) extra.push(ackNote(h, p.Name, ack));
+    if (silenced.length) extra.push(silenceNote(silenced));
+    extra.push(el("div", { class: "actions" },
+      !ack && p.Status > 100 ? el("button", { type: "button", "data-key": `${key}/ack`, onclick: (ev) => acknowledge(h, p.Name, ev.target) }, "Acknowledge") : null,
+      el("button", { type: "button", "data-key": `${key}/silence`, "aria-label": `Silence ${p.Name} on ${h.name}`, onclick: () => silenceDialog(h.name, p.Name) }, "Silence…")));
     if (table) extra.push(el("div", { class: "detail" }, table));
     else if (detail !== null && !(typeof detail === "object" && Object.keys(detail).length === 0)) extra.push(el("pre", { class: "json" }, JSON.stringify(detail, null, 2)));
     if (metrics.length) extra.push(el("p", { class: "muted" }, "Metrics"), el("ul", { class: "metrics" }, metrics));
@@ -638,7 +713,7 @@ function probeRows(h) {
     return [
       el("tr", { class: "probe", "data-level": level(p.Status), "data-probe": p.Name },
         el("th", { scope: "row" }, p.Name),
-        el("td", { class: "tight" }, badge(p.Status), ackMark(ack)),
+        el("td", { class: "tight" }, badge(p.Status), ackMark(ack), silenceMark(silenced)),
         el("td", { class: "msg" }, p.Message),
         el("td", { class: "num tight" }, age(p.Timestamp)),
         el("td", { class: "num tight" }, p.ExitCode ?? "")),
@@ -649,7 +724,7 @@ function probeRows(h) {
 
 function probesTable(h) {
   if (Object.keys(h.probes).length === 0) return el("p", { class: "muted" }, "No probe results.");
-  return el("table", { "aria-label": `Probes of ${h.name}` },
+  return el("table", { class: "probes", "aria-label": `Probes of ${h.name}` },
     el("thead", {}, el("tr", {}, ["Probe", "Status", "Message", "Result", "Exit"].map((c) => el("th", { scope: "col" }, c)))),
     el("tbody", {}, probeRows(h)));
 }
@@ -657,6 +732,7 @@ function probesTable(h) {
 function hostHeader(h, tag) {
   return el(tag, { id: tag === "h2" ? `h-${h.name}` : null }, badge(h.status),
     tag === "h2" ? el("a", { href: `#/host/${encodeURIComponent(h.name)}` }, h.name) : h.name,
+    silenceMark(silencesFor(h, "")),
     h.alive ? null : el("span", { class: "badge", "data-level": "DOWN" }, "NOT HEARD FROM"),
     h.claimedBy ? el("span", { class: "badge", "data-level": "WARN", title: `${h.claimedBy} also claims this host's UUID; refused` }, "UUID CLAIMED TWICE") : null);
 }
@@ -700,10 +776,12 @@ function hostView(main, [name]) {
         return;
       }
       const hostAck = ackFor(h, "");
-      const ackArea = hostAck ? ackNote(h, "", hostAck) : h.status > 100
-        ? el("div", { class: "actions" }, el("button", { type: "button", "data-key": `${h.uuid}//ack`, onclick: (ev) => acknowledge(h, "", ev.target) }, "Acknowledge host"))
-        : null;
-      render(area, hostHeader(h, "h1"), hostMeta(h), ackArea, probesTable(h));
+      const silenced = silencesFor(h, "");
+      const actions = el("div", { class: "actions" },
+        !hostAck && h.status > 100 ? el("button", { type: "button", "data-key": `${h.uuid}//ack`, onclick: (ev) => acknowledge(h, "", ev.target) }, "Acknowledge host") : null,
+        el("button", { type: "button", "data-key": `${h.uuid}//silence`, "aria-label": `Silence host ${h.name} and all its probes`, onclick: () => silenceDialog(h.name, "") }, "Silence host…"));
+      render(area, ...[hostHeader(h, "h1"), hostMeta(h), hostAck ? ackNote(h, "", hostAck) : null,
+        silenced.length ? silenceNote(silenced) : null, actions, probesTable(h)].filter(Boolean));
     },
   };
 }
@@ -731,6 +809,126 @@ async function unack(h, probe, button) {
   } catch (err) {
     button.disabled = false;
     window.alert(`Not removed: ${err.message}`);
+  }
+}
+
+// ---------------------------------------------------------------- silences
+
+/** matcherText says what a silence matches: "host=web-* probe=disk". */
+function matcherText(si) {
+  return [["host", si.Host], ["group", si.Group], ["probe", si.Probe]].filter(([, v]) => v).map(([k, v]) => `${k}=${v}`).join(" ");
+}
+
+/** clock is a moment as an on-call person reads it: the time alone
+ * today, with the day otherwise. */
+function clock(iso) {
+  const d = new Date(iso);
+  const today = d.toDateString() === new Date().toDateString();
+  return today ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) :
+    d.toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
+/** silenceNote says, under a host or probe, which silences hold its
+ * notifications back and until when. */
+function silenceNote(list) {
+  return el("div", { class: "silence-note" }, list.map((si) =>
+    el("p", { "data-silence": si.Id }, el("strong", {}, `Silenced by ${si.Author} until ${clock(si.End)}`), " (", when(si.End), ")",
+      si.Comment ? `: ${si.Comment}` : "", ". Matches ", el("code", {}, matcherText(si)),
+      ". Changes are logged as held back, not notified; what is still wrong when it ends is notified once.")));
+}
+
+const SILENCE_DURATIONS = [["1h", "1 hour"], ["4h", "4 hours"], ["24h", "1 day"]];
+
+/** silenceDialog asks for the matchers (pre-filled with the host and the
+ * probe), a duration and a comment, and sets the silence. It is a modal
+ * outside the views, which redraw on every probe run and would lose what
+ * is being typed; the page shows the silence when the event comes back
+ * over the websocket. */
+function silenceDialog(host, probe) {
+  const field = (id, label, value, hint) => el("p", { class: "field" },
+    el("label", { for: id }, label), el("input", { type: "text", id, name: id.slice(4), value, autocomplete: "off", "aria-describedby": hint ? `${id}-hint` : null }),
+    hint ? el("span", { class: "muted hint", id: `${id}-hint` }, hint) : null);
+  const error = el("p", { class: "banner bad", role: "alert", hidden: true, id: "sil-error" });
+  const submit = el("button", { type: "submit", class: "primary", id: "sil-submit" }, "Silence");
+  const form = el("form", { method: "dialog" },
+    el("h2", { id: "sil-h" }, "Silence notifications"),
+    el("p", { class: "muted" }, "Changes that match are logged as held back instead of notified. When the silence ends, what is still not as last notified is notified once."),
+    field("sil-host", "Host", host, "* matches any run of characters; empty matches any host"),
+    field("sil-group", "Group", "", "empty: any group"),
+    field("sil-probe", "Probe", probe, probe ? "empty: the host and all its probes" : "empty: the host itself and all its probes"),
+    el("fieldset", { class: "durations" }, el("legend", {}, "For"),
+      SILENCE_DURATIONS.map(([v, label], i) => el("label", {},
+        el("input", { type: "radio", name: "duration", value: v, checked: i === 0 || null, id: `sil-d-${v}` }), label))),
+    field("sil-comment", "Comment", "", "why, for the others: \"reboot for the kernel update\""),
+    error,
+    el("div", { class: "actions" }, submit, el("button", { type: "button", id: "sil-cancel", onclick: () => dlg.close() }, "Cancel")));
+  const dlg = el("dialog", { class: "silence-dialog", "aria-labelledby": "sil-h" }, form);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = new URLSearchParams();
+    for (const k of ["host", "group", "probe", "comment"]) body.set(k, form.elements[k].value.trim());
+    body.set("duration", form.elements.duration.value);
+    submit.disabled = true;
+    try {
+      await api("api/silences", { method: "POST", body });
+      dlg.close();
+    } catch (err) {
+      error.hidden = false;
+      error.textContent = `Not silenced: ${err.message}`;
+      submit.disabled = false;
+    }
+  });
+  // Back to the button that opened it, which a redraw may have replaced.
+  const opener = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : null;
+  dlg.addEventListener("close", () => {
+    dlg.remove();
+    const again = opener && document.querySelector(`[data-key="${CSS.escape(opener)}"]`);
+    if (again) again.focus({ preventScroll: true });
+  });
+  document.body.append(dlg);
+  dlg.showModal();
+  form.elements.comment.focus();
+}
+
+/** silencesSection lists the silences not yet ended, soonest end first,
+ * each with its matchers, end, author and comment, and buttons to extend
+ * or end it. */
+function silencesSection() {
+  const list = [...model.silences.values()].sort((a, b) => Date.parse(a.End) - Date.parse(b.End) || a.Id.localeCompare(b.Id));
+  return el("section", { class: "silences", "aria-labelledby": "silences-h" },
+    el("h2", { id: "silences-h" }, "Silenced", el("span", { class: "muted" }, String(list.length))),
+    el("ul", {}, list.map((si) => {
+      const what = matcherText(si);
+      return el("li", { "data-silence": si.Id, "data-end": si.End },
+        el("div", { class: "what" },
+          el("span", { class: "badge silenced" }, silenceStarted(si) ? "SILENCED" : "SCHEDULED"), " ",
+          el("code", { class: "matcher" }, what), " ",
+          el("span", { class: "ends" }, silenceStarted(si) ? null : ["from ", clock(si.Start), " "], `until ${clock(si.End)} `,
+            el("span", { class: "muted" }, "(", when(si.End), ")")), " ",
+          el("span", { class: "who" }, `by ${si.Author}`, si.Comment ? `: ${si.Comment}` : "")),
+        el("span", { class: "actions" },
+          el("button", { type: "button", "data-key": `silence/${si.Id}/extend`, "aria-label": `Extend the silence of ${what} by an hour`, onclick: (ev) => extendSilence(si, ev.target) }, "Extend +1 h"),
+          el("button", { type: "button", class: "danger", "data-key": `silence/${si.Id}/expire`, "aria-label": `Expire the silence of ${what} now`, onclick: (ev) => expireSilence(si, ev.target) }, "Expire")));
+    })));
+}
+
+async function extendSilence(si, button) {
+  button.disabled = true;
+  try {
+    await api(`api/silences/${encodeURIComponent(si.Id)}`, { method: "POST", body: new URLSearchParams({ end: new Date(Date.parse(si.End) + 3600e3).toISOString() }) });
+  } catch (err) {
+    button.disabled = false;
+    window.alert(`Not extended: ${err.message}`);
+  }
+}
+
+async function expireSilence(si, button) {
+  button.disabled = true;
+  try {
+    await api(`api/silences/${encodeURIComponent(si.Id)}`, { method: "DELETE" });
+  } catch (err) {
+    button.disabled = false;
+    window.alert(`Not expired: ${err.message}`);
   }
 }
 
@@ -791,7 +989,7 @@ function logsView(main, _parts, params) {
     el("td", {}, e.Host ? el("a", { href: `#/host/${encodeURIComponent(e.Host)}` }, e.Host) : ""),
     el("td", {}, e.Group),
     el("td", {}, e.Probe),
-    el("td", { class: "msg" }, e.Message));
+    el("td", { class: "msg" }, e.HeldBack ? [heldBadge(e.HeldBack), " "] : null, e.Message));
 
   api("api/logs/indexes").then((ix) => {
     for (const [id, list] of [["host", ix.hosts], ["group", ix.groups], ["probe", ix.probes]]) {
@@ -828,6 +1026,97 @@ function logsView(main, _parts, params) {
     rows = tbody.children.length;
     pageInfo.textContent = `entries 1–${rows}`;
     status.textContent = "";
+  };
+  logListeners.add(onLog);
+  load();
+  return { unmount: () => logListeners.delete(onLog) };
+}
+
+// ---------------------------------------------------------------- held back
+
+// recentHeld keeps the held-back rows of the last RECENT_MS, newest first:
+// the store writes rows in batches, so a page loaded right after a change
+// may not find it in the answer yet.
+const RECENT_MS = 5000;
+const recentHeld = [];
+logListeners.add((e) => {
+  if (!e.HeldBack) return;
+  recentHeld.unshift({ ...e, seen: Date.now() });
+  while (recentHeld.length && (recentHeld.length > 200 || recentHeld[recentHeld.length - 1].seen < Date.now() - RECENT_MS)) recentHeld.pop();
+});
+
+// Why a change was not notified, as event.Held* names it, in words.
+const HELD_REASONS = { silenced: "silenced", acknowledged: "acknowledged" };
+
+/** heldBadge names why a change was not notified, in a word. */
+function heldBadge(reason) {
+  return el("span", { class: "badge reason", "data-reason": reason, title: "held back: not notified" }, (HELD_REASONS[reason] || reason).toUpperCase());
+}
+
+/** heldView lists what the core's decisions held back across the fleet
+ * (GET /api/held), newest first, with the reason; a held-back change that
+ * arrives over the websocket is prepended to the newest page. */
+function heldView(main, _parts, params) {
+  const limit = 50;
+  let offset = Number(params.get("offset")) || 0;
+  let reason = params.get("reason") || "";
+  const reasonSel = el("select", { id: "held-reason" }, el("option", { value: "" }, "any"),
+    Object.entries(HELD_REASONS).map(([v, w]) => el("option", { value: v }, w)));
+  reasonSel.value = reason;
+  reasonSel.addEventListener("change", () => { reason = reasonSel.value; offset = 0; load(); });
+  const status = el("p", { class: "muted", role: "status", "aria-live": "polite" });
+  const tbody = el("tbody");
+  const prev = el("button", { type: "button", onclick: () => { offset = Math.max(0, offset - limit); load(); } }, "← Newer");
+  const next = el("button", { type: "button", onclick: () => { offset += limit; load(); } }, "Older →");
+  main.append(
+    el("h1", {}, "Held back"),
+    el("p", { class: "muted" }, "Changes that were logged but not notified, and why. Silences and acknowledgements are set from the host and probe views."),
+    el("div", { class: "toolbar" }, el("label", { for: "held-reason" }, "Reason"), reasonSel),
+    status,
+    el("table", { id: "held", "aria-label": "Changes held back" },
+      el("thead", {}, el("tr", {}, ["Time", "Reason", "Host", "Probe", "Message"].map((c) => el("th", { scope: "col" }, c)))),
+      tbody),
+    el("div", { class: "pager" }, prev, next));
+
+  const row = (e) => {
+    const st = LOG_LEVEL_STATUS[e.Level] || 100;
+    return el("tr", { class: "held" + (e.live ? " live" : ""), "data-reason": e.HeldBack, "data-level": level(st) },
+      el("td", { class: "num" }, el("time", { datetime: new Date(e.Timestamp * 1000).toISOString() }, new Date(e.Timestamp * 1000).toLocaleString()),
+        el("br"), age(e.Timestamp)),
+      el("td", { class: "tight" }, heldBadge(e.HeldBack)),
+      el("td", { class: "tight" }, e.Host ? el("a", { href: `#/host/${encodeURIComponent(e.Host)}` }, e.Host) : ""),
+      el("td", { class: "tight" }, e.Probe || el("span", { class: "muted" }, "(host)")),
+      el("td", { class: "msg" }, el("span", { class: "badge", "data-level": level(st) }, LOG_LEVELS[e.Level] || e.Level), " ", e.Message));
+  };
+  let rows = 0;
+  const same = (a, b) => a.Timestamp === b.Timestamp && a.Host === b.Host && a.Probe === b.Probe && a.Message === b.Message;
+  const empty = () => { status.textContent = rows ? "" : reason ? `Nothing held back as ${reason}.` : "Nothing held back: every change was notified."; };
+  async function load() {
+    const q = new URLSearchParams({ limit, offset });
+    if (reason) q.set("reason", reason);
+    history.replaceState(null, "", `#/held?${q}`);
+    status.textContent = "Loading…";
+    try {
+      const list = await api(`api/held?${q}`);
+      const missed = offset === 0 ? recentHeld.filter((e) => e.seen >= Date.now() - RECENT_MS && (!reason || reason === e.HeldBack) && !list.some((x) => same(x, e))) : [];
+      const all = [...missed, ...list].slice(0, limit);
+      rows = all.length;
+      tbody.replaceChildren(...all.map(row));
+      empty();
+    } catch (err) {
+      tbody.replaceChildren();
+      rows = 0;
+      status.textContent = `Cannot load what was held back: ${err.message}`;
+    }
+    prev.disabled = offset === 0;
+    next.disabled = rows < limit;
+  }
+  const onLog = (e) => {
+    if (!e.HeldBack || offset !== 0 || (reason && reason !== e.HeldBack)) return;
+    tbody.prepend(row(e));
+    while (tbody.children.length > limit) tbody.lastElementChild.remove();
+    rows = tbody.children.length;
+    empty();
   };
   logListeners.add(onLog);
   load();
