@@ -170,6 +170,11 @@ type Event struct {
 	Silence *Silence `json:"Silence,omitempty"`
 	// Decision is set by the core's decisions before the event is published.
 	Decision Decision `json:"Decision"`
+	// Log is the row the log table records for the event (LogEntry), set
+	// on the events it records (Logged) once they are decided, so that a
+	// live view shows the row without deciding again what is logged and
+	// how.
+	Log *model.LogEntry `json:"Log,omitempty"`
 	// HostStatus and ProbesInError describe the event's host once the
 	// change (and the rest of the report that carried it) is applied: its
 	// status, and its probes above OK, sorted. The state sets them on probe

@@ -163,6 +163,12 @@ func (s *State) publish(events []event.Event) {
 	if s.opts.Decide != nil {
 		s.opts.Decide(events)
 	}
+	for i := range events {
+		if e := &events[i]; e.Logged() {
+			l := e.LogEntry()
+			e.Log = &l
+		}
+	}
 	s.bus.Publish(events...)
 	s.pubMu.Unlock()
 }

@@ -272,32 +272,8 @@ function applyEvent(e) {
   }
   const ended = e.Decision && e.Decision.AckEnded;
   if (ended) model.acks.delete(ackKey(ended.HostUuid, ended.Host, ended.Probe));
-  if (logged(e)) for (const f of logListeners) f(logEntry(e));
-}
-
-/** logged mirrors event.Event.Logged: what the log table records. */
-function logged(e) {
-  switch (e.Kind) {
-    case "probe_changed": case "probe_disappeared": case "host_down": case "host_up": case "client_waiting":
-    case "acknowledged": case "ack_removed": case "silence_set": case "silence_ended": return true;
-    case "probe_appeared": return e.NewStatus !== 100;
-    case "current_state": return !e.Decision || e.Decision.HeldBack !== "unchanged";
-    case "host_removed": return e.ByOperator === true;
-  }
-  return false;
-}
-
-function logEntry(e) {
-  const status = e.Kind === "probe_disappeared" || e.Kind === "host_removed" ? 100 : e.NewStatus;
-  let lv = 2;
-  if (status === 999) lv = 7; else if (status >= 500) lv = 4; else if (status >= 300) lv = 6; else if (status >= 200) lv = 5; else if (status > 100) lv = 3;
-  // As event.Event.LogEntry words what the decisions made of the change.
-  let msg = e.Message;
-  const d = e.Decision || {};
-  if (d.HeldBack) msg += ` (not notified: ${d.Reason})`;
-  if (d.AckEnded) msg += ` (acknowledgement by ${d.AckEnded.Author} ended)`;
-  return { Timestamp: Math.floor(new Date(e.Time).getTime() / 1000), Level: lv, Message: msg, Host: e.Host, Probe: e.Probe || "", Group: e.Group,
-    HeldBack: d.HeldBack || "", live: true };
+  // The core decided whether and how the change is logged (event.Log).
+  if (e.Log) for (const f of logListeners) f({ ...e.Log, live: true });
 }
 
 const logListeners = new Set();
