@@ -58,6 +58,14 @@ log_level = "info"
 # New.
 probe_timeout = 0
 
+# Check attempts: how many results in a row at a new status confirm a
+# probe's change before it is notified (and logged as a change); the ones
+# before are "soft" and held back. 1 = notify at the first result.
+# recovery_attempts is the same for a recovery to OK.
+# New (the original's RemoteWigos.CheckTries is the pull retries).
+attempts          = 1
+recovery_attempts = 1
+
 # HTTP server: the API (original routes), the websocket and the web UI.
 http {
   # Serve HTTP at all. A push client nobody polls can turn it off.
@@ -101,6 +109,17 @@ logs {
   # Days of log entries to keep. 0 = keep forever.
   # New: the original never pruned it.
   retention_days = 30
+}
+
+# Flap detection: a host or probe whose status changed more than threshold
+# times within window seconds is flapping: one notification says it
+# started, its changes are then held back (logged "not notified:
+# flapping"), one says it stopped once fewer than half as many changes
+# remain within the window. threshold = 0 turns it off.
+# New.
+flapping {
+  window    = 3600
+  threshold = 5
 }
 
 # Default event filter of every notify block; each notify block can override

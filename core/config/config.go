@@ -114,6 +114,10 @@ type Config struct {
 	Logs Logs
 	// Flapping configures flap detection.
 	Flapping Flapping
+	// Attempts is how many results in a row at a new status confirm a
+	// probe's change before it is notified (check attempts; 1: the first),
+	// RecoveryAttempts the same for a recovery to OK.
+	Attempts, RecoveryAttempts int
 	// Notifications is the default event filter of every notify block.
 	Notifications Notifications
 
@@ -259,6 +263,7 @@ func Default() *Config {
 		},
 		Logs:     Logs{RetentionDays: 30},
 		Flapping: Flapping{Window: time.Hour, Threshold: 5},
+		Attempts: 1, RecoveryAttempts: 1,
 		Notifications: Notifications{
 			MinLevel:      250,
 			OnProbeChange: true,

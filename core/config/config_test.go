@@ -451,6 +451,7 @@ func TestDefaultConfigFile(t *testing.T) {
 	check("http", names(httpFields))
 	check("notifications", names(notificationFields))
 	check("logs", names(logsFields))
+	check("flapping", names(flappingFields))
 }
 
 func names[R any](fields []field[R]) []string {

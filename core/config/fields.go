@@ -59,6 +59,8 @@ var topFields = []field[Config]{
 	secondsField("alive_timeout", false, func(c *Config) *time.Duration { return &c.AliveTimeout }),
 	secondsField("probe_timeout", true, func(c *Config) *time.Duration { return &c.ProbeTimeout }),
 	{name: "log_level", decode: decodeLogLevel},
+	intField("attempts", 1, 100, func(c *Config) *int { return &c.Attempts }),
+	intField("recovery_attempts", 1, 100, func(c *Config) *int { return &c.RecoveryAttempts }),
 }
 
 var httpFields = []field[HTTP]{

@@ -91,6 +91,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	decider := decide.New()
 	decider.SetClock(o.clock.Now)
 	decider.SetFlapping(cfg.Flapping.Window, cfg.Flapping.Threshold)
+	decider.SetAttempts(cfg.Attempts, cfg.RecoveryAttempts)
 	st := state.New(state.Options{
 		Now:          o.clock.Now,
 		Decide:       decider.Decide,
@@ -366,6 +367,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 	d.state.SetIdentity(cfg.Hostname, cfg.Group)
 	d.state.SetAliveTimeout(cfg.AliveTimeout)
 	d.decider.SetFlapping(cfg.Flapping.Window, cfg.Flapping.Threshold)
+	d.decider.SetAttempts(cfg.Attempts, cfg.RecoveryAttempts)
 	if !reflect.DeepEqual(old.HTTP, cfg.HTTP) {
 		d.log.Warn("http settings changed: restart the daemon to apply them")
 	}

@@ -44,6 +44,11 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, flapSinc
 		return fmt.Errorf("restore the silences recorded by the previous run: %w", err)
 	}
 	decider.Restore(acks, silences, pending)
+	soft, err := db.SoftStates(context.Background())
+	if err != nil {
+		return fmt.Errorf("restore the soft changes recorded by the previous run: %w", err)
+	}
+	decider.RestoreSoft(soft)
 	hosts := make([]*state.Host, 0, len(records))
 	probes, down := 0, 0
 	for _, r := range records {

@@ -41,6 +41,10 @@ type Decider struct {
 	// the status last notified before them, so that the silence's end
 	// restates only what differs from what people heard.
 	pending map[key]event.Pending
+	// soft are the probes whose change awaits its confirming results (check
+	// attempts), and attempts / recoveryAttempts how many it needs.
+	soft                       map[key]event.Soft
+	attempts, recoveryAttempts int
 	// flaps are the recent changes of each subject, for flap detection.
 	flaps         map[key]*flap
 	flapWindow    time.Duration
@@ -145,7 +149,7 @@ func ackKey(a event.Ack) key { return key{hostKey(a.HostUUID, a.Host), a.Probe} 
 
 // New returns a Decider with no acknowledgements.
 func New() *Decider {
-	return &Decider{acks: map[key]event.Ack{}, silences: map[string]*silenced{}, candidates: map[hostGroup][]*silenced{}, flaps: map[key]*flap{},
+	return &Decider{acks: map[key]event.Ack{}, silences: map[string]*silenced{}, candidates: map[hostGroup][]*silenced{}, flaps: map[key]*flap{}, soft: map[key]event.Soft{}, attempts: 1, recoveryAttempts: 1,
 		flapWindow: time.Hour, flapThreshold: 5, pending: map[key]event.Pending{},
 		changed: make(chan struct{}, 1), held: map[string]uint64{}, now: time.Now}
 }
@@ -233,13 +237,19 @@ func (d *Decider) Decide(events []event.Event) {
 	defer d.mu.Unlock()
 	for i := range events {
 		d.decide(&events[i])
-		if r := events[i].Decision.HeldBack; r != "" && r != event.HeldUnchanged {
+		if r := events[i].Decision.HeldBack; r != "" && r != event.HeldUnchanged && events[i].Kind != event.ProbeUpdated {
 			d.held[r]++
 		}
 	}
 }
 
 func (d *Decider) decide(e *event.Event) {
+	switch e.Kind {
+	case event.ProbeChanged, event.ProbeUpdated, event.ProbeDisappeared:
+		if d.attemptsOf(e) {
+			return
+		}
+	}
 	d.decideAck(e)
 	switch e.Kind {
 	case event.SilenceSet:
@@ -266,6 +276,11 @@ func (d *Decider) decide(e *event.Event) {
 		for k := range d.flaps {
 			if k.host == hk {
 				delete(d.flaps, k)
+			}
+		}
+		for k := range d.soft {
+			if k.host == hk {
+				delete(d.soft, k)
 			}
 		}
 	}

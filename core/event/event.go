@@ -97,6 +97,9 @@ const (
 	HeldAcknowledged = "acknowledged"
 	HeldSilenced     = "silenced"
 	HeldFlapping     = "flapping"
+	// HeldAttempts: a change not yet confirmed by enough results in a row
+	// (check attempts), or undone before it was.
+	HeldAttempts = "attempts"
 	// HeldUnchanged: a current_state restatement that would tell nothing
 	// new. Not logged, not counted.
 	HeldUnchanged = "unchanged"
@@ -124,6 +127,22 @@ type Decision struct {
 	// PendingEnded is set on the change that ends its subject's wait: it
 	// was notified, or restated at the silence's end.
 	PendingEnded bool `json:"-"`
+	// Soft is set on a change that awaits its confirming results (check
+	// attempts): the dashboard shows "soft 1/3" (Reason), the store keeps
+	// it. SoftEnded is set on the event that confirms or undoes it.
+	Soft      *Soft `json:"Soft,omitempty"`
+	SoftEnded bool  `json:"-"`
+}
+
+// Soft is a probe's change that awaits its confirming results: Status
+// since Count results in a row, Hard the status last confirmed.
+type Soft struct {
+	HostUUID string
+	Host     string
+	Probe    string
+	Hard     int
+	Status   int
+	Count    int
 }
 
 // Pending is a subject whose changes a silence held back: when the silence

@@ -37,7 +37,10 @@ type Options struct {
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// Decide, when set, sets each event's Decision (core/decide) before
-	// it is published, in publishing order.
+	// the event is published, in publishing order. It is called with the
+	// state's lock held (check attempts may turn a report into the change
+	// the rest of the batch is described with), so it must not call back
+	// into the state.
 	Decide func([]event.Event)
 }
 
@@ -158,11 +161,12 @@ func (s *State) commit(events []event.Event) {
 // publish releases mu and pubMu (both held) and publishes events: the
 // decisions see them in the order they are published.
 func (s *State) publish(events []event.Event) {
-	s.describeHosts(events)
-	s.mu.Unlock()
+	// Decided first: check attempts may make a report the change itself.
 	if s.opts.Decide != nil {
 		s.opts.Decide(events)
 	}
+	s.describeHosts(events)
+	s.mu.Unlock()
 	for i := range events {
 		if e := &events[i]; e.Logged() {
 			l := e.LogEntry()

@@ -138,6 +138,11 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 				return err
 			}
 		}
+		if recordsSoft(e) {
+			if err := applySoft(ctx, tx, e); err != nil {
+				return err
+			}
+		}
 	}
 	if err := hosts.finish(ctx); err != nil {
 		return err

@@ -244,7 +244,7 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 // change to the record of hosts and probes or to the acknowledgements and
 // silences a restart restores.
 func kept(e event.Event) bool {
-	return e.Logged() || recordsHost(e) || recordsAck(e) || recordsSilence(e)
+	return e.Logged() || recordsHost(e) || recordsAck(e) || recordsSilence(e) || recordsSoft(e)
 }
 
 // commitWithRetry stores a batch of events in one transaction (their log

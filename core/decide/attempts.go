@@ -1,0 +1,104 @@
+package decide
+
+import (
+	"fmt"
+
+	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/model"
+)
+
+// SetAttempts sets how many consecutive results at a new status make a
+// probe's change real (a hard state, Icinga's max_check_attempts):
+// attempts for a change to a problem or between problems, recovery for a
+// change back to OK. 1 (or less) notifies at the first result.
+func (d *Decider) SetAttempts(attempts, recovery int) {
+	d.mu.Lock()
+	d.attempts, d.recoveryAttempts = max(attempts, 1), max(recovery, 1)
+	d.mu.Unlock()
+}
+
+// RestoreSoft loads the soft states a previous run left: their count
+// starts again at the status's first result.
+func (d *Decider) RestoreSoft(soft []event.Soft) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range soft {
+		d.soft[key{hostKey(s.HostUUID, s.Host), s.Probe}] = s
+	}
+}
+
+// needed is the number of results a change from hard to status needs.
+func (d *Decider) needed(hard, status int) int {
+	if status <= model.StatusOK && hard > model.StatusOK {
+		return d.recoveryAttempts
+	}
+	return d.attempts
+}
+
+// attemptsOf decides what check attempts make of a probe's result, before
+// anything else: a change not yet confirmed is soft and held back (its
+// ack, silence or flapping do not count it); the result that confirms it
+// becomes the probe_changed event, from the last hard status, that the
+// rest of the decisions and every consumer see. It reports whether e is
+// soft.
+func (d *Decider) attemptsOf(e *event.Event) bool {
+	if d.attempts <= 1 && d.recoveryAttempts <= 1 && len(d.soft) == 0 {
+		return false
+	}
+	k := key{hostKey(e.HostUUID, e.Host), e.Probe}
+	s, pending := d.soft[k]
+	switch e.Kind {
+	case event.ProbeChanged:
+		hard := e.OldStatus
+		if pending {
+			hard = s.Hard
+		}
+		if e.NewStatus == hard {
+			// Back where it was before the soft change: nothing happened.
+			delete(d.soft, k)
+			e.Decision.SoftEnded = true
+			e.Decision.HeldBack = event.HeldAttempts
+			e.Decision.Reason = fmt.Sprintf("back to %d before the change was confirmed", hard)
+			return true
+		}
+		n := d.needed(hard, e.NewStatus)
+		if n <= 1 {
+			if pending {
+				delete(d.soft, k)
+				e.Decision.SoftEnded = true
+				e.OldStatus = hard
+			}
+			return false
+		}
+		s = event.Soft{HostUUID: e.HostUUID, Host: e.Host, Probe: e.Probe, Hard: hard, Status: e.NewStatus, Count: 1}
+		d.soft[k] = s
+		e.Decision.Soft = &s
+		e.Decision.HeldBack = event.HeldAttempts
+		e.Decision.Reason = fmt.Sprintf("soft 1/%d", n)
+		return true
+	case event.ProbeUpdated:
+		if !pending || e.NewStatus != s.Status {
+			return false
+		}
+		s.Count++
+		n := d.needed(s.Hard, s.Status)
+		if s.Count < n {
+			d.soft[k] = s
+			e.Decision.Reason = fmt.Sprintf("soft %d/%d", s.Count, n)
+			return true
+		}
+		// Confirmed: from here on it is the change.
+		delete(d.soft, k)
+		e.Kind, e.OldStatus = event.ProbeChanged, s.Hard
+		e.Message = fmt.Sprintf("Probe %s switched from %d to %d (%d results in a row) : %s", e.Probe, s.Hard, s.Status, n, e.Message)
+		e.Decision.SoftEnded = true
+		return false
+	case event.ProbeDisappeared:
+		if pending {
+			delete(d.soft, k)
+			e.Decision.SoftEnded = true
+			e.OldStatus = s.Hard
+		}
+	}
+	return false
+}

@@ -1,0 +1,72 @@
+package decide
+
+import (
+	"testing"
+
+	"github.com/wigo-project/wigo/core/event"
+)
+
+func report(name string, status int) event.Event {
+	return event.Event{Kind: event.ProbeUpdated, HostUUID: "u1", Host: "web-1", Probe: name, OldStatus: status, NewStatus: status}
+}
+
+// With attempts = 3 a change is held back as soft until the third result
+// in a row at its status, which becomes the change (from the last hard
+// status); a change undone before that is never notified; recoveries
+// count recovery_attempts.
+func TestCheckAttempts(t *testing.T) {
+	d := New()
+	d.SetAttempts(3, 2)
+	events := []event.Event{
+		probe("disk", 100, 300), // soft 1/3
+		report("disk", 300),     // soft 2/3
+		report("disk", 300),     // hard: the change 100 -> 300
+		report("disk", 300),     // nothing more
+		probe("disk", 300, 500), // soft 1/3
+		probe("disk", 500, 300), // back: undone
+		probe("disk", 300, 100), // recovery: soft 1/2
+		report("disk", 100),     // hard
+	}
+	d.Decide(events)
+	want := []struct {
+		kind   event.Kind
+		held   string
+		old    int
+		reason string
+	}{
+		{event.ProbeChanged, event.HeldAttempts, 100, "soft 1/3"},
+		{event.ProbeUpdated, "", 300, "soft 2/3"},
+		{event.ProbeChanged, "", 100, ""},
+		{event.ProbeUpdated, "", 300, ""},
+		{event.ProbeChanged, event.HeldAttempts, 300, "soft 1/3"},
+		{event.ProbeChanged, event.HeldAttempts, 500, "back to 300 before the change was confirmed"},
+		{event.ProbeChanged, event.HeldAttempts, 300, "soft 1/2"},
+		{event.ProbeChanged, "", 300, ""},
+	}
+	for i, e := range events {
+		w := want[i]
+		if e.Kind != w.kind || e.Decision.HeldBack != w.held || e.OldStatus != w.old || e.Decision.Reason != w.reason {
+			t.Errorf("result %d: %s held %q old %d reason %q; want %s held %q old %d reason %q",
+				i+1, e.Kind, e.Decision.HeldBack, e.OldStatus, e.Decision.Reason, w.kind, w.held, w.old, w.reason)
+		}
+	}
+	if events[2].Message == "" || !events[2].Decision.SoftEnded || events[0].Decision.Soft == nil {
+		t.Errorf("the confirming result: message %q, soft ended %v; the first: soft %+v", events[2].Message, events[2].Decision.SoftEnded, events[0].Decision.Soft)
+	}
+	// Held back counts changes, not reports.
+	if n := d.Stats().HeldBack[event.HeldAttempts]; n != 4 {
+		t.Errorf("%d held back for attempts, want 4", n)
+	}
+}
+
+// A soft change restored after a restart is confirmed by the next results.
+func TestSoftRestored(t *testing.T) {
+	d := New()
+	d.SetAttempts(2, 1)
+	d.RestoreSoft([]event.Soft{{HostUUID: "u1", Host: "web-1", Probe: "disk", Hard: 100, Status: 300, Count: 1}})
+	e := []event.Event{report("disk", 300)}
+	d.Decide(e)
+	if e[0].Kind != event.ProbeChanged || e[0].OldStatus != 100 || e[0].Decision.HeldBack != "" {
+		t.Errorf("after the restart: %s %d -> %d %+v, want the change 100 -> 300", e[0].Kind, e[0].OldStatus, e[0].NewStatus, e[0].Decision)
+	}
+}
