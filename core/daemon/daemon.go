@@ -115,7 +115,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := restore(st, decider, db, o.clock.Now().Add(-cfg.Flapping.Window), log); err != nil {
+	if err := restore(st, decider, db, o.clock.Now(), o.clock.Now().Add(-cfg.Flapping.Window), log); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -124,6 +124,11 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 		db.Close()
 		return nil, fmt.Errorf("notify blocks:\n%s", config.FormatDiagnostics(diags))
 	}
+	every := map[string]time.Duration{}
+	for _, in := range instances {
+		every[in.Name] = in.RenotifyEvery
+	}
+	decider.SetRenotify(every)
 	// A notifier that comes (back) up resumes what waited for it at once.
 	var pipeline *notify.Pipeline
 	onRunning := func(kind, label string) {

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/wigo-project/wigo/core/decide"
+	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/state"
 	"github.com/wigo-project/wigo/core/store"
@@ -26,7 +27,10 @@ const lastHeardInterval = 30 * time.Second
 // Flap detection replays the changes logged since flapSince, so that a
 // subject flapping before the restart still flaps after it (and is not
 // announced again).
-func restore(st *state.State, decider *decide.Decider, db *store.Store, flapSince time.Time, log hclog.Logger) error {
+//
+// Every probe left at a problem, and every remote host left DOWN, is an
+// open problem again (renotified an interval after now, not at once).
+func restore(st *state.State, decider *decide.Decider, db *store.Store, now, flapSince time.Time, log hclog.Logger) error {
 	records, err := db.Hosts(context.Background())
 	if err != nil {
 		return fmt.Errorf("restore the state recorded by the previous run: %w", err)
@@ -81,6 +85,18 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, flapSinc
 		kept = append(kept, e)
 	}
 	decider.RestoreChanges(kept)
+	var open []event.Pending
+	for _, r := range records {
+		if r.Remote && !r.Alive {
+			open = append(open, event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Notified: model.StatusDown})
+		}
+		for name, p := range r.Probes {
+			if p.Status > model.StatusOK {
+				open = append(open, event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Probe: name, Notified: p.Status})
+			}
+		}
+	}
+	decider.RestoreProblems(open, now)
 	if len(records) > 0 {
 		log.Info("state restored from the database", "hosts", len(records), "probes", probes, "down", down, "acks", len(acks), "silences", len(silences))
 	}

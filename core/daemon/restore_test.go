@@ -87,7 +87,7 @@ func startRun(t *testing.T, path string, clk *fakeClock) *run {
 	bus := event.NewBus()
 	st := state.New(state.Options{UUID: masterUUID, Hostname: "master", Group: "infra",
 		AliveTimeout: time.Minute, Bus: bus, Now: clk.Now})
-	if err := restore(st, decide.New(), db, clk.Now().Add(-time.Hour), hclog.NewNullLogger()); err != nil {
+	if err := restore(st, decide.New(), db, clk.Now(), clk.Now().Add(-time.Hour), hclog.NewNullLogger()); err != nil {
 		t.Fatal(err)
 	}
 	logSub := bus.Subscribe(event.SubscribeOptions{Lossless: true, Kinds: []event.Kind{

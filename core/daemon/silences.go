@@ -34,7 +34,7 @@ func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
 // runSilences opens the maintenance windows' silences when a window opens,
 // ends each silence when its end comes (published with the current state
 // of what it held back) and ends the flapping of subjects whose changes
-// aged out of the window, until ctx is done. It wakes for the earliest of
+// aged out of the window, and has problems renotified, until ctx is done. It wakes for the earliest of
 // those, whenever a silence is set, and after a reload.
 func (d *Daemon) runSilences(ctx context.Context) {
 	for {
@@ -45,6 +45,11 @@ func (d *Daemon) runSilences(ctx context.Context) {
 			d.state.StopFlapping(settled)
 			continue
 		}
+		again, renotifies := d.decider.RenotifyDue(now)
+		if len(again) > 0 {
+			d.state.Renotify(again)
+			continue
+		}
 		due, next := d.decider.Due(now)
 		if len(due) > 0 {
 			for _, si := range due {
@@ -52,7 +57,7 @@ func (d *Daemon) runSilences(ctx context.Context) {
 			}
 			continue
 		}
-		for _, t := range []time.Time{opens, settles} {
+		for _, t := range []time.Time{opens, settles, renotifies} {
 			if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 				next = t
 			}

@@ -43,7 +43,7 @@ http {
 		t.Fatal(err)
 	}
 	sub := d.bus.Subscribe(event.SubscribeOptions{Buffer: 1000, Kinds: []event.Kind{
-		event.ProbeChanged, event.ProbeAppeared, event.SilenceSet, event.SilenceEnded, event.CurrentState}})
+		event.ProbeChanged, event.ProbeAppeared, event.SilenceSet, event.SilenceEnded, event.CurrentState, event.Renotify}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -204,5 +204,52 @@ func TestMaintenanceWindowAcrossDST(t *testing.T) {
 	waitFor(t, clk, next)
 	if e := report(200); e.Decision.HeldBack != "" {
 		t.Errorf("a change between windows: held back %q", e.Decision.HeldBack)
+	}
+}
+
+// A problem is renotified on the daemon's clock to the notifier whose
+// renotify_every has passed, again after a restart (an interval after it,
+// not at once), and no more once acknowledged.
+func TestRenotifyOnTheClock(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 12, 3, 22, 0, 0, 0, time.UTC), waits: make(chan time.Time, 100)}
+	notifyBlock := "notify \"pager\" {\n  plugin = \"notify-http\"\n  url = \"http://127.0.0.1:9/\"\n  renotify_every = 3600\n  min_level = 100\n}"
+	cd := startClockDaemon(t, dir, clk, notifyBlock)
+	if err := cd.d.State().Ingest("10.0.0.2:4000", remoteDoc("a1", "web-2", 100, clk.Now())); err != nil {
+		t.Fatal(err)
+	}
+	cd.next(t, event.ProbeAppeared)
+	if err := cd.d.State().Ingest("10.0.0.2:4000", remoteDoc("a1", "web-2", 300, clk.Now())); err != nil {
+		t.Fatal(err)
+	}
+	if e := cd.next(t, event.ProbeChanged); e.Decision.HeldBack != "" {
+		t.Fatalf("the problem: %+v", e.Decision)
+	}
+	first := clk.Now().Add(time.Hour)
+	waitFor(t, clk, first)
+	clk.Add(time.Hour)
+	e := cd.next(t, event.Renotify)
+	if len(e.Decision.To) != 1 || e.Decision.To[0] != "pager" || e.NewStatus != 300 || e.Probe != "load" {
+		t.Fatalf("renotify: %s/%s %d %+v, want web-2/load 300 to pager", e.Host, e.Probe, e.NewStatus, e.Decision)
+	}
+	cd.stop()
+
+	// After a restart: an hour after it, not at once.
+	clk.Add(10 * time.Minute)
+	cd = startClockDaemon(t, dir, clk, notifyBlock)
+	defer cd.stop()
+	again := clk.Now().Add(time.Hour)
+	waitFor(t, clk, again)
+	clk.Add(time.Hour)
+	if e := cd.next(t, event.Renotify); len(e.Decision.To) != 1 || !e.Time.Equal(again) {
+		t.Fatalf("renotify after the restart: at %s %+v, want at %s to pager", e.Time, e.Decision, again)
+	}
+	if _, err := cd.d.State().Acknowledge(event.Ack{Host: "web-2", Probe: "load", Author: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, clk, again.Add(time.Hour))
+	clk.Add(time.Hour)
+	if e := cd.next(t, event.Renotify); e.Decision.To != nil || e.Decision.HeldBack != event.HeldUnchanged {
+		t.Errorf("renotify of an acknowledged problem: %+v, want held back", e.Decision)
 	}
 }

@@ -45,6 +45,10 @@ type Decider struct {
 	// attempts), and attempts / recoveryAttempts how many it needs.
 	soft                       map[key]event.Soft
 	attempts, recoveryAttempts int
+	// problems are the subjects left at a problem by the last change people
+	// heard of, and renotify each instance's interval (renotify.go).
+	problems map[key]*problem
+	renotify map[string]time.Duration
 	// flaps are the recent changes of each subject, for flap detection.
 	flaps         map[key]*flap
 	flapWindow    time.Duration
@@ -149,7 +153,7 @@ func ackKey(a event.Ack) key { return key{hostKey(a.HostUUID, a.Host), a.Probe} 
 
 // New returns a Decider with no acknowledgements.
 func New() *Decider {
-	return &Decider{acks: map[key]event.Ack{}, silences: map[string]*silenced{}, candidates: map[hostGroup][]*silenced{}, flaps: map[key]*flap{}, soft: map[key]event.Soft{}, attempts: 1, recoveryAttempts: 1,
+	return &Decider{acks: map[key]event.Ack{}, silences: map[string]*silenced{}, candidates: map[hostGroup][]*silenced{}, flaps: map[key]*flap{}, problems: map[key]*problem{}, renotify: map[string]time.Duration{}, soft: map[key]event.Soft{}, attempts: 1, recoveryAttempts: 1,
 		flapWindow: time.Hour, flapThreshold: 5, pending: map[key]event.Pending{},
 		changed: make(chan struct{}, 1), held: map[string]uint64{}, now: time.Now}
 }
@@ -259,13 +263,19 @@ func (d *Decider) decide(e *event.Event) {
 		d.endSilence(e.Silence.ID)
 	case event.CurrentState:
 		d.restate(e)
+		d.track(e)
 	case event.ProbeChanged, event.HostDown, event.HostUp:
 		d.silence(e)
 		d.flapOf(e)
+		d.track(e)
 	case event.ProbeAppeared, event.ProbeDisappeared:
 		d.silence(e)
+		d.track(e)
 	case event.FlappingStopped:
 		d.stopFlapping(e)
+		d.track(e)
+	case event.Renotify:
+		d.renotifyOf(e)
 	case event.HostRemoved:
 		hk := hostKey(e.HostUUID, e.Host)
 		for k := range d.pending {
@@ -281,6 +291,11 @@ func (d *Decider) decide(e *event.Event) {
 		for k := range d.soft {
 			if k.host == hk {
 				delete(d.soft, k)
+			}
+		}
+		for k := range d.problems {
+			if k.host == hk {
+				delete(d.problems, k)
 			}
 		}
 	}

@@ -55,6 +55,10 @@ const (
 	// without a new change: its changes aged out of the window. It carries
 	// the status now.
 	FlappingStopped Kind = "flapping_stopped"
+	// Renotify restates a problem that is still unresolved and
+	// unacknowledged, for the notifiers whose renotify_every has passed
+	// (Decision.To).
+	Renotify Kind = "renotify"
 )
 
 // Decision.Flapping values.
@@ -132,6 +136,9 @@ type Decision struct {
 	// it. SoftEnded is set on the event that confirms or undoes it.
 	Soft      *Soft `json:"Soft,omitempty"`
 	SoftEnded bool  `json:"-"`
+	// To, when set, names the only notifier instances the event is for
+	// (a renotify is for those whose interval has passed).
+	To []string `json:"To,omitempty"`
 }
 
 // Soft is a probe's change that awaits its confirming results: Status
@@ -236,7 +243,7 @@ func (e Event) Logged() bool {
 		return true
 	case ProbeAppeared:
 		return e.NewStatus != model.StatusOK
-	case CurrentState, FlappingStopped:
+	case CurrentState, FlappingStopped, Renotify:
 		return e.Decision.HeldBack != HeldUnchanged
 	case HostRemoved:
 		return e.ByOperator

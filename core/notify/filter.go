@@ -2,6 +2,7 @@ package notify
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -17,7 +18,7 @@ import (
 var Kinds = []event.Kind{
 	event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared,
 	event.HostDown, event.HostUp, event.HostRemoved, event.ClientWaiting, event.Acknowledged,
-	event.CurrentState, event.FlappingStopped,
+	event.CurrentState, event.FlappingStopped, event.Renotify,
 }
 
 // Filter decides which events one notifier instance hears about.
@@ -59,6 +60,12 @@ func (f Filter) Accepts(e event.Event) bool {
 	}
 	level := f.MinLevel
 	switch e.Kind {
+	case event.Renotify:
+		// A problem still there: whoever would hear of it now.
+		if e.Probe == "" {
+			return f.OnHostChange
+		}
+		return f.OnProbeChange && !f.RescueOnly && e.NewStatus >= level
 	case event.CurrentState, event.FlappingStopped:
 		// How things are once a silence ended or a flapping settled,
 		// against what was notified before: a change, as far as this
@@ -119,10 +126,16 @@ type Routing struct {
 	// FallbackFor is the fallback_for attribute: the label of another
 	// notify block this one backs up.
 	FallbackFor string `hcl:"fallback_for,optional"`
+	// RenotifyEvery is the renotify_every attribute, in seconds: how often
+	// an unresolved, unacknowledged problem is notified again (0: never).
+	RenotifyEvery float64 `hcl:"renotify_every,optional"`
 }
 
+// minRenotify bounds renotify_every from below: more often is a flood.
+const minRenotify = 60
+
 var routingSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "groups"}, {Name: "hosts"}, {Name: "fallback_for"},
+	{Name: "groups"}, {Name: "hosts"}, {Name: "fallback_for"}, {Name: "renotify_every"},
 }}
 
 // DecodeRouting takes groups, hosts and fallback_for out of a notify block's
@@ -144,6 +157,15 @@ func DecodeRouting(body hcl.Body) (Routing, hcl.Body, hcl.Diagnostics) {
 	decode("groups", &r.Groups)
 	decode("hosts", &r.Hosts)
 	decode("fallback_for", &r.FallbackFor)
+	if a, ok := content.Attributes["renotify_every"]; ok {
+		decode("renotify_every", &r.RenotifyEvery)
+		if r.RenotifyEvery != 0 && (r.RenotifyEvery < minRenotify || r.RenotifyEvery > 366*24*3600) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid renotify_every",
+				Detail:  fmt.Sprintf("renotify_every = %v: give seconds between %d and a year (0: never).", r.RenotifyEvery, minRenotify),
+				Subject: a.Expr.Range().Ptr()})
+			r.RenotifyEvery = 0
+		}
+	}
 	return r, remain, diags
 }
 
@@ -163,8 +185,9 @@ func InstanceFromBlock(b config.PluginBlock) (Instance, hcl.Body, hcl.Diagnostic
 	}
 	return Instance{
 		Name:        b.Label,
-		Filter:      Filter{Notifications: *b.Filter, Groups: r.Groups, Hosts: r.Hosts},
-		FallbackFor: r.FallbackFor,
+		Filter:        Filter{Notifications: *b.Filter, Groups: r.Groups, Hosts: r.Hosts},
+		FallbackFor:   r.FallbackFor,
+		RenotifyEvery: time.Duration(r.RenotifyEvery * float64(time.Second)),
 	}, remain, diags
 }
 

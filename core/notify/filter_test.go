@@ -2,6 +2,7 @@ package notify
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/store"
 )
 
 func defaults() Filter {
@@ -227,5 +229,58 @@ func TestAcknowledgementNotifiedWhereTheProblemWas(t *testing.T) {
 	n, ok := Build(ack("disk", 300), "ev-ack")
 	if !ok || n.Kind != "acknowledged" || n.Type != TypeProbe || n.Message != "web-1/disk acknowledged by alice: on it" {
 		t.Errorf("built %+v, %v", n, ok)
+	}
+}
+
+// A renotify is for the instances the core named (Decision.To), and among
+// them for those whose filter takes the problem at its level.
+func TestRenotifyGoesToTheInstancesNamed(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "wigo.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	high := allOf("mail")
+	high.Filter.MinLevel = 500
+	p, err := New(Options{Store: st, Sender: newRecorder(nil), Instances: []Instance{allOf("pager"), allOf("chat"), high}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := event.Event{Kind: event.Renotify, Host: "web-1", Group: "g", Probe: "disk", OldStatus: 300, NewStatus: 300,
+		Message: "Probe disk on host web-1 is CRIT (300) and still unresolved", Decision: event.Decision{To: []string{"pager", "mail"}}}
+	entries, err := p.Prepare([]event.Event{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Instance != "pager" {
+		t.Fatalf("renotify queued for %+v, want pager only (chat not named, mail above its level)", entries)
+	}
+	n, ok := Build(e, "ev-1")
+	if !ok || n.Kind != "renotify" || n.Message != e.Message {
+		t.Errorf("built %+v", n)
+	}
+}
+
+func TestRenotifyEveryBounds(t *testing.T) {
+	for src, want := range map[string]string{
+		"renotify_every = 3600\n": "",
+		"renotify_every = 0\n":    "",
+		"renotify_every = 10\n":   "renotify_every = 10: give seconds between 60 and a year",
+	} {
+		f, diags := hclsyntax.ParseConfig([]byte(src), "notify.hcl", hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		r, _, diags := DecodeRouting(f.Body)
+		got := ""
+		if diags.HasErrors() {
+			got = diags.Error()
+		}
+		if (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("%q: %q, want %q", src, got, want)
+		}
+		if want != "" && r.RenotifyEvery != 0 {
+			t.Errorf("%q: a refused interval was kept", src)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -94,6 +95,9 @@ type Instance struct {
 	// fallback), and cancelled when that delivery succeeds first. An event
 	// the named instance does not accept reaches this instance directly.
 	FallbackFor string
+	// RenotifyEvery is how often an unresolved, unacknowledged problem this
+	// instance heard of is sent again (core/decide decides when; 0 never).
+	RenotifyEvery time.Duration
 }
 
 // Options configure a Pipeline.
@@ -268,6 +272,10 @@ func (p *Pipeline) prepare(events []event.Event) ([]store.OutboxEntry, error) {
 		}
 		var accepted []Instance
 		for _, in := range p.instances {
+			if e.Decision.To != nil && !slices.Contains(e.Decision.To, in.Name) {
+				// Decided in the core: this event is for those only.
+				continue
+			}
 			if in.Filter.Accepts(e) {
 				accepted = append(accepted, in)
 			}

@@ -48,11 +48,21 @@ func (s *State) EndSilence(si event.Silence, why string, ending func(event.Silen
 // StopFlapping publishes a flapping_stopped event for each subject, with
 // its status now: the decisions notify those that still flapped.
 func (s *State) StopFlapping(subjects []event.Pending) {
+	s.restate(event.FlappingStopped, subjects, "and stopped flapping")
+}
+
+// Renotify publishes a renotify event for each subject, with its status
+// now: the decisions say which notifiers hear of it again.
+func (s *State) Renotify(subjects []event.Pending) {
+	s.restate(event.Renotify, subjects, "and still unresolved")
+}
+
+func (s *State) restate(kind event.Kind, subjects []event.Pending, why string) {
 	s.mu.Lock()
 	var events []event.Event
 	now := s.opts.Now()
 	for _, p := range subjects {
-		if e, ok := s.restateLocked(event.FlappingStopped, p, now, "and stopped flapping"); ok {
+		if e, ok := s.restateLocked(kind, p, now, why); ok {
 			events = append(events, e)
 		}
 	}

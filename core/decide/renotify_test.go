@@ -1,0 +1,70 @@
+package decide
+
+import (
+	"testing"
+	"time"
+
+	"github.com/wigo-project/wigo/core/event"
+)
+
+// renotifyAt decides the renotify event of web-1/disk at +d, status now.
+func renotifyAt(d *Decider, at time.Duration, status int) event.Event {
+	e := []event.Event{{Kind: event.Renotify, Time: t0.Add(at), HostUUID: "u1", Host: "web-1", Probe: "disk", NewStatus: status}}
+	d.Decide(e)
+	return e[0]
+}
+
+// A notified problem is renotified to each instance at its own interval
+// until it recovers; an acknowledgement or a silence keeps it quiet (the
+// clock moves on); RenotifyDue says when.
+func TestRenotify(t *testing.T) {
+	d := New()
+	d.SetRenotify(map[string]time.Duration{"pager": time.Hour, "mail": 3 * time.Hour, "chat": 0})
+	d.Decide([]event.Event{at(probe("disk", 100, 300), 0)})
+	due, next := d.RenotifyDue(t0.Add(59 * time.Minute))
+	if len(due) != 0 || !next.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("at +59m: due %v next %s, want none, next at +1h", due, next.Sub(t0))
+	}
+	if due, _ = d.RenotifyDue(t0.Add(time.Hour)); len(due) != 1 || due[0].Probe != "disk" {
+		t.Fatalf("at +1h: due %+v, want disk", due)
+	}
+	for _, c := range []struct {
+		at time.Duration
+		to []string
+	}{{time.Hour, []string{"pager"}}, {2 * time.Hour, []string{"pager"}}, {3 * time.Hour, []string{"mail", "pager"}}} {
+		e := renotifyAt(d, c.at, 300)
+		if e.Decision.HeldBack != "" || len(e.Decision.To) != len(c.to) || e.Decision.To[0] != c.to[0] || e.OldStatus != 300 {
+			t.Errorf("at +%s: %+v, want to %v", c.at, e.Decision, c.to)
+		}
+	}
+	// Acknowledged: quiet, and not owed later.
+	d.Decide([]event.Event{ack("disk", 300, false)})
+	if e := renotifyAt(d, 4*time.Hour, 300); e.Decision.HeldBack != event.HeldUnchanged || e.Decision.To != nil || e.Logged() {
+		t.Errorf("acknowledged: %+v, want held back, not logged", e.Decision)
+	}
+	if _, next := d.RenotifyDue(t0.Add(4 * time.Hour)); !next.Equal(t0.Add(5 * time.Hour)) {
+		t.Errorf("after the held one, next at +%s, want +5h", next.Sub(t0))
+	}
+	// Recovered: no longer a problem.
+	d.Decide([]event.Event{at(probe("disk", 300, 100), 270*time.Minute)})
+	if due, next := d.RenotifyDue(t0.Add(10 * time.Hour)); len(due) != 0 || !next.IsZero() {
+		t.Errorf("after the recovery: due %v next %s", due, next)
+	}
+}
+
+// A silenced problem is not renotified; a restored one waits an interval.
+func TestRenotifySilencedAndRestored(t *testing.T) {
+	d := New()
+	d.SetRenotify(map[string]time.Duration{"pager": time.Hour})
+	d.RestoreProblems([]event.Pending{{HostUUID: "u1", Host: "web-1", Probe: "disk", Notified: 500}}, t0)
+	if due, next := d.RenotifyDue(t0); len(due) != 0 || !next.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("restored: due %v next %s, want the first in an hour", due, next.Sub(t0))
+	}
+	d.Decide([]event.Event{silenceSet("s1", "web-1", "", 0, 2*time.Hour)})
+	if e := renotifyAt(d, time.Hour, 500); e.Decision.To != nil || e.Decision.HeldBack != event.HeldUnchanged {
+		t.Errorf("silenced: %+v", e.Decision)
+	}
+	if e := renotifyAt(d, 3*time.Hour, 500); len(e.Decision.To) != 1 || e.OldStatus != 500 {
+		t.Errorf("after the silence: %+v", e.Decision)
+	}
+}
