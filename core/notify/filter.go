@@ -184,7 +184,7 @@ func InstanceFromBlock(b config.PluginBlock) (Instance, hcl.Body, hcl.Diagnostic
 		return Instance{Name: b.Label}, remain, diags
 	}
 	return Instance{
-		Name:        b.Label,
+		Name:          b.Label,
 		Filter:        Filter{Notifications: *b.Filter, Groups: r.Groups, Hosts: r.Hosts},
 		FallbackFor:   r.FallbackFor,
 		RenotifyEvery: time.Duration(r.RenotifyEvery * float64(time.Second)),
