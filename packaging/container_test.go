@@ -51,8 +51,8 @@ func parseDockerfile(path string) ([]stage, error) {
 			cmd, args, _ := strings.Cut(l, " ")
 			cur = &instruction{line: i + 1, cmd: strings.ToUpper(cmd)}
 			l = args
-		} else if strings.HasPrefix(l, "#") {
-			continue // a comment inside a continued instruction
+		} else if l == "" || strings.HasPrefix(l, "#") {
+			continue // blank and comment lines inside a continued instruction
 		}
 		if strings.HasSuffix(l, "\\") {
 			cur.args += strings.TrimSuffix(l, "\\") + " "

@@ -45,3 +45,11 @@ package-%: build
 	$(GO) run ./packaging/mkpkg -arch $* -version "$(VERSION)" -bin $$bin \
 		-list $(BIN)/wigo-probes -strip $(pkg_triplet_$*)-strip \
 		-out $(DIST) -formats "$(PKG_FORMATS)"
+
+# Install, upgrade and purge of the build machine's .deb in a debootstrap
+# chroot of Debian 12, with its systemd-analyze verifying the unit. As root;
+# the chroot (CHROOT, made on first use) is kept for the next run.
+CHROOT ?= /var/tmp/wigo-chroot
+.PHONY: packages-chroot-test
+packages-chroot-test: build
+	sh packaging/chroot-test.sh "$(CHROOT)"
