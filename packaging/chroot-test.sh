@@ -17,7 +17,7 @@ in_root() { chroot "$CHROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin 
 
 [ "$(id -u)" = 0 ] || fail "run as root (chroot, dpkg)"
 if [ ! -x "$CHROOT/usr/bin/dpkg" ]; then
-	debootstrap --variant=minbase --include=adduser,systemd bookworm "$CHROOT" "$MIRROR"
+	debootstrap --variant=minbase --include=adduser,procps,systemd bookworm "$CHROOT" "$MIRROR"
 fi
 
 work=$(mktemp -d)
@@ -34,7 +34,7 @@ in_root dpkg -i /tmp/wigo-debs/wigo_1.0.0_"$arch".deb
 in_root getent passwd wigo >/dev/null || fail "no wigo user"
 [ "$(in_root stat -c '%U:%G %a' /var/lib/wigo)" = "wigo:wigo 750" ] || fail "/var/lib/wigo: $(in_root stat -c '%U:%G %a' /var/lib/wigo)"
 [ "$(readlink "$CHROOT/etc/wigo/probes/60/uptime")" = ../examples/uptime ] || fail "60/uptime not seeded"
-[ -x "$CHROOT/etc/wigo/probes/60/check_readonly_filesystem" ] || fail "library probe link does not resolve"
+in_root test -x /etc/wigo/probes/60/check_readonly_filesystem || fail "library probe link does not resolve"
 [ "$(in_root systemctl is-enabled wigo.service)" = enabled ] || fail "wigo.service not enabled"
 out=$(in_root systemd-analyze verify --man=no /lib/systemd/system/wigo.service 2>&1) || fail "systemd-analyze verify: $out"
 [ -z "$out" ] || fail "systemd-analyze verify: $out"

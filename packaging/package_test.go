@@ -311,7 +311,7 @@ func checkDeb(t *testing.T, deb, arch string, want map[string]entry) {
 	}
 
 	fields := run(t, "dpkg-deb", "-f", deb, "Package", "Version", "Architecture", "Depends")
-	for _, f := range []string{"Package: wigo", "Version: 1.2.3", "Architecture: " + arch, "adduser", "libc6"} {
+	for _, f := range []string{"Package: wigo", "Version: 1.2.3", "Architecture: " + arch, "adduser", "libc6", "procps"} {
 		if !strings.Contains(fields, f) {
 			t.Errorf("control lacks %q:\n%s", f, fields)
 		}

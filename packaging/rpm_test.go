@@ -99,6 +99,13 @@ func TestRPMContents(t *testing.T) {
 			if info != "wigo 1.2.3 1 "+a.rpm {
 				t.Errorf("rpm header %q, want \"wigo 1.2.3 1 %s\"", info, a.rpm)
 			}
+			// What the scriptlets and the unit run must be installed.
+			requires := strings.Split(run(t, "rpm", "-qpR", pkg), "\n")
+			for _, r := range []string{"glibc >= 2.34", "shadow-utils", "/usr/bin/kill"} {
+				if !slices.Contains(requires, r) {
+					t.Errorf("rpm does not require %q: %q", r, requires)
+				}
+			}
 			scripts := run(t, "rpm", "-qp", "--scripts", pkg)
 			for _, s := range []string{"preinstall scriptlet", "useradd -r -g wigo", "postinstall scriptlet",
 				"/usr/share/wigo/default-probes", "preuninstall scriptlet", "disable --now wigo.service",
