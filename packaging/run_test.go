@@ -33,6 +33,7 @@ func emulator(t *testing.T, a pkgArch) []string {
 	return []string{a.qemu, "-L", sysroot}
 }
 
+// emulated is the command args run through the emulator prefix emu.
 func emulated(emu []string, args ...string) *exec.Cmd {
 	all := append(append([]string{}, emu...), args...)
 	return exec.Command(all[0], all[1:]...)
@@ -130,7 +131,10 @@ func TestPackagedDaemonRuns(t *testing.T) {
 				re := regexp.MustCompile(`http=(http://127\.0\.0\.1:[0-9]+)`)
 				for sc.Scan() {
 					if m := re.FindStringSubmatch(sc.Text()); m != nil {
-						urls <- m[1]
+						select {
+						case urls <- m[1]:
+						default: // only the first start-up line counts
+						}
 					}
 				}
 				exited <- cmd.Wait()
