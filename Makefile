@@ -86,4 +86,4 @@ bench:
 clean:
 	rm -rf $(BIN) var dist
 
-include packaging/deb.mk
+include packaging/packages.mk

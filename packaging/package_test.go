@@ -1,8 +1,11 @@
-// Package packaging_test builds the Debian package with the real make
-// target and checks what it holds, that lintian and systemd-analyze accept
-// it, and what its maintainer scripts do in a throw-away root.
+// Package packaging_test builds the packages (deb and rpm, amd64, arm64 and
+// armhf) with the real make target and checks what they hold, that lintian,
+// rpmlint and systemd-analyze accept them, what the maintainer scripts do in
+// a throw-away root, and that each architecture's daemon runs (under qemu
+// user emulation for the foreign ones).
 //
-// The tools come from Debian (dpkg-deb, lintian, systemd-analyze): without
+// The tools come from Debian (dpkg-deb, lintian, rpm, the cross compilers,
+// qemu-user-static, systemd-analyze): without
 // them a test skips, unless CI is set, where a missing tool is a failure
 // (scripts/test-deps installs them).
 package packaging_test
@@ -51,27 +54,42 @@ func need(t *testing.T, tools ...string) {
 	}
 }
 
+// pkgArch is one architecture the packages are built for, in the names
+// each tool gives it.
+type pkgArch struct {
+	deb, rpm, triplet, qemu string
+}
+
+var pkgArchs = []pkgArch{
+	{"amd64", "x86_64", "x86_64-linux-gnu", "qemu-x86_64-static"},
+	{"arm64", "aarch64", "aarch64-linux-gnu", "qemu-aarch64-static"},
+	{"armhf", "armv7hl", "arm-linux-gnueabihf", "qemu-arm-static"},
+}
+
 var (
 	buildOnce sync.Once
 	built     struct {
-		dir, bin, deb string
-		err           error
+		dir, bin, dist string
+		err            error
 	}
 )
 
-// buildDeb runs `make -f Makefile -f packaging/deb.mk deb` once per test run,
+// buildPackages runs `make packages` once per test run (all six packages),
 // with BIN and DIST in a temp dir so the shared tree's bin/ and dist/ are
-// left alone.
-func buildDeb(t *testing.T) (deb, bin string) {
+// left alone, and returns DIST and the host's BIN.
+func buildPackages(t *testing.T) (dist, bin string) {
 	t.Helper()
 	need(t, "make", "dpkg-deb")
+	for _, a := range pkgArchs {
+		need(t, a.triplet+"-gcc", a.triplet+"-strip")
+	}
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "wigo-deb")
+		dir, err := os.MkdirTemp("", "wigo-pkg")
 		if err != nil {
 			built.err = err
 			return
 		}
-		built.dir, built.bin = dir, filepath.Join(dir, "bin")
+		built.dir, built.bin, built.dist = dir, filepath.Join(dir, "bin"), filepath.Join(dir, "dist")
 		if err := os.MkdirAll(filepath.Join(built.bin, "plugins"), 0o755); err != nil {
 			built.err = err
 			return
@@ -84,23 +102,36 @@ func buildDeb(t *testing.T) (deb, bin string) {
 			}
 		}
 		defer os.Remove(dropIn)
-		cmd := exec.Command("make", "-f", "Makefile", "-f", "packaging/deb.mk", "deb",
-			"VERSION=1.2.3", "BIN="+built.bin, "DIST="+filepath.Join(dir, "dist"))
+		cmd := exec.Command("make", "packages", "VERSION=1.2.3", "BIN="+built.bin, "DIST="+built.dist)
 		cmd.Dir = repo
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			built.err = fmt.Errorf("make deb: %v\n%s", err, out)
+			built.err = fmt.Errorf("make packages: %v\n%s", err, out)
 			return
 		}
-		built.deb = filepath.Join(dir, "dist", "wigo_1.2.3_"+arch()+".deb")
-		if _, err := os.Stat(built.deb); err != nil {
-			built.err = fmt.Errorf("make deb did not produce %s: %v\n%s", built.deb, err, out)
+		for _, a := range pkgArchs {
+			for _, p := range []string{debName(a), rpmName(a)} {
+				if _, err := os.Stat(filepath.Join(built.dist, p)); err != nil {
+					built.err = fmt.Errorf("make packages did not produce %s: %v\n%s", p, err, out)
+					return
+				}
+			}
 		}
 	})
 	if built.err != nil {
 		t.Fatal(built.err)
 	}
-	return built.deb, built.bin
+	return built.dist, built.bin
+}
+
+func debName(a pkgArch) string { return "wigo_1.2.3_" + a.deb + ".deb" }
+func rpmName(a pkgArch) string { return "wigo-1.2.3-1." + a.rpm + ".rpm" }
+
+// buildDeb returns the build machine's .deb and the BIN it was made from.
+func buildDeb(t *testing.T) (deb, bin string) {
+	t.Helper()
+	dist, bin := buildPackages(t)
+	return filepath.Join(dist, "wigo_1.2.3_"+arch()+".deb"), bin
 }
 
 func TestMain(m *testing.M) {
@@ -169,14 +200,14 @@ func names(t *testing.T, dir string, keep func(fs.DirEntry) bool) []string {
 	return out
 }
 
-func TestDebContents(t *testing.T) {
-	deb, bin := buildDeb(t)
-	got := contents(t, deb)
-
+// wantContents is what every architecture's .deb holds, by path, as
+// dpkg-deb -c shows it (directories with a trailing slash).
+func wantContents(t *testing.T, bin string) map[string]entry {
+	t.Helper()
 	const dir, exe, file = "drwxr-xr-x", "-rwxr-xr-x", "-rw-r--r--"
 	want := map[string]entry{}
 	add := func(path, mode string) { want[path] = entry{mode: mode, owner: "root/root"} }
-	for _, d := range []string{"/", "/etc/", "/etc/wigo/", "/etc/wigo/conf.d/", "/etc/wigo/probes/", "/etc/wigo/wigo.d/",
+	for _, d := range []string{"/etc/", "/etc/wigo/", "/etc/wigo/conf.d/", "/etc/wigo/probes/", "/etc/wigo/wigo.d/",
 		"/lib/", "/lib/systemd/", "/lib/systemd/system/", "/usr/", "/usr/bin/", "/usr/lib/", "/usr/lib/wigo/",
 		"/usr/lib/wigo/plugins/", "/usr/lib/wigo/probes/", "/usr/lib/wigo/probes/examples/", "/usr/share/",
 		"/usr/share/doc/", "/usr/share/doc/wigo/", "/usr/share/wigo/"} {
@@ -233,7 +264,21 @@ func TestDebContents(t *testing.T) {
 		add("/etc/wigo/conf.d/"+c, file)
 	}
 	want["/etc/wigo/probes/examples"] = entry{mode: "lrwxrwxrwx", owner: "root/root", link: "/usr/lib/wigo/probes/examples"}
+	return want
+}
 
+// TestDebContents checks each architecture's .deb file by file: the same
+// layout, modes and links everywhere, nothing more (no stray), nothing less.
+func TestDebContents(t *testing.T) {
+	dist, bin := buildPackages(t)
+	want := wantContents(t, bin)
+	for _, a := range pkgArchs {
+		t.Run(a.deb, func(t *testing.T) { checkDeb(t, filepath.Join(dist, debName(a)), a.deb, want) })
+	}
+}
+
+func checkDeb(t *testing.T, deb, arch string, want map[string]entry) {
+	got := contents(t, deb)
 	var diff []string
 	for p, w := range want {
 		if g, ok := got[p]; !ok {
@@ -266,7 +311,7 @@ func TestDebContents(t *testing.T) {
 	}
 
 	fields := run(t, "dpkg-deb", "-f", deb, "Package", "Version", "Architecture", "Depends")
-	for _, f := range []string{"Package: wigo", "Version: 1.2.3", "Architecture: " + arch(), "adduser", "libc6"} {
+	for _, f := range []string{"Package: wigo", "Version: 1.2.3", "Architecture: " + arch, "adduser", "libc6", "procps"} {
 		if !strings.Contains(fields, f) {
 			t.Errorf("control lacks %q:\n%s", f, fields)
 		}
@@ -291,20 +336,27 @@ func TestShippedConfig(t *testing.T) {
 	}
 }
 
+// TestLintian runs lintian on every architecture's .deb: no error may be
+// reported.
 func TestLintian(t *testing.T) {
 	need(t, "lintian")
-	deb, _ := buildDeb(t)
-	// lintian exits non-zero on errors only with --fail-on error; the
-	// output is checked as well so a tag is named in the failure.
-	out, err := exec.Command("lintian", "--fail-on", "error", "--no-tag-display-limit", deb).CombinedOutput()
-	t.Logf("lintian:\n%s", out)
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, "E:") {
-			t.Errorf("lintian error: %s", l)
-		}
-	}
-	if err != nil {
-		t.Errorf("lintian: %v", err)
+	dist, _ := buildPackages(t)
+	for _, a := range pkgArchs {
+		t.Run(a.deb, func(t *testing.T) {
+			// lintian exits non-zero on errors only with --fail-on error;
+			// the output is checked as well so a tag is named in the failure.
+			out, err := exec.Command("lintian", "--fail-on", "error", "--no-tag-display-limit",
+				filepath.Join(dist, debName(a))).CombinedOutput()
+			t.Logf("lintian:\n%s", out)
+			for _, l := range strings.Split(string(out), "\n") {
+				if strings.HasPrefix(l, "E:") {
+					t.Errorf("lintian error: %s", l)
+				}
+			}
+			if err != nil {
+				t.Errorf("lintian: %v", err)
+			}
+		})
 	}
 }
 
