@@ -185,12 +185,14 @@ func TestRedis(t *testing.T) {
 	addr2 := fakeRedis(t, replica, "")
 	r = runFixture(t, "redis", fixture{config: fmt.Sprintf(`{"redisToCheck": [%q]}`, addr2)})
 	r.want(t, 300, "replica's link to its master is down")
-	// A configured server that is down is CRIT, not "absent".
+	// A configured server that is down is CRIT, not "absent". (The error
+	// is not checked word for word: on a shared machine the freed port may
+	// be taken again, and refused becomes reset.)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := ln.Addr().String()
 	ln.Close()
 	r = runFixture(t, "redis", fixture{config: fmt.Sprintf(`{"redisToCheck": [%q]}`, dead)})
-	r.want(t, 300, dead, "connection refused")
+	r.want(t, 300, dead)
 }
 
 const haproxyStat = `# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight
