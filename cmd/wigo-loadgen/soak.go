@@ -305,7 +305,7 @@ loop:
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "soak: flat (%s rule, %d samples, %d after warm-up)\n", o.rule, len(samples), len(afterWarmup(samples, o.warmup)))
+	fmt.Fprintf(out, "soak: passed (%s rule, %d samples, %d after warm-up)\n", o.rule, len(samples), len(afterWarmup(samples, o.warmup)))
 	return nil
 }
 
@@ -663,7 +663,7 @@ var soakSeries = []series{
 // line per series, and an error naming the series that failed.
 func judgeSoak(samples []soakSample, o soakOptions) ([]string, error) {
 	win := afterWarmup(samples, o.warmup)
-	if len(win) < 3 {
+	if len(win) < 5 {
 		return nil, fmt.Errorf("only %d samples after warm-up (of %d): run longer or sample more often", len(win), len(samples))
 	}
 	ts := make([]float64, len(win))
@@ -694,14 +694,15 @@ func judgeSoak(samples []soakSample, o soakOptions) ([]string, error) {
 		f := lineFit(ts, col(sr.value))
 		switch o.rule {
 		case "gross":
-			// Twice the start plus a margin: only a climb, not noise.
-			limit := 2*f.first + 20
+			// Half the window's start (RSS: all of it) plus a margin:
+			// only a climb, not noise, a GC cycle or a pool filling up.
+			limit := max(0.5*f.first, 20)
 			if sr.name == "rss_bytes" {
-				limit = 3 * f.first
+				limit = f.first
 			}
-			verdict := fmt.Sprintf("ok (gross: last <= %.0f)", limit)
-			if f.last > limit {
-				verdict = fmt.Sprintf("GROWS (gross: last > %.0f)", limit)
+			verdict := fmt.Sprintf("ok (gross: rise %.4g <= %.4g)", f.drift(), limit)
+			if f.drift() > limit {
+				verdict = fmt.Sprintf("GROWS (gross: rise %.4g > %.4g)", f.drift(), limit)
 				failed = append(failed, sr.name)
 			}
 			line(sr.name, f, verdict)
