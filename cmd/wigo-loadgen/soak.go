@@ -21,8 +21,9 @@ package main
 // (go_goroutines on /metrics) and the SQLite files (database and -wal),
 // with the log and outbox row counts that explain the database's growth.
 // One TSV line per sample goes to -out. At the end each series is judged
-// over the samples after -warmup (see judge), and the command fails when
-// one is not flat.
+// over the samples after -warmup (see judgeSoak), and the command fails
+// when one is not flat. -judge FILE judges an earlier run's TSV again (a
+// 72-hour run with another -warmup, say) without running anything.
 
 import (
 	"context"
@@ -51,6 +52,7 @@ import (
 // soakOptions are runSoak's flags.
 type soakOptions struct {
 	wigo, plugins, dir, out string
+	judge                   string
 	keep                    bool
 	duration, sample        time.Duration
 	warmup                  float64
@@ -96,6 +98,9 @@ func runSoak(ctx context.Context, args []string, out io.Writer) error {
 	o, err := parseSoak(args)
 	if err != nil {
 		return err
+	}
+	if o.judge != "" {
+		return judgeFile(out, o.judge, o)
 	}
 	dir := o.dir
 	if dir == "" {
@@ -298,7 +303,25 @@ loop:
 			}
 		}
 	}
+	return report(out, samples, o)
+}
+
+// report prints the whole run's range of each series, then the judgement.
+func report(out io.Writer, samples []soakSample, o soakOptions) error {
+	if len(samples) > 0 {
+		fmt.Fprintf(out, "run: %d samples over %v\n", len(samples), samples[len(samples)-1].elapsed.Round(time.Second))
+		for _, sr := range append(soakSeries, series{name: "sqlite_bytes", value: soakSample.sqlite}, series{name: "rows", value: soakSample.rows}) {
+			lo, hi := sr.value(samples[0]), sr.value(samples[0])
+			for _, s := range samples {
+				lo, hi = min(lo, sr.value(s)), max(hi, sr.value(s))
+			}
+			fmt.Fprintf(out, "run %-12s start=%d end=%d min=%d max=%d\n", sr.name, sr.value(samples[0]), sr.value(samples[len(samples)-1]), lo, hi)
+		}
+	}
 	verdicts, err := judgeSoak(samples, o)
+	if len(verdicts) > 0 {
+		fmt.Fprintf(out, "after warm-up (%.0f %% of the run), least-squares fit:\n", 100*o.warmup)
+	}
 	for _, v := range verdicts {
 		fmt.Fprintln(out, v)
 	}
@@ -309,12 +332,54 @@ loop:
 	return nil
 }
 
+// judgeFile judges the samples of a TSV written by an earlier run.
+func judgeFile(out io.Writer, path string, o soakOptions) error {
+	samples, err := readSoakTSV(path)
+	if err != nil {
+		return err
+	}
+	return report(out, samples, o)
+}
+
+// readSoakTSV reads a TSV in soakHeader's format.
+func readSoakTSV(path string) ([]soakSample, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-judge: %w", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	want := strings.Split(strings.TrimSpace(soakHeader), "\t")
+	if lines[0] != strings.Join(want, "\t") {
+		return nil, fmt.Errorf("%s:1: header %q, want %q", path, lines[0], strings.Join(want, "\t"))
+	}
+	var samples []soakSample
+	for i, l := range lines[1:] {
+		f := strings.Split(l, "\t")
+		if len(f) != len(want) {
+			return nil, fmt.Errorf("%s:%d: %d fields, want %d", path, i+2, len(f), len(want))
+		}
+		v := make([]int64, len(f))
+		for j := range f {
+			if v[j], err = strconv.ParseInt(f[j], 10, 64); err != nil {
+				return nil, fmt.Errorf("%s:%d: %s: %w", path, i+2, want[j], err)
+			}
+		}
+		// The columns of soakHeader; the sums (rss_bytes, fds,
+		// sqlite_bytes) are recomputed from their parts.
+		samples = append(samples, soakSample{elapsed: time.Duration(v[0]) * time.Second, rssDaemon: v[2], rssPlugins: v[3],
+			goroutines: v[4], fdsDaemon: v[6], fdsPlugins: v[7], plugins: int(v[8]), dbBytes: v[10], walBytes: v[11],
+			logRows: v[12], outboxRows: v[13], notified: v[14]})
+	}
+	return samples, nil
+}
+
 func parseSoak(args []string) (soakOptions, error) {
 	var o soakOptions
 	self, _ := os.Executable()
 	fs := flag.NewFlagSet("soak", flag.ContinueOnError)
 	fs.StringVar(&o.wigo, "wigo", filepath.Join(filepath.Dir(self), "wigo"), "master daemon binary")
 	fs.StringVar(&o.plugins, "plugins", filepath.Join(filepath.Dir(self), "plugins"), "plugins_dir holding transport-pull and notify-http")
+	fs.StringVar(&o.judge, "judge", "", "judge the TSV of an earlier run (with -warmup, -rule, -max-row-bytes) instead of running")
 	fs.StringVar(&o.dir, "dir", "", "work directory (config, probes, database, logs); a temporary one when empty")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary work directory (the master's log and database)")
 	fs.StringVar(&o.out, "out", filepath.Join("var", "soak", "soak-"+time.Now().UTC().Format("20060102T150405Z")+".tsv"), "TSV of the samples")
@@ -352,6 +417,9 @@ func parseSoak(args []string) (soakOptions, error) {
 		return o, fmt.Errorf("-retention-days %d: need >= 0", o.retentionDays)
 	case o.rule != "flat" && o.rule != "gross":
 		return o, fmt.Errorf("-rule %q: need flat or gross", o.rule)
+	}
+	if o.judge != "" {
+		return o, nil
 	}
 	// The master's config lives in the work directory: its plugins_dir
 	// must not be relative to where this command runs.

@@ -191,3 +191,37 @@ func TestSoakShort(t *testing.T) {
 		t.Errorf("output:\n%s", s)
 	}
 }
+
+// TestJudgeFile: a TSV written by a run reads back to the same samples;
+// a damaged one is refused with its line.
+func TestJudgeFile(t *testing.T) {
+	samples := steady(30)
+	var b strings.Builder
+	b.WriteString(soakHeader)
+	for _, s := range samples {
+		b.WriteString(s.tsv())
+	}
+	path := filepath.Join(t.TempDir(), "run.tsv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readSoakTSV(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(samples) || got[7] != samples[7] {
+		t.Fatalf("read %d samples, [7] = %+v, want %+v", len(got), got[7], samples[7])
+	}
+	var out strings.Builder
+	if err := runSoak(context.Background(), []string{"-judge", path}, &out); err != nil || !strings.Contains(out.String(), "soak: passed (flat rule, 30 samples") {
+		t.Fatalf("judge: %v\n%s", err, out.String())
+	}
+
+	damaged := strings.Replace(b.String(), "\n20\t", "\n20\tx", 1)
+	if err := os.WriteFile(path, []byte(damaged), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readSoakTSV(path); err == nil || !strings.Contains(err.Error(), path+":3: rss_bytes") {
+		t.Fatalf("damaged TSV: err = %v, want line 3, rss_bytes named", err)
+	}
+}
