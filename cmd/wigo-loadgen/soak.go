@@ -94,7 +94,7 @@ func (s soakSample) tsv() string {
 
 // runSoak runs the master under load for -duration (or until ctx ends),
 // writes the samples and returns an error when a series is not flat.
-func runSoak(ctx context.Context, args []string, out io.Writer) error {
+func runSoak(ctx context.Context, args []string, out io.Writer) (err error) {
 	o, err := parseSoak(args)
 	if err != nil {
 		return err
@@ -107,9 +107,15 @@ func runSoak(ctx context.Context, args []string, out io.Writer) error {
 		if dir, err = os.MkdirTemp("", "wigo-soak-"); err != nil {
 			return fmt.Errorf("work directory: %w", err)
 		}
-		if !o.keep {
-			defer os.RemoveAll(dir)
-		}
+		// Kept when asked and when the soak fails: the master's log and
+		// database are the evidence.
+		defer func() {
+			if o.keep || err != nil {
+				fmt.Fprintf(out, "work directory kept: %s\n", dir)
+				return
+			}
+			os.RemoveAll(dir)
+		}()
 	}
 	if err := writeSoakProbes(filepath.Join(dir, "probes"), filepath.Join(dir, "state"), o); err != nil {
 		return err
@@ -251,6 +257,7 @@ notify "http" {
 	began := time.Now()
 	client := &http.Client{Timeout: 10 * time.Second}
 	var samples []soakSample
+	seen := map[int]bool{} // every plugin PID sampled: more than at once means a restart
 	tick := time.NewTicker(o.sample)
 	defer tick.Stop()
 	end := time.NewTimer(o.duration)
@@ -268,12 +275,15 @@ loop:
 			stopped = true
 			return fmt.Errorf("master exited during the soak: %v (log: %s)", err, wigoLog.Name())
 		case <-tick.C:
-			s, err := takeSample(ctx, client, base, daemon.Process.Pid, plugins, dir, db)
+			s, pids, err := takeSample(ctx, client, base, daemon.Process.Pid, plugins, dir, db)
 			if err != nil {
 				if ctx.Err() != nil {
 					break loop
 				}
 				return fmt.Errorf("sample at %v: %w", time.Since(began).Round(time.Second), err)
+			}
+			for _, p := range pids {
+				seen[p] = true
 			}
 			s.elapsed = time.Since(began)
 			s.notified = notified.Load()
@@ -303,7 +313,19 @@ loop:
 			}
 		}
 	}
-	return report(out, samples, o)
+	most := 0
+	for _, s := range samples {
+		most = max(most, s.plugins)
+	}
+	fmt.Fprintf(out, "plugin processes: %d at a time, %d over the run\n", most, len(seen))
+	if err := report(out, samples, o); err != nil {
+		return err
+	}
+	// A restarted plugin is a crash, and its new process would hide a leak.
+	if len(seen) > most {
+		return fmt.Errorf("%d plugin processes over the run for %d at a time: a plugin restarted (log: %s)", len(seen), most, wigoLog.Name())
+	}
+	return nil
 }
 
 // report prints the whole run's range of each series, then the judgement.
@@ -531,15 +553,17 @@ func freeLoopbackPort() (int, error) {
 }
 
 // takeSample measures the master once.
-func takeSample(ctx context.Context, client *http.Client, base string, pid int, pluginsDir, dir string, db *sql.DB) (soakSample, error) {
+// It also returns the plugin PIDs measured.
+func takeSample(ctx context.Context, client *http.Client, base string, pid int, pluginsDir, dir string, db *sql.DB) (soakSample, []int, error) {
 	var s soakSample
+	var measured []int
 	s.rssDaemon = pidRSS(pid)
 	if s.rssDaemon == 0 {
-		return s, fmt.Errorf("no RSS for the master (pid %d)", pid)
+		return s, nil, fmt.Errorf("no RSS for the master (pid %d)", pid)
 	}
 	fds, err := pidFDs(pid)
 	if err != nil {
-		return s, err
+		return s, nil, err
 	}
 	s.fdsDaemon = fds
 	for _, p := range pluginPIDs(pid, pluginsDir) {
@@ -549,19 +573,20 @@ func takeSample(ctx context.Context, client *http.Client, base string, pid int, 
 			s.fdsPlugins += n
 			s.rssPlugins += pidRSS(p)
 			s.plugins++
+			measured = append(measured, p)
 		}
 	}
 	if s.goroutines, err = goroutines(ctx, client, base); err != nil {
-		return s, err
+		return s, nil, err
 	}
 	s.dbBytes = fileSize(filepath.Join(dir, "data", "wigo.db"))
 	s.walBytes = fileSize(filepath.Join(dir, "data", "wigo.db-wal"))
 	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := db.QueryRowContext(qctx, "SELECT (SELECT count(*) FROM logs), (SELECT count(*) FROM outbox)").Scan(&s.logRows, &s.outboxRows); err != nil {
-		return s, fmt.Errorf("count rows: %w", err)
+		return s, nil, fmt.Errorf("count rows: %w", err)
 	}
-	return s, nil
+	return s, measured, nil
 }
 
 func fileSize(path string) int64 {

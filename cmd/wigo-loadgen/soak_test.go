@@ -187,7 +187,8 @@ func TestSoakShort(t *testing.T) {
 	}
 	s := out.String()
 	t.Logf("soak output:\n%s", s)
-	if !strings.Contains(s, "20/20 remotes polled") || !strings.Contains(s, "soak: passed (gross rule") {
+	if !strings.Contains(s, "20/20 remotes polled") || !strings.Contains(s, "soak: passed (gross rule") ||
+		!strings.Contains(s, "plugin processes: 2 at a time, 2 over the run") {
 		t.Errorf("output:\n%s", s)
 	}
 }
