@@ -248,6 +248,10 @@ notify "http" {
 	if p, err := filepath.EvalSymlinks(plugins); err == nil {
 		plugins = p
 	}
+	// The plugins start beside the API: sampling starts with both.
+	if err := awaitPlugins(ctx, daemon.Process.Pid, plugins, 2, exited, time.Minute); err != nil {
+		return fmt.Errorf("%w (log: %s)", err, wigoLog.Name())
+	}
 
 	fmt.Fprintf(out, "wigo-loadgen soak: master pid %d, %d probes every %ds, %d remotes × %d probes (check_interval %v), for %v; samples every %v to %s; work dir %s\n",
 		daemon.Process.Pid, o.probes, o.probeInterval, o.remotes, o.remoteProbes, o.checkInterval, o.duration, o.sample, o.out, dir)
@@ -539,6 +543,27 @@ func awaitAPI(ctx context.Context, base string, exited <-chan error, within time
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("master API %s not up within %v", base, within)
+		}
+	}
+}
+
+// awaitPlugins waits until the daemon has n plugin processes.
+func awaitPlugins(ctx context.Context, pid int, pluginsDir string, n int, exited <-chan error, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		got := len(pluginPIDs(pid, pluginsDir))
+		if got >= n {
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("master exited at start: %v", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond): // another process's children: /proc is the only window
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d plugins running after %v", got, n, within)
 		}
 	}
 }
