@@ -210,19 +210,24 @@ notify "http" {
 	if err := daemon.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", o.wigo, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- daemon.Wait() }()
-	stopped := false
+	// exited is closed when the master has exited, exitErr then set.
+	exited := make(chan struct{})
+	var exitErr error
+	go func() {
+		defer close(exited)
+		exitErr = daemon.Wait()
+	}()
 	stop := func() error {
-		if stopped {
-			return nil
+		select {
+		case <-exited:
+			return nil // exited on its own: reported where it was seen
+		default:
 		}
-		stopped = true
 		_ = daemon.Process.Signal(syscall.SIGTERM)
 		select {
-		case err := <-exited:
-			if err != nil {
-				return fmt.Errorf("master exited with %v after SIGTERM (log: %s)", err, wigoLog.Name())
+		case <-exited:
+			if exitErr != nil {
+				return fmt.Errorf("master exited with %v after SIGTERM (log: %s)", exitErr, wigoLog.Name())
 			}
 			return nil
 		case <-time.After(30 * time.Second):
@@ -234,7 +239,7 @@ notify "http" {
 	defer func() { _ = stop() }()
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := awaitAPI(ctx, base, exited, time.Minute); err != nil {
+	if err := awaitAPI(ctx, base, exited, &exitErr, time.Minute); err != nil {
 		return fmt.Errorf("%w (log: %s)", err, wigoLog.Name())
 	}
 	dbPath := filepath.Join(dir, "data", "wigo.db")
@@ -249,7 +254,7 @@ notify "http" {
 		plugins = p
 	}
 	// The plugins start beside the API: sampling starts with both.
-	if err := awaitPlugins(ctx, daemon.Process.Pid, plugins, 2, exited, time.Minute); err != nil {
+	if err := awaitPlugins(ctx, daemon.Process.Pid, plugins, 2, exited, &exitErr, time.Minute); err != nil {
 		return fmt.Errorf("%w (log: %s)", err, wigoLog.Name())
 	}
 
@@ -275,9 +280,8 @@ loop:
 			break loop
 		case <-end.C:
 			break loop
-		case err := <-exited:
-			stopped = true
-			return fmt.Errorf("master exited during the soak: %v (log: %s)", err, wigoLog.Name())
+		case <-exited:
+			return fmt.Errorf("master exited during the soak: %v (log: %s)", exitErr, wigoLog.Name())
 		case <-tick.C:
 			s, pids, err := takeSample(ctx, client, base, daemon.Process.Pid, plugins, dir, db)
 			if err != nil {
@@ -523,7 +527,7 @@ func awaitFile(ctx context.Context, path string, done <-chan struct{}, errp *err
 }
 
 // awaitAPI waits until the master answers GET /api.
-func awaitAPI(ctx context.Context, base string, exited <-chan error, within time.Duration) error {
+func awaitAPI(ctx context.Context, base string, exited <-chan struct{}, exitErr *error, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	client := &http.Client{Timeout: 5 * time.Second}
 	for {
@@ -535,8 +539,8 @@ func awaitAPI(ctx context.Context, base string, exited <-chan error, within time
 			}
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("master exited at start: %v", err)
+		case <-exited:
+			return fmt.Errorf("master exited at start: %v", *exitErr)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond): // another process: its API is the only window
@@ -548,7 +552,7 @@ func awaitAPI(ctx context.Context, base string, exited <-chan error, within time
 }
 
 // awaitPlugins waits until the daemon has n plugin processes.
-func awaitPlugins(ctx context.Context, pid int, pluginsDir string, n int, exited <-chan error, within time.Duration) error {
+func awaitPlugins(ctx context.Context, pid int, pluginsDir string, n int, exited <-chan struct{}, exitErr *error, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		got := len(pluginPIDs(pid, pluginsDir))
@@ -556,8 +560,8 @@ func awaitPlugins(ctx context.Context, pid int, pluginsDir string, n int, exited
 			return nil
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("master exited at start: %v", err)
+		case <-exited:
+			return fmt.Errorf("master exited at start: %v", *exitErr)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond): // another process's children: /proc is the only window

@@ -226,3 +226,32 @@ func TestJudgeFile(t *testing.T) {
 		t.Fatalf("damaged TSV: err = %v, want line 3, rss_bytes named", err)
 	}
 }
+
+// TestSoakMasterExits: a master that exits at once is reported as such,
+// with its log, and the work directory is kept.
+func TestSoakMasterExits(t *testing.T) {
+	plugins := t.TempDir()
+	for _, p := range []string{"transport-pull", "notify-http"} {
+		if err := os.WriteFile(filepath.Join(plugins, p), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	falseBin, err := exec.LookPath("false")
+	if err != nil {
+		t.Skip("no false(1)")
+	}
+	var out strings.Builder
+	err = runSoak(context.Background(), []string{"-wigo", falseBin, "-plugins", plugins, "-remotes", "2",
+		"-duration", "10s", "-out", filepath.Join(t.TempDir(), "s.tsv")}, &out)
+	if err == nil || !strings.Contains(err.Error(), "master exited at start: exit status 1") || !strings.Contains(err.Error(), "wigo.log") {
+		t.Fatalf("err = %v, want the exit and the log named", err)
+	}
+	dir, ok := strings.CutPrefix(strings.TrimSpace(out.String()), "work directory kept: ")
+	if !ok {
+		t.Fatalf("output %q, want the work directory kept", out.String())
+	}
+	defer os.RemoveAll(dir)
+	if _, err := os.Stat(filepath.Join(dir, "wigo.hcl")); err != nil {
+		t.Errorf("kept directory: %v", err)
+	}
+}
