@@ -238,7 +238,7 @@ func TestSoakMasterExits(t *testing.T) {
 	}
 	falseBin, err := exec.LookPath("false")
 	if err != nil {
-		t.Skip("no false(1)")
+		t.Fatalf("false(1), coreutils: %v", err)
 	}
 	var out strings.Builder
 	err = runSoak(context.Background(), []string{"-wigo", falseBin, "-plugins", plugins, "-remotes", "2",
