@@ -38,6 +38,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -350,7 +351,7 @@ func report(out io.Writer, samples []soakSample, o soakOptions) error {
 	}
 	verdicts, err := judgeSoak(samples, o)
 	if len(verdicts) > 0 {
-		fmt.Fprintf(out, "after warm-up (%.0f %% of the run), least-squares fit:\n", 100*o.warmup)
+		fmt.Fprintf(out, "after warm-up (%.0f %% of the run), a line fitted to each series (slope: Theil–Sen, judged; least squares beside it):\n", 100*o.warmup)
 	}
 	for _, v := range verdicts {
 		fmt.Fprintln(out, v)
@@ -711,14 +712,25 @@ func afterWarmup(samples []soakSample, warmup float64) []soakSample {
 	return nil
 }
 
-// fit is a least-squares line through a series over time.
+// fit is a line through a series over time, two ways: least squares
+// (slope, resid: reported) and Theil–Sen (robust, noise: judged). Probe
+// runs, deliveries and polls come in bursts that show as single-sample
+// spikes of goroutines and descriptors; least squares would count them as
+// noise and widen the tolerance for a real leak, the median of pairwise
+// slopes and the median absolute deviation of the residuals ignore them.
 type fit struct {
 	n                         int
 	first, last, lo, hi, mean float64
-	slope                     float64 // per second
-	resid                     float64 // standard deviation of the residuals
+	slope                     float64 // least squares, per second
+	resid                     float64 // standard deviation of its residuals
+	robust                    float64 // Theil–Sen, per second
+	noise                     float64 // 1.4826 × MAD of its residuals: a standard deviation for normal noise
 	span                      float64 // seconds covered
 }
+
+// maxTheilSen caps the points of the Theil–Sen fit (their pairs are
+// sorted): a longer window is thinned evenly.
+const maxTheilSen = 2000
 
 func lineFit(ts, ys []float64) fit {
 	f := fit{n: len(ys)}
@@ -752,17 +764,64 @@ func lineFit(ts, ys []float64) fit {
 	if f.n > 2 {
 		f.resid = math.Sqrt(ss / float64(f.n-2))
 	}
+	f.robust, f.noise = theilSen(ts, ys)
 	return f
 }
 
-// drift is the fitted change over the window.
-func (f fit) drift() float64 { return f.slope * f.span }
+// theilSen returns the median of the slopes between every pair of points
+// and the scaled median absolute deviation of the residuals around the
+// line of that slope through the median intercept.
+func theilSen(ts, ys []float64) (slope, noise float64) {
+	if len(ys) < 2 {
+		return 0, 0
+	}
+	step := max(1, (len(ys)+maxTheilSen-1)/maxTheilSen)
+	var tt, yy []float64
+	for i := 0; i < len(ys); i += step {
+		tt, yy = append(tt, ts[i]), append(yy, ys[i])
+	}
+	var slopes []float64
+	for i := range tt {
+		for j := i + 1; j < len(tt); j++ {
+			if tt[j] != tt[i] {
+				slopes = append(slopes, (yy[j]-yy[i])/(tt[j]-tt[i]))
+			}
+		}
+	}
+	slope = medianOf(slopes)
+	icept := make([]float64, len(ys))
+	for i := range ys {
+		icept[i] = ys[i] - slope*ts[i]
+	}
+	c := medianOf(icept)
+	dev := make([]float64, len(ys))
+	for i := range ys {
+		dev[i] = math.Abs(ys[i] - slope*ts[i] - c)
+	}
+	return slope, 1.4826 * medianOf(dev)
+}
+
+// medianOf sorts v in place and returns its median, 0 for none.
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Float64s(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
+}
+
+// drift is the robustly fitted change over the window.
+func (f fit) drift() float64 { return f.robust * f.span }
 
 // flatWithin is the flat rule: the fitted rise over the window is no more
-// than three residual standard deviations (the noise: GC cycles, pools,
-// WAL checkpoints) or floor, whichever is larger. A fall always passes.
+// than three standard deviations of the noise (GC cycles, pools, WAL
+// checkpoints, bursts) or floor, whichever is larger. A fall always
+// passes.
 func (f fit) flatWithin(floor float64) (bool, float64) {
-	tol := max(3*f.resid, floor)
+	tol := max(3*f.noise, floor)
 	return f.drift() <= tol, tol
 }
 
@@ -801,8 +860,8 @@ func judgeSoak(samples []soakSample, o soakOptions) ([]string, error) {
 	}
 	var lines, failed []string
 	line := func(name string, f fit, verdict string) {
-		lines = append(lines, fmt.Sprintf("%-12s first=%.0f last=%.0f min=%.0f max=%.0f mean=%.0f slope=%.4g/h residual_sd=%.4g %s",
-			name, f.first, f.last, f.lo, f.hi, f.mean, f.slope*3600, f.resid, verdict))
+		lines = append(lines, fmt.Sprintf("%-12s first=%.0f last=%.0f min=%.0f max=%.0f mean=%.0f slope=%.4g/h (least squares %.4g/h, residual sd %.4g) noise_sd=%.4g %s",
+			name, f.first, f.last, f.lo, f.hi, f.mean, f.robust*3600, f.slope*3600, f.resid, f.noise, verdict))
 	}
 
 	// Sampling works: every sample saw the daemon, a plugin, goroutines

@@ -47,6 +47,19 @@ func TestJudgeSoak(t *testing.T) {
 		{"noise", flat, func(int, *soakSample) {}, ""},
 		{"one descriptor per minute", flat, func(i int, s *soakSample) { s.fdsPlugins += int64(i / 6) }, "fds"},
 		{"goroutine leak", flat, func(i int, s *soakSample) { s.goroutines += int64(i / 3) }, "goroutines"},
+		// Bursts (probe runs, deliveries) are spikes of one sample: they
+		// neither fail a flat series nor hide a leak under them.
+		{"goroutine bursts", flat, func(i int, s *soakSample) {
+			if i%40 == 7 {
+				s.goroutines += 220
+			}
+		}, ""},
+		{"goroutine leak under bursts", flat, func(i int, s *soakSample) {
+			s.goroutines += int64(i / 6)
+			if i%40 == 7 {
+				s.goroutines += 220
+			}
+		}, "goroutines"},
 		{"RSS creeping 10 % over the window", flat, func(i int, s *soakSample) { s.rssDaemon += int64(i) * 78_000 }, "rss_bytes"},
 		{"logging rows", flat, func(i int, s *soakSample) {
 			s.logRows, s.outboxRows = int64(i)*40, int64(i)*40
@@ -92,8 +105,13 @@ func TestJudgeSoak(t *testing.T) {
 // TestLineFit: the slope and residuals of an exact line.
 func TestLineFit(t *testing.T) {
 	f := lineFit([]float64{0, 10, 20, 30}, []float64{5, 7, 9, 11})
-	if f.slope != 0.2 || f.resid > 1e-9 || f.drift() != 6 || f.mean != 8 || f.lo != 5 || f.hi != 11 {
+	if f.slope != 0.2 || f.resid > 1e-9 || f.robust != 0.2 || f.noise != 0 || f.drift() != 6 || f.mean != 8 || f.lo != 5 || f.hi != 11 {
 		t.Fatalf("fit = %+v", f)
+	}
+	// One spike tilts least squares, not Theil–Sen.
+	f = lineFit([]float64{0, 10, 20, 30, 40, 50, 60}, []float64{5, 7, 9, 11, 13, 15, 117})
+	if f.robust != 0.2 || f.noise != 0 || f.slope < 1 {
+		t.Fatalf("fit with a spike = %+v", f)
 	}
 }
 
