@@ -1,7 +1,8 @@
 // Command wigo-loadgen simulates many Wigo push clients (push) or pulled
 // remotes (pull, see pull.go) against a master, to measure the master's
 // CPU and memory per host (BENCHMARKS.md) and to show that a reconnect
-// storm is a normal day.
+// storm is a normal day; soak (soak.go) runs a master under load for hours
+// and requires its resources flat (RELIABILITY.md).
 //
 //	wigo-loadgen push -master 127.0.0.1:4001 -n 1000 -probes 20 -interval 10s \
 //	    -change 0.01 -duration 60s -ramp 10s -pid $(pidof wigo)
