@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/wigo-project/wigo/core/daemon.Version=$(VERSION)
 BIN     := bin
 
-.PHONY: build run test test-deps vet fuzz bench chaos clean probe-links
+.PHONY: build run test test-deps vet fuzz bench chaos soak clean probe-links
 
 # Commands in bin/, plugin binaries in bin/plugins/ (etc/dev.hcl's
 # plugins_dir), where the daemon finds them by name.
@@ -75,6 +75,21 @@ chaos:
 	WIGO_CHAOS_STORM_CLIENTS=$(CHAOS_STORM_CLIENTS) \
 	$(GO) test -race -count=1 -timeout 60m -run '^TestChaos' -v ./cmd/wigo/ > var/chaos.txt 2>&1; \
 	rc=$$?; grep -E 'chaos: |^(--- |FAIL|ok)' var/chaos.txt; exit $$rc
+
+# The soak of RELIABILITY.md: a master with 200 probes every 2 s and 1,000
+# pulled remotes for SOAK_DURATION, sampled every SOAK_SAMPLE; fails when a
+# series is not flat. Samples in var/soak/soak-$(SOAK_DURATION).tsv, the
+# progress and the verdicts in var/soak/soak-$(SOAK_DURATION).txt (tail -f
+# it). The 72-hour run: make soak SOAK_DURATION=72h SOAK_SAMPLE=60s.
+SOAK_DURATION ?= 1h
+SOAK_SAMPLE   ?= 10s
+SOAK_FLAGS    ?=
+soak: build
+	@mkdir -p var/soak
+	@nice ./$(BIN)/wigo-loadgen soak -wigo $(BIN)/wigo -plugins $(BIN)/plugins \
+		-duration $(SOAK_DURATION) -sample $(SOAK_SAMPLE) -out var/soak/soak-$(SOAK_DURATION).tsv $(SOAK_FLAGS) \
+		> var/soak/soak-$(SOAK_DURATION).txt 2>&1; \
+	rc=$$?; grep -vE '^ *[0-9]+s ' var/soak/soak-$(SOAK_DURATION).txt; exit $$rc
 
 test-deps:
 	@sh scripts/test-deps

@@ -1,7 +1,8 @@
 // Command wigo-loadgen simulates many Wigo push clients (push) or pulled
 // remotes (pull, see pull.go) against a master, to measure the master's
 // CPU and memory per host (BENCHMARKS.md) and to show that a reconnect
-// storm is a normal day.
+// storm is a normal day; soak (soak.go) runs a master under load for hours
+// and requires its resources flat (RELIABILITY.md).
 //
 //	wigo-loadgen push -master 127.0.0.1:4001 -n 1000 -probes 20 -interval 10s \
 //	    -change 0.01 -duration 60s -ramp 10s -pid $(pidof wigo)
@@ -49,17 +50,19 @@ import (
 )
 
 func main() {
-	if len(os.Args) < 2 || (os.Args[1] != "push" && os.Args[1] != "pull") {
+	runs := map[string]func(context.Context, []string, io.Writer) error{"push": runPush, "pull": runPull, "soak": runSoak}
+	run, ok := runs[""]
+	if len(os.Args) >= 2 {
+		run, ok = runs[os.Args[1]]
+	}
+	if !ok {
 		fmt.Fprintln(os.Stderr, "usage: wigo-loadgen push -master HOST:PORT [-n 1000] [-probes 20] [-interval 10s] [-change 0.01] [-duration 60s] [-ramp 10s] [-pid PID]")
 		fmt.Fprintln(os.Stderr, "       wigo-loadgen pull [-n 1000] [-probes 20] [-interval 10s] [-change 0.01] [-listen-port 4950] [-config FILE] [-check-interval 10s] [-duration 60s] [-settle 10s] [-pid PID] [-close]")
+		fmt.Fprintln(os.Stderr, "       wigo-loadgen soak [-wigo bin/wigo] [-plugins bin/plugins] [-duration 1h] [-sample 10s] [-probes 200] [-remotes 1000] [-out var/soak/….tsv] [-rule flat|gross]\n       wigo-loadgen soak -judge var/soak/….tsv [-warmup 0.5] [-rule flat|gross]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	run := runPush
-	if os.Args[1] == "pull" {
-		run = runPull
-	}
 	if err := run(ctx, os.Args[2:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "wigo-loadgen:", err)
 		os.Exit(1)
