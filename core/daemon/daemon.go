@@ -125,10 +125,15 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 		return nil, fmt.Errorf("notify blocks:\n%s", config.FormatDiagnostics(diags))
 	}
 	every := map[string]time.Duration{}
+	escalation := map[string]decide.Escalation{}
 	for _, in := range instances {
 		every[in.Name] = in.RenotifyEvery
+		if in.EscalateTo != "" {
+			escalation[in.Name] = decide.Escalation{After: in.EscalateAfter, To: in.EscalateTo, MinLevel: in.Filter.MinLevel}
+		}
 	}
 	decider.SetRenotify(every)
+	decider.SetEscalation(escalation)
 	// A notifier that comes (back) up resumes what waited for it at once.
 	var pipeline *notify.Pipeline
 	onRunning := func(kind, label string) {

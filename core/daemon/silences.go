@@ -45,9 +45,14 @@ func (d *Daemon) runSilences(ctx context.Context) {
 			d.state.StopFlapping(settled)
 			continue
 		}
-		again, renotifies := d.decider.RenotifyDue(now)
-		if len(again) > 0 {
-			d.state.Renotify(again)
+		again, escalate, renotifies := d.decider.RenotifyDue(now)
+		if len(again) > 0 || len(escalate) > 0 {
+			if len(again) > 0 {
+				d.state.Renotify(again)
+			}
+			if len(escalate) > 0 {
+				d.state.Escalate(escalate)
+			}
 			continue
 		}
 		due, next := d.decider.Due(now)

@@ -47,8 +47,9 @@ type Decider struct {
 	attempts, recoveryAttempts int
 	// problems are the subjects left at a problem by the last change people
 	// heard of, and renotify each instance's interval (renotify.go).
-	problems map[key]*problem
-	renotify map[string]time.Duration
+	problems   map[key]*problem
+	renotify   map[string]time.Duration
+	escalation map[string]Escalation
 	// flaps are the recent changes of each subject, for flap detection.
 	flaps         map[key]*flap
 	flapWindow    time.Duration
@@ -276,6 +277,8 @@ func (d *Decider) decide(e *event.Event) {
 		d.track(e)
 	case event.Renotify:
 		d.renotifyOf(e)
+	case event.Escalation:
+		d.escalateOf(e)
 	case event.HostRemoved:
 		hk := hostKey(e.HostUUID, e.Host)
 		for k := range d.pending {

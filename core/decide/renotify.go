@@ -2,6 +2,7 @@ package decide
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -17,6 +18,27 @@ type problem struct {
 	// next is, per notifier instance with a renotify interval, when it is
 	// told again.
 	next map[string]time.Time
+	// escalate is, per escalating instance, when the problem escalates if
+	// nobody acknowledged it; removed once escalated.
+	escalate map[string]time.Time
+}
+
+// Escalation is one notify block's escalate_after / escalate_to, with the
+// level its problems start at (its min_level).
+type Escalation struct {
+	After    time.Duration
+	To       string
+	MinLevel int
+}
+
+// SetEscalation sets each escalating instance's rule.
+func (d *Decider) SetEscalation(rules map[string]Escalation) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.escalation = rules
+	for _, p := range d.problems {
+		d.schedule(p, p.since)
+	}
 }
 
 // SetRenotify sets the renotify interval of each notifier instance that
@@ -42,6 +64,12 @@ func (d *Decider) schedule(p *problem, t time.Time) {
 	p.next = make(map[string]time.Time, len(d.renotify))
 	for in, iv := range d.renotify {
 		p.next[in] = t.Add(iv)
+	}
+	p.escalate = map[string]time.Time{}
+	for in, r := range d.escalation {
+		if p.subject.Notified >= r.MinLevel || p.subject.Notified >= model.StatusDown {
+			p.escalate[in] = t.Add(r.After)
+		}
 	}
 }
 
@@ -82,30 +110,85 @@ func (d *Decider) track(e *event.Event) {
 }
 
 // RenotifyDue returns the problems some instance is to hear of again at t,
-// and when the next one is (zero when none).
-func (d *Decider) RenotifyDue(t time.Time) (due []event.Pending, next time.Time) {
+// those to escalate, and when the next of either is (zero when none).
+func (d *Decider) RenotifyDue(t time.Time) (renotify, escalate []event.Pending, next time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, p := range d.problems {
+	due := func(times map[string]time.Time) bool {
 		isDue := false
-		for _, at := range p.next {
+		for _, at := range times {
 			if !t.Before(at) {
 				isDue = true
 			} else if next.IsZero() || at.Before(next) {
 				next = at
 			}
 		}
-		if isDue {
-			due = append(due, p.subject)
+		return isDue
+	}
+	for _, p := range d.problems {
+		if due(p.next) {
+			renotify = append(renotify, p.subject)
+		}
+		if due(p.escalate) {
+			escalate = append(escalate, p.subject)
 		}
 	}
-	sort.Slice(due, func(i, j int) bool {
-		if due[i].Host != due[j].Host {
-			return due[i].Host < due[j].Host
+	for _, l := range [][]event.Pending{renotify, escalate} {
+		sort.Slice(l, func(i, j int) bool {
+			if l[i].Host != l[j].Host {
+				return l[i].Host < l[j].Host
+			}
+			return l[i].Probe < l[j].Probe
+		})
+	}
+	return renotify, escalate, next
+}
+
+// escalateOf decides an escalation event: to the escalate_to of each
+// instance whose escalate_after has passed (once), unless the problem is
+// acknowledged, silenced or flapping by then, or gone.
+func (d *Decider) escalateOf(e *event.Event) {
+	k := key{hostKey(e.HostUUID, e.Host), e.Probe}
+	p := d.problems[k]
+	if p == nil {
+		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "no longer a problem"
+		return
+	}
+	var to []string
+	for in, at := range p.escalate {
+		if !e.Time.Before(at) {
+			delete(p.escalate, in)
+			if r, ok := d.escalation[in]; ok && !slices.Contains(to, r.To) {
+				to = append(to, r.To)
+			}
 		}
-		return due[i].Probe < due[j].Probe
-	})
-	return due, next
+	}
+	if why := d.quiet(k, e); why != "" || len(to) == 0 {
+		if why == "" {
+			why = "not due"
+		}
+		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, why
+		return
+	}
+	sort.Strings(to)
+	e.OldStatus = p.subject.Notified
+	e.Decision.To = to
+	e.Message += fmt.Sprintf(", a problem since %s: escalated", p.since.UTC().Format(time.RFC3339))
+}
+
+// quiet says why problem k is not to be sent again now ("" when it is):
+// acknowledged, flapping or silenced.
+func (d *Decider) quiet(k key, e *event.Event) string {
+	switch {
+	case d.ackHolds(k):
+		return "acknowledged"
+	case d.flapping(k):
+		return "flapping"
+	}
+	if s, ok := d.silencing(e.Host, e.Group, e.Probe, e.Time); ok {
+		return "silenced by " + s.ID
+	}
+	return ""
 }
 
 // renotifyOf decides a renotify event: for the instances whose time has
@@ -134,19 +217,12 @@ func (d *Decider) renotifyOf(e *event.Event) {
 	}
 	sort.Strings(to)
 	e.OldStatus = p.subject.Notified
-	switch {
-	case d.ackHolds(k):
-		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "acknowledged"
-	case d.flapping(k):
-		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "flapping"
-	default:
-		if s, ok := d.silencing(e.Host, e.Group, e.Probe, e.Time); ok {
-			e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "silenced by "+s.ID
-			return
-		}
-		e.Decision.To = to
-		e.Message += fmt.Sprintf(", a problem since %s", p.since.UTC().Format(time.RFC3339))
+	if why := d.quiet(k, e); why != "" {
+		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, why
+		return
 	}
+	e.Decision.To = to
+	e.Message += fmt.Sprintf(", a problem since %s", p.since.UTC().Format(time.RFC3339))
 }
 
 // ackHolds reports whether an acknowledgement in force covers subject k

@@ -21,11 +21,11 @@ func TestRenotify(t *testing.T) {
 	d := New()
 	d.SetRenotify(map[string]time.Duration{"pager": time.Hour, "mail": 3 * time.Hour, "chat": 0})
 	d.Decide([]event.Event{at(probe("disk", 100, 300), 0)})
-	due, next := d.RenotifyDue(t0.Add(59 * time.Minute))
+	due, _, next := d.RenotifyDue(t0.Add(59 * time.Minute))
 	if len(due) != 0 || !next.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("at +59m: due %v next %s, want none, next at +1h", due, next.Sub(t0))
 	}
-	if due, _ = d.RenotifyDue(t0.Add(time.Hour)); len(due) != 1 || due[0].Probe != "disk" {
+	if due, _, _ = d.RenotifyDue(t0.Add(time.Hour)); len(due) != 1 || due[0].Probe != "disk" {
 		t.Fatalf("at +1h: due %+v, want disk", due)
 	}
 	for _, c := range []struct {
@@ -42,12 +42,12 @@ func TestRenotify(t *testing.T) {
 	if e := renotifyAt(d, 4*time.Hour, 300); e.Decision.HeldBack != event.HeldUnchanged || e.Decision.To != nil || e.Logged() {
 		t.Errorf("acknowledged: %+v, want held back, not logged", e.Decision)
 	}
-	if _, next := d.RenotifyDue(t0.Add(4 * time.Hour)); !next.Equal(t0.Add(5 * time.Hour)) {
+	if _, _, next := d.RenotifyDue(t0.Add(4 * time.Hour)); !next.Equal(t0.Add(5 * time.Hour)) {
 		t.Errorf("after the held one, next at +%s, want +5h", next.Sub(t0))
 	}
 	// Recovered: no longer a problem.
 	d.Decide([]event.Event{at(probe("disk", 300, 100), 270*time.Minute)})
-	if due, next := d.RenotifyDue(t0.Add(10 * time.Hour)); len(due) != 0 || !next.IsZero() {
+	if due, _, next := d.RenotifyDue(t0.Add(10 * time.Hour)); len(due) != 0 || !next.IsZero() {
 		t.Errorf("after the recovery: due %v next %s", due, next)
 	}
 }
@@ -57,7 +57,7 @@ func TestRenotifySilencedAndRestored(t *testing.T) {
 	d := New()
 	d.SetRenotify(map[string]time.Duration{"pager": time.Hour})
 	d.RestoreProblems([]event.Pending{{HostUUID: "u1", Host: "web-1", Probe: "disk", Notified: 500}}, t0)
-	if due, next := d.RenotifyDue(t0); len(due) != 0 || !next.Equal(t0.Add(time.Hour)) {
+	if due, _, next := d.RenotifyDue(t0); len(due) != 0 || !next.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("restored: due %v next %s, want the first in an hour", due, next.Sub(t0))
 	}
 	d.Decide([]event.Event{silenceSet("s1", "web-1", "", 0, 2*time.Hour)})
@@ -66,5 +66,37 @@ func TestRenotifySilencedAndRestored(t *testing.T) {
 	}
 	if e := renotifyAt(d, 3*time.Hour, 500); len(e.Decision.To) != 1 || e.OldStatus != 500 {
 		t.Errorf("after the silence: %+v", e.Decision)
+	}
+}
+
+// A problem at the escalating block's level that nobody acknowledged
+// within escalate_after goes once to escalate_to; one acknowledged in time,
+// or under the level, never does.
+func TestEscalation(t *testing.T) {
+	d := New()
+	d.SetEscalation(map[string]Escalation{"mail": {After: 30 * time.Minute, To: "pager", MinLevel: 300}})
+	d.Decide([]event.Event{at(probe("disk", 100, 300), 0), at(probe("load", 100, 200), 0)})
+	_, esc, next := d.RenotifyDue(t0.Add(29 * time.Minute))
+	if len(esc) != 0 || !next.Equal(t0.Add(30*time.Minute)) {
+		t.Fatalf("at +29m: %v next %s", esc, next.Sub(t0))
+	}
+	_, esc, _ = d.RenotifyDue(t0.Add(30 * time.Minute))
+	if len(esc) != 1 || esc[0].Probe != "disk" {
+		t.Fatalf("at +30m escalating %+v, want disk only (load is under the level)", esc)
+	}
+	e := []event.Event{{Kind: event.Escalation, Time: t0.Add(30 * time.Minute), HostUUID: "u1", Host: "web-1", Probe: "disk", NewStatus: 300}}
+	d.Decide(e)
+	if len(e[0].Decision.To) != 1 || e[0].Decision.To[0] != "pager" || e[0].Decision.HeldBack != "" {
+		t.Fatalf("escalation: %+v, want to pager", e[0].Decision)
+	}
+	if _, esc, _ = d.RenotifyDue(t0.Add(5 * time.Hour)); len(esc) != 0 {
+		t.Errorf("escalated twice: %+v", esc)
+	}
+	// Acknowledged in time: no escalation.
+	d.Decide([]event.Event{at(probe("io", 100, 500), time.Hour), at(ack("io", 500, false), 70*time.Minute)})
+	e = []event.Event{{Kind: event.Escalation, Time: t0.Add(90 * time.Minute), HostUUID: "u1", Host: "web-1", Probe: "io", NewStatus: 500}}
+	d.Decide(e)
+	if e[0].Decision.To != nil || e[0].Decision.HeldBack != event.HeldUnchanged {
+		t.Errorf("escalation of an acknowledged problem: %+v", e[0].Decision)
 	}
 }

@@ -59,6 +59,9 @@ const (
 	// unacknowledged, for the notifiers whose renotify_every has passed
 	// (Decision.To).
 	Renotify Kind = "renotify"
+	// Escalation sends a problem nobody acknowledged in time to the
+	// notifiers named in Decision.To (escalate_to).
+	Escalation Kind = "escalation"
 )
 
 // Decision.Flapping values.
@@ -243,7 +246,7 @@ func (e Event) Logged() bool {
 		return true
 	case ProbeAppeared:
 		return e.NewStatus != model.StatusOK
-	case CurrentState, FlappingStopped, Renotify:
+	case CurrentState, FlappingStopped, Renotify, Escalation:
 		return e.Decision.HeldBack != HeldUnchanged
 	case HostRemoved:
 		return e.ByOperator

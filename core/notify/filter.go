@@ -18,7 +18,7 @@ import (
 var Kinds = []event.Kind{
 	event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared,
 	event.HostDown, event.HostUp, event.HostRemoved, event.ClientWaiting, event.Acknowledged,
-	event.CurrentState, event.FlappingStopped, event.Renotify,
+	event.CurrentState, event.FlappingStopped, event.Renotify, event.Escalation,
 }
 
 // Filter decides which events one notifier instance hears about.
@@ -129,6 +129,11 @@ type Routing struct {
 	// RenotifyEvery is the renotify_every attribute, in seconds: how often
 	// an unresolved, unacknowledged problem is notified again (0: never).
 	RenotifyEvery float64 `hcl:"renotify_every,optional"`
+	// EscalateAfter (seconds) and EscalateTo (another notify block's
+	// label): a problem at this block's level not acknowledged within
+	// EscalateAfter is sent once to EscalateTo.
+	EscalateAfter float64 `hcl:"escalate_after,optional"`
+	EscalateTo    string  `hcl:"escalate_to,optional"`
 }
 
 // minRenotify bounds renotify_every from below: more often is a flood.
@@ -136,6 +141,7 @@ const minRenotify = 60
 
 var routingSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "groups"}, {Name: "hosts"}, {Name: "fallback_for"}, {Name: "renotify_every"},
+	{Name: "escalate_after"}, {Name: "escalate_to"},
 }}
 
 // DecodeRouting takes groups, hosts and fallback_for out of a notify block's
@@ -166,6 +172,20 @@ func DecodeRouting(body hcl.Body) (Routing, hcl.Body, hcl.Diagnostics) {
 			r.RenotifyEvery = 0
 		}
 	}
+	decode("escalate_to", &r.EscalateTo)
+	if a, ok := content.Attributes["escalate_after"]; ok {
+		decode("escalate_after", &r.EscalateAfter)
+		if r.EscalateAfter < minRenotify || r.EscalateAfter > 366*24*3600 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid escalate_after",
+				Detail:  fmt.Sprintf("escalate_after = %v: give seconds between %d and a year.", r.EscalateAfter, minRenotify),
+				Subject: a.Expr.Range().Ptr()})
+			r.EscalateAfter = 0
+		}
+	}
+	if (r.EscalateAfter > 0) != (r.EscalateTo != "") && !diags.HasErrors() {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incomplete escalation",
+			Detail: "escalate_after and escalate_to go together: after how long, to which notify block."})
+	}
 	return r, remain, diags
 }
 
@@ -188,6 +208,8 @@ func InstanceFromBlock(b config.PluginBlock) (Instance, hcl.Body, hcl.Diagnostic
 		Filter:        Filter{Notifications: *b.Filter, Groups: r.Groups, Hosts: r.Hosts},
 		FallbackFor:   r.FallbackFor,
 		RenotifyEvery: time.Duration(r.RenotifyEvery * float64(time.Second)),
+		EscalateAfter: time.Duration(r.EscalateAfter * float64(time.Second)),
+		EscalateTo:    r.EscalateTo,
 	}, remain, diags
 }
 
@@ -204,6 +226,14 @@ func CheckInstances(instances []Instance) error {
 			return fmt.Errorf("two notifier instances named %q", in.Name)
 		}
 		seen[in.Name] = in
+	}
+	for _, in := range instances {
+		if in.EscalateTo == "" {
+			continue
+		}
+		if _, ok := seen[in.EscalateTo]; !ok || in.EscalateTo == in.Name {
+			return fmt.Errorf("notify %q: escalate_to names %q, which is not another notify block", in.Name, in.EscalateTo)
+		}
 	}
 	for _, in := range instances {
 		if in.FallbackFor == "" {

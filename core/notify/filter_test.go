@@ -284,3 +284,37 @@ func TestRenotifyEveryBounds(t *testing.T) {
 		}
 	}
 }
+
+// An escalation goes to the instance the core named, whatever that
+// instance's own filter, and to no other.
+func TestEscalationIsAddressed(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "wigo.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pager := allOf("pager")
+	pager.Filter.MinLevel = 999
+	mail := allOf("mail")
+	mail.EscalateAfter, mail.EscalateTo = time.Hour, "pager"
+	if err := CheckInstances([]Instance{mail, pager}); err != nil {
+		t.Fatal(err)
+	}
+	bad := allOf("x")
+	bad.EscalateTo = "nobody"
+	if err := CheckInstances([]Instance{bad}); err == nil || !strings.Contains(err.Error(), `escalate_to names "nobody"`) {
+		t.Errorf("escalate_to to an unknown block: %v", err)
+	}
+	p, err := New(Options{Store: st, Sender: newRecorder(nil), Instances: []Instance{mail, pager}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := p.Prepare([]event.Event{{Kind: event.Escalation, Host: "web-1", Group: "g", Probe: "disk", NewStatus: 300,
+		OldStatus: 300, Message: "escalated", Decision: event.Decision{To: []string{"pager"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Instance != "pager" {
+		t.Fatalf("escalation queued for %+v, want pager only", entries)
+	}
+}

@@ -140,7 +140,7 @@ func Build(e event.Event, eventID string) (*Notification, bool) {
 		n.Type = TypeWigo
 		n.Message = fmt.Sprintf("New push client %s (%s) is waiting for approval", e.Host, e.HostUUID)
 		n.Summary = fmt.Sprintf("A new push client %s (UUID %s) is waiting for approval : \n\n\t%s\n", e.Host, e.HostUUID, e.Message)
-	case event.CurrentState, event.FlappingStopped, event.Renotify:
+	case event.CurrentState, event.FlappingStopped, event.Renotify, event.Escalation:
 		n.Type = TypeProbe
 		if e.Probe == "" {
 			n.Type = TypeWigo

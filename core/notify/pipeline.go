@@ -98,6 +98,11 @@ type Instance struct {
 	// RenotifyEvery is how often an unresolved, unacknowledged problem this
 	// instance heard of is sent again (core/decide decides when; 0 never).
 	RenotifyEvery time.Duration
+	// EscalateAfter and EscalateTo: a problem at this instance's level not
+	// acknowledged within EscalateAfter goes once to instance EscalateTo
+	// (core/decide decides when).
+	EscalateAfter time.Duration
+	EscalateTo    string
 }
 
 // Options configure a Pipeline.
@@ -276,7 +281,9 @@ func (p *Pipeline) prepare(events []event.Event) ([]store.OutboxEntry, error) {
 				// Decided in the core: this event is for those only.
 				continue
 			}
-			if in.Filter.Accepts(e) {
+			// An escalation is addressed: its target takes it whatever its
+			// own filter (the level was the escalating block's).
+			if e.Kind == event.Escalation || in.Filter.Accepts(e) {
 				accepted = append(accepted, in)
 			}
 		}

@@ -57,6 +57,12 @@ func (s *State) Renotify(subjects []event.Pending) {
 	s.restate(event.Renotify, subjects, "and still unresolved")
 }
 
+// Escalate publishes an escalation event for each subject, with its status
+// now: the decisions say which notifiers it goes to.
+func (s *State) Escalate(subjects []event.Pending) {
+	s.restate(event.Escalation, subjects, "and nobody acknowledged it")
+}
+
 func (s *State) restate(kind event.Kind, subjects []event.Pending, why string) {
 	s.mu.Lock()
 	var events []event.Event
