@@ -129,6 +129,8 @@ type Config struct {
 	Transports []PluginBlock
 	// Maintenance lists the maintenance "x" blocks, in file order.
 	Maintenance []Maintenance
+	// Dependencies lists the dependency "x" blocks, in file order.
+	Dependencies []Dependency
 
 	// Files names the files that were loaded, in merge order, so -check and
 	// the startup log can say exactly what was read.

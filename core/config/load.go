@@ -150,7 +150,7 @@ var topSchema = func() *hcl.BodySchema {
 	for _, t := range []string{"http", "notifications", "logs", "flapping"} {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: t})
 	}
-	for _, t := range []string{KindNotify, KindOutput, KindTransport, KindMaintenance} {
+	for _, t := range []string{KindNotify, KindOutput, KindTransport, KindMaintenance, KindDependency} {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: t, LabelNames: []string{"name"}})
 	}
 	return s
@@ -205,6 +205,10 @@ func (l *loader) file(s Source) {
 	for _, b := range content.Blocks {
 		if b.Type == KindMaintenance {
 			l.maintenance(b, base)
+			continue
+		}
+		if b.Type == KindDependency {
+			l.dependency(b, base)
 			continue
 		}
 		if !singletonBlocks[b.Type] {
@@ -340,6 +344,7 @@ func badPluginName(name string) string {
 // finish runs the checks that need the fully merged result.
 func (l *loader) finish() {
 	c := l.cfg
+	l.checkDependencies()
 	l.pair("http.tls_cert", c.HTTP.TLSCert, "http.tls_key", c.HTTP.TLSKey, "HTTPS needs both a certificate and a key")
 	l.pair("http.tls_key", c.HTTP.TLSKey, "http.tls_cert", c.HTTP.TLSCert, "HTTPS needs both a certificate and a key")
 	l.pair("http.login", c.HTTP.Login, "http.password", c.HTTP.Password, "basic auth needs both a login and a password")

@@ -86,8 +86,10 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, now, fla
 	}
 	decider.RestoreChanges(kept)
 	var open []event.Pending
+	var downHosts []string
 	for _, r := range records {
 		if r.Remote && !r.Alive {
+			downHosts = append(downHosts, r.Name)
 			open = append(open, event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Notified: model.StatusDown})
 		}
 		for name, p := range r.Probes {
@@ -97,6 +99,7 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, now, fla
 		}
 	}
 	decider.RestoreProblems(open, now)
+	decider.RestoreDown(downHosts)
 	if len(records) > 0 {
 		log.Info("state restored from the database", "hosts", len(records), "probes", probes, "down", down, "acks", len(acks), "silences", len(silences))
 	}

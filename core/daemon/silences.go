@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/core/decide"
 	"github.com/wigo-project/wigo/core/event"
 )
 
@@ -45,6 +46,11 @@ func (d *Daemon) runSilences(ctx context.Context) {
 			d.state.StopFlapping(settled)
 			continue
 		}
+		behind, graceEnds := d.decider.DependencyDue(now)
+		if len(behind) > 0 {
+			d.state.Restate(behind, "now that its parent is back")
+			continue
+		}
 		again, escalate, renotifies := d.decider.RenotifyDue(now)
 		if len(again) > 0 || len(escalate) > 0 {
 			if len(again) > 0 {
@@ -62,7 +68,7 @@ func (d *Daemon) runSilences(ctx context.Context) {
 			}
 			continue
 		}
-		for _, t := range []time.Time{opens, settles, renotifies} {
+		for _, t := range []time.Time{opens, settles, renotifies, graceEnds} {
 			if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 				next = t
 			}
@@ -150,6 +156,15 @@ func maintenanceSilences(m config.Maintenance, start, end time.Time) []event.Sil
 				Author: "maintenance", Comment: comment, Created: start,
 			})
 		}
+	}
+	return out
+}
+
+// dependencies are cfg's dependency blocks as the decisions take them.
+func dependencies(cfg *config.Config) []decide.Dependency {
+	out := make([]decide.Dependency, 0, len(cfg.Dependencies))
+	for _, d := range cfg.Dependencies {
+		out = append(out, decide.Dependency{Name: d.Name, Hosts: d.Hosts, Groups: d.Groups, Parents: d.Parents})
 	}
 	return out
 }

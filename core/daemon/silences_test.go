@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,13 +24,15 @@ type clockDaemon struct {
 
 func startClockDaemon(t *testing.T, dir string, clk *fakeClock, extra ...string) *clockDaemon {
 	t.Helper()
+	if !strings.Contains(strings.Join(extra, ""), "alive_timeout") {
+		extra = append(extra, "alive_timeout = 24 * 3600")
+	}
 	src := strings.Join(extra, "\n") + `
 hostname = "web-1"
 group = "front"
 probes_dir = "probes"
 database = "wigo.db"
 uuid_file = "uuid"
-alive_timeout = 24 * 3600
 http {
   enabled = false
 }
@@ -43,7 +46,7 @@ http {
 		t.Fatal(err)
 	}
 	sub := d.bus.Subscribe(event.SubscribeOptions{Buffer: 1000, Kinds: []event.Kind{
-		event.ProbeChanged, event.ProbeAppeared, event.SilenceSet, event.SilenceEnded, event.CurrentState, event.Renotify}})
+		event.ProbeChanged, event.ProbeAppeared, event.SilenceSet, event.SilenceEnded, event.CurrentState, event.Renotify, event.HostDown, event.HostUp}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -251,5 +254,71 @@ func TestRenotifyOnTheClock(t *testing.T) {
 	clk.Add(time.Hour)
 	if e := cd.next(t, event.Renotify); e.Decision.To != nil || e.Decision.HeldBack != event.HeldUnchanged {
 		t.Errorf("renotify of an acknowledged problem: %+v, want held back", e.Decision)
+	}
+}
+
+// A parent DOWN with 50 children behind it sends one notification, its
+// own; when it is back, the children that came back with it are not
+// notified, and once they had the alive timeout to report, the ones still
+// DOWN are, once each.
+func TestDependency(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 12, 3, 22, 0, 0, 0, time.UTC), waits: make(chan time.Time, 100)}
+	cd := startClockDaemon(t, dir, clk, "alive_timeout = 600", `dependency "behind-relay" {
+  hosts   = ["app-*"]
+  parents = ["relay-1"]
+}`)
+	defer cd.stop()
+	ingest := func(uuid, name string) {
+		t.Helper()
+		if err := cd.d.State().Ingest("src-"+name, remoteDoc(uuid, name, 100, clk.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingest("r1", "relay-1")
+	for i := range 50 {
+		ingest(fmt.Sprintf("c%02d", i), fmt.Sprintf("app-%02d", i))
+	}
+	clk.Add(11 * time.Minute)
+	cd.d.State().CheckAlive()
+	notified, held := 0, 0
+	for range 51 {
+		e := cd.next(t, event.HostDown)
+		switch {
+		case e.Decision.HeldBack == "" && e.Host == "relay-1":
+			notified++
+		case e.Decision.HeldBack == event.HeldDependency && e.Decision.Reason == "parent relay-1 is DOWN (dependency behind-relay)":
+			held++
+		default:
+			t.Errorf("DOWN of %s: %+v", e.Host, e.Decision)
+		}
+	}
+	if notified != 1 || held != 50 {
+		t.Fatalf("%d notified, %d held back, want the parent's only and 50 held", notified, held)
+	}
+	ingest("r1", "relay-1")
+	back := clk.Now()
+	if e := cd.next(t, event.HostUp); e.Host != "relay-1" || e.Decision.HeldBack != "" {
+		t.Fatalf("first UP: %s %+v, want relay-1 notified", e.Host, e.Decision)
+	}
+	for i := range 30 {
+		ingest(fmt.Sprintf("c%02d", i), fmt.Sprintf("app-%02d", i))
+		if e := cd.next(t, event.HostUp); e.Decision.HeldBack != event.HeldUnchanged {
+			t.Errorf("UP of %s, back with its parent: %+v, want not notified", e.Host, e.Decision)
+		}
+	}
+	graceEnd := back.Add(10 * time.Minute)
+	waitFor(t, clk, graceEnd)
+	clk.Add(graceEnd.Sub(clk.Now()))
+	still := map[string]bool{}
+	for range 20 {
+		e := cd.next(t, event.CurrentState)
+		if e.Decision.HeldBack != "" || e.NewStatus != 999 || e.OldStatus != 100 {
+			t.Errorf("restated %s: %d -> %d %+v, want DOWN notified", e.Host, e.OldStatus, e.NewStatus, e.Decision)
+		}
+		still[e.Host] = true
+	}
+	if len(still) != 20 || !still["app-30"] || !still["app-49"] || still["app-00"] {
+		t.Errorf("restated %v, want app-30 to app-49", still)
 	}
 }

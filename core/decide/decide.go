@@ -45,6 +45,12 @@ type Decider struct {
 	// attempts), and attempts / recoveryAttempts how many it needs.
 	soft                       map[key]event.Soft
 	attempts, recoveryAttempts int
+	// byParent are the dependencies by parent name (lowercased), down the
+	// hosts DOWN by name, parentsBack the parents back since DependencyDue.
+	byParent    map[string][]*dependency
+	down        map[string]bool
+	parentsBack []parentBack
+	depGrace    time.Duration
 	// problems are the subjects left at a problem by the last change people
 	// heard of, and renotify each instance's interval (renotify.go).
 	problems   map[key]*problem
@@ -154,7 +160,7 @@ func ackKey(a event.Ack) key { return key{hostKey(a.HostUUID, a.Host), a.Probe} 
 
 // New returns a Decider with no acknowledgements.
 func New() *Decider {
-	return &Decider{acks: map[key]event.Ack{}, silences: map[string]*silenced{}, candidates: map[hostGroup][]*silenced{}, flaps: map[key]*flap{}, problems: map[key]*problem{}, renotify: map[string]time.Duration{}, soft: map[key]event.Soft{}, attempts: 1, recoveryAttempts: 1,
+	return &Decider{acks: map[key]event.Ack{}, silences: map[string]*silenced{}, candidates: map[hostGroup][]*silenced{}, flaps: map[key]*flap{}, byParent: map[string][]*dependency{}, down: map[string]bool{}, problems: map[key]*problem{}, renotify: map[string]time.Duration{}, soft: map[key]event.Soft{}, attempts: 1, recoveryAttempts: 1,
 		flapWindow: time.Hour, flapThreshold: 5, pending: map[key]event.Pending{},
 		changed: make(chan struct{}, 1), held: map[string]uint64{}, now: time.Now}
 }
@@ -240,6 +246,15 @@ func (d *Decider) Ack(hostUUID, host, probe string) (event.Ack, bool) {
 func (d *Decider) Decide(events []event.Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// A parent that goes DOWN in the same sweep as its children holds them
+	// back whatever their order in the batch.
+	if len(d.byParent) > 0 {
+		for i := range events {
+			if e := &events[i]; e.Kind == event.HostDown && len(d.byParent[strings.ToLower(e.Host)]) > 0 {
+				d.down[strings.ToLower(e.Host)] = true
+			}
+		}
+	}
 	for i := range events {
 		d.decide(&events[i])
 		if r := events[i].Decision.HeldBack; r != "" && r != event.HeldUnchanged && events[i].Kind != event.ProbeUpdated {
@@ -269,6 +284,7 @@ func (d *Decider) decide(e *event.Event) {
 		d.silence(e)
 		d.flapOf(e)
 		d.track(e)
+		d.hostState(e)
 	case event.ProbeAppeared, event.ProbeDisappeared:
 		d.silence(e)
 		d.track(e)
@@ -280,6 +296,7 @@ func (d *Decider) decide(e *event.Event) {
 	case event.Escalation:
 		d.escalateOf(e)
 	case event.HostRemoved:
+		d.hostState(e)
 		hk := hostKey(e.HostUUID, e.Host)
 		for k := range d.pending {
 			if k.host == hk {
@@ -312,18 +329,19 @@ func (d *Decider) silence(e *event.Event) {
 	if e.Decision.HeldBack != "" {
 		return
 	}
-	s, ok := d.silencing(e.Host, e.Group, e.Probe, e.Time)
-	if !ok {
-		if _, waiting := d.pending[k]; waiting {
-			// Notified now: people hear of it, the silence's end need not.
+	if !d.hold(e) {
+		if p, waiting := d.pending[k]; waiting {
+			// Seen now, the silence's or the parent's end need not restate
+			// it; back to what people last heard, it is not news either
+			// (a child behind a parent that is back comes UP unheard of).
 			delete(d.pending, k)
 			e.Decision.PendingEnded = true
+			if e.NewStatus == p.Notified {
+				e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "back to what was last notified"
+			}
 		}
 		return
 	}
-	e.Decision.HeldBack = event.HeldSilenced
-	e.Decision.Silence = s.ID
-	e.Decision.Reason = s.Describe()
 	if _, ok := d.pending[k]; !ok {
 		p := event.Pending{HostUUID: e.HostUUID, Host: e.Host, Group: e.Group, Probe: e.Probe, Notified: e.OldStatus}
 		if e.Kind == event.ProbeAppeared {
@@ -333,6 +351,21 @@ func (d *Decider) silence(e *event.Event) {
 		d.pending[k] = p
 		e.Decision.Pending = &p
 	}
+}
+
+// hold holds e back behind an active silence, else behind a DOWN parent,
+// and reports whether it did.
+func (d *Decider) hold(e *event.Event) bool {
+	if s, ok := d.silencing(e.Host, e.Group, e.Probe, e.Time); ok {
+		e.Decision.HeldBack, e.Decision.Silence, e.Decision.Reason = event.HeldSilenced, s.ID, s.Describe()
+		return true
+	}
+	if parent, dep, ok := d.blockedBy(e.Host, e.Group); ok {
+		e.Decision.HeldBack = event.HeldDependency
+		e.Decision.Reason = "parent " + parent + " is DOWN (dependency " + dep + ")"
+		return true
+	}
+	return false
 }
 
 // silencing returns the active silence that matches a host's probe (""
@@ -376,8 +409,7 @@ func (d *Decider) restate(e *event.Event) {
 		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "nothing was held back"
 		return
 	}
-	if s, still := d.silencing(e.Host, e.Group, e.Probe, e.Time); still {
-		e.Decision.HeldBack, e.Decision.Silence, e.Decision.Reason = event.HeldSilenced, s.ID, s.Describe()
+	if d.hold(e) {
 		return
 	}
 	delete(d.pending, k)

@@ -104,6 +104,7 @@ const (
 	HeldAcknowledged = "acknowledged"
 	HeldSilenced     = "silenced"
 	HeldFlapping     = "flapping"
+	HeldDependency   = "dependency"
 	// HeldAttempts: a change not yet confirmed by enough results in a row
 	// (check attempts), or undone before it was.
 	HeldAttempts = "attempts"

@@ -57,6 +57,13 @@ func (s *State) Renotify(subjects []event.Pending) {
 	s.restate(event.Renotify, subjects, "and still unresolved")
 }
 
+// Restate publishes a current_state event for each subject held back
+// behind a parent that is back (why says so): the decisions notify those
+// not as last notified.
+func (s *State) Restate(subjects []event.Pending, why string) {
+	s.restate(event.CurrentState, subjects, why)
+}
+
 // Escalate publishes an escalation event for each subject, with its status
 // now: the decisions say which notifiers it goes to.
 func (s *State) Escalate(subjects []event.Pending) {

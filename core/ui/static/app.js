@@ -1022,7 +1022,7 @@ logListeners.add((e) => {
 });
 
 // Why a change was not notified, as event.Held* names it, in words.
-const HELD_REASONS = { silenced: "silenced", acknowledged: "acknowledged", flapping: "flapping", attempts: "soft" };
+const HELD_REASONS = { silenced: "silenced", acknowledged: "acknowledged", flapping: "flapping", attempts: "soft", dependency: "parent down" };
 
 /** heldBadge names why a change was not notified, in a word. */
 function heldBadge(reason) {
