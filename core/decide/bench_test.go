@@ -10,7 +10,8 @@ import (
 )
 
 // BenchmarkDecide is the decisions' cost per event on a master of 20,000
-// hosts with 1,000 silences in force and 200 acknowledgements: every op
+// hosts with 1,000 silences in force, 200 acknowledgements and 100
+// dependency rules (five parents DOWN), flap detection and renotify on: every op
 // decides one probe change of a random host. "literal" is the usual mix
 // (900 silences of one named host, 100 with wildcards); "wild" makes all
 // 1,000 wildcard silences, the worst case, which each event scans.
@@ -27,7 +28,7 @@ func BenchmarkDecide(b *testing.B) {
 			var setup []event.Event
 			if mix.literal >= 0 {
 				for i := range 1000 {
-					s := event.Silence{ID: fmt.Sprint(i), Start: t0, End: t0.Add(time.Hour), Author: "bench"}
+					s := event.Silence{ID: fmt.Sprint(i), Start: t0, End: t0.Add(1000 * time.Hour), Author: "bench"}
 					if i < mix.literal {
 						s.Host = fmt.Sprintf("host-%05d", rng.IntN(hosts))
 					} else {
@@ -43,6 +44,16 @@ func BenchmarkDecide(b *testing.B) {
 				setup = append(setup, event.Event{Kind: event.Acknowledged, HostUUID: h, Host: h,
 					Ack: &event.Ack{HostUUID: h, Host: h, Probe: "load", Status: 300, Author: "bench", Time: t0}})
 			}
+			// 100 dependency rules, five of whose parents are DOWN.
+			var deps []Dependency
+			for i := range 100 {
+				deps = append(deps, Dependency{Name: fmt.Sprint("dep", i), Hosts: []string{fmt.Sprintf("host-%03d*", i)},
+					Parents: []string{fmt.Sprintf("relay-%02d", i)}})
+			}
+			d.SetDependencies(deps, time.Minute)
+			for i := range 5 {
+				setup = append(setup, event.Event{Kind: event.HostDown, Time: t0, Host: fmt.Sprintf("relay-%02d", i*20), NewStatus: 999})
+			}
 			d.Decide(setup)
 			events := make([]event.Event, 4096)
 			for i := range events {
@@ -51,7 +62,7 @@ func BenchmarkDecide(b *testing.B) {
 					Group: "web", Probe: "disk_usage", OldStatus: 100, NewStatus: 300}
 			}
 			batch := make([]event.Event, 1)
-			extra := event.Silence{ID: "extra", Host: "elsewhere", Start: t0, End: t0.Add(time.Hour), Author: "bench"}
+			extra := event.Silence{ID: "extra", Host: "elsewhere", Start: t0, End: t0.Add(1000 * time.Hour), Author: "bench"}
 			set := []event.Event{{Kind: event.SilenceSet, Silence: &extra}}
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -60,7 +71,10 @@ func BenchmarkDecide(b *testing.B) {
 					set[0].Decision = event.Decision{}
 					d.Decide(set)
 				}
+				// A change a second, so each host changes every 4,096 s:
+				// no flapping, as on an ordinary day.
 				batch[0] = events[i%len(events)]
+				batch[0].Time = t0.Add(time.Duration(i) * time.Second)
 				batch[0].Decision = event.Decision{}
 				d.Decide(batch)
 			}

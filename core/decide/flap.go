@@ -56,6 +56,11 @@ func (d *Decider) flapOf(e *event.Event) {
 		d.flaps[k] = f
 	}
 	d.recent(f, e.Time)
+	if len(f.changes) > d.flapThreshold {
+		// The newest threshold+1 changes decide both the start and the
+		// end (older ones leave the window first): keep no more.
+		f.changes = f.changes[:copy(f.changes, f.changes[len(f.changes)-d.flapThreshold:])]
+	}
 	f.changes = append(f.changes, e.Time)
 	n := len(f.changes)
 	switch {

@@ -60,12 +60,20 @@ func (d *Decider) SetRenotify(every map[string]time.Duration) {
 }
 
 // schedule sets p's next times from t, for every instance with an interval.
+// Maps are made only for instances that renotify or escalate, and reused:
+// a problem costs nothing more where neither is configured.
 func (d *Decider) schedule(p *problem, t time.Time) {
-	p.next = make(map[string]time.Time, len(d.renotify))
+	clear(p.next)
+	if len(d.renotify) > 0 && p.next == nil {
+		p.next = make(map[string]time.Time, len(d.renotify))
+	}
 	for in, iv := range d.renotify {
 		p.next[in] = t.Add(iv)
 	}
-	p.escalate = map[string]time.Time{}
+	clear(p.escalate)
+	if len(d.escalation) > 0 && p.escalate == nil {
+		p.escalate = make(map[string]time.Time, len(d.escalation))
+	}
 	for in, r := range d.escalation {
 		if p.subject.Notified >= r.MinLevel || p.subject.Notified >= model.StatusDown {
 			p.escalate[in] = t.Add(r.After)
@@ -104,9 +112,14 @@ func (d *Decider) track(e *event.Event) {
 		delete(d.problems, k)
 		return
 	}
-	p := &problem{subject: event.Pending{HostUUID: e.HostUUID, Host: e.Host, Group: e.Group, Probe: e.Probe, Notified: e.NewStatus}, since: e.Time}
+	p := d.problems[k]
+	if p == nil {
+		p = &problem{}
+		d.problems[k] = p
+	}
+	p.subject = event.Pending{HostUUID: e.HostUUID, Host: e.Host, Group: e.Group, Probe: e.Probe, Notified: e.NewStatus}
+	p.since = e.Time
 	d.schedule(p, e.Time)
-	d.problems[k] = p
 }
 
 // RenotifyDue returns the problems some instance is to hear of again at t,
