@@ -277,8 +277,10 @@ func TestDebContents(t *testing.T) {
 	}
 }
 
-func checkDeb(t *testing.T, deb, arch string, want map[string]entry) {
-	got := contents(t, deb)
+// compareContents reports, sorted, every file a package holds that it
+// should not, lacks, or holds with another mode, owner or link target.
+func compareContents(t *testing.T, got, want map[string]entry) {
+	t.Helper()
 	var diff []string
 	for p, w := range want {
 		if g, ok := got[p]; !ok {
@@ -296,6 +298,10 @@ func checkDeb(t *testing.T, deb, arch string, want map[string]entry) {
 	for _, d := range diff {
 		t.Error(d)
 	}
+}
+
+func checkDeb(t *testing.T, deb, arch string, want map[string]entry) {
+	compareContents(t, contents(t, deb), want)
 
 	// Every file under /etc is a conffile, and nothing else.
 	var wantConf []string

@@ -1,7 +1,6 @@
 package packaging_test
 
 import (
-	"fmt"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -65,23 +64,7 @@ func TestRPMContents(t *testing.T) {
 				}
 				got[f[2]] = entry{mode: f[0], owner: f[1], link: f[3]}
 			}
-			var diff []string
-			for p, w := range want {
-				if g, ok := got[p]; !ok {
-					diff = append(diff, "missing "+p)
-				} else if g != w {
-					diff = append(diff, fmt.Sprintf("%s: %+v, want %+v", p, g, w))
-				}
-			}
-			for p := range got {
-				if _, ok := want[p]; !ok {
-					diff = append(diff, "unexpected "+p)
-				}
-			}
-			sort.Strings(diff)
-			for _, d := range diff {
-				t.Error(d)
-			}
+			compareContents(t, got, want)
 			// rpm -qpl is what an operator runs: it must list the daemon.
 			if !slices.Contains(strings.Fields(run(t, "rpm", "-qpl", pkg)), "/usr/bin/wigo") {
 				t.Error("rpm -qpl does not list /usr/bin/wigo")
