@@ -40,18 +40,62 @@ func change(t *testing.T, method, u string, form url.Values) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func acks(t *testing.T, base string) []event.Ack {
+// getJSON decodes the answer of GET url into v.
+func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
-	resp, err := http.Get(base + "/api/acks")
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+func acks(t *testing.T, base string) []event.Ack {
+	t.Helper()
 	var l struct{ Acks []event.Ack }
-	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+	getJSON(t, base+"/api/acks", &l)
+	return l.Acks
+}
+
+// wigocli runs the built wigocli against base and returns its output,
+// failing the test when it exits with an error.
+func wigocli(t *testing.T, base string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(cliBin, append([]string{"-H", base}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("wigocli %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// metricsHave fails the test for each line GET /metrics lacks.
+func metricsHave(t *testing.T, base string, lines ...string) {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
 		t.Fatal(err)
 	}
-	return l.Acks
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, line := range lines {
+		if !strings.Contains(string(m), line) {
+			t.Errorf("/metrics lacks %q", line)
+		}
+	}
+}
+
+// exactly waits until the receiver got n distinct notifications and the
+// outbox is empty, then fails unless it got exactly n.
+func (s *sink) exactly(t *testing.T, url string, n int, what string) {
+	t.Helper()
+	s.awaitUnique(t, n, 40*time.Second, what)
+	awaitOutboxEmpty(t, url)
+	if c := s.count(); c != n {
+		t.Fatalf("%s: the receiver got %d notifications, want %d: %v", what, c, n, s.since(0))
+	}
 }
 
 // An acknowledged probe's notifications are held back while it does not
@@ -66,14 +110,7 @@ func TestAcknowledgement(t *testing.T) {
 	ackURL := env.url + "/api/hosts/e2e-host/ack"
 	logs := "host=e2e-host&probe=flip"
 	held := "not notified: acknowledged by local: on it"
-	sent := func(n int, what string) {
-		t.Helper()
-		hook.awaitUnique(t, n, 30*time.Second, what)
-		awaitOutboxEmpty(t, env.url)
-		if c := hook.count(); c != n {
-			t.Fatalf("%s: the receiver got %d notifications, want %d: %v", what, c, n, hook.since(0))
-		}
-	}
+	sent := func(n int, what string) { t.Helper(); hook.exactly(t, env.url, n, what) }
 
 	waitFor(t, env.url, 10*time.Second, func(w *model.Wigo) bool { return probeStatus(w, "flip") == 100 })
 	if code, body := change(t, http.MethodPost, ackURL, url.Values{"probe": {"flip"}}); code != http.StatusConflict {
@@ -133,17 +170,7 @@ func TestAcknowledgement(t *testing.T) {
 	setProbe(t, env, 200)
 	awaitLogRows(t, env.url, logs, held, 3)
 	sent(2, "a change after the restart")
-	resp, err := http.Get(env.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, line := range []string{"wigo_acknowledgements 1\n", "wigo_notifications_held_back_total{reason=\"acknowledged\"} 1\n"} {
-		if !strings.Contains(string(m), line) {
-			t.Errorf("/metrics lacks %q", line)
-		}
-	}
+	metricsHave(t, env.url, "wigo_acknowledgements 1\n", "wigo_notifications_held_back_total{reason=\"acknowledged\"} 1\n")
 
 	// Worse gets through and ends the acknowledgement.
 	setProbe(t, env, 400)
@@ -168,14 +195,7 @@ func TestAcknowledgement(t *testing.T) {
 	setProbe(t, env, 300)
 	sent(6, "a new problem")
 	// This time from wigocli.
-	cli := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(cliBin, append([]string{"-H", env.url}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("wigocli %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	cli := func(args ...string) string { t.Helper(); return wigocli(t, env.url, args...) }
 	if out := cli("ack", "e2e-host", "flip", "-comment", "disk swap"); out != "acknowledged e2e-host/flip (CRIT) as local\n" {
 		t.Errorf("wigocli ack: %q", out)
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,14 +20,7 @@ func TestFlapping(t *testing.T) {
 	writeFile(t, filepath.Join(env.dir, "wigo.d", "flapping.hcl"), "flapping {\n  window    = 20\n  threshold = 3\n}\n", 0o644)
 	r := start(t, env)
 	defer r.stop(t)
-	sent := func(n int, what string) {
-		t.Helper()
-		hook.awaitUnique(t, n, 40*time.Second, what)
-		awaitOutboxEmpty(t, env.url)
-		if c := hook.count(); c != n {
-			t.Fatalf("%s: the receiver got %d notifications, want %d: %v", what, c, n, hook.since(0))
-		}
-	}
+	sent := func(n int, what string) { t.Helper(); hook.exactly(t, env.url, n, what) }
 	waitFor(t, env.url, 10*time.Second, func(w *model.Wigo) bool { return probeStatus(w, "flip") == 100 })
 	for i, status := range []int{300, 100, 300} {
 		setProbe(t, env, status)
@@ -45,15 +36,7 @@ func TestFlapping(t *testing.T) {
 	setProbe(t, env, 200)
 	setProbe(t, env, 300)
 	awaitLogRows(t, env.url, "host=e2e-host&probe=flip", "not notified: flapping:", 2)
-	resp, err := http.Get(env.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(m), "wigo_flapping 1\n") {
-		t.Error("/metrics does not count the flapping probe")
-	}
+	metricsHave(t, env.url, "wigo_flapping 1\n")
 	// No change from here: it settles once the changes age out of the
 	// window, and says so once.
 	sent(5, "the end of the flapping")

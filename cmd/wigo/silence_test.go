@@ -2,10 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,15 +15,8 @@ import (
 
 func silences(t *testing.T, base string) []event.Silence {
 	t.Helper()
-	resp, err := http.Get(base + "/api/silences")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var l struct{ Silences []event.Silence }
-	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
-		t.Fatal(err)
-	}
+	getJSON(t, base+"/api/silences", &l)
 	return l.Silences
 }
 
@@ -39,22 +30,8 @@ func TestSilence(t *testing.T) {
 	env := newEnv(t, "notify \"http\" {\n  url = \""+hookSrv.URL+"/hook\"\n}\n")
 	r := start(t, env)
 	logs := "host=e2e-host&probe=flip"
-	sent := func(n int, what string) {
-		t.Helper()
-		hook.awaitUnique(t, n, 30*time.Second, what)
-		awaitOutboxEmpty(t, env.url)
-		if c := hook.count(); c != n {
-			t.Fatalf("%s: the receiver got %d notifications, want %d: %v", what, c, n, hook.since(0))
-		}
-	}
-	cli := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(cliBin, append([]string{"-H", env.url}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("wigocli %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	sent := func(n int, what string) { t.Helper(); hook.exactly(t, env.url, n, what) }
+	cli := func(args ...string) string { t.Helper(); return wigocli(t, env.url, args...) }
 
 	waitFor(t, env.url, 10*time.Second, func(w *model.Wigo) bool { return probeStatus(w, "flip") == 100 })
 	setProbe(t, env, 300)
@@ -116,28 +93,11 @@ func TestSilence(t *testing.T) {
 	setProbe(t, env, 200)
 	awaitLogRows(t, env.url, logs, held, 3)
 	sent(1, "a change under the silence after the restart")
-	resp, err := http.Get(env.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, line := range []string{"wigo_silences 1\n", "wigo_notifications_held_back_total{reason=\"silenced\"} 1\n"} {
-		if !strings.Contains(string(metrics), line) {
-			t.Errorf("/metrics lacks %q", line)
-		}
-	}
+	metricsHave(t, env.url, "wigo_silences 1\n", "wigo_notifications_held_back_total{reason=\"silenced\"} 1\n")
 
 	// The held-back view lists them across the fleet, with the reason.
-	resp, err = http.Get(env.url + "/api/held?reason=silenced")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var heldRows []model.LogEntry
-	if err := json.NewDecoder(resp.Body).Decode(&heldRows); err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	getJSON(t, env.url+"/api/held?reason=silenced", &heldRows)
 	if len(heldRows) != 3 {
 		t.Errorf("GET /api/held?reason=silenced: %d rows, want the 3 held-back changes: %+v", len(heldRows), heldRows)
 	}
