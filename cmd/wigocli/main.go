@@ -308,7 +308,7 @@ func parseArgs(args []string) (*options, error) {
 	}{
 		{logFlags, o.cmd == cmdLogs || o.cmd == cmdSilence, "the logs and silence commands"},
 		{ackFlags, o.cmd == cmdAck || (o.cmd == cmdSilence && !ackOnly(fs)), "the ack command (-comment: ack and silence)"},
-		{silenceFlags, o.cmd == cmdSilence || (o.cmd == cmdSilenceExtend && !startGiven(fs)), "the silence command"},
+		{silenceFlags, o.cmd == cmdSilence || (o.cmd == cmdSilenceExtend && !flagGiven(fs, "start")), "the silence command"},
 	} {
 		if g.ok {
 			continue
@@ -436,10 +436,6 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 // ackOnly reports whether an ack-only flag (-sticky, -expires) was given:
 // -comment is the one that silence shares.
 func ackOnly(fs *flag.FlagSet) bool { return flagGiven(fs, "sticky") || flagGiven(fs, "expires") }
-
-// startGiven reports whether -start was given: silence extend takes -for
-// and -until only.
-func startGiven(fs *flag.FlagSet) bool { return flagGiven(fs, "start") }
 
 // colorEnabled decides whether to colour: an explicit always/never wins;
 // auto colours only a terminal, and honours NO_COLOR (no-color.org: set and

@@ -15,7 +15,7 @@ import (
 // dashboard and carried by every event it mutes.
 const maxAckComment = 1000
 
-var errNoAcks = errorf(http.StatusServiceUnavailable, "acknowledgements and silences are not enabled on this instance")
+var errNoDecisions = errorf(http.StatusServiceUnavailable, "acknowledgements and silences are not enabled on this instance")
 
 // ackList answers GET /api/acks.
 type ackList struct {
@@ -33,7 +33,7 @@ func author(r *http.Request) string {
 
 func (s *server) getAcks(r *http.Request) (any, error) {
 	if s.decider == nil {
-		return nil, errNoAcks
+		return nil, errNoDecisions
 	}
 	return ackList{Acks: s.decider.Acks()}, nil
 }
@@ -44,7 +44,7 @@ func (s *server) getAcks(r *http.Request) (any, error) {
 // worse. 404 for an unknown host or probe, 409 when it is OK.
 func (s *server) postAck(r *http.Request) (any, error) {
 	if s.decider == nil {
-		return nil, errNoAcks
+		return nil, errNoDecisions
 	}
 	if err := r.ParseForm(); err != nil {
 		return nil, errorf(http.StatusBadRequest, "cannot read the form: %v", err)
@@ -105,7 +105,7 @@ func ackExpiry(v string, now time.Time) (time.Time, error) {
 // deleteAck answers DELETE /api/hosts/:hostname/ack (query: probe).
 func (s *server) deleteAck(r *http.Request) (any, error) {
 	if s.decider == nil {
-		return nil, errNoAcks
+		return nil, errNoDecisions
 	}
 	name, probe := r.PathValue("hostname"), r.URL.Query().Get("probe")
 	uuid := ""

@@ -27,7 +27,7 @@ type silenceList struct {
 
 func (s *server) getSilences(r *http.Request) (any, error) {
 	if s.decider == nil {
-		return nil, errNoAcks
+		return nil, errNoDecisions
 	}
 	return silenceList{Silences: s.decider.Silences()}, nil
 }
@@ -37,7 +37,7 @@ func (s *server) getSilences(r *http.Request) (any, error) {
 // matches is held back from start (default now) until end.
 func (s *server) postSilence(r *http.Request) (any, error) {
 	if s.decider == nil || s.endSilence == nil {
-		return nil, errNoAcks
+		return nil, errNoDecisions
 	}
 	if err := r.ParseForm(); err != nil {
 		return nil, errorf(http.StatusBadRequest, "cannot read the form: %v", err)
@@ -128,7 +128,7 @@ func (s *server) deleteSilence(r *http.Request) (any, error) {
 
 func (s *server) silenceOf(r *http.Request) (event.Silence, error) {
 	if s.decider == nil || s.endSilence == nil {
-		return event.Silence{}, errNoAcks
+		return event.Silence{}, errNoDecisions
 	}
 	id := r.PathValue("id")
 	si, ok := s.decider.Silence(id)

@@ -285,7 +285,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	run("state", func() error { d.state.Run(ctx); return nil })
 	run("store retention", func() error { d.store.RunRetention(ctx); return nil })
 	run("last heard", func() error { d.saveLastHeardEvery(ctx, lastHeardInterval); return nil })
-	run("silences", func() error { d.runSilences(ctx); return nil })
+	run("silences", func() error { d.runSchedules(ctx); return nil })
 	run("metrics", func() error { d.metrics.Run(ctx); return nil })
 	run("probes", func() error { return d.probe.Run(ctx) })
 	if d.server != nil {

@@ -143,6 +143,17 @@ func (d *Decider) endSilence(id string) {
 	}
 }
 
+// sortSubjects orders subjects by host, then probe: lists are read by
+// people and compared by tests.
+func sortSubjects(subjects []event.Pending) {
+	sort.Slice(subjects, func(i, j int) bool {
+		if subjects[i].Host != subjects[j].Host {
+			return subjects[i].Host < subjects[j].Host
+		}
+		return subjects[i].Probe < subjects[j].Probe
+	})
+}
+
 func pendingKey(p event.Pending) key { return key{hostKey(p.HostUUID, p.Host), p.Probe} }
 
 // key names an acknowledged host (probe "") or probe. Hosts are keyed by
@@ -435,12 +446,7 @@ func (d *Decider) Ending(s event.Silence) ([]event.Pending, bool) {
 			out = append(out, p)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Host != out[j].Host {
-			return out[i].Host < out[j].Host
-		}
-		return out[i].Probe < out[j].Probe
-	})
+	sortSubjects(out)
 	return out, true
 }
 

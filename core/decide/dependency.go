@@ -1,7 +1,6 @@
 package decide
 
 import (
-	"sort"
 	"strings"
 	"time"
 
@@ -152,11 +151,6 @@ func (d *Decider) DependencyDue(t time.Time) (due []event.Pending, next time.Tim
 			}
 		}
 	}
-	sort.Slice(due, func(i, j int) bool {
-		if due[i].Host != due[j].Host {
-			return due[i].Host < due[j].Host
-		}
-		return due[i].Probe < due[j].Probe
-	})
+	sortSubjects(due)
 	return due, next
 }

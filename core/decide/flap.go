@@ -2,7 +2,6 @@ package decide
 
 import (
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/wigo-project/wigo/core/event"
@@ -124,12 +123,7 @@ func (d *Decider) FlapsDue(t time.Time) (due []event.Pending, next time.Time) {
 			next = at
 		}
 	}
-	sort.Slice(due, func(i, j int) bool {
-		if due[i].Host != due[j].Host {
-			return due[i].Host < due[j].Host
-		}
-		return due[i].Probe < due[j].Probe
-	})
+	sortSubjects(due)
 	return due, next
 }
 
@@ -143,12 +137,7 @@ func (d *Decider) Flapping() []event.Pending {
 			out = append(out, f.subject)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Host != out[j].Host {
-			return out[i].Host < out[j].Host
-		}
-		return out[i].Probe < out[j].Probe
-	})
+	sortSubjects(out)
 	return out
 }
 

@@ -146,14 +146,8 @@ func (d *Decider) RenotifyDue(t time.Time) (renotify, escalate []event.Pending, 
 			escalate = append(escalate, p.subject)
 		}
 	}
-	for _, l := range [][]event.Pending{renotify, escalate} {
-		sort.Slice(l, func(i, j int) bool {
-			if l[i].Host != l[j].Host {
-				return l[i].Host < l[j].Host
-			}
-			return l[i].Probe < l[j].Probe
-		})
-	}
+	sortSubjects(renotify)
+	sortSubjects(escalate)
 	return renotify, escalate, next
 }
 

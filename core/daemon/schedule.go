@@ -32,12 +32,14 @@ type options struct{ clock Clock }
 // the state's timestamps, the decisions and the end of silences.
 func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
 
-// runSilences opens the maintenance windows' silences when a window opens,
-// ends each silence when its end comes (published with the current state
-// of what it held back) and ends the flapping of subjects whose changes
-// aged out of the window, and has problems renotified, until ctx is done. It wakes for the earliest of
-// those, whenever a silence is set, and after a reload.
-func (d *Daemon) runSilences(ctx context.Context) {
+// runSchedules runs what the decisions schedule in time, until ctx is
+// done: it opens the maintenance windows' silences, ends silences (with
+// the current state of what they held back), ends the flapping of subjects
+// whose changes aged out of the window, restates the children of parents
+// that are back, and has problems renotified and escalated. It wakes for
+// the earliest of those, whenever a silence is set or a subject starts
+// flapping, and after a reload.
+func (d *Daemon) runSchedules(ctx context.Context) {
 	for {
 		now := d.clock.Now()
 		opens := d.openMaintenance(now)
