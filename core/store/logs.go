@@ -118,7 +118,13 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 				}
 				defer logStmt.Close()
 			}
-			l := e.LogEntry()
+			// The state renders the row once when it publishes (event.Log).
+			var l model.LogEntry
+			if e.Log != nil {
+				l = *e.Log
+			} else {
+				l = e.LogEntry()
+			}
 			if _, err := logStmt.ExecContext(ctx, entryTime(l, now), l.Level, l.Group, l.Host, l.Probe, l.Message, l.HeldBack, string(e.Kind)); err != nil {
 				return err
 			}
