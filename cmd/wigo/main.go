@@ -85,7 +85,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	defer closeLog()
 	startPprof(logger)
-	d, err := daemon.New(cfg, logger)
+	opts, err := clockOptions(logger)
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+	d, err := daemon.New(cfg, logger, opts...)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1

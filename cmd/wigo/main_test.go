@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 	pluginsDir = filepath.Join(dir, "plugins")
 	cliBin = filepath.Join(dir, "wigocli")
 	for _, args := range [][]string{
-		{"build", "-race", "-o", wigoBin, "."},
+		{"build", "-race", "-tags", "fakeclock", "-o", wigoBin, "."},
 		{"build", "-o", cliBin, "../wigocli"},
 		{"build", "-o", pluginsDir + "/", "../../plugins/..."},
 	} {
@@ -72,6 +72,8 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 // daemonEnv lays out a config, a probes dir and a data dir in a temp dir.
 type daemonEnv struct {
 	dir, config, url string
+	// clock, when set, is the daemon's clock (useClock).
+	clock *testClock
 }
 
 func newEnv(t *testing.T, extra string) daemonEnv {
@@ -137,6 +139,9 @@ func startIn(t *testing.T, env daemonEnv, cwd string) *running {
 	r := &running{logs: &syncBuffer{mu: make(chan struct{}, 1)}, done: make(chan error, 1)}
 	r.cmd = exec.Command(wigoBin, "-c", env.config)
 	r.cmd.Dir = cwd
+	if env.clock != nil {
+		r.cmd.Env = append(os.Environ(), "WIGO_CLOCK_FILE="+env.clock.path)
+	}
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -54,7 +54,7 @@ func (s *server) postAck(r *http.Request) (any, error) {
 		return nil, errorf(http.StatusBadRequest, "comment: at most %d bytes of UTF-8 text", maxAckComment)
 	}
 	if v := r.Form.Get("expires"); v != "" {
-		t, err := ackExpiry(v, time.Now())
+		t, err := ackExpiry(v, s.state.Now())
 		if err != nil {
 			return nil, err
 		}

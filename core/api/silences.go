@@ -42,7 +42,7 @@ func (s *server) postSilence(r *http.Request) (any, error) {
 	if err := r.ParseForm(); err != nil {
 		return nil, errorf(http.StatusBadRequest, "cannot read the form: %v", err)
 	}
-	now := time.Now()
+	now := s.state.Now()
 	si := event.Silence{ID: uuid.NewString(), Host: r.Form.Get("host"), Group: r.Form.Get("group"),
 		Probe: r.Form.Get("probe"), Comment: r.Form.Get("comment"), Author: author(r), Created: now}
 	for _, m := range [][2]string{{"host", si.Host}, {"group", si.Group}, {"probe", si.Probe}} {
@@ -92,7 +92,7 @@ func (s *server) postSilenceEnd(r *http.Request) (any, error) {
 	if err := r.ParseForm(); err != nil {
 		return nil, errorf(http.StatusBadRequest, "cannot read the form: %v", err)
 	}
-	now := time.Now()
+	now := s.state.Now()
 	from := si.Start
 	if from.Before(now) {
 		from = now

@@ -112,6 +112,10 @@ type State struct {
 }
 
 // New returns a State holding only the local host, with no probes yet.
+// Now is the time on the state's clock (Options.Now): the time its
+// records, and what is decided about them, are stamped with.
+func (s *State) Now() time.Time { return s.opts.Now() }
+
 func New(opts Options) *State {
 	if opts.AliveTimeout <= 0 {
 		opts.AliveTimeout = 60 * time.Second
