@@ -51,11 +51,15 @@ type Filter struct {
 	Groups []string
 	// Hosts are host name patterns.
 	Hosts []string
+	// EscalationsOnly (escalations_only): the block is someone woken
+	// second; it accepts nothing itself, it is sent the escalations that
+	// name it (which bypass the filter).
+	EscalationsOnly bool
 }
 
 // Accepts reports whether e passes the filter.
 func (f Filter) Accepts(e event.Event) bool {
-	if !f.routes(e.Host, e.Group) {
+	if f.EscalationsOnly || !f.routes(e.Host, e.Group) {
 		return false
 	}
 	level := f.MinLevel
@@ -134,6 +138,9 @@ type Routing struct {
 	// EscalateAfter is sent once to EscalateTo.
 	EscalateAfter float64 `hcl:"escalate_after,optional"`
 	EscalateTo    string  `hcl:"escalate_to,optional"`
+	// EscalationsOnly is the escalations_only attribute: this block is
+	// sent only the escalations of other blocks (Filter.EscalationsOnly).
+	EscalationsOnly bool `hcl:"escalations_only,optional"`
 }
 
 // minRenotify bounds renotify_every from below: more often is a flood.
@@ -141,7 +148,7 @@ const minRenotify = 60
 
 var routingSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "groups"}, {Name: "hosts"}, {Name: "fallback_for"}, {Name: "renotify_every"},
-	{Name: "escalate_after"}, {Name: "escalate_to"},
+	{Name: "escalate_after"}, {Name: "escalate_to"}, {Name: "escalations_only"},
 }}
 
 // DecodeRouting takes groups, hosts and fallback_for out of a notify block's
@@ -173,6 +180,7 @@ func DecodeRouting(body hcl.Body) (Routing, hcl.Body, hcl.Diagnostics) {
 		}
 	}
 	decode("escalate_to", &r.EscalateTo)
+	decode("escalations_only", &r.EscalationsOnly)
 	if a, ok := content.Attributes["escalate_after"]; ok {
 		decode("escalate_after", &r.EscalateAfter)
 		if r.EscalateAfter < minRenotify || r.EscalateAfter > 366*24*3600 {
@@ -205,7 +213,7 @@ func InstanceFromBlock(b config.PluginBlock) (Instance, hcl.Body, hcl.Diagnostic
 	}
 	return Instance{
 		Name:          b.Label,
-		Filter:        Filter{Notifications: *b.Filter, Groups: r.Groups, Hosts: r.Hosts},
+		Filter:        Filter{Notifications: *b.Filter, Groups: r.Groups, Hosts: r.Hosts, EscalationsOnly: r.EscalationsOnly},
 		FallbackFor:   r.FallbackFor,
 		RenotifyEvery: time.Duration(r.RenotifyEvery * float64(time.Second)),
 		EscalateAfter: time.Duration(r.EscalateAfter * float64(time.Second)),
@@ -233,6 +241,21 @@ func CheckInstances(instances []Instance) error {
 		}
 		if _, ok := seen[in.EscalateTo]; !ok || in.EscalateTo == in.Name {
 			return fmt.Errorf("notify %q: escalate_to names %q, which is not another notify block", in.Name, in.EscalateTo)
+		}
+	}
+	for _, in := range instances {
+		if !in.Filter.EscalationsOnly {
+			continue
+		}
+		if in.EscalateTo != "" || in.RenotifyEvery > 0 || in.FallbackFor != "" {
+			return fmt.Errorf("notify %q: escalations_only takes only the escalations of other blocks; it cannot have escalate_to, renotify_every or fallback_for", in.Name)
+		}
+		named := false
+		for _, from := range instances {
+			named = named || from.EscalateTo == in.Name
+		}
+		if !named {
+			return fmt.Errorf("notify %q: escalations_only, but no notify block escalates to it (escalate_to = %q): it would never send anything", in.Name, in.Name)
 		}
 	}
 	for _, in := range instances {

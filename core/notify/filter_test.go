@@ -318,3 +318,54 @@ func TestEscalationIsAddressed(t *testing.T) {
 		t.Fatalf("escalation queued for %+v, want pager only", entries)
 	}
 }
+
+// A block with escalations_only is woken second: it hears nothing of its
+// own, only the escalations addressed to it; -check refuses one that no
+// block escalates to, or that would escalate or renotify itself.
+func TestEscalationsOnly(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "wigo.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	f, _ := hclsyntax.ParseConfig([]byte("escalations_only = true\n"), "wigo.hcl", hcl.Pos{Line: 1, Column: 1})
+	inst, _, diags := InstanceFromBlock(config.PluginBlock{Kind: "notify", Label: "pager", Body: f.Body,
+		Filter: &config.Notifications{MinLevel: 100, OnProbeChange: true, OnHostChange: true}})
+	if diags.HasErrors() || !inst.Filter.EscalationsOnly {
+		t.Fatalf("escalations_only = true decoded as %+v, %v", inst.Filter, diags)
+	}
+	pager := inst
+	mail := allOf("mail")
+	mail.EscalateAfter, mail.EscalateTo = time.Hour, "pager"
+	if err := CheckInstances([]Instance{mail, pager}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]Instance{
+		{allOf("mail"), pager},
+		{mail, func() Instance { p := pager; p.RenotifyEvery = time.Hour; return p }()},
+		{mail, func() Instance { p := pager; p.EscalateAfter, p.EscalateTo = time.Hour, "mail"; return p }()},
+	} {
+		if err := CheckInstances(bad); err == nil || !strings.Contains(err.Error(), `notify "pager": escalations_only`) {
+			t.Errorf("CheckInstances(%+v) = %v, want an error about pager's escalations_only", bad, err)
+		}
+	}
+	p, err := New(Options{Store: st, Sender: newRecorder(nil), Instances: []Instance{mail, pager}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problem := event.Event{Kind: event.ProbeChanged, Host: "web-1", Group: "g", Probe: "disk", OldStatus: 100, NewStatus: 500, Message: "full"}
+	down := event.Event{Kind: event.HostDown, Host: "web-2", Group: "g", OldStatus: 100, NewStatus: 999, Message: "down"}
+	escalated := problem
+	escalated.Kind, escalated.OldStatus, escalated.Decision = event.Escalation, 500, event.Decision{To: []string{"pager"}}
+	entries, err := p.Prepare([]event.Event{problem, down, escalated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Instance)
+	}
+	if !slices.Equal(got, []string{"mail", "mail", "pager"}) {
+		t.Errorf("queued for %v, want mail (the problem), mail (the DOWN), pager (the escalation only)", got)
+	}
+}
