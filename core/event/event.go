@@ -211,6 +211,11 @@ type Event struct {
 	// events, so no consumer keeps a copy of every probe's status to know.
 	HostStatus    int      `json:"HostStatus,omitempty"`
 	ProbesInError []string `json:"ProbesInError,omitempty"`
+	// GlobalStatus is the worst status of every host this instance knows
+	// once the change is applied: set on the events that can change it
+	// (a probe's status, a host DOWN, UP, appearing or removed), so the
+	// dashboard shows the core's, not one of its own.
+	GlobalStatus int `json:"GlobalStatus,omitempty"`
 	// Facts describe the event's host after the change, for the store's
 	// record of every host (what a restart keeps). Not sent to clients.
 	Facts HostFacts `json:"-"`

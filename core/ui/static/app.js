@@ -78,17 +78,12 @@ const model = {
   // silences: the silences not yet ended (some may start later), by Id.
   silences: new Map(),
   localUuid: "",
+  // global: the worst status of every host, as the core last said.
+  global: 100,
   hostname: "",
   seq: -1,
   ready: false,
 };
-
-function hostStatus(h) {
-  if (!h.alive) return 999;
-  let s = 100;
-  for (const p of Object.values(h.probes)) s = Math.max(s, p.Status);
-  return s;
-}
 
 function loadSnapshot(doc) {
   model.hosts.clear();
@@ -108,11 +103,13 @@ function loadSnapshot(doc) {
       remote,
       path,
     };
-    h.status = w.IsAlive === false ? 999 : (w.LocalHost.Status || hostStatus(h));
+    // The core's rollup: a DOWN host is 999, else its worst probe.
+    h.status = w.IsAlive === false ? 999 : w.LocalHost.Status;
     model.hosts.set(h.uuid || h.name, h);
     for (const r of Object.values(w.RemoteWigos || {})) walk(r, [...path, h.name], true);
   };
   walk(doc, [], false);
+  model.global = doc.GlobalStatus;
   model.ready = true;
 }
 
@@ -248,7 +245,7 @@ function applyEvent(e) {
     case "host_up": {
       const h = hostFor(e);
       h.alive = true;
-      h.status = hostStatus(h);
+      h.status = e.NewStatus; // the host's status now it is back
       break;
     }
     case "host_removed":
@@ -270,6 +267,8 @@ function applyEvent(e) {
       wakeForSilences();
       break;
   }
+  // The core says the global status after every change that can move it.
+  if (e.GlobalStatus) model.global = e.GlobalStatus;
   const ended = e.Decision && e.Decision.AckEnded;
   if (ended) model.acks.delete(ackKey(ended.HostUuid, ended.Host, ended.Probe));
   // The core decided whether and how the change is logged (event.Log).
@@ -277,12 +276,6 @@ function applyEvent(e) {
 }
 
 const logListeners = new Set();
-
-function globalStatus() {
-  let s = 100;
-  for (const h of model.hosts.values()) s = Math.max(s, h.status);
-  return s;
-}
 
 function sortedHosts() {
   return [...model.hosts.values()].sort((a, b) => b.status - a.status || a.name.localeCompare(b.name));
@@ -426,7 +419,7 @@ function updateChrome() {
     main.classList.remove("stale");
     if (banner) banner.remove();
   }
-  const l = model.ready ? level(globalStatus()) : "UNKNOWN";
+  const l = model.ready ? level(model.global) : "UNKNOWN";
   const g = document.getElementById("global-status");
   g.dataset.level = l;
   g.textContent = model.ready ? l : "…";
