@@ -131,6 +131,9 @@ type Config struct {
 	Maintenance []Maintenance
 	// Dependencies lists the dependency "x" blocks, in file order.
 	Dependencies []Dependency
+	// Checks lists the check "x" blocks (per-probe check attempts), in
+	// file order: the first that matches a probe applies.
+	Checks []Check
 
 	// Files names the files that were loaded, in merge order, so -check and
 	// the startup log can say exactly what was read.

@@ -150,7 +150,7 @@ var topSchema = func() *hcl.BodySchema {
 	for _, t := range []string{"http", "notifications", "logs", "flapping"} {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: t})
 	}
-	for _, t := range []string{KindNotify, KindOutput, KindTransport, KindMaintenance, KindDependency} {
+	for _, t := range []string{KindNotify, KindOutput, KindTransport, KindMaintenance, KindDependency, KindCheck} {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: t, LabelNames: []string{"name"}})
 	}
 	return s
@@ -209,6 +209,10 @@ func (l *loader) file(s Source) {
 		}
 		if b.Type == KindDependency {
 			l.dependency(b, base)
+			continue
+		}
+		if b.Type == KindCheck {
+			l.check(b, base)
 			continue
 		}
 		if !singletonBlocks[b.Type] {

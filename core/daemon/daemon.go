@@ -92,6 +92,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	decider.SetClock(o.clock.Now)
 	decider.SetFlapping(cfg.Flapping.Window, cfg.Flapping.Threshold)
 	decider.SetAttempts(cfg.Attempts, cfg.RecoveryAttempts)
+	decider.SetChecks(checks(cfg))
 	decider.SetDependencies(dependencies(cfg), cfg.AliveTimeout)
 	st := state.New(state.Options{
 		Now:          o.clock.Now,
@@ -379,6 +380,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 	d.state.SetAliveTimeout(cfg.AliveTimeout)
 	d.decider.SetFlapping(cfg.Flapping.Window, cfg.Flapping.Threshold)
 	d.decider.SetAttempts(cfg.Attempts, cfg.RecoveryAttempts)
+	d.decider.SetChecks(checks(cfg))
 	d.decider.SetDependencies(dependencies(cfg), cfg.AliveTimeout)
 	if !reflect.DeepEqual(old.HTTP, cfg.HTTP) {
 		d.log.Warn("http settings changed: restart the daemon to apply them")

@@ -52,6 +52,7 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 		State:          d.state,
 		Acks:           d.decider.Acks,
 		Silences:       d.decider.Silences,
+		Soft:           d.decider.SoftStates,
 		Logger:         d.log.Named("ws"),
 		AllowedOrigins: h.AllowedOrigins,
 	})

@@ -163,6 +163,16 @@ func maintenanceSilences(m config.Maintenance, start, end time.Time) []event.Sil
 }
 
 // dependencies are cfg's dependency blocks as the decisions take them.
+// checks are the configuration's check blocks, for the decisions.
+func checks(cfg *config.Config) []decide.Check {
+	out := make([]decide.Check, 0, len(cfg.Checks))
+	for _, c := range cfg.Checks {
+		out = append(out, decide.Check{Name: c.Name, Probes: c.Probes, Hosts: c.Hosts, Groups: c.Groups,
+			Attempts: c.Attempts, RecoveryAttempts: c.RecoveryAttempts})
+	}
+	return out
+}
+
 func dependencies(cfg *config.Config) []decide.Dependency {
 	out := make([]decide.Dependency, 0, len(cfg.Dependencies))
 	for _, d := range cfg.Dependencies {

@@ -45,6 +45,8 @@ type Decider struct {
 	// attempts), and attempts / recoveryAttempts how many it needs.
 	soft                       map[key]event.Soft
 	attempts, recoveryAttempts int
+	// checks are the per-probe attempts (check blocks), first match wins.
+	checks []checkRule
 	// byParent are the dependencies by parent name (lowercased), down the
 	// hosts DOWN by name, parentsBack the parents back since DependencyDue.
 	byParent    map[string][]*dependency

@@ -136,17 +136,19 @@ type Decision struct {
 	// was notified, or restated at the silence's end.
 	PendingEnded bool `json:"-"`
 	// Soft is set on a change that awaits its confirming results (check
-	// attempts): the dashboard shows "soft 1/3" (Reason), the store keeps
-	// it. SoftEnded is set on the event that confirms or undoes it.
+	// attempts), and on each result that counts towards it: the dashboard
+	// shows "soft 2/3", the store keeps it. SoftEnded is set on the event
+	// that confirms or undoes it.
 	Soft      *Soft `json:"Soft,omitempty"`
-	SoftEnded bool  `json:"-"`
+	SoftEnded bool  `json:"SoftEnded,omitempty"`
 	// To, when set, names the only notifier instances the event is for
 	// (a renotify is for those whose interval has passed).
 	To []string `json:"To,omitempty"`
 }
 
 // Soft is a probe's change that awaits its confirming results: Status
-// since Count results in a row, Hard the status last confirmed.
+// since Count results in a row of the Of it needs, Hard the status last
+// confirmed.
 type Soft struct {
 	HostUUID string
 	Host     string
@@ -154,6 +156,7 @@ type Soft struct {
 	Hard     int
 	Status   int
 	Count    int
+	Of       int
 }
 
 // Pending is a subject whose changes a silence held back: when the silence
