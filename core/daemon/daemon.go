@@ -48,6 +48,8 @@ type Daemon struct {
 	probe *probe.Manager
 
 	plugins *plugin.Manager
+	// routes are the HTTP routes besides the API's, with their roles.
+	routes []route
 	notify  *notify.Pipeline
 	// decider holds what the core's decisions depend on (acknowledgements,
 	// silences).
