@@ -50,7 +50,7 @@ type Daemon struct {
 	plugins *plugin.Manager
 	// routes are the HTTP routes besides the API's, with their roles.
 	routes []route
-	notify  *notify.Pipeline
+	notify *notify.Pipeline
 	// decider holds what the core's decisions depend on (acknowledgements,
 	// silences).
 	decider *decide.Decider
