@@ -192,7 +192,7 @@ func (s *State) describeHosts(events []event.Event) {
 	for i := range events {
 		e := &events[i]
 		switch e.Kind {
-		case event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.CurrentState, event.FlappingStopped, event.Renotify, event.Escalation:
+		case event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.CurrentState, event.FlappingStopped, event.Renotify, event.Escalation, event.Delayed:
 		default:
 			// probe_updated (every report of every probe) changes no
 			// status: not worth the work on the hot path.
