@@ -292,7 +292,8 @@ func InstanceFromBlock(b config.PluginBlock) (Instance, hcl.Body, hcl.Diagnostic
 
 // CheckInstances reports configuration errors no single block shows: two
 // instances with one name, and a fallback_for naming an unknown instance or
-// itself, or a fallback of a fallback (kept out so release stays one step).
+// itself, or a fallback of a fallback (kept out so release stays one step),
+// or a fallback with quiet hours of its own (it follows its primary's).
 func CheckInstances(instances []Instance) error {
 	seen := map[string]Instance{}
 	for _, in := range instances {
@@ -324,6 +325,8 @@ func CheckInstances(instances []Instance) error {
 			return fmt.Errorf("notify %q: fallback_for names itself", in.Name)
 		case target.FallbackFor != "":
 			return fmt.Errorf("notify %q: fallback_for names %q, which is itself a fallback", in.Name, in.FallbackFor)
+		case in.QuietHours != nil:
+			return fmt.Errorf("notify %q: a fallback keeps the quiet hours of the block it backs up (%q): give them to that one", in.Name, in.FallbackFor)
 		}
 	}
 	return nil

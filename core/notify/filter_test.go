@@ -366,16 +366,22 @@ func TestQuietHoursBlock(t *testing.T) {
 
 // A change the core put off for an instance is not queued for it (the
 // others get it now), and the delayed event that delivers it later goes
-// to that instance alone, whatever its filter, as kind and delivery
-// "delayed".
+// to that instance alone (and its fallback, held as ever), whatever its
+// filter, as kind and delivery "delayed".
 func TestDelayedIsAddressed(t *testing.T) {
 	st, err := store.Open(filepath.Join(t.TempDir(), "wigo.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	ops, mail := allOf("ops"), allOf("mail")
-	p, err := New(Options{Store: st, Sender: newRecorder(nil), Instances: []Instance{mail, ops}})
+	ops, mail, sms := allOf("ops"), allOf("mail"), allOf("sms")
+	sms.FallbackFor = "ops"
+	quietSMS := sms
+	quietSMS.QuietHours = &QuietHours{}
+	if err := CheckInstances([]Instance{ops, quietSMS}); err == nil || !strings.Contains(err.Error(), "keeps the quiet hours") {
+		t.Errorf("quiet hours on a fallback: %v", err)
+	}
+	p, err := New(Options{Store: st, Sender: newRecorder(nil), Instances: []Instance{mail, ops, sms}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +393,7 @@ func TestDelayedIsAddressed(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(entries) != 1 || entries[0].Instance != "mail" {
-		t.Fatalf("put-off change queued for %+v, want mail only", entries)
+		t.Fatalf("put-off change queued for %+v, want mail only (sms follows ops)", entries)
 	}
 	var n Notification
 	if err := json.Unmarshal(entries[0].Payload, &n); err != nil || n.Delivery != DeliveryFirst {
@@ -401,8 +407,8 @@ func TestDelayedIsAddressed(t *testing.T) {
 	if entries, err = p.Prepare([]event.Event{delayed}); err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 || entries[0].Instance != "ops" {
-		t.Fatalf("delayed event queued for %+v, want ops only", entries)
+	if len(entries) != 2 || entries[0].Instance != "ops" || entries[1].Instance != "sms" || entries[1].FallbackFor != "ops" {
+		t.Fatalf("delayed event queued for %+v, want ops, and sms as its fallback", entries)
 	}
 	if err := json.Unmarshal(entries[0].Payload, &n); err != nil {
 		t.Fatal(err)

@@ -280,13 +280,17 @@ func (p *Pipeline) prepare(events []event.Event) ([]store.OutboxEntry, error) {
 		}
 		var accepted []Instance
 		for _, in := range p.instances {
-			if e.Decision.To != nil && !slices.Contains(e.Decision.To, in.Name) {
+			// A fallback follows its primary: its quiet hours, and the
+			// delayed event that ends them.
+			primaryTo := e.Kind == event.Delayed && in.FallbackFor != "" && slices.Contains(e.Decision.To, in.FallbackFor)
+			if e.Decision.To != nil && !slices.Contains(e.Decision.To, in.Name) && !primaryTo {
 				// Decided in the core: this event is for those only.
 				continue
 			}
-			if delayedFor(e, in.Name) {
+			if delayedFor(e, in.Name) || in.FallbackFor != "" && delayedFor(e, in.FallbackFor) {
 				// Decided in the core: put off by this instance's quiet
-				// hours, it comes with their end's delayed event.
+				// hours (or its primary's), it comes with their end's
+				// delayed event.
 				continue
 			}
 			// An escalation is addressed: its target takes it whatever its
