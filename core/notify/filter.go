@@ -176,9 +176,12 @@ func decodeQuietHours(b *hcl.Block) (*QuietHours, hcl.Diagnostics) {
 	}
 	q := &QuietHours{TimeZone: "UTC", MinLevel: DefaultQuietMinLevel}
 	attrs := content.Attributes
-	for name, dst := range map[string]any{"from": &q.From, "to": &q.To, "time_zone": &q.TimeZone, "min_level": &q.MinLevel} {
-		if a, ok := attrs[name]; ok {
-			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, dst)...)
+	for _, f := range []struct {
+		name string
+		dst  any
+	}{{"from", &q.From}, {"to", &q.To}, {"time_zone", &q.TimeZone}, {"min_level", &q.MinLevel}} {
+		if a, ok := attrs[f.name]; ok {
+			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, f.dst)...)
 		}
 	}
 	if diags.HasErrors() {
