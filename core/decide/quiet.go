@@ -84,10 +84,10 @@ func (d *Decider) delay(e *event.Event) {
 	}
 }
 
-// quietNow returns, of instances, those whose quiet hours at t keep a
-// reminder at status quiet: a renotify is not put off (the end of the
-// quiet hours sends what changed, and the next interval the rest), it is
-// skipped.
+// quietNow returns those of instances that are in their quiet hours at t
+// with status below their min_level. A renotify for them is skipped, not
+// put off: the end of the quiet hours sends what changed, and the next
+// interval after it the problem still there.
 func (d *Decider) quietNow(instances []string, status int, t time.Time) (quiet []string) {
 	for _, in := range instances {
 		if q, ok := d.quietHours[in]; ok && status < q.MinLevel {
