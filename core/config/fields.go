@@ -80,7 +80,7 @@ var httpFields = []field[HTTP]{
 		if !set {
 			return false, diags
 		}
-		if v != "none" && v != "viewer" {
+		if v != "" && v != "none" && v != "viewer" {
 			return false, append(diags, invalid(a, "Invalid anonymous_role",
 				fmt.Sprintf("%s must be \"none\" or \"viewer\" (give a user or a token more), got %.40q.", ctx.name, v)))
 		}

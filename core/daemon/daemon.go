@@ -130,14 +130,19 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	}
 	every := map[string]time.Duration{}
 	escalation := map[string]decide.Escalation{}
+	quiet := map[string]decide.Quiet{}
 	for _, in := range instances {
 		every[in.Name] = in.RenotifyEvery
 		if in.EscalateTo != "" {
 			escalation[in.Name] = decide.Escalation{After: in.EscalateAfter, To: in.EscalateTo, MinLevel: in.Filter.MinLevel}
 		}
+		if q := in.QuietHours; q != nil {
+			quiet[in.Name] = decide.Quiet{Window: q.Window, MinLevel: q.MinLevel, Accepts: in.Filter.Accepts}
+		}
 	}
 	decider.SetRenotify(every)
 	decider.SetEscalation(escalation)
+	decider.SetQuietHours(quiet)
 	// A notifier that comes (back) up resumes what waited for it at once.
 	var pipeline *notify.Pipeline
 	onRunning := func(kind, label string) {

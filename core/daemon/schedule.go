@@ -36,9 +36,10 @@ func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
 // done: it opens the maintenance windows' silences, ends silences (with
 // the current state of what they held back), ends the flapping of subjects
 // whose changes aged out of the window, restates the children of parents
-// that are back, and has problems renotified and escalated. It wakes for
-// the earliest of those, whenever a silence is set or a subject starts
-// flapping, and after a reload.
+// that are back, has problems renotified and escalated, and delivers what
+// notifiers' quiet hours put off once they end. It wakes for the earliest
+// of those, whenever a silence is set, a subject starts flapping or a
+// change is put off, and after a reload.
 func (d *Daemon) runSchedules(ctx context.Context) {
 	for {
 		now := d.clock.Now()
@@ -63,6 +64,11 @@ func (d *Daemon) runSchedules(ctx context.Context) {
 			}
 			continue
 		}
+		delays, delaysEnd := d.decider.DelaysDue(now)
+		if len(delays) > 0 {
+			d.state.DeliverDelayed(delays)
+			continue
+		}
 		due, next := d.decider.Due(now)
 		if len(due) > 0 {
 			for _, si := range due {
@@ -70,7 +76,7 @@ func (d *Daemon) runSchedules(ctx context.Context) {
 			}
 			continue
 		}
-		for _, t := range []time.Time{opens, settles, renotifies, graceEnds} {
+		for _, t := range []time.Time{opens, settles, renotifies, graceEnds, delaysEnd} {
 			if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 				next = t
 			}

@@ -62,6 +62,10 @@ const (
 	// Escalation sends a problem nobody acknowledged in time to the
 	// notifiers named in Decision.To (escalate_to).
 	Escalation Kind = "escalation"
+	// Delayed delivers, once a notifier's quiet hours end, the changes of
+	// one host they put off for it (Delays), as one notification for that
+	// notifier only (Decision.To).
+	Delayed Kind = "delayed"
 )
 
 // Decision.Flapping values.
@@ -108,6 +112,11 @@ const (
 	// HeldAttempts: a change not yet confirmed by enough results in a row
 	// (check attempts), or undone before it was.
 	HeldAttempts = "attempts"
+	// HeldQuietHours: a change put off for some notifiers by their quiet
+	// hours (Decision.Delayed): not a reason the change is sent to nobody,
+	// but what the log and the held-back view say of it, and what
+	// /metrics counts.
+	HeldQuietHours = "quiet_hours"
 	// HeldUnchanged: a current_state restatement that would tell nothing
 	// new. Not logged, not counted.
 	HeldUnchanged = "unchanged"
@@ -144,6 +153,11 @@ type Decision struct {
 	// To, when set, names the only notifier instances the event is for
 	// (a renotify is for those whose interval has passed).
 	To []string `json:"To,omitempty"`
+	// Delayed are the notifiers this change is put off for by their quiet
+	// hours, each until they end: it is sent to the others now, to those
+	// with the rest of the night's changes of its host (a Delayed event),
+	// and the store keeps it meanwhile.
+	Delayed []Delay `json:"Delayed,omitempty"`
 }
 
 // Soft is a probe's change that awaits its confirming results: Status
@@ -201,6 +215,9 @@ type Event struct {
 	Ack *Ack `json:"Ack,omitempty"`
 	// Silence is the silence of a silence_set or silence_ended event.
 	Silence *Silence `json:"Silence,omitempty"`
+	// Delays are the changes a delayed event delivers, in the order they
+	// happened; the store forgets them with it.
+	Delays []Delay `json:"Delays,omitempty"`
 	// Decision is set by the core's decisions before the event is published.
 	Decision Decision `json:"Decision"`
 	// Log is the row the log table records for the event (LogEntry), set
@@ -255,7 +272,7 @@ func (e Event) Logged() bool {
 		return true
 	case ProbeAppeared:
 		return e.NewStatus != model.StatusOK
-	case CurrentState, FlappingStopped, Renotify, Escalation:
+	case CurrentState, FlappingStopped, Renotify, Escalation, Delayed:
 		return e.Decision.HeldBack != HeldUnchanged
 	case HostRemoved:
 		return e.ByOperator
@@ -277,8 +294,17 @@ func (e Event) LogEntry() model.LogEntry {
 		Host:      e.Host,
 		Probe:     e.Probe,
 		Group:     e.Group,
-		HeldBack:  e.Decision.HeldBack,
+		HeldBack:  e.heldBack(),
 	}
+}
+
+// heldBack is the reason the log row gives: the decision's, or quiet hours
+// when the change waits for some notifier's.
+func (e Event) heldBack() string {
+	if e.Decision.HeldBack == "" && len(e.Decision.Delayed) > 0 {
+		return HeldQuietHours
+	}
+	return e.Decision.HeldBack
 }
 
 // logMessage is Message with what the decisions made of the change.
@@ -289,6 +315,9 @@ func (e Event) logMessage() string {
 	}
 	if a := e.Decision.AckEnded; a != nil {
 		m += " (acknowledgement by " + a.Author + " ended)"
+	}
+	for _, d := range e.Decision.Delayed {
+		m += " (delayed for " + d.Instance + " until " + d.Until.Format("2006-01-02 15:04 MST") + ": quiet hours)"
 	}
 	if e.Decision.Flapping == FlapStarted {
 		m += " (" + e.Decision.Reason + ")"

@@ -1,4 +1,4 @@
--- 0008: API tokens (Authorization: Bearer).
+-- 0009: API tokens (Authorization: Bearer).
 --
 -- A token is shown once when it is created; only the SHA-256 of its secret
 -- is kept. Revoking keeps the row, with who revoked it and when, so the

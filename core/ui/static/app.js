@@ -1037,11 +1037,13 @@ logListeners.add((e) => {
 });
 
 // Why a change was not notified, as event.Held* names it, in words.
-const HELD_REASONS = { silenced: "silenced", acknowledged: "acknowledged", flapping: "flapping", attempts: "soft", dependency: "parent down" };
+const HELD_REASONS = { silenced: "silenced", acknowledged: "acknowledged", flapping: "flapping", attempts: "soft", dependency: "parent down", quiet_hours: "delayed" };
 
-/** heldBadge names why a change was not notified, in a word. */
+/** heldBadge names why a change was not notified, in a word (quiet hours
+ * put it off for some notify blocks, until they end). */
 function heldBadge(reason) {
-  return el("span", { class: "badge reason", "data-reason": reason, title: "held back: not notified" }, (HELD_REASONS[reason] || reason).toUpperCase());
+  const title = reason === "quiet_hours" ? "delayed: sent when the quiet hours end" : "held back: not notified";
+  return el("span", { class: "badge reason", "data-reason": reason, title }, (HELD_REASONS[reason] || reason).toUpperCase());
 }
 
 /** heldView lists what the core's decisions held back across the fleet
