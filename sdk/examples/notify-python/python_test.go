@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -249,14 +251,20 @@ type notification struct {
 	Message   string
 }
 
-// sink is the receiver the plugin POSTs to.
+// sink is the receiver the plugin POSTs to. It answers 500 to the first
+// `failing` requests, like a receiver that is down, and records every
+// request, failed or not, in order.
 type sink struct {
 	url     string
 	arrived chan notification
+
+	mu       sync.Mutex
+	failing  int
+	requests []string // EventId of each request, " (500)" after a refused one
 }
 
-func newSink(t *testing.T) *sink {
-	s := &sink{arrived: make(chan notification, 100)}
+func newSink(t *testing.T, failing int) *sink {
+	s := &sink{arrived: make(chan notification, 100), failing: failing}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var n notification
@@ -265,11 +273,31 @@ func newSink(t *testing.T) *sink {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
+		s.mu.Lock()
+		refuse := s.failing > 0
+		if refuse {
+			s.failing--
+			s.requests = append(s.requests, n.EventId+" (500)")
+		} else {
+			s.requests = append(s.requests, n.EventId)
+		}
+		s.mu.Unlock()
+		if refuse {
+			http.Error(w, "receiver down", http.StatusInternalServerError)
+			return
+		}
 		s.arrived <- n
 	}))
 	t.Cleanup(srv.Close)
 	s.url = srv.URL + "/hook"
 	return s
+}
+
+// got is every request so far.
+func (s *sink) got() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.requests...)
 }
 
 func (s *sink) next(t *testing.T, what string) notification {
@@ -285,10 +313,12 @@ func (s *sink) next(t *testing.T, what string) notification {
 
 // TestNotificationsReachTheSink runs the Python plugin under the real
 // daemon (AutoMTLS, health checks, its logs in the daemon's log) and
-// counts exactly what it POSTed for a probe that breaks and recovers.
+// counts exactly what it POSTed for a probe that breaks and recovers, the
+// receiver refusing the first delivery: the plugin's error makes the
+// daemon retry it, before the next notification of the host.
 func TestNotificationsReachTheSink(t *testing.T) {
 	requirePlugin(t)
-	s := newSink(t)
+	s := newSink(t, 1)
 	e := newEnv(t, fmt.Sprintf("notify \"py\" {\n  plugin = \"notify-python\"\n  url    = %q\n}\n", s.url))
 	d := startDaemon(t, e)
 
@@ -337,10 +367,9 @@ func TestNotificationsReachTheSink(t *testing.T) {
 	}
 
 	d.stop(t)
-	select {
-	case n := <-s.arrived:
-		t.Errorf("a third notification arrived: %+v", n)
-	default:
+	want := []string{broke.EventId + " (500)", broke.EventId, recovered.EventId}
+	if got := s.got(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("sink requests:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
 	log := d.log.String()
@@ -362,6 +391,11 @@ func TestNotificationsReachTheSink(t *testing.T) {
 			t.Errorf("daemon log lacks the plugin's %s line %q with %q", want.level, want.message, want.kv)
 		}
 	}
+	// The plugin's reply error, in the daemon's retry line.
+	if !logHas(log, "[WARN]", "notification delivery failed; will retry", "event_id="+broke.EventId,
+		`POST `+s.url+`: 500 Internal Server Error`) {
+		t.Error("daemon log lacks the failed delivery with the plugin's error")
+	}
 	if !logHas(log, "[INFO]", " wigo.plugin.notify.py: plugin process exited: plugin="+filepath.Join(pluginsDir, "notify-python")+" id=") {
 		t.Error("daemon log lacks the plugin's exit without an error")
 	}
@@ -369,6 +403,44 @@ func TestNotificationsReachTheSink(t *testing.T) {
 		if strings.Contains(log, unwanted) {
 			t.Errorf("daemon log has %q", unwanted)
 		}
+	}
+}
+
+// TestCrashedPluginIsRestarted: a Python plugin killed with SIGKILL is
+// restarted and configured again by the daemon, and delivers the next
+// notification.
+func TestCrashedPluginIsRestarted(t *testing.T) {
+	requirePlugin(t)
+	s := newSink(t, 0)
+	e := newEnv(t, fmt.Sprintf("notify \"py\" {\n  plugin = \"notify-python\"\n  url    = %q\n}\n", s.url))
+	d := startDaemon(t, e)
+	poll(t, e.api, "flip OK", probeIs(100))
+	poll(t, e.api+"/plugins", "notify-python running", func(body []byte) bool {
+		return bytes.Contains(body, []byte(`"state":"running"`))
+	})
+	m := regexp.MustCompile(`plugin started: kind=notify instance=py plugin=notify-python version=1\.0\.0 pid=(\d+)`).FindStringSubmatch(d.log.String())
+	if m == nil {
+		t.Fatal("no pid in the daemon's plugin started line")
+	}
+	pid, _ := strconv.Atoi(m[1])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, e.api+"/plugins", "notify-python restarted", func(body []byte) bool {
+		return bytes.Contains(body, []byte(`"state":"running","restarts":1`))
+	})
+	e.setFlip(t, 300, "broken")
+	n := s.next(t, "the probe going CRIT after the restart")
+	if n.Kind != "probe_changed" || n.OldStatus != 100 || n.NewStatus != 300 {
+		t.Errorf("got %+v, want probe_changed 100 -> 300", n)
+	}
+	d.stop(t)
+	if got := s.got(); len(got) != 1 {
+		t.Errorf("sink requests = %q, want the one notification", got)
+	}
+	log := d.log.String()
+	if strings.Count(log, "notify.py.notify-python: configured:") != 2 || !strings.Contains(log, "plugin crashed, restarting") {
+		t.Errorf("daemon log lacks the crash and the second Configure")
 	}
 }
 
