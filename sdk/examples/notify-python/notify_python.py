@@ -47,6 +47,17 @@ APP_PROTOCOL_VERSION = 1  # Wigo's, sdk.ProtocolVersion
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), NAME + ".lib"))
 
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Turns a redirect into an HTTPError (urllib's default handler raises
+    it when no redirect request is made)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+log_lock = threading.Lock()  # one whole line at a time, from any thread
+
+
 def log(level, message, **kv):
     """Writes one hclog JSON line to stderr. go-plugin reads the plugin's
     stderr line by line and logs a JSON line at its @level in the core's
@@ -59,8 +70,9 @@ def log(level, message, **kv):
         "@timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     }
     entry.update(kv)
-    sys.stderr.write(json.dumps(entry) + "\n")
-    sys.stderr.flush()
+    with log_lock:
+        sys.stderr.write(json.dumps(entry) + "\n")
+        sys.stderr.flush()
 
 
 def server_certificate():
@@ -138,6 +150,7 @@ def main():
             self.instance = ""
             self.url = None
             self.timeout = 10.0
+            self.opener = None
 
         def Schema(self, request, context):
             # The core decodes the operator's block against this itself:
@@ -155,17 +168,30 @@ def main():
         def Configure(self, request, context):
             # Checks what a schema cannot say; an error is shown to the
             # operator next to the block, and the instance does not run.
-            cfg = json.loads(request.config_json or b"{}")
+            try:
+                cfg = json.loads(request.config_json or b"{}")
+            except ValueError as e:
+                return base_pb2.ConfigureResponse(error="decode config: %s" % e)
+            if not isinstance(cfg, dict):
+                return base_pb2.ConfigureResponse(error="config is not a JSON object")
             url, timeout = cfg.get("url") or "", cfg.get("timeout")
-            parsed = urllib.parse.urlsplit(url)
+            parsed = urllib.parse.urlsplit(url if isinstance(url, str) else "")
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 return base_pb2.ConfigureResponse(
                     error="url %s: want an absolute http:// or https:// URL" % json.dumps(url))
-            if not isinstance(timeout, (int, float)) or timeout <= 0:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
                 return base_pb2.ConfigureResponse(
                     error="timeout %s: want a number of seconds above 0" % json.dumps(timeout))
+            # A redirect is a failed delivery, not a GET of another URL
+            # (what urllib makes of a redirected POST); a receiver on this
+            # machine is reached directly whatever http_proxy says, as Go's
+            # HTTP client does.
+            handlers = [NoRedirect()]
+            if parsed.hostname in ("localhost", "127.0.0.1", "::1"):
+                handlers.append(urllib.request.ProxyHandler({}))
             with self.lock:
                 self.instance, self.url, self.timeout = request.instance, url, float(timeout)
+                self.opener = urllib.request.build_opener(*handlers)
             log("info", "configured", instance=request.instance, url=url)
             return base_pb2.ConfigureResponse()
 
@@ -173,17 +199,22 @@ def main():
             # An error in the reply makes the core retry later with backoff
             # (then dead-letter); the same EventId may come twice.
             with self.lock:
-                url, timeout = self.url, self.timeout
+                url, timeout, opener = self.url, self.timeout, self.opener
             if url is None:
                 return notifier_pb2.NotifyResponse(error="not configured")
             try:
-                event = json.loads(request.notification_json).get("EventId", "")
+                n = json.loads(request.notification_json)
             except ValueError as e:
                 return notifier_pb2.NotifyResponse(error="decode notification: %s" % e)
+            event = n.get("EventId", "") if isinstance(n, dict) else ""
+            # Within the core's deadline for the call too, when it set one.
+            left = context.time_remaining()
+            if left is not None:
+                timeout = max(0.001, min(timeout, left))
             req = urllib.request.Request(url, data=request.notification_json, method="POST",
                                          headers={"Content-Type": "application/json"})
             try:
-                with urllib.request.urlopen(req, timeout=timeout) as resp:
+                with opener.open(req, timeout=timeout) as resp:
                     resp.read()
             except urllib.error.HTTPError as e:
                 return notifier_pb2.NotifyResponse(error="POST %s: %d %s" % (url, e.code, e.reason))
@@ -230,20 +261,27 @@ def main():
     sock = os.path.join(sockdir, "plugin.sock")
     client_cert = os.environ.get("PLUGIN_CLIENT_CERT", "")
     cert_field = ""
-    if client_cert:
-        # AutoMTLS: the core put its certificate in the environment; only a
-        # client holding its key may call us, and we answer with our own.
-        key_pem, cert_pem, cert_der = server_certificate()
-        creds = grpc.ssl_server_credentials([(key_pem, cert_pem)], root_certificates=client_cert.encode(),
-                                            require_client_auth=True)
-        bound = server.add_secure_port("unix:" + sock, creds)
-        # Raw (unpadded) standard base64 of the DER certificate.
-        cert_field = "|" + base64.b64encode(cert_der).decode().rstrip("=")
+    try:
+        if client_cert:
+            # AutoMTLS: the core put its certificate in the environment;
+            # only a client holding its key may call us, and we answer with
+            # our own.
+            key_pem, cert_pem, cert_der = server_certificate()
+            creds = grpc.ssl_server_credentials([(key_pem, cert_pem)], root_certificates=client_cert.encode(),
+                                                require_client_auth=True)
+            bound = server.add_secure_port("unix:" + sock, creds)
+            # Raw (unpadded) standard base64 of the DER certificate.
+            cert_field = "|" + base64.b64encode(cert_der).decode().rstrip("=")
+        else:
+            # A host without AutoMTLS (go-plugin's default) speaks plaintext.
+            bound = server.add_insecure_port("unix:" + sock)
+    except (RuntimeError, ValueError) as e:
+        bound, why = 0, str(e)
     else:
-        # A host without AutoMTLS (go-plugin's default) speaks plaintext.
-        bound = server.add_insecure_port("unix:" + sock)
+        why = "the gRPC server refused the address"
     if not bound:
-        log("error", "cannot listen", socket=sock)
+        log("error", "cannot listen", socket=sock, error=why)
+        shutil.rmtree(sockdir, ignore_errors=True)
         return 1
 
     # Ctrl-C in the daemon's terminal reaches the whole process group: the

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -532,7 +533,22 @@ func TestWithoutAutoMTLS(t *testing.T) {
 	if err := nc.Notify(ctx, &sdk.Notification{EventId: "e1"}); err == nil || !strings.Contains(err.Error(), "not configured") {
 		t.Errorf("Notify before Configure = %v, want not configured", err)
 	}
+	// A redirect is a failed delivery: nothing reaches the other URL.
+	var followed atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { followed.Add(1) }))
+	defer target.Close()
+	moved := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusFound))
+	defer moved.Close()
+	if err := nc.Configure(ctx, "x", []byte(`{"url":"`+moved.URL+`","timeout":5}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Notify(ctx, &sdk.Notification{EventId: "e2"}); !errors.As(err, &remote) || !strings.Contains(err.Error(), ": 302 Found") {
+		t.Errorf("Notify to a redirect = %v, want the plugin's 302 error", err)
+	}
 	client.Kill()
+	if n := followed.Load(); n != 0 {
+		t.Errorf("the redirect was followed %d times", n)
+	}
 	if !logHas(log.String(), "[INFO]", "notify-python: serving:", "mtls=false") {
 		t.Errorf("plugin log:\n%s\nwant it serving without mTLS", log.String())
 	}
