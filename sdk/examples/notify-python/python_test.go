@@ -301,6 +301,7 @@ func (s *sink) got() []string {
 	return append([]string(nil), s.requests...)
 }
 
+// next waits for the next delivered notification.
 func (s *sink) next(t *testing.T, what string) notification {
 	t.Helper()
 	select {
