@@ -133,6 +133,8 @@ type Options struct {
 	Auth *auth.Authenticator
 	// Tokens, when set, serves the token routes (/api/tokens).
 	Tokens TokenStore
+	// Probes, when set, runs and disables the local probes.
+	Probes ProbeControl
 	// Gzip compresses answers for clients that accept it.
 	Gzip bool
 	// Logger receives request logs (debug level) and handler failures. Nil
@@ -154,6 +156,7 @@ type server struct {
 	// endSilence is Options.EndSilence.
 	endSilence func(event.Silence, string)
 	tokens     TokenStore
+	probes     ProbeControl
 	flush      func(context.Context) error
 	gzip       bool
 	version    string
@@ -174,6 +177,7 @@ func New(opts Options) http.Handler {
 		decider:    opts.Decider,
 		endSilence: opts.EndSilence,
 		tokens:     opts.Tokens,
+		probes:     opts.Probes,
 		flush:      opts.Flush,
 		gzip:       opts.Gzip,
 		version:    opts.Version,
@@ -273,6 +277,10 @@ func (s *server) routes() []route {
 		{http.MethodPost, auth.RoleOperator, "/api/authority/hosts/{uuid}/allow", s.postAllow},
 		{http.MethodPost, auth.RoleOperator, "/api/authority/hosts/{uuid}/revoke", s.postRevoke},
 		{http.MethodPost, auth.RoleAdmin, "/api/authority/hosts/{uuid}/relay", s.postRelay},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/schedule", s.getSchedule},
+		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/run", s.postRun},
+		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/disable", s.postDisable},
+		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/enable", s.postEnable},
 		{http.MethodGet, auth.RoleNone, "/api/whoami", s.getWhoami},
 		{http.MethodGet, auth.RoleAdmin, "/api/tokens", s.getTokens},
 		{http.MethodPost, auth.RoleAdmin, "/api/tokens", s.postToken},

@@ -180,6 +180,11 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 			event.SilenceSet, event.SilenceEnded}, notify.Kinds...)})
 
 	d.metrics = d.newMetricsRouter()
+	holds, err := db.Holds(context.Background())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	d.probe = probe.New(probe.Options{
 		Dir:       cfg.ProbesDir,
 		ConfigDir: cfg.ProbesConfigDir,
@@ -187,6 +192,18 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 		Logger:    log.Named("probe"),
 		Sink:      st,
 		Previous:  st.Local().ProbeNames(),
+		Holds:     holds,
+		Now:       o.clock.Now,
+		At:        o.clock.At,
+		OnHold: func(h probe.Hold, on bool) {
+			err := db.EndHold(context.Background(), h.Probe)
+			if on {
+				err = db.SetHold(context.Background(), h)
+			}
+			if err != nil {
+				log.Error("probe hold not kept", "probe", h.Probe, "error", err)
+			}
+		},
 	})
 	if cfg.HTTP.Enabled {
 		if err := d.listen(); err != nil {

@@ -40,6 +40,7 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 	apiHandler := api.New(api.Options{
 		Auth:       authn,
 		Tokens:     d.store,
+		Probes:     d.probe,
 		State:      d.state,
 		Authority:  pushAuthority(d.plugins, d.cfg),
 		Decider:    d.decider,
