@@ -267,7 +267,7 @@ notify "http" {
 	began := time.Now()
 	client := &http.Client{Timeout: 10 * time.Second}
 	var samples []soakSample
-	skipped := 0 // samples that could not be taken
+	skipped := 0           // samples that could not be taken
 	seen := map[int]bool{} // every plugin PID sampled: more than at once means a restart
 	tick := time.NewTicker(o.sample)
 	defer tick.Stop()
