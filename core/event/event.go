@@ -143,6 +143,25 @@ type Decision struct {
 	// To, when set, names the only notifier instances the event is for
 	// (a renotify is for those whose interval has passed).
 	To []string `json:"To,omitempty"`
+	// Problem is set on the event that opens, changes, renotifies or
+	// escalates its subject's problem, ProblemEnded on the one that
+	// resolves it: the store keeps the problems with what their renotify
+	// and escalation timers run from, so a restart neither repeats nor
+	// delays them.
+	Problem      *Problem `json:"-"`
+	ProblemEnded bool     `json:"-"`
+}
+
+// Problem is a host (Probe "") or probe left at a problem by the last
+// change people were told of (Notified: its status then).
+type Problem struct {
+	Pending
+	// Since is when that change was: renotifies fall every interval after
+	// it, the escalation one escalate_after after it.
+	Since time.Time
+	// Renotified is when it was last renotified, Escalated when it last
+	// escalated (zero: not yet).
+	Renotified, Escalated time.Time
 }
 
 // Soft is a probe's change that awaits its confirming results: Status
