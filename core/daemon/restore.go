@@ -30,9 +30,9 @@ const lastHeardInterval = 30 * time.Second
 //
 // The open problems come back with their renotify and escalation timers
 // where they were. A probe left at a problem, or a remote host left DOWN,
-// that the store holds no problem of (a database from before problems
-// were kept) is an open problem as if notified at now: renotified an
-// interval later, not at once.
+// that the store holds no problem of (it had no timer to keep, or the
+// database is from before problems were kept) is an open problem as if
+// notified at now: renotified an interval later, not at once.
 func restore(st *state.State, decider *decide.Decider, db *store.Store, now, flapSince time.Time, log hclog.Logger) error {
 	records, err := db.Hosts(context.Background())
 	if err != nil {
