@@ -58,8 +58,9 @@ type Daemon struct {
 	clock Clock
 	// reloaded wakes the scheduler of silences after a reload.
 	reloaded chan struct{}
-	// opened remembers the maintenance silences opened by this run, with
-	// their end, so that one expired early is not opened again.
+	// opened remembers the maintenance silences opened and not past their
+	// window's end, by this run and the previous ones (the store keeps
+	// them), so that one ended or expired early is not opened again.
 	opened map[string]time.Time
 	// logSub feeds the store's writer (log rows, the records a restart
 	// restores, the outbox).
@@ -123,6 +124,11 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 		db.Close()
 		return nil, err
 	}
+	opened, err := db.MaintenanceOpened(context.Background(), o.clock.Now())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("restore the maintenance windows opened by the previous run: %w", err)
+	}
 	instances, blocks, diags := notifiers(cfg)
 	if diags.HasErrors() {
 		db.Close()
@@ -169,7 +175,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	}
 	d := &Daemon{log: log, cfg: cfg, uuid: id, clock: o.clock, bus: bus, state: st, store: db, decider: decider,
 		plugins: plugins, notify: pipeline, notifyBlocks: blocks,
-		reloaded: make(chan struct{}, 1), opened: map[string]time.Time{}}
+		reloaded: make(chan struct{}, 1), opened: opened}
 	// The store subscribes first, before anything can publish, and loses
 	// nothing: it applies back-pressure rather than dropping a status
 	// change. It only asks for the kinds it may log, record (the hosts,

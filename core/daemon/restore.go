@@ -28,8 +28,11 @@ const lastHeardInterval = 30 * time.Second
 // subject flapping before the restart still flaps after it (and is not
 // announced again).
 //
-// Every probe left at a problem, and every remote host left DOWN, is an
-// open problem again (renotified an interval after now, not at once).
+// The open problems come back with their renotify and escalation timers
+// where they were. A probe left at a problem, or a remote host left DOWN,
+// that the store holds no problem of (it had no timer to keep, or the
+// database is from before problems were kept) is an open problem as if
+// notified at now: renotified an interval later, not at once.
 // Changes put off by quiet hours wait for their end again.
 func restore(st *state.State, decider *decide.Decider, db *store.Store, now, flapSince time.Time, log hclog.Logger) error {
 	records, err := db.Hosts(context.Background())
@@ -91,20 +94,39 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, now, fla
 		kept = append(kept, e)
 	}
 	decider.RestoreChanges(kept)
-	var open []event.Pending
+	open, err := db.Problems(context.Background())
+	if err != nil {
+		return fmt.Errorf("restore the open problems recorded by the previous run: %w", err)
+	}
+	// Subjects by host UUID (name when it has none) and probe.
+	subject := func(p event.Pending) [2]string {
+		if p.HostUUID != "" {
+			return [2]string{p.HostUUID, p.Probe}
+		}
+		return [2]string{p.Host, p.Probe}
+	}
+	recorded := make(map[[2]string]bool, len(open))
+	for _, p := range open {
+		recorded[subject(p.Pending)] = true
+	}
+	unrecorded := func(p event.Pending) {
+		if !recorded[subject(p)] {
+			open = append(open, event.Problem{Pending: p, Since: now})
+		}
+	}
 	var downHosts []string
 	for _, r := range records {
 		if r.Remote && !r.Alive {
 			downHosts = append(downHosts, r.Name)
-			open = append(open, event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Notified: model.StatusDown})
+			unrecorded(event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Notified: model.StatusDown})
 		}
 		for name, p := range r.Probes {
 			if p.Status > model.StatusOK {
-				open = append(open, event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Probe: name, Notified: p.Status})
+				unrecorded(event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Probe: name, Notified: p.Status})
 			}
 		}
 	}
-	decider.RestoreProblems(open, now)
+	decider.RestoreProblems(open)
 	decider.RestoreDown(downHosts)
 	if len(records) > 0 {
 		log.Info("state restored from the database", "hosts", len(records), "probes", probes, "down", down, "acks", len(acks), "silences", len(silences))

@@ -103,8 +103,10 @@ func (d *Daemon) EndSilence(si event.Silence, why string) {
 }
 
 // openMaintenance sets the silences of every maintenance window open at
-// now that this run has not opened yet (a restart finds them in the store,
-// so they are not set twice), and returns when the next window opens.
+// now that were not opened yet (by this run or, as the store remembers, a
+// previous one: a restart inside a window neither sets its silences twice
+// nor opens again one that ended or was expired early), and returns when
+// the next window opens.
 func (d *Daemon) openMaintenance(now time.Time) (next time.Time) {
 	d.mu.Lock()
 	windows := d.cfg.Maintenance
@@ -161,7 +163,7 @@ func maintenanceSilences(m config.Maintenance, start, end time.Time) []event.Sil
 			out = append(out, event.Silence{
 				ID:   fmt.Sprintf("%s.%s.%d", m.Name, start.UTC().Format("20060102T1504Z"), len(out)+1),
 				Host: t.host, Group: t.group, Probe: p, Start: start, End: end,
-				Author: "maintenance", Comment: comment, Created: start,
+				Author: event.MaintenanceAuthor, Comment: comment, Created: start,
 			})
 		}
 	}

@@ -299,6 +299,7 @@ func (d *Decider) decide(e *event.Event) {
 		d.wake()
 	case event.SilenceEnded:
 		d.endSilence(e.Silence.ID)
+		d.silenceEnded(e.Silence.ID, e.Time)
 	case event.CurrentState:
 		d.restate(e)
 		d.delay(e)
@@ -522,9 +523,10 @@ func (d *Decider) wake() {
 	}
 }
 
-// Changed is signalled when a silence is set, a subject starts flapping or
-// a change is put off by quiet hours, so that whoever waits for the next
-// end can look again.
+// Changed is signalled when a silence is set (or ends holding an
+// escalation back), a subject starts flapping, a change is put off by
+// quiet hours or a problem is opened with a renotify or escalation timer,
+// so that whoever waits for the next of those can look again.
 func (d *Decider) Changed() <-chan struct{} { return d.changed }
 
 func (d *Decider) decideAck(e *event.Event) {

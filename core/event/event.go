@@ -158,6 +158,25 @@ type Decision struct {
 	// with the rest of the night's changes of its host (a Delayed event),
 	// and the store keeps it meanwhile.
 	Delayed []Delay `json:"Delayed,omitempty"`
+	// Problem is set on the event that opens, changes, renotifies or
+	// escalates its subject's problem, ProblemEnded on the one that
+	// resolves it: the store keeps the problems with what their renotify
+	// and escalation timers run from, so a restart neither repeats nor
+	// delays them.
+	Problem      *Problem `json:"-"`
+	ProblemEnded bool     `json:"-"`
+}
+
+// Problem is a host (Probe "") or probe left at a problem by the last
+// change people were told of (Notified: its status then).
+type Problem struct {
+	Pending
+	// Since is when that change was: renotifies fall every interval after
+	// it, the escalation one escalate_after after it.
+	Since time.Time
+	// Renotified is when it was last renotified, Escalated when it last
+	// escalated (zero: not yet).
+	Renotified, Escalated time.Time
 }
 
 // Soft is a probe's change that awaits its confirming results: Status

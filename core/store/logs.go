@@ -154,6 +154,11 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 				return err
 			}
 		}
+		if recordsProblem(e) {
+			if err := applyProblem(ctx, tx, e); err != nil {
+				return err
+			}
+		}
 	}
 	if err := hosts.finish(ctx); err != nil {
 		return err
