@@ -282,6 +282,7 @@ func (s *server) routes() []route {
 		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/disable", s.postDisable},
 		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/enable", s.postEnable},
 		{http.MethodGet, auth.RoleNone, "/api/whoami", s.getWhoami},
+		{http.MethodGet, auth.RoleNone, "/api/openapi.json", s.getOpenAPI},
 		{http.MethodGet, auth.RoleAdmin, "/api/tokens", s.getTokens},
 		{http.MethodPost, auth.RoleAdmin, "/api/tokens", s.postToken},
 		{http.MethodDelete, auth.RoleAdmin, "/api/tokens/{id}", s.deleteToken},

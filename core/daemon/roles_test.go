@@ -121,6 +121,40 @@ http {
 		t.Errorf("routes missing from the table: %v", policy)
 	}
 
+	// The daemon's own routes are in the OpenAPI document too, with their
+	// roles.
+	doc, err := api.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.Extensions["x-daemon"] != true {
+				continue
+			}
+			found := false
+			for _, rt := range d.routes {
+				pm, pp, ok := strings.Cut(rt.pattern, " ")
+				if !ok {
+					pm, pp = "", pm
+				}
+				role := rt.read
+				if method != http.MethodGet {
+					role = rt.write
+				}
+				if (pp == path || (strings.HasSuffix(pp, "/") && strings.HasPrefix(path, pp) && pp != "/")) && (pm == "" || pm == method) {
+					found = true
+					if op.Extensions["x-role"] != role.String() {
+						t.Errorf("%s %s: documented role %v, served %s", method, path, op.Extensions["x-role"], role)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s %s is documented but the daemon does not serve it", method, path)
+			}
+		}
+	}
+
 	type target struct {
 		method, path string
 		role         auth.Role
