@@ -94,7 +94,7 @@ func TestOpenAPI(t *testing.T) {
 		"api_hosts_master-1.json": "/api/hosts/{hostname}", "api_hosts_leaf-1_status.json": "/api/hosts/{hostname}/status",
 		"api_hosts_leaf-1_probes.json": "/api/hosts/{hostname}/probes", "api_hosts_leaf-1_probes_warn.json": "/api/hosts/{hostname}/probes/{probe}",
 		"api_hosts_leaf-1_probes_warn_status.json": "/api/hosts/{hostname}/probes/{probe}/status",
-		"api_hosts_leaf-1_logs.json": "/api/hosts/{hostname}/logs", "api_groups.json": "/api/groups",
+		"api_hosts_leaf-1_logs.json":               "/api/hosts/{hostname}/logs", "api_groups.json": "/api/groups",
 		"api_groups_web.json": "/api/groups/{group}", "api_groups_web_logs.json": "/api/groups/{group}/logs",
 		"api_logs.json": "/api/logs", "api_logs_limit_2_offset_0.json": "/api/logs", "api_logs_indexes.json": "/api/logs/indexes",
 		"api_probes_warn_logs.json": "/api/probes/{probe}/logs",
