@@ -81,7 +81,10 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, now, fla
 		if !ok {
 			continue // a host removed since
 		}
-		e.HostUUID, e.NewStatus = r.UUID, recordedStatus(r, e.Probe)
+		e.HostUUID = r.UUID
+		if e.NewStatus == 0 {
+			e.NewStatus = recordedStatus(r, e.Probe) // logged before statuses were
+		}
 		kept = append(kept, e)
 	}
 	decider.RestoreChanges(kept)
