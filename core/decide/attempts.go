@@ -17,8 +17,8 @@ func (d *Decider) SetAttempts(attempts, recovery int) {
 	d.mu.Unlock()
 }
 
-// RestoreSoft loads the soft states a previous run left: their count
-// starts again at the status's first result.
+// RestoreSoft loads the soft states a previous run left, with the results
+// counted so far: the next one at the same status counts on from there.
 func (d *Decider) RestoreSoft(soft []event.Soft) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -83,7 +83,11 @@ func (d *Decider) attemptsOf(e *event.Event) bool {
 		s.Count++
 		n := d.needed(s.Hard, s.Status)
 		if s.Count < n {
+			// Held back and logged like the first result, and kept by the
+			// store with its count, so a restart counts on.
 			d.soft[k] = s
+			e.Decision.Soft = &s
+			e.Decision.HeldBack = event.HeldAttempts
 			e.Decision.Reason = fmt.Sprintf("soft %d/%d", s.Count, n)
 			return true
 		}
