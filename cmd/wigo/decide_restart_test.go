@@ -23,14 +23,14 @@ func (r *running) kill9() {
 }
 
 // A change awaiting its confirming results survives a kill -9 in the
-// middle of its soft sequence (two results of three seen): after the
-// restart it is confirmed and notified exactly once, from the status last
-// confirmed, and nothing before it is sent again.
+// middle of its soft sequence (two results of three seen and logged): the
+// first result after the restart is the third, which confirms it and is
+// notified exactly once, from the status last confirmed.
 func TestCheckAttemptsKilledWhileSoft(t *testing.T) {
 	hook, hookSrv := newSink(t)
 	env := newEnv(t, "attempts = 3\nnotify \"http\" {\n  url = \""+hookSrv.URL+"/hook\"\n}\n")
-	// Every 3 s rather than every second: the second result is seen, and
-	// the daemon killed, well before the third.
+	// Every 3 s rather than every second: the daemon is killed well before
+	// the third result.
 	if err := os.MkdirAll(filepath.Join(env.dir, "probes", "3"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -44,13 +44,8 @@ func TestCheckAttemptsKilledWhileSoft(t *testing.T) {
 
 	setProbe(t, env, 300)
 	awaitLogRows(t, env.url, logs, "not notified: soft 1/3", 1)
-	first := waitFor(t, env.url, 5*time.Second, func(w *model.Wigo) bool { return probeStatus(w, "flip") == 300 })
-	firstAt := first.LocalHost.Probes["flip"].Timestamp
-	waitFor(t, env.url, 10*time.Second, func(w *model.Wigo) bool {
-		p := w.LocalHost.Probes["flip"]
-		return p != nil && p.Status == 300 && p.Timestamp > firstAt
-	})
-	r.kill9() // at soft 2/3
+	awaitLogRows(t, env.url, logs, "Probe flip still at 300 : now 300 (not notified: soft 2/3)", 1)
+	r.kill9()
 	if c := hook.count(); c != 0 {
 		t.Fatalf("notified before the third result: %v", hook.since(0))
 	}
@@ -64,6 +59,17 @@ func TestCheckAttemptsKilledWhileSoft(t *testing.T) {
 	}
 	hook.mu.Unlock()
 	awaitLogRows(t, env.url, logs, "switched from 100 to 300 (3 results in a row)", 1)
+	for _, soft := range []string{"soft 1/3", "soft 2/3"} {
+		n := 0
+		for _, row := range logRows(t, env.url, logs) {
+			if strings.Contains(row.Message, soft) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d log rows %q, want 1: the restart counts on from two", n, soft)
+		}
+	}
 	// Confirmed, it is no longer soft: the next results send nothing.
 	next := waitFor(t, env.url, 10*time.Second, func(*model.Wigo) bool { return true }).LocalHost.Probes["flip"].Timestamp
 	waitFor(t, env.url, 10*time.Second, func(w *model.Wigo) bool { return w.LocalHost.Probes["flip"].Timestamp > next })
@@ -120,25 +126,25 @@ func TestFlappingKilledWhileFlapping(t *testing.T) {
 }
 
 // fakeRemote is an instance the daemon pulls: it answers GET /api with a
-// one-host document in the original's shape while up, 503 while down.
+// one-host document in the original's shape while up, 503 while down, and
+// sends its name to polled at each poll (dropped when no one reads).
 type fakeRemote struct {
-	name, uuid string
-	srv        *httptest.Server
-	mu         sync.Mutex
-	down       bool
-	polled     chan struct{}
+	name string
+	srv  *httptest.Server
+	mu   sync.Mutex
+	down bool
 }
 
-func newFakeRemote(t *testing.T, name string) *fakeRemote {
+func newFakeRemote(t *testing.T, name string, polled chan<- string) *fakeRemote {
 	t.Helper()
-	f := &fakeRemote{name: name, uuid: "uuid-" + name, polled: make(chan struct{}, 1)}
+	f := &fakeRemote{name: name}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		down := f.down
 		f.mu.Unlock()
 		defer func() {
 			select {
-			case f.polled <- struct{}{}:
+			case polled <- name:
 			default:
 			}
 		}()
@@ -148,7 +154,7 @@ func newFakeRemote(t *testing.T, name string) *fakeRemote {
 		}
 		now := time.Now()
 		doc := model.Wigo{
-			Uuid: f.uuid, Version: "0.73.0", IsAlive: true, GlobalStatus: 100, Hostname: name,
+			Uuid: "uuid-" + name, Version: "0.73.0", IsAlive: true, GlobalStatus: 100, Hostname: name,
 			LastUpdate: now.Unix(), RemoteWigos: map[string]*model.Wigo{},
 			LocalHost: &model.Host{Name: name, Group: "fleet", Status: 100, Probes: map[string]*model.ProbeResult{
 				"ping": {Name: "ping", Version: "0.1", Value: json.RawMessage(`""`), Message: "ok",
@@ -166,16 +172,6 @@ func (f *fakeRemote) setDown(v bool) {
 	f.mu.Lock()
 	f.down = v
 	f.mu.Unlock()
-}
-
-// awaitPoll waits for the next poll of f.
-func (f *fakeRemote) awaitPoll(t *testing.T) {
-	t.Helper()
-	select {
-	case <-f.polled: // possibly one from before: drain it and take the next
-	default:
-	}
-	await(t, f.polled, 20*time.Second, "poll of "+f.name)
 }
 
 // hostsWhere returns the names of the pulled hosts whose alive flag is
@@ -196,14 +192,15 @@ func hostsWhere(w *model.Wigo, alive bool) []string {
 // relay's; a kill -9 while it is DOWN sends nothing again at the restart;
 // when it is back and the alive timeout has passed on the daemon's clock,
 // exactly the children still down are notified, once each, and those back
-// with it are not.
+// with it are not, a kill -9 within that grace notwithstanding.
 func TestDependencyKilledWhileParentDown(t *testing.T) {
 	hook, hookSrv := newSink(t)
-	relay := newFakeRemote(t, "relay-1")
+	polled := make(chan string, 1000)
+	relay := newFakeRemote(t, "relay-1", polled)
 	remotes := []*fakeRemote{relay}
 	var children []*fakeRemote
 	for i := range 50 {
-		c := newFakeRemote(t, fmt.Sprintf("child-%02d", i))
+		c := newFakeRemote(t, fmt.Sprintf("child-%02d", i), polled)
 		children = append(children, c)
 		remotes = append(remotes, c)
 	}
@@ -245,7 +242,6 @@ transport "pull" {
 
 	r.kill9()
 	r = start(t, env)
-	defer r.stop(t)
 	waitFor(t, env.url, 15*time.Second, func(w *model.Wigo) bool { return len(hostsWhere(w, false)) == 51 })
 	sent(1, "the restart while the relay is DOWN")
 
@@ -266,12 +262,31 @@ transport "pull" {
 	}
 
 	// The alive timeout passes on the daemon's clock, in steps short enough
-	// that the hosts polled every second never look silent.
-	for range 7 {
-		clk.add(t, 10*time.Second)
-		for _, f := range remotes[:31] {
-			f.awaitPoll(t)
+	// that the hosts polled every second never look silent; a kill -9
+	// halfway gives the children their grace again from the restart.
+	step := func() {
+		t.Helper()
+		for len(polled) > 0 {
+			<-polled
 		}
+		clk.add(t, 10*time.Second)
+		heard := map[string]bool{}
+		for len(heard) < 31 {
+			if name := await(t, polled, 20*time.Second, "poll"); name == "relay-1" || name < "child-30" {
+				heard[name] = true
+			}
+		}
+	}
+	for range 3 {
+		step()
+	}
+	sent(2, "halfway through the grace")
+	r.kill9()
+	r = start(t, env)
+	waitFor(t, env.url, 20*time.Second, func(w *model.Wigo) bool { return len(hostsWhere(w, true)) == 31 })
+	sent(2, "the restart within the grace")
+	for range 7 {
+		step()
 	}
 	sent(22, "the children still down once the grace has passed")
 	still := map[string]int{}
@@ -291,4 +306,5 @@ transport "pull" {
 	if len(still) != 20 {
 		t.Errorf("notified after the grace: %v, want child-30 to child-49", still)
 	}
+	r.stop(t)
 }

@@ -102,7 +102,7 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, now, fla
 		}
 	}
 	decider.RestoreProblems(open, now)
-	decider.RestoreDown(downHosts)
+	decider.RestoreDown(downHosts, now)
 	if len(records) > 0 {
 		log.Info("state restored from the database", "hosts", len(records), "probes", probes, "down", down, "acks", len(acks), "silences", len(silences))
 	}
