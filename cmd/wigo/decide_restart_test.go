@@ -192,7 +192,9 @@ func hostsWhere(w *model.Wigo, alive bool) []string {
 // relay's; a kill -9 while it is DOWN sends nothing again at the restart;
 // when it is back and the alive timeout has passed on the daemon's clock,
 // exactly the children still down are notified, once each, and those back
-// with it are not, a kill -9 within that grace notwithstanding.
+// with it are not, a kill -9 within that grace notwithstanding. Renotify
+// (every minute) repeats the relay while it is DOWN, never a child whose
+// DOWN nobody heard of.
 func TestDependencyKilledWhileParentDown(t *testing.T) {
 	hook, hookSrv := newSink(t)
 	polled := make(chan string, 1000)
@@ -210,7 +212,8 @@ func TestDependencyKilledWhileParentDown(t *testing.T) {
 	}
 	env := newEnv(t, fmt.Sprintf(`alive_timeout = 60
 notify "http" {
-  url = "%s/hook"
+  url            = "%s/hook"
+  renotify_every = 60
 }
 dependency "behind-relay" {
   hosts   = ["child-*"]
@@ -244,6 +247,14 @@ transport "pull" {
 	r = start(t, env)
 	waitFor(t, env.url, 15*time.Second, func(w *model.Wigo) bool { return len(hostsWhere(w, false)) == 51 })
 	sent(1, "the restart while the relay is DOWN")
+	// A renotify interval later the relay is sent again, its children not.
+	clk.add(t, 61*time.Second)
+	sent(2, "the renotify interval")
+	hook.mu.Lock()
+	if n := hook.got[1]; n.Kind != "renotify" || n.Hostname != "relay-1" {
+		t.Errorf("renotified %+v, want the relay", n)
+	}
+	hook.mu.Unlock()
 
 	// The relay and 30 children are back; 20 children stay down.
 	relay.setDown(false)
@@ -251,9 +262,9 @@ transport "pull" {
 		c.setDown(false)
 	}
 	w := waitFor(t, env.url, 20*time.Second, func(w *model.Wigo) bool { return len(hostsWhere(w, true)) == 31 })
-	sent(2, "the relay back")
+	sent(3, "the relay back")
 	hook.mu.Lock()
-	if n := hook.got[1]; n.Kind != "host_up" || n.Hostname != "relay-1" {
+	if n := hook.got[2]; n.Kind != "host_up" || n.Hostname != "relay-1" {
 		t.Errorf("second notification %+v, want the relay's host_up", n)
 	}
 	hook.mu.Unlock()
@@ -280,18 +291,18 @@ transport "pull" {
 	for range 3 {
 		step()
 	}
-	sent(2, "halfway through the grace")
+	sent(3, "halfway through the grace")
 	r.kill9()
 	r = start(t, env)
 	waitFor(t, env.url, 20*time.Second, func(w *model.Wigo) bool { return len(hostsWhere(w, true)) == 31 })
-	sent(2, "the restart within the grace")
+	sent(3, "the restart within the grace")
 	for range 7 {
 		step()
 	}
-	sent(22, "the children still down once the grace has passed")
+	sent(23, "the children still down once the grace has passed")
 	still := map[string]int{}
 	hook.mu.Lock()
-	for _, n := range hook.got[2:] {
+	for _, n := range hook.got[3:] {
 		if n.Kind != "current_state" || n.NewStatus != model.StatusDown || n.OldStatus != 100 {
 			t.Errorf("after the grace: %+v, want current_state 100 -> 999", n)
 		}

@@ -29,7 +29,9 @@ const lastHeardInterval = 30 * time.Second
 // announced again).
 //
 // Every probe left at a problem, and every remote host left DOWN, is an
-// open problem again (renotified an interval after now, not at once).
+// open problem again (renotified an interval after now, not at once),
+// unless a silence or a DOWN parent held it back from a status that was
+// none.
 func restore(st *state.State, decider *decide.Decider, db *store.Store, now, flapSince time.Time, log hclog.Logger) error {
 	records, err := db.Hosts(context.Background())
 	if err != nil {
@@ -88,16 +90,30 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, now, fla
 		kept = append(kept, e)
 	}
 	decider.RestoreChanges(kept)
+	// What a silence or a DOWN parent held back was not heard: such a
+	// subject is an open problem only if what people last heard of it was.
+	heard := make(map[[2]string]int, len(pending))
+	for _, p := range pending {
+		heard[[2]string{p.HostUUID, p.Probe}] = p.Notified
+	}
 	var open []event.Pending
+	add := func(p event.Pending) {
+		if n, held := heard[[2]string{p.HostUUID, p.Probe}]; held {
+			p.Notified = n
+		}
+		if p.Notified > model.StatusOK {
+			open = append(open, p)
+		}
+	}
 	var downHosts []string
 	for _, r := range records {
 		if r.Remote && !r.Alive {
 			downHosts = append(downHosts, r.Name)
-			open = append(open, event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Notified: model.StatusDown})
+			add(event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Notified: model.StatusDown})
 		}
 		for name, p := range r.Probes {
 			if p.Status > model.StatusOK {
-				open = append(open, event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Probe: name, Notified: p.Status})
+				add(event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Probe: name, Notified: p.Status})
 			}
 		}
 	}
