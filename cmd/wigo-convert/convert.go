@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -36,6 +38,10 @@ type original struct {
 		ListenPort    int
 		// ProbesLibDirectory is known but has no equivalent (reported).
 		ProbesLibDirectory string
+		// Newer versions: days of status changes (the timeline) and of
+		// probe metrics kept in the database.
+		StatusHistoryDays    int
+		MetricsRetentionDays int
 	}
 	Http struct {
 		Enabled    bool
@@ -47,6 +53,9 @@ type original struct {
 		Login      string
 		Password   string
 		Gzip       bool
+		// Newer versions: who may write, reported (no equivalent yet).
+		AllowWriteActions bool
+		AnonymousRole     string
 	}
 	PushServer struct {
 		Enabled            bool
@@ -67,6 +76,8 @@ type original struct {
 		SslCert      string
 		UuidSig      string
 		PushInterval int
+		// Newer versions; reported (no equivalent yet).
+		AllowRemoteControl bool
 	}
 	RemoteWigos struct {
 		CheckInterval int
@@ -97,6 +108,16 @@ type original struct {
 		ApprisePath      string
 		AppriseUrls      []string
 		AppriseTargets   []appriseTarget
+		// Newer versions: flap detection, renotify, escalation to the
+		// Apprise targets marked Escalation, quiet hours.
+		FlapDetection            bool
+		FlapWindow               int
+		FlapThreshold            int
+		RenotifyInterval         int
+		EscalateAfter            int
+		QuietHoursFrom           string
+		QuietHoursTo             string
+		QuietHoursMinLevelToSend int
 	}
 	OpenTSDB struct {
 		Enabled       bool
@@ -108,6 +129,8 @@ type original struct {
 		BufferSize    int
 		Tags          map[string]string
 	}
+	// Dependencies (newer versions): what sits behind what.
+	Dependencies []dependency
 }
 
 type advancedRemote struct {
@@ -119,6 +142,14 @@ type advancedRemote struct {
 	SslEnabled        bool
 	Login             string
 	Password          string
+}
+
+// dependency is one [[Dependencies]] table: Host, or every host of Group
+// (both: either), is reachable only through DependsOn.
+type dependency struct {
+	Host      string
+	Group     string
+	DependsOn []string
 }
 
 type appriseTarget struct {
@@ -162,6 +193,10 @@ func defaults() *original {
 	o.RemoteWigos.CheckInterval = 10
 	o.Notifications.MinLevelToSend = 101
 	o.Notifications.ApprisePath = "/usr/local/bin/apprise"
+	// The versions that had flap detection had it on, 5 changes in an hour.
+	o.Notifications.FlapDetection = true
+	o.Notifications.FlapWindow = 3600
+	o.Notifications.FlapThreshold = 5
 	o.OpenTSDB.MetricPrefix = "wigo"
 	o.OpenTSDB.Deduplication = 600
 	o.OpenTSDB.BufferSize = 10000
@@ -184,6 +219,8 @@ type converter struct {
 	f        *hclwrite.File
 	root     *hclwrite.Body
 	warnings []string
+	// zone names the machine's time zone (localZone; tests replace it).
+	zone func() string
 }
 
 // Convert turns the text of an original wigo.conf into the equivalent HCL.
@@ -195,7 +232,7 @@ func Convert(src []byte) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &converter{o: o, md: md, f: hclwrite.NewEmptyFile()}
+	c := &converter{o: o, md: md, f: hclwrite.NewEmptyFile(), zone: localZone}
 	c.root = c.f.Body()
 	for _, k := range md.Undecoded() {
 		c.warn("%s: unknown option, not converted", k.String())
@@ -335,6 +372,18 @@ func (c *converter) global() {
 	}
 	comment(b, "Was: Global.Debug (true = \"debug\"), Global.Trace (true = \"trace\")")
 	b.SetAttributeValue("log_level", str(level))
+	if c.defined("Global", "StatusHistoryDays") {
+		if g.StatusHistoryDays > 0 {
+			lb := b.AppendNewBlock("logs", nil).Body()
+			comment(lb, "Was: Global.StatusHistoryDays (the status changes kept)")
+			lb.SetAttributeValue("retention_days", num(g.StatusHistoryDays))
+		} else {
+			c.warn("Global.StatusHistoryDays = %d: the log of status changes is always kept here (logs.retention_days, 30 days by default)", g.StatusHistoryDays)
+		}
+	}
+	if c.defined("Global", "MetricsRetentionDays") {
+		c.warn("Global.MetricsRetentionDays = %d: no equivalent; metrics go to the metrics outputs (OpenTSDB, Prometheus), which keep them", g.MetricsRetentionDays)
+	}
 	if c.defined("Global", "ProbesLibDirectory") {
 		c.warn("Global.ProbesLibDirectory = %q: no equivalent; probes find their libraries themselves", g.ProbesLibDirectory)
 	}
@@ -378,6 +427,10 @@ func (c *converter) http() {
 	comment(b, "Was: Http.Gzip")
 	b.SetAttributeValue("gzip", cty.BoolVal(h.Gzip))
 	c.root.AppendNewline()
+	if c.defined("Http", "AllowWriteActions") || c.defined("Http", "AnonymousRole") {
+		c.warn("Http.AllowWriteActions = %v, Http.AnonymousRole = %q: no equivalent yet; acknowledgements and silences are accepted with the login, or from this machine when there is none, and the API cannot run or disable probes",
+			h.AllowWriteActions, h.AnonymousRole)
+	}
 }
 
 func (c *converter) notifications() {
@@ -399,9 +452,92 @@ func (c *converter) notifications() {
 	b.SetAttributeValue("rescue_only", cty.BoolVal(n.RescueOnly))
 	c.root.AppendNewline()
 
-	httpOn := c.notifyHTTP()
-	c.notifyEmail(httpOn)
-	c.notifyApprise()
+	web := c.notifyHTTP()
+	mail := c.notifyEmail(web.live)
+	apprise, escalation := c.notifyApprise()
+	notifiers := []*notifier{web, mail, apprise}
+	c.renotify(notifiers)
+	c.escalate(notifiers, escalation)
+	c.quietHours(append(notifiers, escalation))
+	for _, nt := range append(notifiers, escalation) {
+		if nt == nil || nt.blk == nil {
+			continue
+		}
+		comment(c.root, nt.header...)
+		c.section(nt.blk, nt.live, nt.why)
+	}
+	c.flapping()
+	c.dependencies()
+}
+
+// quietHours carries QuietHoursFrom/To, which held what was below
+// QuietHoursMinLevelToSend for every notifier until they ended, in the
+// machine's local time, to a quiet_hours block in each notify block (a
+// fallback follows its primary's), in the machine's time zone by name.
+func (c *converter) quietHours(notifiers []*notifier) {
+	n := &c.o.Notifications
+	if n.QuietHoursFrom == "" && n.QuietHoursTo == "" {
+		return
+	}
+	if n.QuietHoursFrom == "" || n.QuietHoursTo == "" {
+		c.warn("Notifications.QuietHoursFrom = %q, QuietHoursTo = %q: one without the other held nothing, not converted", n.QuietHoursFrom, n.QuietHoursTo)
+		return
+	}
+	level := n.QuietHoursMinLevelToSend
+	if level <= 100 {
+		c.warn("Notifications.QuietHoursMinLevelToSend = %d: everything was at or above it and got through, the quiet hours held nothing; not converted", level)
+		return
+	}
+	if level > 999 {
+		level = 999
+	}
+	zone := c.zone()
+	if zone == "" {
+		zone = "UTC"
+		c.warn("Notifications.QuietHoursFrom/To: the original read them in the machine's local time, whose zone name could not be found here (TZ, /etc/timezone, /etc/localtime); written as UTC: set time_zone")
+	}
+	for _, nt := range notifiers {
+		if nt == nil || nt.blk == nil || nt.fallback {
+			continue
+		}
+		q := nt.blk.Body().AppendNewBlock("quiet_hours", nil).Body()
+		comment(q, "Was: Notifications.QuietHoursFrom, QuietHoursTo (local time), QuietHoursMinLevelToSend")
+		q.SetAttributeValue("from", str(n.QuietHoursFrom))
+		q.SetAttributeValue("to", str(n.QuietHoursTo))
+		q.SetAttributeValue("time_zone", str(zone))
+		q.SetAttributeValue("min_level", num(level))
+	}
+}
+
+// localZone is the machine's time zone by name: $TZ, /etc/timezone, or
+// where /etc/localtime points in the zone database; "" when none says.
+func localZone() string {
+	if tz := strings.TrimPrefix(os.Getenv("TZ"), ":"); tz != "" && !strings.HasPrefix(tz, "/") {
+		return tz
+	}
+	if b, err := os.ReadFile("/etc/timezone"); err == nil {
+		if tz := strings.TrimSpace(string(b)); tz != "" {
+			return tz
+		}
+	}
+	if target, err := os.Readlink("/etc/localtime"); err == nil {
+		if _, tz, ok := strings.Cut(target, "zoneinfo/"); ok {
+			return tz
+		}
+	}
+	return ""
+}
+
+// notifier is one notify block being written: it is appended once every
+// block is known, since renotify and escalation span several.
+type notifier struct {
+	name   string
+	blk    *hclwrite.Block
+	live   bool
+	header []string // comment lines above the block
+	why    string   // the comment above it when it is written commented out
+	// fallback: sent only when another block failed (EmailEnabled = 2).
+	fallback bool
 }
 
 func clamp(level int) int {
@@ -411,8 +547,74 @@ func clamp(level int) int {
 	return 999
 }
 
-// notifyHTTP emits notify "http" and reports whether it is live.
-func (c *converter) notifyHTTP() bool {
+// seconds bounds a renotify or escalation delay from the original to what
+// this Wigo accepts (60 s to a year), saying so when it had to.
+func (c *converter) seconds(option string, v int) int {
+	switch {
+	case v < 60:
+		c.warn("Notifications.%s = %d: at least 60 seconds here, using 60", option, v)
+		return 60
+	case v > 365*24*3600:
+		c.warn("Notifications.%s = %d: at most a year here, using a year", option, v)
+		return 365 * 24 * 3600
+	}
+	return v
+}
+
+// renotify carries RenotifyInterval, which the original applied to every
+// notifier, to each notify block that takes first notifications.
+func (c *converter) renotify(notifiers []*notifier) {
+	n := &c.o.Notifications
+	if n.RenotifyInterval <= 0 {
+		return
+	}
+	every := c.seconds("RenotifyInterval", n.RenotifyInterval)
+	for _, nt := range notifiers {
+		if nt == nil || nt.blk == nil {
+			continue
+		}
+		b := nt.blk.Body()
+		comment(b, "Was: Notifications.RenotifyInterval (for every notifier)")
+		b.SetAttributeValue("renotify_every", num(every))
+	}
+}
+
+// escalate carries EscalateAfter: a problem nobody acknowledged in time
+// went to the Apprise targets marked Escalation. Here those targets are
+// their own block (escalation, escalations_only) and one notify block
+// that takes first notifications escalates to it: one, so that a problem
+// is escalated once, as it was.
+func (c *converter) escalate(notifiers []*notifier, escalation *notifier) {
+	n := &c.o.Notifications
+	switch {
+	case escalation == nil && n.EscalateAfter > 0:
+		c.warn("Notifications.EscalateAfter = %d: no Apprise target is marked Escalation (or Apprise is off), nothing escalated and nothing does", n.EscalateAfter)
+		return
+	case escalation == nil:
+		return
+	case n.EscalateAfter <= 0:
+		c.warn("Notifications.AppriseTargets marked Escalation: EscalateAfter is 0, they were never notified and are not converted")
+		escalation.blk = nil
+		return
+	}
+	for _, nt := range notifiers {
+		if nt == nil || nt.blk == nil || !nt.live || nt.fallback {
+			continue
+		}
+		b := nt.blk.Body()
+		comment(b, "Was: Notifications.EscalateAfter: unacknowledged problems go on to",
+			"the Apprise targets marked Escalation (notify \""+escalation.name+"\").")
+		b.SetAttributeValue("escalate_after", num(c.seconds("EscalateAfter", n.EscalateAfter)))
+		b.SetAttributeValue("escalate_to", str(escalation.name))
+		return
+	}
+	c.warn("Notifications.EscalateAfter = %d: no notifier is on to escalate from, the Escalation targets are left commented out", n.EscalateAfter)
+	escalation.live = false
+	escalation.why = "Nothing to escalate from (no notifier on in the original):"
+}
+
+// notifyHTTP builds notify "http".
+func (c *converter) notifyHTTP() *notifier {
 	n := &c.o.Notifications
 	mode, ok := enabledFlag(n.HttpEnabled)
 	if !ok || mode > 1 || mode < 0 {
@@ -424,17 +626,18 @@ func (c *converter) notifyHTTP() bool {
 	b.SetAttributeValue("url", str(n.HttpUrl))
 	comment(b, "\"form\" posts Notification=<json> like the original did.")
 	b.SetAttributeValue("format", str("form"))
-	comment(c.root, "HTTP callback (notify-http plugin).",
-		"Was: Notifications.HttpEnabled, Notifications.HttpUrl")
 	if mode == 1 && n.HttpUrl == "" {
 		c.warn("Notifications.HttpEnabled = 1 without HttpUrl: the http notifier is left disabled")
 		mode = 0
 	}
-	c.section(blk, mode == 1, "Disabled in the original (HttpEnabled = 0):")
-	return mode == 1
+	return &notifier{name: "http", blk: blk, live: mode == 1,
+		header: []string{"HTTP callback (notify-http plugin).", "Was: Notifications.HttpEnabled, Notifications.HttpUrl"},
+		why:    "Disabled in the original (HttpEnabled = 0):"}
 }
 
-func (c *converter) notifyEmail(httpOn bool) {
+// notifyEmail builds notify "email"; httpOn says whether the http
+// notifier it may back up is on.
+func (c *converter) notifyEmail(httpOn bool) *notifier {
 	n := &c.o.Notifications
 	mode, ok := enabledFlag(n.EmailEnabled)
 	if !ok || mode < 0 || mode > 2 {
@@ -451,9 +654,6 @@ func (c *converter) notifyEmail(httpOn bool) {
 		comment(b, "Was: EmailEnabled = 2, send only when notify \"http\" fails.")
 		b.SetAttributeValue("fallback_for", str("http"))
 	}
-	comment(c.root, "Email (notify-email plugin).",
-		"Was: Notifications.EmailEnabled (1 = send, 2 = only if http failed),",
-		"EmailSmtpServer, EmailRecipients, EmailFromName, EmailFromAddress")
 	live := mode == 1 || (mode == 2 && httpOn)
 	if mode == 2 && !httpOn {
 		// The original only tried email after a failed HTTP callback; with
@@ -464,10 +664,21 @@ func (c *converter) notifyEmail(httpOn bool) {
 		c.warn("Notifications.EmailEnabled = %d without EmailSmtpServer or EmailRecipients: the email notifier is left disabled", mode)
 		live = false
 	}
-	c.section(blk, live, "Disabled in the original:")
+	return &notifier{name: "email", blk: blk, live: live, fallback: mode == 2,
+		header: []string{"Email (notify-email plugin).",
+			"Was: Notifications.EmailEnabled (1 = send, 2 = only if http failed),",
+			"EmailSmtpServer, EmailRecipients, EmailFromName, EmailFromAddress"},
+		why: "Disabled in the original:"}
 }
 
-func (c *converter) notifyApprise() {
+// escalationBlock is the label of the notify block the Apprise targets
+// marked Escalation are written to.
+const escalationBlock = "apprise-escalation"
+
+// notifyApprise builds notify "apprise" and, when some targets are marked
+// Escalation, notify "apprise-escalation" with those targets (nil when none
+// are); both nil for a version of the original without Apprise.
+func (c *converter) notifyApprise() (main, escalation *notifier) {
 	n := &c.o.Notifications
 	mode, ok := enabledFlag(n.AppriseEnabled)
 	if !ok || mode < 0 || mode > 1 {
@@ -476,14 +687,16 @@ func (c *converter) notifyApprise() {
 	}
 	present := c.defined("Notifications", "AppriseEnabled") || len(n.AppriseUrls) > 0 || len(n.AppriseTargets) > 0
 	if !present {
-		return // a version of the original without Apprise: nothing to say
+		return nil, nil // a version of the original without Apprise: nothing to say
 	}
 	blk := hclwrite.NewBlock("notify", []string{"apprise"})
 	b := blk.Body()
 	comment(b, "Was: AppriseUrls: notified for every host.")
 	b.SetAttributeValue("urls", strList(n.AppriseUrls))
 	b.SetAttributeValue("apprise_path", str(n.ApprisePath))
+	var esc *hclwrite.Body
 	seen := map[string]bool{}
+	first := 0 // targets in the main block
 	for i, t := range n.AppriseTargets {
 		name := t.Name
 		if name == "" {
@@ -495,21 +708,113 @@ func (c *converter) notifyApprise() {
 			name += "-" + strconv.Itoa(i+1)
 		}
 		seen[name] = true
-		if t.Escalation {
-			c.warn("Notifications.AppriseTargets[%d] (%s).Escalation: no equivalent, the target is notified like the others", i, name)
-		}
 		if len(t.Groups) == 0 && len(t.Hosts) == 0 {
 			c.warn("Notifications.AppriseTargets[%d] (%s): neither Groups nor Hosts, it was never notified and still is not", i, name)
 		}
-		tb := b.AppendNewBlock("target", []string{name}).Body()
+		into := b
+		if t.Escalation {
+			if esc == nil {
+				escalation = &notifier{name: escalationBlock, blk: hclwrite.NewBlock("notify", []string{escalationBlock}), live: mode == 1,
+					header: []string{"Apprise targets woken second (notify-apprise plugin).",
+						"Was: [[Notifications.AppriseTargets]] with Escalation = true"},
+					why: "Disabled in the original (AppriseEnabled = 0):"}
+				esc = escalation.blk.Body()
+				esc.SetAttributeValue("plugin", str("notify-apprise"))
+				esc.SetAttributeValue("apprise_path", str(n.ApprisePath))
+				comment(esc, "Sent only what another block escalates to it (escalate_to).")
+				esc.SetAttributeValue("escalations_only", cty.True)
+			}
+			into = esc
+		} else {
+			first++
+		}
+		tb := into.AppendNewBlock("target", []string{name}).Body()
 		comment(tb, fmt.Sprintf("Was: [[Notifications.AppriseTargets]] #%d", i+1))
 		tb.SetAttributeValue("urls", strList(t.Urls))
 		tb.SetAttributeValue("groups", strList(t.Groups))
 		tb.SetAttributeValue("hosts", strList(t.Hosts))
 	}
-	comment(c.root, "Apprise (notify-apprise plugin).",
-		"Was: Notifications.AppriseEnabled, ApprisePath, AppriseUrls, [[Notifications.AppriseTargets]]")
-	c.section(blk, mode == 1, "Disabled in the original (AppriseEnabled = 0):")
+	main = &notifier{name: "apprise", blk: blk, live: mode == 1,
+		header: []string{"Apprise (notify-apprise plugin).",
+			"Was: Notifications.AppriseEnabled, ApprisePath, AppriseUrls, [[Notifications.AppriseTargets]]"},
+		why: "Disabled in the original (AppriseEnabled = 0):"}
+	if len(n.AppriseUrls) == 0 && first == 0 && escalation != nil {
+		// Everything it had is woken second: a block with no URL of its
+		// own would not start.
+		main.live = false
+		main.why = "Every Apprise target is an escalation one (notify \"" + escalationBlock + "\"), none is notified first:"
+	}
+	return main, escalation
+}
+
+// flapping carries the flap detection of newer versions of the original
+// (on by default there: 5 changes within an hour).
+func (c *converter) flapping() {
+	n := &c.o.Notifications
+	blk := hclwrite.NewBlock("flapping", nil)
+	b := blk.Body()
+	window, threshold := n.FlapWindow, n.FlapThreshold
+	if window <= 0 {
+		window = 3600
+	}
+	if threshold <= 0 {
+		threshold = 5
+	}
+	if !n.FlapDetection {
+		comment(b, "Was: Notifications.FlapDetection = false")
+		threshold = 0
+	}
+	comment(b, "Was: Notifications.FlapWindow")
+	b.SetAttributeValue("window", num(window))
+	comment(b, "Was: Notifications.FlapThreshold (0: no flap detection)")
+	b.SetAttributeValue("threshold", num(threshold))
+	comment(c.root, "Flap detection: a probe or host changing status more than threshold times",
+		"within window seconds is notified once as flapping, then quiet until it settles.",
+		"Versions of the original without it notified every change: threshold = 0 does that.")
+	c.root.AppendBlock(blk)
+	c.root.AppendNewline()
+}
+
+// dependencies carries [[Dependencies]]: one dependency block per rule.
+func (c *converter) dependencies() {
+	used := map[string]bool{}
+	for i, d := range c.o.Dependencies {
+		where := fmt.Sprintf("Dependencies[%d]", i)
+		if d.Host == "" && d.Group == "" {
+			c.warn("%s: neither Host nor Group, it applied to nothing and is not converted", where)
+			continue
+		}
+		var parents []string
+		for _, p := range d.DependsOn {
+			if p == "" || p == d.Host || slices.Contains(parents, p) {
+				continue // the original skipped these too
+			}
+			parents = append(parents, p)
+		}
+		if len(parents) == 0 {
+			c.warn("%s: DependsOn names no other host, it held nothing back and is not converted", where)
+			continue
+		}
+		name := d.Host
+		if name == "" {
+			name = "group-" + d.Group
+		}
+		if used[name] {
+			name += "-" + strconv.Itoa(i+1)
+		}
+		used[name] = true
+		blk := c.root.AppendNewBlock("dependency", []string{name})
+		b := blk.Body()
+		comment(b, fmt.Sprintf("Was: [[Dependencies]] #%d (Host, Group, DependsOn)", i+1))
+		if d.Host != "" {
+			b.SetAttributeValue("hosts", strList([]string{d.Host}))
+		}
+		if d.Group != "" {
+			b.SetAttributeValue("groups", strList([]string{d.Group}))
+		}
+		b.SetAttributeValue("parents", strList(parents))
+		c.root.AppendNewline()
+	}
 }
 
 func (c *converter) opentsdb() {
@@ -689,6 +994,9 @@ func (c *converter) push() {
 	cb.SetAttributeValue("master_cert", str(cl.SslCert))
 	cb.SetAttributeValue("uuid_sig", str(cl.UuidSig))
 	cb.SetAttributeValue("push_interval", num(cl.PushInterval))
+	if c.defined("PushClient", "AllowRemoteControl") && cl.AllowRemoteControl {
+		c.warn("PushClient.AllowRemoteControl = true: no equivalent yet; the master cannot run or disable this host's probes")
+	}
 	if cl.Enabled && !cl.SslEnabled {
 		c.warn("PushClient.SslEnabled = false: push is always TLS in this Wigo")
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/zclconf/go-cty/cty/gocty"
 
 	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/core/notify"
 )
 
 // fixture is the original Wigo's sample configuration, kept next to the
@@ -171,6 +172,17 @@ func pluginBody(t *testing.T, blocks []config.PluginBlock, label string) config.
 	return config.PluginBlock{}
 }
 
+// notifyBlock returns the notify block labelled label as the core reads
+// it (its filter and routing) and the body left for its plugin.
+func notifyBlock(t *testing.T, cfg *config.Config, label string) (notify.Instance, hcl.Body) {
+	t.Helper()
+	inst, body, diags := notify.InstanceFromBlock(pluginBody(t, cfg.Notify, label))
+	if diags.HasErrors() {
+		t.Fatalf("notify %q: %s", label, diags.Error())
+	}
+	return inst, body
+}
+
 // decode decodes a plugin body with spec, the way a plugin would with the
 // schema it declares, and converts the result into dst.
 func decode(t *testing.T, body hcl.Body, spec hcldec.Spec, dst any) {
@@ -201,6 +213,7 @@ type remote struct {
 }
 
 func TestConvertEverySection(t *testing.T) {
+	t.Setenv("TZ", "Europe/Paris") // the original read quiet hours in local time
 	cfg, res, path := convertFile(t, "testdata/every-option.conf")
 
 	// Global.
@@ -223,8 +236,8 @@ func TestConvertEverySection(t *testing.T) {
 	if cfg.Notifications != wantN {
 		t.Errorf("notifications = %+v, want %+v", cfg.Notifications, wantN)
 	}
-	if len(cfg.Notify) != 3 {
-		t.Fatalf("notify blocks: %d, want http, email, apprise", len(cfg.Notify))
+	if len(cfg.Notify) != 4 {
+		t.Fatalf("notify blocks: %d, want http, email, apprise, apprise-escalation", len(cfg.Notify))
 	}
 	for _, nb := range cfg.Notify {
 		if nb.Filter == nil || *nb.Filter != wantN {
@@ -236,7 +249,8 @@ func TestConvertEverySection(t *testing.T) {
 		URL    string `cty:"url"`
 		Format string `cty:"format"`
 	}
-	decode(t, pluginBody(t, cfg.Notify, "http").Body, hcldec.ObjectSpec{"url": sAttr("url"), "format": sAttr("format")}, &httpN)
+	webIn, webBody := notifyBlock(t, cfg, "http")
+	decode(t, webBody, hcldec.ObjectSpec{"url": sAttr("url"), "format": sAttr("format")}, &httpN)
 	if httpN.URL != "https://hooks.example.org/wigo" || httpN.Format != "form" {
 		t.Errorf("notify http = %+v", httpN)
 	}
@@ -246,11 +260,13 @@ func TestConvertEverySection(t *testing.T) {
 		To          []string `cty:"to"`
 		FromName    string   `cty:"from_name"`
 		FromAddress string   `cty:"from_address"`
-		FallbackFor string   `cty:"fallback_for"`
+		FallbackFor string
 	}
-	decode(t, pluginBody(t, cfg.Notify, "email").Body, hcldec.ObjectSpec{
+	mailIn, mailBody := notifyBlock(t, cfg, "email")
+	email.FallbackFor = mailIn.FallbackFor
+	decode(t, mailBody, hcldec.ObjectSpec{
 		"smtp_server": sAttr("smtp_server"), "to": lAttr("to"), "from_name": sAttr("from_name"),
-		"from_address": sAttr("from_address"), "fallback_for": sAttr("fallback_for"),
+		"from_address": sAttr("from_address"),
 	}, &email)
 	if email.SMTP != "smtp.example.org:25" || !reflect.DeepEqual(email.To, []string{"ops@example.org", "noc@example.org"}) ||
 		email.FromName != "Wigo web-1" || email.FromAddress != "wigo@example.org" || email.FallbackFor != "http" {
@@ -267,19 +283,80 @@ func TestConvertEverySection(t *testing.T) {
 		Path    string            `cty:"apprise_path"`
 		Targets map[string]target `cty:"target"`
 	}
-	decode(t, pluginBody(t, cfg.Notify, "apprise").Body, hcldec.ObjectSpec{
+	appriseSpec := hcldec.ObjectSpec{
 		"urls": lAttr("urls"), "apprise_path": sAttr("apprise_path"),
 		"target": &hcldec.BlockMapSpec{TypeName: "target", LabelNames: []string{"name"}, Nested: hcldec.ObjectSpec{
 			"urls": lAttr("urls"), "groups": lAttr("groups"), "hosts": lAttr("hosts"),
 		}},
-	}, &apprise)
+	}
+	appIn, appBody := notifyBlock(t, cfg, "apprise")
+	decode(t, appBody, appriseSpec, &apprise)
 	wantTargets := map[string]target{
 		"dba team": {URLs: []string{"mailto://user:pass@example.org"}, Groups: []string{"databases"}, Hosts: []string{"db-master.example.org"}},
-		"#2":       {URLs: []string{"slack://token/#alerts"}, Groups: []string{"frontend", "backend"}, Hosts: []string{}},
 	}
 	if !reflect.DeepEqual(apprise.URLs, []string{"tgram://bottoken/ChatID"}) || apprise.Path != "/usr/bin/apprise" ||
 		!reflect.DeepEqual(apprise.Targets, wantTargets) {
 		t.Errorf("notify apprise = %+v", apprise)
+	}
+	// The target marked Escalation is woken second: its own block, sent
+	// what the first notifier escalates after EscalateAfter.
+	escBlock := pluginBody(t, cfg.Notify, "apprise-escalation")
+	escIn, escBody := notifyBlock(t, cfg, "apprise-escalation")
+	apprise.URLs, apprise.Targets = nil, nil
+	decode(t, escBody, appriseSpec, &apprise)
+	wantEsc := map[string]target{
+		"#2": {URLs: []string{"slack://token/#alerts"}, Groups: []string{"frontend", "backend"}, Hosts: []string{}},
+	}
+	if escBlock.Plugin != "notify-apprise" || !escIn.Filter.EscalationsOnly || len(apprise.URLs) != 0 ||
+		apprise.Path != "/usr/bin/apprise" || !reflect.DeepEqual(apprise.Targets, wantEsc) {
+		t.Errorf("notify apprise-escalation: plugin %q escalations_only %v %+v", escBlock.Plugin, escIn.Filter.EscalationsOnly, apprise)
+	}
+	// RenotifyInterval for every notifier that hears first; EscalateAfter
+	// from one of them (the first that is on), so a problem escalates once.
+	for _, in := range []notify.Instance{webIn, mailIn, appIn} {
+		if in.RenotifyEvery != 2*time.Hour {
+			t.Errorf("notify %q renotify_every = %v, want 2h (RenotifyInterval = 7200)", in.Name, in.RenotifyEvery)
+		}
+	}
+	if escIn.RenotifyEvery != 0 {
+		t.Errorf("the escalation block renotifies: %v", escIn.RenotifyEvery)
+	}
+	if webIn.EscalateAfter != 15*time.Minute || webIn.EscalateTo != "apprise-escalation" || mailIn.EscalateTo != "" || appIn.EscalateTo != "" {
+		t.Errorf("escalation: http %v to %q, email to %q, apprise to %q; want http only, 15m to apprise-escalation",
+			webIn.EscalateAfter, webIn.EscalateTo, mailIn.EscalateTo, appIn.EscalateTo)
+	}
+	if err := notify.CheckInstances([]notify.Instance{webIn, mailIn, appIn, escIn}); err != nil {
+		t.Error(err)
+	}
+	// Quiet hours held every notifier, in the machine's local time: each
+	// block but the fallback (which follows its primary) has them, in the
+	// machine's zone by name.
+	for _, in := range []notify.Instance{webIn, appIn, escIn} {
+		if q := in.QuietHours; q == nil || q.From != "22:00" || q.To != "07:00" || q.TimeZone != "Europe/Paris" || q.MinLevel != 500 {
+			t.Errorf("notify %q quiet_hours = %+v, want 22:00-07:00 Europe/Paris below 500", in.Name, in.QuietHours)
+		}
+	}
+	if mailIn.QuietHours != nil {
+		t.Errorf("the fallback has quiet hours of its own: %+v", mailIn.QuietHours)
+	}
+
+	// Flap detection, the log's retention and the dependencies.
+	if cfg.Flapping != (config.Flapping{Window: 30 * time.Minute, Threshold: 8}) {
+		t.Errorf("flapping = %+v, want 30m and 8 (FlapWindow, FlapThreshold)", cfg.Flapping)
+	}
+	if cfg.Logs.RetentionDays != 14 {
+		t.Errorf("logs.retention_days = %d, want 14 (StatusHistoryDays)", cfg.Logs.RetentionDays)
+	}
+	var deps []string
+	for _, d := range cfg.Dependencies {
+		deps = append(deps, fmt.Sprintf("%s: hosts %v groups %v parents %v", d.Name, d.Hosts, d.Groups, d.Parents))
+	}
+	wantDeps := []string{
+		"app-1.example.org: hosts [app-1.example.org] groups [] parents [relay-1 relay-2]",
+		"group-dmz: hosts [] groups [dmz] parents [relay-1]",
+	}
+	if !reflect.DeepEqual(deps, wantDeps) {
+		t.Errorf("dependencies:\n got %q\nwant %q", deps, wantDeps)
 	}
 
 	// OpenTSDB.
@@ -382,7 +459,10 @@ func TestConvertEverySection(t *testing.T) {
 		"Global.NotAnOption: unknown option",
 		"Global.LogFile",
 		"Global.ProbesLibDirectory",
-		"Notifications.AppriseTargets[1] (#2).Escalation",
+		"Global.MetricsRetentionDays",
+		"Http.AllowWriteActions",
+		"PushClient.AllowRemoteControl",
+		"Dependencies[2]: DependsOn names no other host",
 	}
 	for _, w := range wantWarn {
 		if !hasWarning(res, w) {

@@ -31,6 +31,7 @@ type notification struct {
 	NewStatus int
 	Message   string
 	Flapping  string
+	Delivery  string
 }
 
 // sink is a local HTTP receiver for notify-http. While failing is set it

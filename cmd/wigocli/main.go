@@ -77,6 +77,8 @@ Flags (before or after the command):
   -u login       basic-auth login
   -p password    basic-auth password; defaults to $WIGO_PASSWORD, which keeps
                  it out of the process list
+                 Without -u, $WIGO_TOKEN (an API token: wigo token create) is
+                 sent as Authorization: Bearer
   -k             do not verify the TLS certificate (insecure; off by default)
   -timeout d     give up after d, e.g. 3s (default 10s)
   -color when    auto, always or never (default auto: colours only when stdout
@@ -141,6 +143,10 @@ func (a *app) run(args []string) int {
 	if opts.password == "" && opts.user != "" {
 		opts.password = a.getenv("WIGO_PASSWORD")
 	}
+	if opts.user == "" {
+		// An API token (wigo token create), as a bearer; -u wins.
+		opts.token = a.getenv("WIGO_TOKEN")
+	}
 
 	color, err := colorEnabled(opts.color, a.isTerminal(a.stdout), a.getenv)
 	if err != nil {
@@ -202,6 +208,7 @@ type options struct {
 	host     string
 	user     string
 	password string
+	token    string
 	insecure bool
 	timeout  time.Duration
 	color    string

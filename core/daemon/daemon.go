@@ -48,7 +48,9 @@ type Daemon struct {
 	probe *probe.Manager
 
 	plugins *plugin.Manager
-	notify  *notify.Pipeline
+	// routes are the HTTP routes besides the API's, with their roles.
+	routes []route
+	notify *notify.Pipeline
 	// decider holds what the core's decisions depend on (acknowledgements,
 	// silences).
 	decider *decide.Decider
@@ -92,6 +94,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	decider.SetClock(o.clock.Now)
 	decider.SetFlapping(cfg.Flapping.Window, cfg.Flapping.Threshold)
 	decider.SetAttempts(cfg.Attempts, cfg.RecoveryAttempts)
+	decider.SetChecks(checks(cfg))
 	decider.SetDependencies(dependencies(cfg), cfg.AliveTimeout)
 	st := state.New(state.Options{
 		Now:          o.clock.Now,
@@ -127,14 +130,19 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	}
 	every := map[string]time.Duration{}
 	escalation := map[string]decide.Escalation{}
+	quiet := map[string]decide.Quiet{}
 	for _, in := range instances {
 		every[in.Name] = in.RenotifyEvery
 		if in.EscalateTo != "" {
 			escalation[in.Name] = decide.Escalation{After: in.EscalateAfter, To: in.EscalateTo, MinLevel: in.Filter.MinLevel}
 		}
+		if q := in.QuietHours; q != nil {
+			quiet[in.Name] = decide.Quiet{Window: q.Window, MinLevel: q.MinLevel, Accepts: in.Filter.Accepts}
+		}
 	}
 	decider.SetRenotify(every)
 	decider.SetEscalation(escalation)
+	decider.SetQuietHours(quiet)
 	// A notifier that comes (back) up resumes what waited for it at once.
 	var pipeline *notify.Pipeline
 	onRunning := func(kind, label string) {
@@ -380,6 +388,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 	d.state.SetAliveTimeout(cfg.AliveTimeout)
 	d.decider.SetFlapping(cfg.Flapping.Window, cfg.Flapping.Threshold)
 	d.decider.SetAttempts(cfg.Attempts, cfg.RecoveryAttempts)
+	d.decider.SetChecks(checks(cfg))
 	d.decider.SetDependencies(dependencies(cfg), cfg.AliveTimeout)
 	if !reflect.DeepEqual(old.HTTP, cfg.HTTP) {
 		d.log.Warn("http settings changed: restart the daemon to apply them")

@@ -31,7 +31,7 @@ const lastHeardInterval = 30 * time.Second
 // Every probe left at a problem, and every remote host left DOWN, is an
 // open problem again (renotified an interval after now, not at once),
 // unless a silence or a DOWN parent held it back from a status that was
-// none.
+// none. Changes put off by quiet hours wait for their end again.
 func restore(st *state.State, decider *decide.Decider, db *store.Store, now, flapSince time.Time, log hclog.Logger) error {
 	records, err := db.Hosts(context.Background())
 	if err != nil {
@@ -55,6 +55,11 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, now, fla
 		return fmt.Errorf("restore the soft changes recorded by the previous run: %w", err)
 	}
 	decider.RestoreSoft(soft)
+	delays, err := db.Delays(context.Background())
+	if err != nil {
+		return fmt.Errorf("restore the changes put off by quiet hours: %w", err)
+	}
+	decider.RestoreDelays(delays)
 	hosts := make([]*state.Host, 0, len(records))
 	probes, down := 0, 0
 	for _, r := range records {

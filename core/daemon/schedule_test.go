@@ -46,7 +46,8 @@ http {
 		t.Fatal(err)
 	}
 	sub := d.bus.Subscribe(event.SubscribeOptions{Buffer: 1000, Kinds: []event.Kind{
-		event.ProbeChanged, event.ProbeAppeared, event.SilenceSet, event.SilenceEnded, event.CurrentState, event.Renotify, event.HostDown, event.HostUp}})
+		event.ProbeChanged, event.ProbeAppeared, event.SilenceSet, event.SilenceEnded, event.CurrentState, event.Renotify, event.HostDown, event.HostUp,
+		event.Delayed}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/wigo-project/wigo/core/event"
@@ -87,10 +88,21 @@ func (d *Decider) schedule(p *problem, t time.Time) {
 func (d *Decider) RestoreProblems(subjects []event.Pending, t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// Put off by quiet hours (RestoreDelays came first): counted from
+	// their end, as before the restart.
+	later := map[key][]event.Delay{}
+	for _, delays := range d.delayed {
+		for _, dl := range delays {
+			k := key{hostKey(dl.HostUUID, dl.Host), dl.Probe}
+			later[k] = append(later[k], dl)
+		}
+	}
 	for _, s := range subjects {
 		p := &problem{subject: s, since: t}
 		d.schedule(p, t)
-		d.problems[key{hostKey(s.HostUUID, s.Host), s.Probe}] = p
+		k := key{hostKey(s.HostUUID, s.Host), s.Probe}
+		d.toldLater(p, later[k])
+		d.problems[k] = p
 	}
 }
 
@@ -120,6 +132,7 @@ func (d *Decider) track(e *event.Event) {
 	p.subject = event.Pending{HostUUID: e.HostUUID, Host: e.Host, Group: e.Group, Probe: e.Probe, Notified: e.NewStatus}
 	p.since = e.Time
 	d.schedule(p, e.Time)
+	d.toldLater(p, e.Decision.Delayed)
 }
 
 // RenotifyDue returns the problems some instance is to hear of again at t,
@@ -233,6 +246,13 @@ func (d *Decider) renotifyOf(e *event.Event) {
 	if why := d.quiet(k, e); why != "" {
 		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, why
 		return
+	}
+	if quiet := d.quietNow(to, e.NewStatus, e.Time); len(quiet) > 0 {
+		to = slices.DeleteFunc(to, func(in string) bool { return slices.Contains(quiet, in) })
+		if len(to) == 0 {
+			e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "quiet hours of "+strings.Join(quiet, ", ")
+			return
+		}
 	}
 	e.Decision.To = to
 	e.Message += fmt.Sprintf(", a problem since %s", p.since.UTC().Format(time.RFC3339))

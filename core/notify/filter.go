@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/schedule"
 )
 
 // Kinds lists the event kinds the pipeline consumes; subscribe with exactly
@@ -18,7 +20,7 @@ import (
 var Kinds = []event.Kind{
 	event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared,
 	event.HostDown, event.HostUp, event.HostRemoved, event.ClientWaiting, event.Acknowledged,
-	event.CurrentState, event.FlappingStopped, event.Renotify, event.Escalation,
+	event.CurrentState, event.FlappingStopped, event.Renotify, event.Escalation, event.Delayed,
 }
 
 // Filter decides which events one notifier instance hears about.
@@ -51,11 +53,15 @@ type Filter struct {
 	Groups []string
 	// Hosts are host name patterns.
 	Hosts []string
+	// EscalationsOnly (escalations_only): the block is someone woken
+	// second; it accepts nothing itself, it is sent the escalations that
+	// name it (which bypass the filter).
+	EscalationsOnly bool
 }
 
 // Accepts reports whether e passes the filter.
 func (f Filter) Accepts(e event.Event) bool {
-	if !f.routes(e.Host, e.Group) {
+	if f.EscalationsOnly || !f.routes(e.Host, e.Group) {
 		return false
 	}
 	level := f.MinLevel
@@ -134,17 +140,87 @@ type Routing struct {
 	// EscalateAfter is sent once to EscalateTo.
 	EscalateAfter float64 `hcl:"escalate_after,optional"`
 	EscalateTo    string  `hcl:"escalate_to,optional"`
+	// EscalationsOnly is the escalations_only attribute: this block is
+	// sent only the escalations of other blocks (Filter.EscalationsOnly).
+	EscalationsOnly bool `hcl:"escalations_only,optional"`
+	// QuietHours is the quiet_hours block, nil without one.
+	QuietHours *QuietHours
 }
+
+// QuietHours is a notify block's quiet_hours: every day from From to To
+// (HH:MM, in TimeZone), what is below MinLevel is put off for this block
+// until they end (core/decide decides what and until when).
+type QuietHours struct {
+	From, To, TimeZone string
+	MinLevel           int
+	// Window is From-To, every day, in TimeZone.
+	Window schedule.Window
+}
+
+// DefaultQuietMinLevel is the quiet hours' min_level when the block gives
+// none: an ERROR (a probe that cannot run, 500) and a DOWN host still wake
+// someone; WARN and CRIT wait for the morning.
+const DefaultQuietMinLevel = 500
 
 // minRenotify bounds renotify_every from below: more often is a flood.
 const minRenotify = 60
 
 var routingSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "groups"}, {Name: "hosts"}, {Name: "fallback_for"}, {Name: "renotify_every"},
-	{Name: "escalate_after"}, {Name: "escalate_to"},
+	{Name: "escalate_after"}, {Name: "escalate_to"}, {Name: "escalations_only"},
+}, Blocks: []hcl.BlockHeaderSchema{{Type: "quiet_hours"}}}
+
+var quietSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "from", Required: true}, {Name: "to", Required: true}, {Name: "time_zone"}, {Name: "min_level"},
 }}
 
-// DecodeRouting takes groups, hosts and fallback_for out of a notify block's
+// decodeQuietHours reads a quiet_hours block; its errors point at the
+// attribute that is wrong.
+func decodeQuietHours(b *hcl.Block) (*QuietHours, hcl.Diagnostics) {
+	content, diags := b.Body.Content(quietSchema)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	q := &QuietHours{TimeZone: "UTC", MinLevel: DefaultQuietMinLevel}
+	attrs := content.Attributes
+	for _, f := range []struct {
+		name string
+		dst  any
+	}{{"from", &q.From}, {"to", &q.To}, {"time_zone", &q.TimeZone}, {"min_level", &q.MinLevel}} {
+		if a, ok := attrs[f.name]; ok {
+			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, f.dst)...)
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	invalid := func(a *hcl.Attribute, summary, detail string) (*QuietHours, hcl.Diagnostics) {
+		r := b.DefRange
+		if a != nil {
+			r = a.Expr.Range()
+		}
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: r.Ptr()})
+	}
+	if q.MinLevel < 100 || q.MinLevel > 999 {
+		return invalid(attrs["min_level"], "Invalid quiet_hours min_level",
+			fmt.Sprintf("min_level = %d: give a status between 100 and 999; what is below it waits for the end of the quiet hours.", q.MinLevel))
+	}
+	loc, err := schedule.LoadZone(q.TimeZone)
+	if err != nil {
+		return invalid(attrs["time_zone"], "Unknown time zone", err.Error()+".")
+	}
+	if q.Window, err = schedule.Daily(q.From, q.To, loc); err != nil {
+		a := attrs["to"]
+		if se := (*schedule.SpanError)(nil); errors.As(err, &se) && se.From {
+			a = attrs["from"]
+		}
+		return invalid(a, "Invalid quiet hours", fmt.Sprintf("from = %q, to = %q: %v.", q.From, q.To, err))
+	}
+	return q, diags
+}
+
+// DecodeRouting takes groups, hosts, fallback_for, renotify_every,
+// escalate_after, escalate_to and the quiet_hours block out of a notify block's
 // body and returns them with the rest of the body, which is what the plugin
 // host must decode against the plugin's schema (the plugin does not know
 // these attributes and would reject them). Diagnostics carry file, line and
@@ -173,6 +249,7 @@ func DecodeRouting(body hcl.Body) (Routing, hcl.Body, hcl.Diagnostics) {
 		}
 	}
 	decode("escalate_to", &r.EscalateTo)
+	decode("escalations_only", &r.EscalationsOnly)
 	if a, ok := content.Attributes["escalate_after"]; ok {
 		decode("escalate_after", &r.EscalateAfter)
 		if r.EscalateAfter < minRenotify || r.EscalateAfter > 366*24*3600 {
@@ -181,6 +258,16 @@ func DecodeRouting(body hcl.Body) (Routing, hcl.Body, hcl.Diagnostics) {
 				Subject: a.Expr.Range().Ptr()})
 			r.EscalateAfter = 0
 		}
+	}
+	for i, b := range content.Blocks {
+		if i > 0 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate quiet_hours block",
+				Detail: "A notify block has one quiet_hours block.", Subject: b.DefRange.Ptr()})
+			break
+		}
+		q, d := decodeQuietHours(b)
+		diags = append(diags, d...)
+		r.QuietHours = q
 	}
 	if (r.EscalateAfter > 0) != (r.EscalateTo != "") && !diags.HasErrors() {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incomplete escalation",
@@ -205,17 +292,19 @@ func InstanceFromBlock(b config.PluginBlock) (Instance, hcl.Body, hcl.Diagnostic
 	}
 	return Instance{
 		Name:          b.Label,
-		Filter:        Filter{Notifications: *b.Filter, Groups: r.Groups, Hosts: r.Hosts},
+		Filter:        Filter{Notifications: *b.Filter, Groups: r.Groups, Hosts: r.Hosts, EscalationsOnly: r.EscalationsOnly},
 		FallbackFor:   r.FallbackFor,
 		RenotifyEvery: time.Duration(r.RenotifyEvery * float64(time.Second)),
 		EscalateAfter: time.Duration(r.EscalateAfter * float64(time.Second)),
 		EscalateTo:    r.EscalateTo,
+		QuietHours:    r.QuietHours,
 	}, remain, diags
 }
 
 // CheckInstances reports configuration errors no single block shows: two
 // instances with one name, and a fallback_for naming an unknown instance or
-// itself, or a fallback of a fallback (kept out so release stays one step).
+// itself, or a fallback of a fallback (kept out so release stays one step),
+// or a fallback with quiet hours of its own (it follows its primary's).
 func CheckInstances(instances []Instance) error {
 	seen := map[string]Instance{}
 	for _, in := range instances {
@@ -236,6 +325,21 @@ func CheckInstances(instances []Instance) error {
 		}
 	}
 	for _, in := range instances {
+		if !in.Filter.EscalationsOnly {
+			continue
+		}
+		if in.EscalateTo != "" || in.RenotifyEvery > 0 || in.FallbackFor != "" {
+			return fmt.Errorf("notify %q: escalations_only takes only the escalations of other blocks; it cannot have escalate_to, renotify_every or fallback_for", in.Name)
+		}
+		named := false
+		for _, from := range instances {
+			named = named || from.EscalateTo == in.Name
+		}
+		if !named {
+			return fmt.Errorf("notify %q: escalations_only, but no notify block escalates to it (escalate_to = %q): it would never send anything", in.Name, in.Name)
+		}
+	}
+	for _, in := range instances {
 		if in.FallbackFor == "" {
 			continue
 		}
@@ -247,6 +351,8 @@ func CheckInstances(instances []Instance) error {
 			return fmt.Errorf("notify %q: fallback_for names itself", in.Name)
 		case target.FallbackFor != "":
 			return fmt.Errorf("notify %q: fallback_for names %q, which is itself a fallback", in.Name, in.FallbackFor)
+		case in.QuietHours != nil:
+			return fmt.Errorf("notify %q: a fallback keeps the quiet hours of the block it backs up (%q): give them to that one", in.Name, in.FallbackFor)
 		}
 	}
 	return nil

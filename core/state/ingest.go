@@ -81,7 +81,7 @@ func (s *State) Ingest(source string, doc *model.Wigo) error {
 				if old.ClaimedBy != source {
 					marked := *old
 					marked.ClaimedBy = source
-					s.remotes[h.UUID] = &marked
+					s.putRemote(&marked)
 				}
 				continue
 			}
@@ -99,7 +99,7 @@ func (s *State) Ingest(source string, doc *model.Wigo) error {
 		if old != nil {
 			h.ClaimedBy = old.ClaimedBy
 		}
-		s.remotes[h.UUID] = h
+		s.putRemote(h)
 		s.byName[h.Name] = h.UUID
 		events = appendHostDiff(events, old, h, now)
 	}
@@ -118,7 +118,7 @@ func (s *State) Ingest(source string, doc *model.Wigo) error {
 		if !ok {
 			continue
 		}
-		delete(s.remotes, id)
+		s.dropRemote(id)
 		if s.byName[h.Name] == id {
 			delete(s.byName, h.Name)
 		}

@@ -60,7 +60,7 @@ func (s *State) Patch(source, hostUUID string, set []*model.ProbeResult, removed
 	}
 	h.LastUpdate = now
 	h.Status = worstProbe(h.Probes)
-	s.remotes[hostUUID] = &h
+	s.putRemote(&h)
 	s.byName[h.Name] = hostUUID
 	for _, p := range set {
 		if p == nil || h.Probes[p.Name] != p {
@@ -84,7 +84,7 @@ func (s *State) Patch(source, hostUUID string, set []*model.ProbeResult, removed
 		}
 		d := *c
 		d.LastUpdate = now
-		s.remotes[id] = &d
+		s.putRemote(&d)
 	}
 	s.commit(events)
 	return errors.Join(errs...)

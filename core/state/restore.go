@@ -72,7 +72,7 @@ func (s *State) Restore(hosts []*Host) {
 		if !r.Alive {
 			r.Status = model.StatusDown
 		}
-		s.remotes[r.UUID] = &r
+		s.putRemote(&r)
 		s.byName[r.Name] = r.UUID
 		if r.Source != "" {
 			if s.bySource[r.Source] == nil {
@@ -119,7 +119,7 @@ func (s *State) RemoveHost(name, by string) ([]*Host, error) {
 	}
 	events := make([]event.Event, 0, len(gone))
 	for i, g := range gone {
-		delete(s.remotes, g.UUID)
+		s.dropRemote(g.UUID)
 		if s.byName[g.Name] == g.UUID {
 			delete(s.byName, g.Name)
 		}

@@ -91,7 +91,11 @@ type State struct {
 	// change.
 	local     *Host
 	localSnap atomic.Pointer[Host]
-	remotes   map[string]*Host // by UUID
+	remotes   map[string]*Host // by UUID. Written through putRemote and dropRemote only.
+	// byStatus counts the remote hosts at each status, so the global
+	// status (GlobalStatus, and every status change's event) is the worst
+	// of a handful of counts, not of the whole fleet.
+	byStatus map[int]int
 	// byName finds a remote host's UUID by host name. Names are not unique
 	// across a fleet; the most recently updated host wins.
 	byName map[string]string
@@ -130,6 +134,7 @@ func New(opts Options) *State {
 		opts:     opts,
 		bus:      opts.Bus,
 		remotes:  make(map[string]*Host),
+		byStatus: make(map[int]int),
 		byName:   make(map[string]string),
 		bySource: make(map[string]map[string]struct{}),
 	}
@@ -189,10 +194,17 @@ func (s *State) describeHosts(events []event.Event) {
 		inError []string
 	}
 	var done map[*Host]described
+	global := -1
 	for i := range events {
 		e := &events[i]
 		switch e.Kind {
-		case event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.CurrentState, event.FlappingStopped, event.Renotify, event.Escalation:
+		case event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.CurrentState, event.FlappingStopped, event.Renotify, event.Escalation, event.Delayed:
+		case event.HostDown, event.HostUp, event.HostAppeared, event.HostRemoved:
+			if global < 0 {
+				global = s.globalLocked()
+			}
+			e.GlobalStatus = global
+			continue
 		default:
 			// probe_updated (every report of every probe) changes no
 			// status: not worth the work on the hot path.
@@ -219,7 +231,10 @@ func (s *State) describeHosts(events []event.Event) {
 			}
 			done[h] = d
 		}
-		e.HostStatus, e.ProbesInError = d.status, d.inError
+		if global < 0 {
+			global = s.globalLocked()
+		}
+		e.HostStatus, e.ProbesInError, e.GlobalStatus = d.status, d.inError, global
 	}
 }
 
@@ -322,14 +337,14 @@ func (s *State) CheckAlive() {
 	now := s.opts.Now()
 	s.mu.Lock()
 	var events []event.Event
-	for id, h := range s.remotes {
+	for _, h := range s.remotes {
 		if !h.Alive || now.Sub(h.LastUpdate) <= s.opts.AliveTimeout || now.Sub(s.restoredAt) <= s.opts.AliveTimeout {
 			continue
 		}
 		d := *h
 		d.Alive = false
 		d.Status = model.StatusDown
-		s.remotes[id] = &d
+		s.putRemote(&d)
 		events = append(events, hostEvent(event.HostDown, &d, h.Status, now,
 			"Host "+d.Name+" is DOWN: not heard since "+h.LastUpdate.UTC().Format(time.RFC3339)+
 				" ("+now.Sub(h.LastUpdate).Truncate(time.Second).String()+" ago)"))
@@ -378,11 +393,39 @@ func (s *State) FindHost(name string) (*Host, bool) {
 func (s *State) GlobalStatus() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	return s.globalLocked()
+}
+
+// globalLocked is GlobalStatus with mu held.
+func (s *State) globalLocked() int {
 	st := s.local.Status
-	for _, h := range s.remotes {
-		st = max(st, h.Status)
+	for status := range s.byStatus {
+		st = max(st, status)
 	}
 	return st
+}
+
+// putRemote makes h the record of its host. mu must be held for writing.
+func (s *State) putRemote(h *Host) {
+	if old := s.remotes[h.UUID]; old != nil {
+		s.uncount(old.Status)
+	}
+	s.remotes[h.UUID] = h
+	s.byStatus[h.Status]++
+}
+
+// dropRemote forgets the record of host id. mu must be held for writing.
+func (s *State) dropRemote(id string) {
+	if old := s.remotes[id]; old != nil {
+		s.uncount(old.Status)
+		delete(s.remotes, id)
+	}
+}
+
+func (s *State) uncount(status int) {
+	if s.byStatus[status]--; s.byStatus[status] <= 0 {
+		delete(s.byStatus, status)
+	}
 }
 
 func worstProbe(probes map[string]*model.ProbeResult) int {

@@ -3,6 +3,8 @@ package state
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,8 +165,8 @@ func TestIngestOriginalDocumentAndGoDown(t *testing.T) {
 	if got := kinds(ev); got != "host_down:leaf-1/" {
 		t.Fatalf("events = %s", got)
 	}
-	if ev[0].NewStatus != 999 || ev[0].OldStatus != 300 {
-		t.Errorf("down event = %+v", ev[0])
+	if ev[0].NewStatus != 999 || ev[0].OldStatus != 300 || ev[0].GlobalStatus != 999 {
+		t.Errorf("down event = %+v, want 300 -> 999 and the global status 999", ev[0])
 	}
 	doc = s.Document()
 	leaf = doc.RemoteWigos["c471b561-78e7-49a3-5daf-9e8f146d9506"]
@@ -183,11 +185,68 @@ func TestIngestOriginalDocumentAndGoDown(t *testing.T) {
 	if err := s.Ingest("test", fixtureDoc(t)); err != nil {
 		t.Fatal(err)
 	}
-	if got := kinds(drain(sub)); got != "host_up:leaf-1/" {
+	ev = drain(sub)
+	if got := kinds(ev); got != "host_up:leaf-1/" {
 		t.Fatalf("events = %s", got)
 	}
-	if s.GlobalStatus() != 300 {
-		t.Errorf("global status after UP = %d", s.GlobalStatus())
+	if s.GlobalStatus() != 300 || ev[0].GlobalStatus != 300 || ev[0].NewStatus != 300 {
+		t.Errorf("after UP: global status %d, the event's %d, host %d; want 300, 300, 300",
+			s.GlobalStatus(), ev[0].GlobalStatus, ev[0].NewStatus)
+	}
+
+	// The local CRIT recovers: the leaf's CRIT is still the worst, and
+	// the event says both.
+	s.ProbeResult(result("crit", 100, "service up", 2))
+	if ev := drain(sub); len(ev) != 1 || ev[0].GlobalStatus != 300 || ev[0].HostStatus != 100 {
+		t.Errorf("recovery of the local CRIT: %+v, want global 300, host 100", ev)
+	}
+}
+
+// The global status the state answers, and carries on its events, is the
+// worst of every host's, whatever sequence of reports, DOWNs and removals
+// got it there.
+func TestGlobalStatusFollowsEveryHost(t *testing.T) {
+	s, sub, clk := newState(t)
+	worst := func() int {
+		st := s.Local().Status
+		for _, h := range s.Document().RemoteWigos {
+			st = max(st, h.GlobalStatus)
+		}
+		return st
+	}
+	doc := func(i, status int) *model.Wigo {
+		id := fmt.Sprintf("00000000-0000-0000-0000-%012d", i)
+		return &model.Wigo{Uuid: id, IsAlive: true, Hostname: fmt.Sprintf("h%d", i),
+			LocalHost: &model.Host{Name: fmt.Sprintf("h%d", i), Probes: map[string]*model.ProbeResult{"p": result("p", status, "", int64(i))}}}
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	statuses := []int{100, 200, 300, 500}
+	for step := range 400 {
+		switch op := rnd.IntN(10); {
+		case op < 6:
+			i := rnd.IntN(8)
+			if err := s.Ingest(fmt.Sprintf("src-%d", i), doc(i, statuses[rnd.IntN(len(statuses))])); err != nil {
+				t.Fatal(err)
+			}
+		case op < 7:
+			s.ProbeResult(result("local", statuses[rnd.IntN(len(statuses))], "", int64(step)))
+		case op < 8:
+			clk.Add(61 * time.Second)
+			s.CheckAlive()
+		default:
+			if _, err := s.RemoveHost(fmt.Sprintf("h%d", rnd.IntN(8)), "test"); err != nil && !errors.Is(err, ErrNoSuchHost) {
+				t.Fatal(err)
+			}
+		}
+		want := worst()
+		if got := s.GlobalStatus(); got != want {
+			t.Fatalf("step %d: GlobalStatus %d, the hosts' worst %d", step, got, want)
+		}
+		for _, e := range drain(sub) {
+			if e.GlobalStatus != 0 && e.GlobalStatus > want && e.Kind != event.HostRemoved {
+				t.Fatalf("step %d: %s carries a global status %d above the hosts' worst %d", step, e.Kind, e.GlobalStatus, want)
+			}
+		}
 	}
 }
 

@@ -149,6 +149,11 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 				return err
 			}
 		}
+		if recordsDelay(e) {
+			if err := applyDelay(ctx, tx, e); err != nil {
+				return err
+			}
+		}
 	}
 	if err := hosts.finish(ctx); err != nil {
 		return err

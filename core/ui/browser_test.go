@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -384,6 +385,20 @@ func TestBrowserLiveDashboard(t *testing.T) {
 	waitJS(t, ctx, 5*time.Second, `document.querySelector("#plugins-empty")?.textContent.includes("No plugin is configured") === true &&
 		document.querySelector('#outbox-counts [data-count="dead"]')?.textContent === "0"`)
 	screenshot(t, ctx, "08-plugins")
+
+	// The global status is the core's, live: the DOWN host removed, the
+	// page says what the core says is now the worst (no rollup of its own).
+	if _, err := r.d.State().RemoveHost("db-01", "test"); err != nil {
+		t.Fatal(err)
+	}
+	want := model.StatusName(r.d.State().GlobalStatus())
+	if want == "DOWN" {
+		t.Fatalf("the global status is still DOWN with db-01 removed")
+	}
+	waitJS(t, ctx, 5*time.Second, `document.getElementById("global-status").dataset.level === `+strconv.Quote(want))
+	if title, _ := chromedp.Run(ctx, chromedp.Title()); !strings.HasPrefix(title, want+" · wigo") {
+		t.Errorf("title after db-01 was removed = %q, want %s first", title, want)
+	}
 
 	// Dark scheme.
 	run(t, ctx, colorScheme("dark"), chromedp.Navigate(url+"/#/hosts"))

@@ -1,4 +1,4 @@
--- 0008: the status a logged change went to.
+-- 0010: the status a logged change went to.
 --
 -- A restart replays the last window of changes for flap detection; the
 -- status of each tells it which one people heard as the start of the

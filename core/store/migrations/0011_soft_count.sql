@@ -1,4 +1,4 @@
--- 0009: how many results in a row a soft change has had.
+-- 0011: how many results in a row a soft change has had.
 --
 -- Written with each result that counts toward the change (soft 2/3), so a
 -- restart counts on from there instead of from one: the change is confirmed
