@@ -178,7 +178,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	// few results logged (those counting toward a soft change) do.
 	d.logSub = d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096,
 		Kinds: append([]event.Kind{event.HostAppeared, event.Acknowledged, event.AckRemoved,
-			event.SilenceSet, event.SilenceEnded}, notify.Kinds...), Also: event.Event.Logged})
+			event.SilenceSet, event.SilenceEnded}, notify.Kinds...), Also: (*event.Event).Logged})
 
 	d.metrics = d.newMetricsRouter()
 	d.probe = probe.New(probe.Options{

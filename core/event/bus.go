@@ -32,7 +32,7 @@ type SubscribeOptions struct {
 	// Also, when set with Kinds, delivers besides them the events of other
 	// kinds it accepts: a consumer takes the few it needs of a high-volume
 	// kind without having all of it queued.
-	Also func(Event) bool
+	Also func(*Event) bool
 	// Lossless makes Publish wait for room instead of dropping.
 	Lossless bool
 }
@@ -43,7 +43,7 @@ type Subscription struct {
 	C       <-chan Event
 	c       chan Event
 	kinds   []Kind
-	also    func(Event) bool
+	also    func(*Event) bool
 	lossy   bool
 	dropped atomic.Uint64
 	bus     *Bus
@@ -86,7 +86,7 @@ func (s *Subscription) Close() {
 }
 
 func (s *Subscription) wants(e *Event) bool {
-	return len(s.kinds) == 0 || slices.Contains(s.kinds, e.Kind) || (s.also != nil && s.also(*e))
+	return len(s.kinds) == 0 || slices.Contains(s.kinds, e.Kind) || (s.also != nil && s.also(e))
 }
 
 // Publish stamps each event with a sequence number (and the time, when

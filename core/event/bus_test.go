@@ -40,7 +40,7 @@ func TestKindsFilter(t *testing.T) {
 // result that is logged, not the other updates.
 func TestKindsAlso(t *testing.T) {
 	b := NewBus()
-	s := b.Subscribe(SubscribeOptions{Kinds: []Kind{HostDown}, Also: Event.Logged})
+	s := b.Subscribe(SubscribeOptions{Kinds: []Kind{HostDown}, Also: (*Event).Logged})
 	b.Publish(Event{Kind: ProbeUpdated}, Event{Kind: ProbeUpdated, Decision: Decision{Soft: &Soft{Count: 2}}}, Event{Kind: HostDown})
 	if len(s.C) != 2 {
 		t.Fatalf("got %d events, want 2", len(s.C))
