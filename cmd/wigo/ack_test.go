@@ -159,8 +159,7 @@ func TestAcknowledgement(t *testing.T) {
 	sent(2, "changes of an acknowledged probe")
 
 	// A kill -9 keeps the acknowledgement, and sends nothing again.
-	r.cmd.Process.Kill()
-	<-r.done
+	r.kill9()
 	r = start(t, env)
 	defer func() { r.stop(t) }()
 	waitFor(t, env.url, 15*time.Second, func(*model.Wigo) bool { return true })
@@ -182,8 +181,7 @@ func TestAcknowledgement(t *testing.T) {
 		t.Fatalf("acks after a worse status: %+v", a)
 	}
 	// Ended, it stays ended through a kill -9: the next change is heard.
-	r.cmd.Process.Kill()
-	<-r.done
+	r.kill9()
 	r = start(t, env)
 	waitFor(t, env.url, 15*time.Second, func(w *model.Wigo) bool { return probeStatus(w, "flip") == 400 })
 	if a := acks(t, env.url); len(a) != 0 {
