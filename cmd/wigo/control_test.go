@@ -73,8 +73,7 @@ func TestProbeControl(t *testing.T) {
 	}
 
 	// kill -9: still disabled after the restart, the probe not run.
-	r.cmd.Process.Kill()
-	<-r.done
+	r.kill9()
 	r = start(t, env)
 	defer r.stop(t)
 	// Its last status is restored (the store keeps statuses, not every

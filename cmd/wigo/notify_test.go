@@ -293,8 +293,7 @@ func TestNotificationFaults(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	plugin := childPID(t, r.cmd.Process.Pid, "notify-http")
-	r.cmd.Process.Kill()
-	<-r.done
+	r.kill9()
 	// The plugin dies with the daemon: no orphan keeps delivering.
 	deadline = time.Now().Add(10 * time.Second)
 	for syscall.Kill(plugin, 0) != syscall.ESRCH {

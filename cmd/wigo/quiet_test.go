@@ -61,8 +61,7 @@ func TestQuietHoursDelayThenDeliver(t *testing.T) {
 		t.Errorf("GET /api/held?reason=quiet_hours: %+v, want the two changes", held)
 	}
 
-	r.cmd.Process.Kill()
-	<-r.done
+	r.kill9()
 	clk.add(t, time.Hour)
 	r = start(t, env)
 	waitFor(t, env.url, 15*time.Second, func(*model.Wigo) bool { return true })
@@ -90,8 +89,7 @@ func TestQuietHoursDelayThenDeliver(t *testing.T) {
 	}
 	awaitLogRows(t, env.url, logs, "3 changes on host e2e-host", 1)
 
-	r.cmd.Process.Kill()
-	<-r.done
+	r.kill9()
 	r = start(t, env)
 	defer r.stop(t)
 	waitFor(t, env.url, 15*time.Second, func(*model.Wigo) bool { return true })

@@ -12,12 +12,6 @@ import (
 	"github.com/wigo-project/wigo/core/model"
 )
 
-// kill9 kills r as a crash would and waits for it to be gone.
-func (r *running) kill9() {
-	r.cmd.Process.Kill()
-	<-r.done
-}
-
 // restart starts env's daemon again and waits until it answers.
 func restart(t *testing.T, env daemonEnv) *running {
 	t.Helper()

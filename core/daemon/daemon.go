@@ -180,10 +180,11 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	// nothing: it applies back-pressure rather than dropping a status
 	// change. It only asks for the kinds it may log, record (the hosts,
 	// acknowledgements and silences a restart restores) or notify, so the
-	// high-volume probe_updated stream never crosses its channel.
+	// high-volume probe_updated stream never crosses its channel: only the
+	// few results logged (those counting toward a soft change) do.
 	d.logSub = d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096,
 		Kinds: append([]event.Kind{event.HostAppeared, event.Acknowledged, event.AckRemoved,
-			event.SilenceSet, event.SilenceEnded}, notify.Kinds...)})
+			event.SilenceSet, event.SilenceEnded}, notify.Kinds...), Also: (*event.Event).Logged})
 
 	d.metrics = d.newMetricsRouter()
 	holds, err := db.Holds(context.Background())

@@ -32,7 +32,8 @@ const lastHeardInterval = 30 * time.Second
 // where they were. A probe left at a problem, or a remote host left DOWN,
 // that the store holds no problem of (it had no timer to keep, or the
 // database is from before problems were kept) is an open problem as if
-// notified at now: renotified an interval later, not at once.
+// notified at now: renotified an interval later, not at once; unless a
+// silence or a DOWN parent held it back from a status that was none.
 // Changes put off by quiet hours wait for their end again.
 func restore(st *state.State, decider *decide.Decider, db *store.Store, now, flapSince time.Time, log hclog.Logger) error {
 	records, err := db.Hosts(context.Background())
@@ -90,7 +91,10 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, now, fla
 		if !ok {
 			continue // a host removed since
 		}
-		e.HostUUID, e.NewStatus = r.UUID, recordedStatus(r, e.Probe)
+		e.HostUUID = r.UUID
+		if e.NewStatus == 0 {
+			e.NewStatus = recordedStatus(r, e.Probe) // logged before statuses were
+		}
 		kept = append(kept, e)
 	}
 	decider.RestoreChanges(kept)
@@ -109,8 +113,20 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, now, fla
 	for _, p := range open {
 		recorded[subject(p.Pending)] = true
 	}
+	// What a silence or a DOWN parent held back was not heard: such a
+	// subject is an open problem only if what people last heard of it was.
+	heard := make(map[[2]string]int, len(pending))
+	for _, p := range pending {
+		heard[[2]string{p.HostUUID, p.Probe}] = p.Notified
+	}
 	unrecorded := func(p event.Pending) {
-		if !recorded[subject(p)] {
+		if recorded[subject(p)] {
+			return
+		}
+		if n, held := heard[[2]string{p.HostUUID, p.Probe}]; held {
+			p.Notified = n
+		}
+		if p.Notified > model.StatusOK {
 			open = append(open, event.Problem{Pending: p, Since: now})
 		}
 	}
@@ -127,7 +143,7 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, now, fla
 		}
 	}
 	decider.RestoreProblems(open)
-	decider.RestoreDown(downHosts)
+	decider.RestoreDown(downHosts, now)
 	if len(records) > 0 {
 		log.Info("state restored from the database", "hosts", len(records), "probes", probes, "down", down, "acks", len(acks), "silences", len(silences))
 	}

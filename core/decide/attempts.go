@@ -63,8 +63,8 @@ func (d *Decider) SetChecks(checks []Check) {
 	}
 }
 
-// RestoreSoft loads the soft states a previous run left: their count
-// starts again at the status's first result.
+// RestoreSoft loads the soft states a previous run left, with the results
+// counted so far: the next one at the same status counts on from there.
 func (d *Decider) RestoreSoft(soft []event.Soft) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -142,9 +142,12 @@ func (d *Decider) attemptsOf(e *event.Event) bool {
 		s.Count++
 		n := d.needed(e.Host, e.Group, e.Probe, s.Hard, s.Status)
 		if s.Count < n {
+			// Held back and logged like the first result, and kept by the
+			// store with its count, so a restart counts on.
 			s.Of = n
 			d.soft[k] = s
 			e.Decision.Soft = &s
+			e.Decision.HeldBack = event.HeldAttempts
 			e.Decision.Reason = fmt.Sprintf("soft %d/%d", s.Count, n)
 			return true
 		}

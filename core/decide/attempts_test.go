@@ -37,7 +37,7 @@ func TestCheckAttempts(t *testing.T) {
 		reason string
 	}{
 		{event.ProbeChanged, event.HeldAttempts, 100, "soft 1/3"},
-		{event.ProbeUpdated, "", 300, "soft 2/3"},
+		{event.ProbeUpdated, event.HeldAttempts, 300, "soft 2/3"},
 		{event.ProbeChanged, "", 100, ""},
 		{event.ProbeUpdated, "", 300, ""},
 		{event.ProbeChanged, event.HeldAttempts, 300, "soft 1/3"},
@@ -55,17 +55,22 @@ func TestCheckAttempts(t *testing.T) {
 	if events[2].Message == "" || !events[2].Decision.SoftEnded || events[0].Decision.Soft == nil {
 		t.Errorf("the confirming result: message %q, soft ended %v; the first: soft %+v", events[2].Message, events[2].Decision.SoftEnded, events[0].Decision.Soft)
 	}
+	// The second result carries its count, for the store to keep.
+	if s := events[1].Decision.Soft; s == nil || s.Count != 2 || s.Hard != 100 || s.Status != 300 {
+		t.Errorf("the second result's soft state: %+v, want 2 results of 300 from 100", s)
+	}
 	// Held back counts changes, not reports.
 	if n := d.Stats().HeldBack[event.HeldAttempts]; n != 4 {
 		t.Errorf("%d held back for attempts, want 4", n)
 	}
 }
 
-// A soft change restored after a restart is confirmed by the next results.
+// A soft change restored after a restart counts on from the results it
+// had: with attempts = 3 and two seen, the next one confirms it.
 func TestSoftRestored(t *testing.T) {
 	d := New()
-	d.SetAttempts(2, 1)
-	d.RestoreSoft([]event.Soft{{HostUUID: "u1", Host: "web-1", Probe: "disk", Hard: 100, Status: 300, Count: 1}})
+	d.SetAttempts(3, 1)
+	d.RestoreSoft([]event.Soft{{HostUUID: "u1", Host: "web-1", Probe: "disk", Hard: 100, Status: 300, Count: 2}})
 	e := []event.Event{report("disk", 300)}
 	d.Decide(e)
 	if e[0].Kind != event.ProbeChanged || e[0].OldStatus != 100 || e[0].Decision.HeldBack != "" {

@@ -285,7 +285,9 @@ func (d *Decider) silenceEnded(id string, t time.Time) {
 }
 
 // quiet says why problem k is not to be sent again now ("" when it is):
-// acknowledged, flapping or silenced.
+// acknowledged, flapping, silenced or behind a parent that is DOWN (as its
+// changes are: a restart while the parent is DOWN finds every child DOWN
+// and must not page them an interval later).
 func (d *Decider) quiet(k key, e *event.Event) string {
 	switch {
 	case d.ackHolds(k):
@@ -296,12 +298,16 @@ func (d *Decider) quiet(k key, e *event.Event) string {
 	if s, ok := d.silencing(e.Host, e.Group, e.Probe, e.Time); ok {
 		return "silenced by " + s.ID
 	}
+	if parent, dep, ok := d.blockedBy(e.Host, e.Group); ok {
+		return "parent " + parent + " is DOWN (dependency " + dep + ")"
+	}
 	return ""
 }
 
 // renotifyOf decides a renotify event: for the instances whose time has
-// come (Decision.To), unless the problem is acknowledged, silenced or
-// flapping now (held back; their next time moves on all the same) or gone.
+// come (Decision.To), unless the problem is acknowledged, silenced,
+// flapping or behind a DOWN parent now (held back; their next time moves on
+// all the same) or gone.
 func (d *Decider) renotifyOf(e *event.Event) {
 	k := key{hostKey(e.HostUUID, e.Host), e.Probe}
 	p := d.problems[k]

@@ -4,6 +4,7 @@
 package event
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/wigo-project/wigo/core/model"
@@ -291,6 +292,9 @@ func (e Event) Logged() bool {
 		return true
 	case ProbeAppeared:
 		return e.NewStatus != model.StatusOK
+	case ProbeUpdated:
+		// A result that counts toward a change not yet confirmed (soft 2/3).
+		return e.Decision.Soft != nil
 	case CurrentState, FlappingStopped, Renotify, Escalation, Delayed:
 		return e.Decision.HeldBack != HeldUnchanged
 	case HostRemoved:
@@ -329,6 +333,10 @@ func (e Event) heldBack() string {
 // logMessage is Message with what the decisions made of the change.
 func (e Event) logMessage() string {
 	m := e.Message
+	if e.Kind == ProbeUpdated {
+		// Its message is the probe's: say which change the result counts for.
+		m = "Probe " + e.Probe + " still at " + strconv.Itoa(e.NewStatus) + " : " + e.Message
+	}
 	if e.Decision.HeldBack != "" {
 		m += " (not notified: " + e.Decision.Reason + ")"
 	}
