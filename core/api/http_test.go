@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/wigo-project/wigo/core/edge"
 	"github.com/wigo-project/wigo/core/model"
 )
 
@@ -413,8 +414,8 @@ func TestAcceptsGzip(t *testing.T) {
 		"deflate, br": false, "*": true, "*;q=0": false, "gzip;q=0, *": false, "identity, *;q=0.1": true,
 		"br, gzip ; q = 0.8": true,
 	} {
-		if got := acceptsGzip(header); got != want {
-			t.Errorf("acceptsGzip(%q) = %v, want %v", header, got, want)
+		if got := edge.AcceptsGzip(header); got != want {
+			t.Errorf("AcceptsGzip(%q) = %v, want %v", header, got, want)
 		}
 	}
 }

@@ -8,10 +8,9 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 
+	"github.com/wigo-project/wigo/core/edge"
 	"github.com/wigo-project/wigo/core/model"
 )
 
@@ -117,7 +116,7 @@ func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	lw := &lazyHeader{w: w, status: status}
 	var out io.Writer = lw
 	var gz *gzip.Writer
-	if s.gzip && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	if s.gzip && edge.AcceptsGzip(r.Header.Get("Accept-Encoding")) {
 		h.Set("Content-Encoding", "gzip")
 		gz = gzipPool.Get().(*gzip.Writer)
 		gz.Reset(lw)
@@ -150,35 +149,4 @@ func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	h.Del("Content-Encoding")
 	w.WriteHeader(http.StatusInternalServerError)
 	_ = json.NewEncoder(w).Encode(errorBody{Error: "internal error: the answer could not be encoded"})
-}
-
-// acceptsGzip reports whether an Accept-Encoding header allows gzip: gzip
-// listed with a non-zero q, or, when gzip is not listed, * with a non-zero q.
-func acceptsGzip(header string) bool {
-	gzipQ, starQ := -1.0, -1.0
-	for part := range strings.SplitSeq(header, ",") {
-		name, params, _ := strings.Cut(part, ";")
-		name = strings.ToLower(strings.TrimSpace(name))
-		if name != "gzip" && name != "*" {
-			continue
-		}
-		q := 1.0
-		for p := range strings.SplitSeq(params, ";") {
-			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
-				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-					q = f
-				}
-			}
-		}
-		if name == "gzip" {
-			gzipQ = q
-		} else {
-			starQ = q
-		}
-	}
-	if gzipQ >= 0 {
-		return gzipQ > 0
-	}
-	return starQ > 0
 }

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -195,4 +196,36 @@ func DefaultHosts(listenAddress string, names ...string) []string {
 		}
 	}
 	return hosts
+}
+
+// AcceptsGzip reports whether an Accept-Encoding header allows gzip: gzip
+// listed with a non-zero q, or, when gzip is not listed, * with a non-zero q.
+// Every route that compresses (the API, /metrics) asks it.
+func AcceptsGzip(header string) bool {
+	gzipQ, starQ := -1.0, -1.0
+	for part := range strings.SplitSeq(header, ",") {
+		name, params, _ := strings.Cut(part, ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name != "gzip" && name != "*" {
+			continue
+		}
+		q := 1.0
+		for p := range strings.SplitSeq(params, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					q = f
+				}
+			}
+		}
+		if name == "gzip" {
+			gzipQ = q
+		} else {
+			starQ = q
+		}
+	}
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return starQ > 0
 }

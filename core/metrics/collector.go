@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/wigo-project/wigo/core/decide"
+	"github.com/wigo-project/wigo/core/edge"
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/notify"
@@ -100,7 +101,7 @@ func Handler(c *Collector) http.Handler {
 			return
 		}
 		var out io.Writer = w
-		if acceptsGzip(r) {
+		if edge.AcceptsGzip(r.Header.Get("Accept-Encoding")) {
 			w.Header().Set("Content-Encoding", "gzip")
 			w.Header().Add("Vary", "Accept-Encoding")
 			zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
@@ -226,16 +227,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descPush, float64(len(allowed)), "allowed")
 		}
 	}
-}
-
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(strings.TrimSpace(q), " ", "") != "q=0" {
-			return true
-		}
-	}
-	return false
 }
 
 // The tree's families, written by writeTree.

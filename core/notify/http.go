@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wigo-project/wigo/core/edge"
 	"github.com/wigo-project/wigo/core/store"
 )
 
@@ -163,6 +164,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
+func writeError(w http.ResponseWriter, status int, msg string) { edge.Refuse(w, status, msg) }

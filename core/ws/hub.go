@@ -39,6 +39,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/wigo-project/wigo/core/edge"
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/state"
 )
@@ -217,10 +218,7 @@ func (h *Hub) checkOrigin(r *http.Request) bool {
 func (h *Hub) upgradeError(w http.ResponseWriter, r *http.Request, status int, reason error) {
 	h.log.Warn("websocket upgrade refused", "status", status, "reason", reason,
 		"origin", r.Header.Get("Origin"), "host", r.Host, "remote", r.RemoteAddr)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	msg, _ := json.Marshal(reason.Error())
-	w.Write([]byte(`{"error":` + string(msg) + "}\n"))
+	edge.Refuse(w, status, reason.Error())
 }
 
 // client is one connected websocket.
