@@ -157,6 +157,7 @@ type server struct {
 	endSilence func(event.Silence, string)
 	tokens     TokenStore
 	probes     ProbeControl
+	auth       *auth.Authenticator
 	flush      func(context.Context) error
 	gzip       bool
 	version    string
@@ -210,6 +211,7 @@ func New(opts Options) http.Handler {
 	if authn == nil {
 		authn = auth.New(auth.Options{Anonymous: auth.RoleViewer, Local: auth.RoleAdmin, Deny: edge.Refuse})
 	}
+	s.auth = authn
 	return s.observe(authn.Middleware(s.mux))
 }
 
@@ -224,6 +226,9 @@ type route struct {
 	Pattern string
 	// handle produces the value encoded as the 200 answer, or an error.
 	handle func(r *http.Request) (any, error)
+	// respond, instead of handle, also gets the ResponseWriter: for the
+	// routes that set a header of their own (the session cookie).
+	respond func(w http.ResponseWriter, r *http.Request) (any, error)
 }
 
 // RouteInfo is one route of the API's table, as documentation and the
@@ -247,45 +252,47 @@ func Routes() []RouteInfo {
 // error.
 func (s *server) routes() []route {
 	return []route{
-		{http.MethodGet, auth.RoleViewer, "/api", s.getDocument},
-		{http.MethodGet, auth.RoleViewer, "/api/status", s.getStatus},
-		{http.MethodGet, auth.RoleViewer, "/api/logs", s.getLogs},
-		{http.MethodGet, auth.RoleViewer, "/api/logs/indexes", s.getLogIndexes},
-		{http.MethodGet, auth.RoleViewer, "/api/held", s.getHeld},
-		{http.MethodGet, auth.RoleViewer, "/api/groups", s.getGroups},
-		{http.MethodGet, auth.RoleViewer, "/api/groups/{group}", s.getGroup},
-		{http.MethodGet, auth.RoleViewer, "/api/groups/{group}/logs", s.getGroupLogs},
-		{http.MethodGet, auth.RoleViewer, "/api/groups/{group}/probes/{probe}/logs", s.getGroupProbeLogs},
-		{http.MethodGet, auth.RoleViewer, "/api/hosts", s.getHosts},
-		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}", s.getHost},
-		{http.MethodDelete, auth.RoleOperator, "/api/hosts/{hostname}", s.deleteHost},
-		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/ack", s.postAck},
-		{http.MethodDelete, auth.RoleOperator, "/api/hosts/{hostname}/ack", s.deleteAck},
-		{http.MethodGet, auth.RoleViewer, "/api/acks", s.getAcks},
-		{http.MethodGet, auth.RoleViewer, "/api/silences", s.getSilences},
-		{http.MethodPost, auth.RoleOperator, "/api/silences", s.postSilence},
-		{http.MethodPost, auth.RoleOperator, "/api/silences/{id}", s.postSilenceEnd},
-		{http.MethodDelete, auth.RoleOperator, "/api/silences/{id}", s.deleteSilence},
-		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/status", s.getHostStatus},
-		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/logs", s.getHostLogs},
-		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes", s.getHostProbes},
-		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}", s.getHostProbe},
-		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}/status", s.getHostProbeStatus},
-		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}/logs", s.getHostProbeLogs},
-		{http.MethodGet, auth.RoleViewer, "/api/probes/{probe}/logs", s.getProbeLogs},
-		{http.MethodGet, auth.RoleViewer, "/api/authority/hosts", s.getAuthority},
-		{http.MethodPost, auth.RoleOperator, "/api/authority/hosts/{uuid}/allow", s.postAllow},
-		{http.MethodPost, auth.RoleOperator, "/api/authority/hosts/{uuid}/revoke", s.postRevoke},
-		{http.MethodPost, auth.RoleAdmin, "/api/authority/hosts/{uuid}/relay", s.postRelay},
-		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/schedule", s.getSchedule},
-		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/run", s.postRun},
-		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/disable", s.postDisable},
-		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/enable", s.postEnable},
-		{http.MethodGet, auth.RoleNone, "/api/whoami", s.getWhoami},
-		{http.MethodGet, auth.RoleNone, "/api/openapi.json", s.getOpenAPI},
-		{http.MethodGet, auth.RoleAdmin, "/api/tokens", s.getTokens},
-		{http.MethodPost, auth.RoleAdmin, "/api/tokens", s.postToken},
-		{http.MethodDelete, auth.RoleAdmin, "/api/tokens/{id}", s.deleteToken},
+		{http.MethodGet, auth.RoleViewer, "/api", s.getDocument, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/status", s.getStatus, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/logs", s.getLogs, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/logs/indexes", s.getLogIndexes, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/held", s.getHeld, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/groups", s.getGroups, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/groups/{group}", s.getGroup, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/groups/{group}/logs", s.getGroupLogs, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/groups/{group}/probes/{probe}/logs", s.getGroupProbeLogs, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts", s.getHosts, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}", s.getHost, nil},
+		{http.MethodDelete, auth.RoleOperator, "/api/hosts/{hostname}", s.deleteHost, nil},
+		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/ack", s.postAck, nil},
+		{http.MethodDelete, auth.RoleOperator, "/api/hosts/{hostname}/ack", s.deleteAck, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/acks", s.getAcks, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/silences", s.getSilences, nil},
+		{http.MethodPost, auth.RoleOperator, "/api/silences", s.postSilence, nil},
+		{http.MethodPost, auth.RoleOperator, "/api/silences/{id}", s.postSilenceEnd, nil},
+		{http.MethodDelete, auth.RoleOperator, "/api/silences/{id}", s.deleteSilence, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/status", s.getHostStatus, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/logs", s.getHostLogs, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes", s.getHostProbes, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}", s.getHostProbe, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}/status", s.getHostProbeStatus, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}/logs", s.getHostProbeLogs, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/probes/{probe}/logs", s.getProbeLogs, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/authority/hosts", s.getAuthority, nil},
+		{http.MethodPost, auth.RoleOperator, "/api/authority/hosts/{uuid}/allow", s.postAllow, nil},
+		{http.MethodPost, auth.RoleOperator, "/api/authority/hosts/{uuid}/revoke", s.postRevoke, nil},
+		{http.MethodPost, auth.RoleAdmin, "/api/authority/hosts/{uuid}/relay", s.postRelay, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/schedule", s.getSchedule, nil},
+		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/run", s.postRun, nil},
+		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/disable", s.postDisable, nil},
+		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/enable", s.postEnable, nil},
+		{http.MethodGet, auth.RoleNone, "/api/whoami", s.getWhoami, nil},
+		{Method: http.MethodPost, Role: auth.RoleNone, Pattern: "/api/login", respond: s.postLogin},
+		{Method: http.MethodPost, Role: auth.RoleNone, Pattern: "/api/logout", respond: s.postLogout},
+		{http.MethodGet, auth.RoleNone, "/api/openapi.json", s.getOpenAPI, nil},
+		{http.MethodGet, auth.RoleAdmin, "/api/tokens", s.getTokens, nil},
+		{http.MethodPost, auth.RoleAdmin, "/api/tokens", s.postToken, nil},
+		{http.MethodDelete, auth.RoleAdmin, "/api/tokens/{id}", s.deleteToken, nil},
 	}
 }
 
@@ -329,7 +336,13 @@ func (s *server) endpoint(routes ...route) http.Handler {
 			s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
 			return
 		}
-		v, err := rt.handle(r)
+		var v any
+		var err error
+		if rt.respond != nil {
+			v, err = rt.respond(w, r)
+		} else {
+			v, err = rt.handle(r)
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return

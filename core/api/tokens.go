@@ -120,3 +120,23 @@ func ParseLife(v string) (time.Duration, error) {
 	}
 	return time.ParseDuration(v)
 }
+
+// postLogin answers POST /api/login (form: user, password): a browser
+// session, its cookie set, and who it is; 401 for a wrong pair.
+func (s *server) postLogin(w http.ResponseWriter, r *http.Request) (any, error) {
+	if err := r.ParseForm(); err != nil {
+		return nil, errorf(http.StatusBadRequest, "cannot read the form: %v", err)
+	}
+	id, ok := s.auth.Login(w, r, r.Form.Get("user"), r.Form.Get("password"))
+	if !ok {
+		return nil, errorf(http.StatusUnauthorized, "wrong user name or password")
+	}
+	return id, nil
+}
+
+// postLogout answers POST /api/logout: the session ends, its cookie is
+// cleared.
+func (s *server) postLogout(w http.ResponseWriter, r *http.Request) (any, error) {
+	s.auth.Logout(w, r)
+	return map[string]bool{"logged_out": true}, nil
+}

@@ -170,3 +170,39 @@ func TestMiddlewareAndRequire(t *testing.T) {
 		t.Errorf("a minute later: %d, want the viewer's 403 again", code)
 	}
 }
+
+// The dashboard's login: a right pair opens a session whose cookie is
+// HttpOnly and SameSite=Strict and identifies the user on later requests;
+// logging out ends it; a wrong pair opens nothing and counts as a failure.
+func TestLoginSession(t *testing.T) {
+	a := New(Options{Users: []User{{Name: "olga", PasswordHash: mustHash(t, "pw-o"), Role: RoleOperator}}, Deny: deny})
+	w := httptest.NewRecorder()
+	if _, ok := a.Login(w, request("192.0.2.9:1", nil), "olga", "nope"); ok || len(w.Result().Cookies()) != 0 {
+		t.Fatal("a wrong password logged in")
+	}
+	w = httptest.NewRecorder()
+	id, ok := a.Login(w, request("192.0.2.9:1", nil), "olga", "pw-o")
+	cookies := w.Result().Cookies()
+	if !ok || id.Name != "olga" || id.Role != RoleOperator || len(cookies) != 1 {
+		t.Fatalf("login: %+v %v, cookies %v", id, ok, cookies)
+	}
+	c := cookies[0]
+	if c.Name != SessionCookie || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Secure {
+		t.Errorf("cookie %+v, want HttpOnly, SameSite=Strict (not Secure over HTTP)", c)
+	}
+	with := func(r *http.Request) { r.AddCookie(c) }
+	if got, err := a.Identify(request("192.0.2.9:1", with)); err != nil || got.Name != "olga" || got.Via != "session" || !got.Credentials {
+		t.Errorf("with the cookie: %+v %v", got, err)
+	}
+	if got, _ := a.Identify(request("192.0.2.9:1", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "forged"}) })); got.Via != "anonymous" {
+		t.Errorf("a forged cookie: %+v, want anonymous", got)
+	}
+	w = httptest.NewRecorder()
+	a.Logout(w, request("192.0.2.9:1", with))
+	if got, _ := a.Identify(request("192.0.2.9:1", with)); got.Via != "anonymous" {
+		t.Errorf("after logout: %+v, want anonymous", got)
+	}
+	if cl := w.Result().Cookies(); len(cl) != 1 || cl[0].MaxAge >= 0 {
+		t.Errorf("logout cookies %v, want the cookie cleared", cl)
+	}
+}

@@ -72,6 +72,9 @@ type Options struct {
 	// Deny writes a refusal as the API writes its errors (edge.Refuse).
 	// Required.
 	Deny func(w http.ResponseWriter, status int, msg string)
+	// SecureCookies marks the session cookie Secure (the daemon speaks
+	// HTTPS).
+	SecureCookies bool
 	// Now is the clock (tokens expire). Default time.Now.
 	Now    func() time.Time
 	Logger hclog.Logger
@@ -79,12 +82,14 @@ type Options struct {
 
 // Authenticator establishes identities. Build it with New.
 type Authenticator struct {
-	opts   Options
-	users  map[string]User
-	login  [2][32]byte
-	log    hclog.Logger
-	fails  *limiter
-	cacheM sync.Mutex
+	opts  Options
+	users map[string]User
+	login [2][32]byte
+	log   hclog.Logger
+	fails *limiter
+	// sessions are the dashboard's logins (Login).
+	sessions *sessions
+	cacheM   sync.Mutex
 	// cache remembers passwords verified recently (by digest, never in
 	// clear), so that a script or a browser sending basic auth with every
 	// request does not pay an argon2id derivation each time.
@@ -109,7 +114,7 @@ func New(opts Options) *Authenticator {
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
-	a := &Authenticator{opts: opts, users: map[string]User{}, log: opts.Logger, fails: newLimiter(),
+	a := &Authenticator{opts: opts, users: map[string]User{}, log: opts.Logger, fails: newLimiter(), sessions: newSessions(),
 		cache: map[[32]byte]cached{}}
 	for _, u := range opts.Users {
 		a.users[u.Name] = u
@@ -151,6 +156,13 @@ func (a *Authenticator) Identify(r *http.Request) (Identity, error) {
 			return Identity{}, errBadCredentials
 		}
 		return Identity{Name: "token:" + t.Name, Role: t.Role, Via: "token", Credentials: true}, nil
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		// An unknown or expired session is no credential: the page asks
+		// to log in again.
+		if u, ok := a.sessions.user(c.Value, a.opts.Now()); ok {
+			return Identity{Name: u.Name, Role: u.Role, Via: "session", Credentials: true}, nil
+		}
 	}
 	if user, password, ok := r.BasicAuth(); ok {
 		u, ok := a.password(user, password)

@@ -66,6 +66,10 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 		{"/api/notifications/", auth.RoleViewer, auth.RoleOperator, d.notify.Handler()},
 		{"GET /api/plugins", auth.RoleViewer, auth.RoleViewer, http.HandlerFunc(d.servePlugins)},
 		{"GET /metrics", auth.RoleViewer, auth.RoleViewer, d.metricsHandler(hub, pushAuthority(d.plugins, d.cfg))},
+		// The login page and the files it and the dashboard load hold no
+		// data: anyone may load them.
+		{"/login", auth.RoleNone, auth.RoleNone, page},
+		{"/assets/", auth.RoleNone, auth.RoleNone, page},
 		{"/", auth.RoleViewer, auth.RoleViewer, page},
 	}
 	mux := http.NewServeMux()
@@ -75,6 +79,9 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 	mux.Handle("/api/", apiHandler)
 	for _, rt := range d.routes {
 		read, write := authn.Require(rt.read, rt.handler), authn.Require(rt.write, rt.handler)
+		if rt.pattern == "/" {
+			read = loginFirst(read)
+		}
 		mux.Handle(rt.pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				read.ServeHTTP(w, r)
@@ -84,6 +91,23 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 		}))
 	}
 	return guard.Wrap(authn.Middleware(mux)), hub, nil
+}
+
+// loginFirst sends a browser that opens the dashboard without credentials
+// to the login page (instead of the 401 and the browser's basic-auth
+// prompt that a script gets): the dashboard is a viewer's.
+func loginFirst(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d := auth.Check(r, auth.RoleViewer); d != nil && d.Status == http.StatusUnauthorized && r.URL.Path == "/" && r.Method == http.MethodGet {
+			// Relative, as the page's own links: behind a proxy under a
+			// sub-path it stays there.
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Location", "login")
+			w.WriteHeader(http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // route is one of the routes the daemon serves besides the API's: the
@@ -102,7 +126,7 @@ type route struct {
 // loopback address included.
 func (d *Daemon) authenticator(log hclog.Logger) *auth.Authenticator {
 	h := d.cfg.HTTP
-	opts := auth.Options{Login: h.Login, Password: h.Password, Tokens: d.store, Deny: edge.Refuse,
+	opts := auth.Options{Login: h.Login, Password: h.Password, Tokens: d.store, Deny: edge.Refuse, SecureCookies: h.TLS(),
 		Now: d.clock.Now, Logger: log.Named("auth")}
 	for _, u := range d.cfg.Users {
 		opts.Users = append(opts.Users, auth.User{Name: u.Name, PasswordHash: u.PasswordHash, Role: u.Role})

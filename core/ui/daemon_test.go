@@ -23,7 +23,7 @@ func TestDaemonAuthCoversUIAndWebsocket(t *testing.T) {
 	req.SetBasicAuth("admin", "s3cret")
 	creds.Set("Authorization", req.Header.Get("Authorization"))
 
-	for _, path := range []string{"/", "/api", "/api/ws"} {
+	for _, path := range []string{"/api", "/api/ws", "/index.html"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
@@ -32,6 +32,16 @@ func TestDaemonAuthCoversUIAndWebsocket(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
 			t.Errorf("GET %s without credentials: %d %v", path, resp.StatusCode, resp.Header)
 		}
+	}
+	// A browser opening the dashboard is sent to the login page.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "login" {
+		t.Errorf("GET / without credentials: %d to %q, want 303 to login", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if _, resp, err := websocket.DefaultDialer.Dial(wsURL, nil); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("upgrade without credentials: %v %+v", err, resp)
@@ -57,7 +67,7 @@ func TestDaemonAuthCoversUIAndWebsocket(t *testing.T) {
 	}
 	req, _ = http.NewRequest("GET", base+"/", nil)
 	req.SetBasicAuth("admin", "s3cret")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,16 +77,23 @@ func TestDaemonAuthCoversUIAndWebsocket(t *testing.T) {
 	}
 }
 
-// A browser that authenticated the page sends the same credentials on the
-// websocket upgrade: the dashboard goes live behind basic auth.
-func TestBrowserBehindBasicAuth(t *testing.T) {
+// A browser opening the dashboard of an instance with a login gets the
+// login page; a wrong password is refused there, the right one opens the
+// page it asked for, live (the session cookie lets the websocket in).
+func TestBrowserBehindLogin(t *testing.T) {
 	ctx := browser(t)
 	cfg := testConfig(t)
 	cfg.HTTP.Login, cfg.HTTP.Password = "admin", "s3cret"
 	r := startDaemon(t, cfg)
 	awaitProbe(t, r.d.State(), "flip", "all good")
-	u := strings.Replace(r.d.URL(), "http://", "http://admin:s3cret@", 1)
-	run(t, ctx, chromedp.Navigate(u+"/#/hosts"))
-	waitJS(t, ctx, 10*time.Second, `document.querySelector('#conn[data-conn="live"]') !== null &&
+	run(t, ctx, width(1400), chromedp.Navigate(r.d.URL()+"/#/hosts"))
+	waitJS(t, ctx, 10*time.Second, `location.pathname === "/login" && document.querySelector("form#login") !== null`)
+	screenshot(t, ctx, "50-login")
+	run(t, ctx, chromedp.SendKeys("#user", "admin"), chromedp.SendKeys("#password", "wrong"), chromedp.Click(`button[type="submit"]`))
+	waitJS(t, ctx, 10*time.Second, `document.getElementById("login-error").textContent.includes("wrong user name or password")`)
+	run(t, ctx, eval(`document.getElementById("password").value = ""`), chromedp.SendKeys("#password", "s3cret"), chromedp.Click(`button[type="submit"]`),
+		chromedp.WaitReady("#conn")) // the dashboard, after the navigation
+	waitJS(t, ctx, 10*time.Second, `location.pathname === "/" && location.hash === "#/hosts" &&
+		document.querySelector('#conn[data-conn="live"]') !== null &&
 		document.querySelector('li.host[data-host="ui-host"]') !== null`)
 }

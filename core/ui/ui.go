@@ -43,6 +43,7 @@ type asset struct {
 // API path does not come back as HTML.
 type Handler struct {
 	index  asset
+	login  asset
 	assets map[string]asset // by served name
 	// Paths maps each embedded file name (e.g. "app.js") to the URL path it
 	// is served at, for tests and for the daemon's log.
@@ -70,8 +71,12 @@ func build(fsys fs.FS) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	login, err := fs.ReadFile(root, "login.html")
+	if err != nil {
+		return nil, err
+	}
 	err = fs.WalkDir(root, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || p == "index.html" {
+		if err != nil || d.IsDir() || p == "index.html" || p == "login.html" {
 			return err
 		}
 		data, err := fs.ReadFile(root, p)
@@ -88,13 +93,11 @@ func build(fsys fs.FS) (*Handler, error) {
 		}
 		h.assets[served] = asset{name: served, data: data, etag: `"` + hash + `"`, ctype: ctype}
 		h.Paths[p] = "/assets/" + served
-		// index.html refers to assets as "assets/NAME" (relative, so the
-		// page works behind a reverse proxy under a sub-path).
+		// The pages refer to assets as "assets/NAME" (relative, so they
+		// work behind a reverse proxy under a sub-path).
 		ref := []byte(`"assets/` + p + `"`)
-		if !bytes.Contains(index, ref) {
-			return nil
-		}
 		index = bytes.ReplaceAll(index, ref, []byte(`"assets/`+served+`"`))
+		login = bytes.ReplaceAll(login, ref, []byte(`"assets/`+served+`"`))
 		return nil
 	})
 	if err != nil {
@@ -103,6 +106,9 @@ func build(fsys fs.FS) (*Handler, error) {
 	sum := sha256.Sum256(index)
 	h.index = asset{name: "index.html", data: index, etag: `"` + hex.EncodeToString(sum[:])[:16] + `"`, ctype: "text/html; charset=utf-8"}
 	h.Paths["index.html"] = "/"
+	sum = sha256.Sum256(login)
+	h.login = asset{name: "login.html", data: login, etag: `"` + hex.EncodeToString(sum[:])[:16] + `"`, ctype: "text/html; charset=utf-8"}
+	h.Paths["login.html"] = "/login"
 	return h, nil
 }
 
@@ -120,6 +126,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/" || r.URL.Path == "/index.html":
 		hdr.Set("Cache-Control", "no-cache")
 		serve(w, r, h.index)
+	case r.URL.Path == "/login":
+		hdr.Set("Cache-Control", "no-cache")
+		serve(w, r, h.login)
 	case strings.HasPrefix(r.URL.Path, "/assets/"):
 		a, ok := h.assets[strings.TrimPrefix(r.URL.Path, "/assets/")]
 		if !ok {
