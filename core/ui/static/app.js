@@ -83,6 +83,9 @@ const model = {
   localUuid: "",
   // global: the worst status of every host, as the core last said.
   global: 100,
+  // me: who the dashboard is for (GET /api/whoami); an operator until
+  // the answer says otherwise, so that an older daemon loses no button.
+  me: { name: "", role: "operator", via: "" },
   hostname: "",
   seq: -1,
   ready: false,
@@ -135,7 +138,30 @@ function ackNote(h, probe, a) {
     a.Comment ? `: ${a.Comment}` : "", a.Sticky ? " (sticky)" : "",
     a.Expires ? ` until ${new Date(a.Expires).toLocaleString()}` : "",
     " — its notifications are held back while it does not get worse. ",
-    el("button", { type: "button", "data-key": `${key}/unack`, onclick: (ev) => unack(h, probe, ev.target) }, "Remove acknowledgement"));
+    operator(el("button", { type: "button", "data-key": `${key}/unack`, onclick: (ev) => unack(h, probe, ev.target) }, "Remove acknowledgement")));
+}
+
+/** operator shows the controls that change something (acknowledge,
+ * silence, approve, retry) only to who may use them: a viewer's would be
+ * refused (403). */
+function operator(node) {
+  return model.me.role === "operator" || model.me.role === "admin" ? node : null;
+}
+
+/** whoami shows who is logged in, with a Log out button for a session. */
+async function whoami() {
+  let me;
+  try { me = await api("api/whoami"); } catch { return; }
+  model.me = me;
+  const p = document.getElementById("me");
+  document.getElementById("me-name").textContent = me.via === "anonymous" ? `anonymous (${me.role})` : `${me.name} (${me.role})`;
+  const out = document.getElementById("logout");
+  out.hidden = me.via !== "session";
+  out.onclick = async () => {
+    try { await api("api/logout", { method: "POST" }); } finally { location.replace("login"); }
+  };
+  p.hidden = false;
+  changed();
 }
 
 function ackMark(a) {
@@ -695,8 +721,8 @@ function probeRows(h) {
     if (ack) extra.push(ackNote(h, p.Name, ack));
     if (silenced.length) extra.push(silenceNote(silenced));
     extra.push(el("div", { class: "actions" },
-      !ack && p.Status > 100 ? el("button", { type: "button", "data-key": `${key}/ack`, onclick: (ev) => acknowledge(h, p.Name, ev.target) }, "Acknowledge") : null,
-      el("button", { type: "button", "data-key": `${key}/silence`, "aria-label": `Silence ${p.Name} on ${h.name}`, onclick: () => silenceDialog(h.name, p.Name) }, "Silence…")));
+      !ack && p.Status > 100 ? operator(el("button", { type: "button", "data-key": `${key}/ack`, onclick: (ev) => acknowledge(h, p.Name, ev.target) }, "Acknowledge")) : null,
+      operator(el("button", { type: "button", "data-key": `${key}/silence`, "aria-label": `Silence ${p.Name} on ${h.name}`, onclick: () => silenceDialog(h.name, p.Name) }, "Silence…"))));
     if (table) extra.push(el("div", { class: "detail" }, table));
     else if (detail !== null && !(typeof detail === "object" && Object.keys(detail).length === 0)) extra.push(el("pre", { class: "json" }, JSON.stringify(detail, null, 2)));
     if (metrics.length) extra.push(el("p", { class: "muted" }, "Metrics"), el("ul", { class: "metrics" }, metrics));
@@ -769,8 +795,8 @@ function hostView(main, [name]) {
       const hostAck = ackFor(h, "");
       const silenced = silencesFor(h, "");
       const actions = el("div", { class: "actions" },
-        !hostAck && h.status > 100 ? el("button", { type: "button", "data-key": `${h.uuid}//ack`, onclick: (ev) => acknowledge(h, "", ev.target) }, "Acknowledge host") : null,
-        el("button", { type: "button", "data-key": `${h.uuid}//silence`, "aria-label": `Silence host ${h.name} and all its probes`, onclick: () => silenceDialog(h.name, "") }, "Silence host…"));
+        !hostAck && h.status > 100 ? operator(el("button", { type: "button", "data-key": `${h.uuid}//ack`, onclick: (ev) => acknowledge(h, "", ev.target) }, "Acknowledge host")) : null,
+        operator(el("button", { type: "button", "data-key": `${h.uuid}//silence`, "aria-label": `Silence host ${h.name} and all its probes`, onclick: () => silenceDialog(h.name, "") }, "Silence host…")));
       render(area, ...[hostHeader(h, "h1"), hostMeta(h), hostAck ? ackNote(h, "", hostAck) : null,
         silenced.length ? silenceNote(silenced) : null, actions, probesTable(h)].filter(Boolean));
     },
@@ -898,8 +924,8 @@ function silencesSection() {
             el("span", { class: "muted" }, "(", when(si.End), ")")), " ",
           el("span", { class: "who" }, `by ${si.Author}`, si.Comment ? `: ${si.Comment}` : "")),
         el("span", { class: "actions" },
-          el("button", { type: "button", "data-key": `silence/${si.Id}/extend`, "aria-label": `Extend the silence of ${what} by an hour`, onclick: (ev) => extendSilence(si, ev.target) }, "Extend +1 h"),
-          el("button", { type: "button", class: "danger", "data-key": `silence/${si.Id}/expire`, "aria-label": `Expire the silence of ${what} now`, onclick: (ev) => expireSilence(si, ev.target) }, "Expire")));
+          operator(el("button", { type: "button", "data-key": `silence/${si.Id}/extend`, "aria-label": `Extend the silence of ${what} by an hour`, onclick: (ev) => extendSilence(si, ev.target) }, "Extend +1 h")),
+          operator(el("button", { type: "button", class: "danger", "data-key": `silence/${si.Id}/expire`, "aria-label": `Expire the silence of ${what} now`, onclick: (ev) => expireSilence(si, ev.target) }, "Expire"))));
     })));
 }
 
@@ -1144,11 +1170,11 @@ function authorityView(main) {
   const list = (title, map, action, clients) => {
     const ids = Object.keys(map || {}).sort((a, b) => map[a].localeCompare(map[b]) || a.localeCompare(b));
     const info = new Map((clients || []).map((c) => [c.uuid, c]));
-    const button = (what, id, label, cls) => el("button", {
+    const button = (what, id, label, cls) => operator(el("button", {
       type: "button", class: cls, "data-key": `${what}/${id}`,
       "aria-label": `${label} ${map[id] || id}`,
       onclick: (ev) => act(what, id, map[id], ev.target),
-    }, label);
+    }, label));
     return el("section", { "aria-labelledby": `auth-${action}` },
       el("h2", { id: `auth-${action}` }, title, el("span", { class: "muted" }, `(${ids.length})`)),
       ids.length === 0 ? el("p", { class: "muted" }, "None.") :
@@ -1296,11 +1322,11 @@ function outboxRow(n, retry) {
     el("td", { class: "num tight attempts" }, String(n.Attempts)),
     el("td", { class: "num tight" }, dead ? when(n.Updated) : n.State === "held" ? el("span", { class: "muted" }, `when ${n.FallbackFor || "its primary"} fails`) : when(n.NextAttempt, true)),
     el("td", { class: "msg err" }, n.LastError || el("span", { class: "muted" }, "none")),
-    dead ? el("td", { class: "tight" }, el("button", {
+    dead ? el("td", { class: "tight" }, operator(el("button", {
       type: "button", class: "primary", "data-key": `retry/${n.Id}`,
       "aria-label": `Retry notification ${n.Id} to ${n.Instance}${n.Host ? " for " + n.Host : ""}`,
       onclick: (ev) => retry(n, ev.target),
-    }, "Retry")) : null);
+    }, "Retry"))) : null);
 }
 
 /** outboxTable lists dead letters (with a Retry button each) or the rows
@@ -1399,3 +1425,4 @@ function notFoundView(main) {
 
 route();
 connect();
+whoami();
