@@ -62,6 +62,7 @@ func (s *State) Patch(source, hostUUID string, set []*model.ProbeResult, removed
 	h.Status = worstProbe(h.Probes)
 	s.remotes[hostUUID] = &h
 	s.byName[h.Name] = hostUUID
+	s.changed()
 	for _, p := range set {
 		if p == nil || h.Probes[p.Name] != p {
 			continue
