@@ -90,6 +90,12 @@ func (b *Batcher) Close() {
 	}
 }
 
+// TakesPatches reports whether the core takes probe patches (and so the
+// patch of nothing that says a host answered unchanged): it takes
+// batches, and has not answered that it does not. A transport that could
+// send a patch sends the document instead when it does not.
+func (b *Batcher) TakesPatches() bool { return b.batch != nil && !b.single.Load() }
+
 // Ingest hands u to the core and returns its answer: nil, a *RemoteError
 // (parts refused), ErrNeedDocument (a patch the core cannot apply), or
 // another error when the core could not be reached.

@@ -446,7 +446,7 @@ func BenchmarkPullPrepare(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := prepare(body, depth); err != nil {
+				if _, _, err := prepare(body, depth); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -525,7 +525,7 @@ func BenchmarkPullPoll(b *testing.B) {
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	for b.Loop() {
-		if err := rn.once(ctx, r); err != nil {
+		if err := rn.once(ctx, r, &last{}); err != nil {
 			b.Fatal(err)
 		}
 		h.mu.Lock()
