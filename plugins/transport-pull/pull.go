@@ -250,7 +250,7 @@ func (p *run) once(ctx context.Context, r *remote, seen *last) error {
 			return nil
 		}
 		// The core no longer holds the remote whole (it went DOWN here
-		// meanwhile, or the core restarted): it needs the document.
+		// meanwhile, or an operator removed it): it needs the document.
 		*seen = last{}
 		if a, err = p.get(ctx, r, ""); err != nil {
 			return err
