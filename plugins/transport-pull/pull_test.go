@@ -519,7 +519,7 @@ func BenchmarkPullPoll(b *testing.B) {
 	h := &testHost{signal: make(chan struct{})}
 	bt := sdk.NewBatcher(hclog.NewNullLogger(), h)
 	defer bt.Close()
-	rn := &run{client: newClient([]*remote{r}), batch: bt, maxResponse: defaultMaxResponse, log: hclog.NewNullLogger()}
+	rn := &run{client: newClient([]*remote{r}), batch: bt, alive: bt, maxResponse: defaultMaxResponse, log: hclog.NewNullLogger()}
 	ctx := context.Background()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()

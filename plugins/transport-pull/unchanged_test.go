@@ -199,7 +199,7 @@ func BenchmarkPullPollUnchanged(b *testing.B) {
 			h.changed = make(chan struct{}, 1<<20)
 			bt := sdk.NewBatcher(hclog.NewNullLogger(), h)
 			defer bt.Close()
-			rn := &run{client: newClient([]*remote{r}), batch: bt, maxResponse: defaultMaxResponse, log: hclog.NewNullLogger()}
+			rn := &run{client: newClient([]*remote{r}), batch: bt, alive: bt, maxResponse: defaultMaxResponse, log: hclog.NewNullLogger()}
 			ctx := context.Background()
 			seen := &last{}
 			if err := rn.once(ctx, r, seen); err != nil {
