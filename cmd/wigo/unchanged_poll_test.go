@@ -100,8 +100,27 @@ func TestUnchangedPollFromThisProject(t *testing.T) {
 	}
 
 	// An original master sends no If-None-Match: the whole document, each
-	// time, in the recorded shape.
+	// time, in the recorded shape. The plugin sends back the tag, and gets
+	// 304 and nothing else, through the daemon's whole HTTP edge.
 	originalMasterPolls(t, leafEnv.url)
+	resp, err := http.Get(leafEnv.url + "/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodGet, leafEnv.url+"/api", nil)
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	req.Header.Set("Accept-Encoding", "gzip")
+	cond, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(cond.Body)
+	cond.Body.Close()
+	if resp.Header.Get("ETag") == "" || cond.StatusCode != http.StatusNotModified || len(body) != 0 {
+		t.Fatalf("ETag %q sent back: %s with %d bytes, want 304 and no body", resp.Header.Get("ETag"), cond.Status, len(body))
+	}
 
 	// The leaf's document changes: a probe appears there.
 	writeFile(t, filepath.Join(leafEnv.dir, "probes", "3600", "flip"), "#!/bin/sh\ncat \"$WIGO_PROBE_CONFIG_ROOT/flip.json\"\n", 0o755)
