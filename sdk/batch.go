@@ -19,7 +19,8 @@ import (
 // the call is paid once per batch.
 const (
 	// batchLinger is how long a batch waits for company after its first
-	// update: the latency added to an acknowledgement at low load.
+	// update by default (WithLinger): the latency added to an
+	// acknowledgement at low load.
 	batchLinger = 5 * time.Millisecond
 	// batchMax and batchMaxBytes bound one call; documents bigger than
 	// batchSoloBytes (a mid master's whole tree) go on their own.
@@ -39,9 +40,10 @@ const (
 // each answer (Ingest returns once the core has answered), as a transport
 // that acknowledges what the core stored does.
 type Batcher struct {
-	log   hclog.Logger
-	host  Host
-	batch BatchHost
+	log    hclog.Logger
+	host   Host
+	batch  BatchHost
+	linger time.Duration
 	// single is set once the core answered that it takes no batches.
 	single atomic.Bool
 	queue  chan *pendingUpdate
@@ -58,13 +60,32 @@ type pendingUpdate struct {
 // ErrBatcherClosed answers updates handed to a closed Batcher.
 var ErrBatcherClosed = errors.New("batcher closed")
 
+// BatcherOption configures a Batcher.
+type BatcherOption func(*Batcher)
+
+// WithLinger sets how long a batch waits for company after its first
+// update (5 ms by default): the latency added to each answer, against
+// how many updates share one call to the core. Updates nobody waits on
+// in a hurry (a host that answered with nothing new) can wait a good
+// part of a second, and then cost the core one call per hundreds.
+func WithLinger(d time.Duration) BatcherOption {
+	return func(b *Batcher) {
+		if d > 0 {
+			b.linger = d
+		}
+	}
+}
+
 // NewBatcher returns a Batcher over host; log says when the core takes no
 // batches. Close it when done.
-func NewBatcher(log hclog.Logger, host Host) *Batcher {
+func NewBatcher(log hclog.Logger, host Host, opts ...BatcherOption) *Batcher {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	b := &Batcher{log: log, host: host, queue: make(chan *pendingUpdate, batchMax), stop: make(chan struct{})}
+	b := &Batcher{log: log, host: host, linger: batchLinger, queue: make(chan *pendingUpdate, batchMax), stop: make(chan struct{})}
+	for _, o := range opts {
+		o(b)
+	}
 	b.batch, _ = host.(BatchHost)
 	if b.batch != nil {
 		for range batchWorkers {
@@ -89,6 +110,12 @@ func (b *Batcher) Close() {
 		}
 	}
 }
+
+// TakesPatches reports whether the core takes probe patches (and so the
+// patch of nothing that says a host answered unchanged): it takes
+// batches, and has not answered that it does not. A transport that could
+// send a patch sends the document instead when it does not.
+func (b *Batcher) TakesPatches() bool { return b.batch != nil && !b.single.Load() }
 
 // Ingest hands u to the core and returns its answer: nil, a *RemoteError
 // (parts refused), ErrNeedDocument (a patch the core cannot apply), or
@@ -155,7 +182,7 @@ func (b *Batcher) run() {
 			return
 		}
 		size := batch[0].size
-		timer.Reset(batchLinger)
+		timer.Reset(b.linger)
 	collect:
 		for len(batch) < batchMax && size < batchMaxBytes {
 			select {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -87,5 +88,32 @@ func TestBatcherClosed(t *testing.T) {
 	b.Close()
 	if err := b.Ingest(context.Background(), Update{Source: "x", Document: []byte("ok")}); !errors.Is(err, ErrBatcherClosed) {
 		t.Fatalf("after Close: %v", err)
+	}
+}
+
+// TestBatcherWithLinger: updates sent 20 ms apart, each alone with the
+// default linger of 5 ms, share calls when the batch lingers longer: one
+// per worker at most.
+func TestBatcherWithLinger(t *testing.T) {
+	h := &batchHost{seen: map[string]int{}}
+	b := NewBatcher(hclog.NewNullLogger(), h, WithLinger(time.Second))
+	defer b.Close()
+	const n = 5
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.Ingest(context.Background(), Update{Source: fmt.Sprint(i), HostUUID: "u"}); err != nil {
+				t.Error(err)
+			}
+		}()
+		time.Sleep(20 * time.Millisecond)
+	}
+	wg.Wait()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.batches) > batchWorkers {
+		t.Fatalf("batches %v: %d updates 20 ms apart took more calls than the %d workers", h.batches, n, batchWorkers)
 	}
 }

@@ -58,7 +58,11 @@ type Update struct {
 	// the fields below are then ignored.
 	Document []byte
 	// HostUUID names the host a patch is for. It must have reached the core
-	// whole (Document) as the top host of its own document.
+	// whole (Document) as the top host of its own document. A patch with no
+	// Probes and nothing Removed says the host answered and nothing changed
+	// (a poll answered 304, or with the same bytes as the last): the core
+	// decodes nothing and marks the host, and every host its last document
+	// carried, as heard of now.
 	HostUUID string
 	// Probes are the probe results the patch sets.
 	Probes []ProbeJSON

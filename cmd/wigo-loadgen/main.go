@@ -57,7 +57,7 @@ func main() {
 	}
 	if !ok {
 		fmt.Fprintln(os.Stderr, "usage: wigo-loadgen push -master HOST:PORT [-n 1000] [-probes 20] [-interval 10s] [-change 0.01] [-duration 60s] [-ramp 10s] [-pid PID]")
-		fmt.Fprintln(os.Stderr, "       wigo-loadgen pull [-n 1000] [-probes 20] [-interval 10s] [-change 0.01] [-listen-port 4950] [-config FILE] [-check-interval 10s] [-duration 60s] [-settle 10s] [-pid PID] [-close]")
+		fmt.Fprintln(os.Stderr, "       wigo-loadgen pull [-n 1000] [-probes 20] [-probe-interval 60s] [-change 0.01] [-original] [-listen-port 4950] [-config FILE] [-check-interval 10s] [-duration 60s] [-settle 10s] [-pid PID] [-close]")
 		fmt.Fprintln(os.Stderr, "       wigo-loadgen soak [-wigo bin/wigo] [-plugins bin/plugins] [-duration 1h] [-sample 10s] [-probes 200] [-remotes 1000] [-out var/soak/….tsv] [-rule flat|gross]\n       wigo-loadgen soak -judge var/soak/….tsv [-warmup 0.5] [-rule flat|gross]")
 		os.Exit(2)
 	}

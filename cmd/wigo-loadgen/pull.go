@@ -7,6 +7,14 @@ package main
 //	# add pull.hcl's block to the master's config, start the master, then:
 //	wigo-loadgen pull -n 1000 -listen-port 4950 -duration 60s -pid <wigo>,<transport-pull>
 //
+// The mix is a real fleet's: each remote's probes run every
+// -probe-interval (60 s by default) while the master polls every
+// -check-interval (10 s), so most polls find an unchanged document. Each
+// remote tags its answer with an ETag and answers a matching If-None-Match
+// with 304, as this project's daemon does; -original answers as the
+// original Wigo instead: no ETag, If-None-Match ignored, gzip streamed
+// without a Content-Length.
+//
 // Remote i answers on its own loopback address (127.1.0.1, 127.1.0.2, …,
 // skipping .0 and .255 in the last octet; Linux routes all of 127.0.0.0/8
 // to lo), so the master sees N distinct remotes. One listener on 0.0.0.0
@@ -62,6 +70,8 @@ type pullOptions struct {
 	prefix        string
 	configFile    string
 	closeEachPoll bool
+	// original answers as the original Wigo: no ETag, no 304.
+	original bool
 }
 
 // pullRemote is one simulated remote: its document, renewed by one
@@ -73,10 +83,16 @@ type pullRemote struct {
 	polls atomic.Int64
 }
 
-// encodedDoc is a remote's document ready to write: plain JSON and gzip.
+// encodedDoc is a remote's document ready to write: plain JSON and gzip,
+// and the ETag naming this version of it.
 type encodedDoc struct {
 	plain, gz []byte
+	etag      string
 }
+
+// generation numbers the encoded documents of every remote, so that no two
+// versions share an ETag.
+var generation atomic.Uint64
 
 // remoteKey carries the connection's *pullRemote (nil when the connection
 // reached an address that is no remote) from ConnContext to the handler.
@@ -107,7 +123,9 @@ func runPull(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("pull", flag.ContinueOnError)
 	fs.IntVar(&o.n, "n", 1000, "simulated remotes (hosts)")
 	fs.IntVar(&o.probes, "probes", 20, "probes per remote")
-	fs.DurationVar(&o.interval, "interval", 10*time.Second, "how often each remote renews its probe results")
+	fs.DurationVar(&o.interval, "probe-interval", 60*time.Second, "how often each remote renews its probe results (its document changes)")
+	fs.DurationVar(&o.interval, "interval", 60*time.Second, "same as -probe-interval")
+	fs.BoolVar(&o.original, "original", false, "answer as the original Wigo: no ETag, If-None-Match ignored, gzip without Content-Length")
 	fs.Float64Var(&o.change, "change", 0.01, "share of probe statuses changing per interval")
 	fs.IntVar(&o.port, "listen-port", 4950, "port every remote listens on, each on its own 127.X.Y.Z (0 = any free port, not with -duration 0)")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "measurement window after -settle; 0 with -config = write the block and exit")
@@ -171,10 +189,10 @@ func runPull(ctx context.Context, args []string, out io.Writer) error {
 		}
 		remotes[i] = r
 	}
-	var total atomic.Int64
+	var total, notModified atomic.Int64
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			serveRemote(w, req, &total)
+			serveRemote(w, req, o.original, &total, &notModified)
 		}),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			var r *pullRemote
@@ -220,8 +238,8 @@ func runPull(ctx context.Context, args []string, out io.Writer) error {
 			}
 		}()
 	}
-	fmt.Fprintf(out, "wigo-loadgen: %d remotes × %d probes renewed every %v on %s … %s (close=%v)\n",
-		o.n, o.probes, o.interval, remotes[0].addr, remotes[len(remotes)-1].addr, o.closeEachPoll)
+	fmt.Fprintf(out, "wigo-loadgen: %d remotes × %d probes renewed every %v on %s … %s (close=%v original=%v)\n",
+		o.n, o.probes, o.interval, remotes[0].addr, remotes[len(remotes)-1].addr, o.closeEachPoll, o.original)
 
 	// The window starts once the master has had time to poll every remote.
 	select {
@@ -232,7 +250,7 @@ func runPull(ctx context.Context, args []string, out io.Writer) error {
 	}
 	master := sampleMaster(o.pids)
 	self0, _ := pidCPU(os.Getpid())
-	polls0 := total.Load()
+	polls0, nm0 := total.Load(), notModified.Load()
 	last, lastT := polls0, time.Now()
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
@@ -256,8 +274,8 @@ loop:
 	masterLine := master.finish("pulled update", polls, o.n)
 	self1, _ := pidCPU(os.Getpid())
 	lo, hi := pollSpread(remotes)
-	fmt.Fprintf(out, "window %v: %d polls served (%.0f/s), %d/%d remotes polled (%d to %d polls each since start), loadgen %.3f cores\n",
-		elapsed.Round(time.Second), polls, float64(polls)/elapsed.Seconds(), polled(remotes), o.n, lo, hi, (self1-self0).Seconds()/elapsed.Seconds())
+	fmt.Fprintf(out, "window %v: %d polls served (%.0f/s, %d answered 304), %d/%d remotes polled (%d to %d polls each since start), loadgen %.3f cores\n",
+		elapsed.Round(time.Second), polls, float64(polls)/elapsed.Seconds(), notModified.Load()-nm0, polled(remotes), o.n, lo, hi, (self1-self0).Seconds()/elapsed.Seconds())
 	if e, _ := encodeErr.Load().(string); e != "" {
 		fmt.Fprintf(out, "encode error: %s\n", e)
 	}
@@ -266,9 +284,10 @@ loop:
 }
 
 // serveRemote answers GET /api with the connection's remote's document,
-// gzipped when the client accepts it (Go's transport, hence transport-pull,
-// asks for gzip on its own and inflates transparently).
-func serveRemote(w http.ResponseWriter, req *http.Request, total *atomic.Int64) {
+// gzipped when the client accepts it (transport-pull asks for it), tagged
+// with its ETag and answered 304 to a matching If-None-Match unless
+// original is set. Every GET counts in total, 304s in notModified too.
+func serveRemote(w http.ResponseWriter, req *http.Request, original bool, total, notModified *atomic.Int64) {
 	r, _ := req.Context().Value(remoteKey{}).(*pullRemote)
 	if r == nil || (req.URL.Path != "/api" && req.URL.Path != "/api/") {
 		http.NotFound(w, req)
@@ -282,14 +301,35 @@ func serveRemote(w http.ResponseWriter, req *http.Request, total *atomic.Int64) 
 	doc := r.enc.Load()
 	body := doc.plain
 	h := w.Header()
+	if !original {
+		h.Set("ETag", doc.etag)
+		if req.Header.Get("If-None-Match") == doc.etag {
+			w.WriteHeader(http.StatusNotModified)
+			if req.Method == http.MethodGet {
+				r.polls.Add(1)
+				total.Add(1)
+				notModified.Add(1)
+			}
+			return
+		}
+	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Vary", "Accept-Encoding")
-	if acceptsGzip(req.Header.Get("Accept-Encoding")) {
+	gz := acceptsGzip(req.Header.Get("Accept-Encoding"))
+	if gz {
 		body = doc.gz
 		h.Set("Content-Encoding", "gzip")
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	streamed := gz && original
+	if !streamed {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+	}
 	w.WriteHeader(http.StatusOK)
+	if f, ok := w.(http.Flusher); ok && streamed {
+		// The original streams its gzip through a middleware: the headers
+		// go first, chunked, with no length.
+		f.Flush()
+	}
 	if req.Method == http.MethodGet {
 		_, _ = w.Write(body)
 		r.polls.Add(1)
@@ -332,7 +372,7 @@ func (r *pullRemote) encode() error {
 	if err := zw.Close(); err != nil {
 		return fmt.Errorf("gzip %s: %w", r.host.doc.Uuid, err)
 	}
-	r.enc.Store(&encodedDoc{plain: plain, gz: buf.Bytes()})
+	r.enc.Store(&encodedDoc{plain: plain, gz: buf.Bytes(), etag: `"` + strconv.FormatUint(generation.Add(1), 16) + `"`})
 	return nil
 }
 

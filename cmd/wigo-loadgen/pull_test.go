@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -67,41 +68,71 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestPull runs three remotes, reads the block written for the master and
-// polls one remote as transport-pull does.
-func TestPull(t *testing.T) {
+// pullRun is runPull running in the background for a test.
+type pullRun struct {
+	out    *syncBuffer
+	addrs  []string // the remotes, as the -config block names them
+	block  []byte
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startPull runs runPull with args plus a -config file, -listen-port 0 and
+// -settle 0, and returns once the block is written (the remotes answer).
+func startPull(t *testing.T, args ...string) *pullRun {
+	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "pull.hcl")
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out := &syncBuffer{}
-	done := make(chan error, 1)
+	t.Cleanup(cancel)
+	r := &pullRun{out: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		done <- runPull(ctx, []string{"-n", "3", "-probes", "7", "-interval", "20ms", "-change", "1",
-			"-listen-port", "0", "-config", cfg, "-check-interval", "2s", "-prefix", "lgtest", "-settle", "0", "-duration", "1m"}, out)
+		r.done <- runPull(ctx, append([]string{"-listen-port", "0", "-config", cfg, "-settle", "0"}, args...), r.out)
 	}()
-
-	// The block is written once the remotes answer.
-	var block []byte
 	eventually(t, "the -config block", func() bool {
 		select {
-		case err := <-done:
-			t.Fatalf("runPull returned early: %v\n%s", err, out.String())
+		case err := <-r.done:
+			t.Fatalf("runPull returned early: %v\n%s", err, r.out.String())
 		default:
 		}
 		var err error
-		block, err = os.ReadFile(cfg)
+		r.block, err = os.ReadFile(cfg)
 		return err == nil
 	})
-	addrs := regexp.MustCompile(`"(127\.1\.0\.\d+:\d+)"`).FindAllSubmatch(block, -1)
+	for _, m := range regexp.MustCompile(`"(127\.1\.0\.\d+:\d+)"`).FindAllSubmatch(r.block, -1) {
+		r.addrs = append(r.addrs, string(m[1]))
+	}
+	return r
+}
+
+// stop cancels the run and returns runPull's result.
+func (r *pullRun) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("runPull did not return after cancel")
+	}
+}
+
+// TestPull runs three remotes, reads the block written for the master and
+// polls one remote as transport-pull does.
+func TestPull(t *testing.T) {
+	run := startPull(t, "-n", "3", "-probes", "7", "-interval", "20ms", "-change", "1",
+		"-check-interval", "2s", "-prefix", "lgtest", "-duration", "1m")
+	block, addrs, out := run.block, run.addrs, run.out
 	if len(addrs) != 3 || !strings.Contains(string(block), `transport "pull" {`) || !strings.Contains(string(block), "check_interval = 2\n") {
 		t.Fatalf("block:\n%s", block)
 	}
-	for i, m := range addrs {
-		if want := fmt.Sprintf("127.1.0.%d:", i+1); !strings.HasPrefix(string(m[1]), want) {
-			t.Fatalf("remote %d is %s, want %s…", i, m[1], want)
+	for i, a := range addrs {
+		if want := fmt.Sprintf("127.1.0.%d:", i+1); !strings.HasPrefix(a, want) {
+			t.Fatalf("remote %d is %s, want %s…", i, a, want)
 		}
 	}
-	_, port, _ := net.SplitHostPort(string(addrs[0][1]))
+	_, port, _ := net.SplitHostPort(addrs[0])
 
 	// Remote 1 (the second) answers for itself only, gzipped when asked,
 	// which Go's client (and so transport-pull) does.
@@ -122,7 +153,7 @@ func TestPull(t *testing.T) {
 		}
 		return &w, resp
 	}
-	url := "http://" + string(addrs[1][1]) + "/api"
+	url := "http://" + addrs[1] + "/api"
 	w, resp := get(url)
 	if w == nil {
 		t.Fatalf("GET %s: %s", url, resp.Status)
@@ -149,7 +180,7 @@ func TestPull(t *testing.T) {
 		t.Errorf("127.0.0.1: %s, want 404", resp.Status)
 	}
 	plain := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableCompression: true}}
-	resp, err := plain.Get("http://" + string(addrs[2][1]) + "/api")
+	resp, err := plain.Get("http://" + addrs[2] + "/api")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,19 +193,65 @@ func TestPull(t *testing.T) {
 	client.CloseIdleConnections()
 	plain.CloseIdleConnections()
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("runPull did not return after cancel")
-	}
+	run.stop(t)
 	// The polls above (the 404 excluded) are counted.
 	if m := regexp.MustCompile(`(\d+) polls served .* (\d)/3 remotes polled`).FindStringSubmatch(out.String()); m == nil || m[1] == "0" || m[2] != "2" {
 		t.Fatalf("summary:\n%s", out.String())
 	}
+}
+
+// A remote tags its answer and answers a matching If-None-Match with 304,
+// as this project's daemon does, until its probes renew; with -original it
+// answers as the original Wigo: no ETag, the whole document every time,
+// gzip streamed without a length.
+func TestPullETagAndOriginal(t *testing.T) {
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableCompression: true}}
+	get := func(url, inm string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		if inm != "" {
+			req.Header.Set("If-None-Match", inm)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+
+	run := startPull(t, "-n", "1", "-probe-interval", "300ms", "-duration", "1m")
+	url := "http://" + run.addrs[0] + "/api"
+	first := get(url, "")
+	tag := first.Header.Get("ETag")
+	if first.StatusCode != http.StatusOK || tag == "" || first.ContentLength <= 0 {
+		t.Fatalf("first answer %s, ETag %q, length %d", first.Status, tag, first.ContentLength)
+	}
+	if again := get(url, tag); again.StatusCode != http.StatusNotModified {
+		t.Fatalf("If-None-Match %s: %s, want 304", tag, again.Status)
+	}
+	eventually(t, "a new ETag once the probes renew", func() bool {
+		r := get(url, tag)
+		return r.StatusCode == http.StatusOK && r.Header.Get("ETag") != tag
+	})
+	run.stop(t)
+	if !regexp.MustCompile(`answered 304`).MatchString(run.out.String()) {
+		t.Errorf("summary does not count the 304s:\n%s", run.out.String())
+	}
+
+	orig := startPull(t, "-n", "1", "-probe-interval", "1h", "-duration", "1m", "-original")
+	url = "http://" + orig.addrs[0] + "/api"
+	for range 2 {
+		r := get(url, `"1"`)
+		if r.StatusCode != http.StatusOK || r.Header.Get("ETag") != "" || r.Header.Get("Content-Encoding") != "gzip" || r.ContentLength != -1 {
+			t.Fatalf("-original: %s, ETag %q, encoding %q, length %d; want 200, no ETag, gzip, no length",
+				r.Status, r.Header.Get("ETag"), r.Header.Get("Content-Encoding"), r.ContentLength)
+		}
+	}
+	client.CloseIdleConnections()
+	orig.stop(t)
 }
 
 // TestPullConfigOnly: -duration 0 writes the block and returns.

@@ -13,6 +13,7 @@ package api
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 
@@ -163,6 +164,9 @@ type server struct {
 	version    string
 	log        hclog.Logger
 	mux        *http.ServeMux
+	// epoch sets this process's ETags apart from another's: the state's
+	// revision starts again from zero after a restart.
+	epoch uint64
 }
 
 // New builds the API handler. It panics when opts.State is nil: that is a
@@ -184,6 +188,7 @@ func New(opts Options) http.Handler {
 		version:    opts.Version,
 		log:        opts.Logger,
 		mux:        http.NewServeMux(),
+		epoch:      rand.Uint64(),
 	}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
@@ -246,6 +251,11 @@ func Routes() []RouteInfo {
 	}
 	return out
 }
+
+// conditional lists the GET patterns answered from the state's documents
+// alone: they carry an ETag made of the state's revision and answer a
+// matching If-None-Match with 304 and no body (see etag.go).
+var conditional = map[string]bool{"/api": true, "/api/hosts/{hostname}": true}
 
 // routes is the route table. Methods are checked by endpoint rather than
 // ServeMux patterns so that a wrong method gets a JSON 405, like every other
@@ -336,6 +346,16 @@ func (s *server) endpoint(routes ...route) http.Handler {
 			s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
 			return
 		}
+		var tag string
+		if rt.Method == http.MethodGet && conditional[rt.Pattern] {
+			// The revision is read before the document is built, so the
+			// document is at least as new as its tag says.
+			tag = s.etag(r)
+			if notModified(r.Header.Values("If-None-Match"), tag) {
+				s.writeNotModified(w, tag)
+				return
+			}
+		}
 		var v any
 		var err error
 		if rt.respond != nil {
@@ -346,6 +366,9 @@ func (s *server) endpoint(routes ...route) http.Handler {
 		if err != nil {
 			s.writeError(w, r, err)
 			return
+		}
+		if tag != "" {
+			w.Header().Set("ETag", tag)
 		}
 		s.writeJSON(w, r, http.StatusOK, v)
 	})

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/wigo-project/wigo/core/edge"
 	"github.com/wigo-project/wigo/core/model"
 )
 
@@ -116,7 +115,7 @@ func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	lw := &lazyHeader{w: w, status: status}
 	var out io.Writer = lw
 	var gz *gzip.Writer
-	if s.gzip && edge.AcceptsGzip(r.Header.Get("Accept-Encoding")) {
+	if s.gzipFor(r) {
 		h.Set("Content-Encoding", "gzip")
 		gz = gzipPool.Get().(*gzip.Writer)
 		gz.Reset(lw)

@@ -31,6 +31,7 @@ import (
 	"github.com/wigo-project/wigo/core/probe"
 	"github.com/wigo-project/wigo/core/state"
 	"github.com/wigo-project/wigo/core/store"
+	"github.com/wigo-project/wigo/core/transport"
 )
 
 // Version is the daemon's version, set at build time with
@@ -50,7 +51,10 @@ type Daemon struct {
 	plugins *plugin.Manager
 	// routes are the HTTP routes besides the API's, with their roles.
 	routes []route
-	notify *notify.Pipeline
+	// transport is the core as the transport plugins see it; /metrics
+	// reads its counters.
+	transport *transport.Host
+	notify    *notify.Pipeline
 	// decider holds what the core's decisions depend on (acknowledgements,
 	// silences).
 	decider *decide.Decider
@@ -161,8 +165,9 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 			log.Warn("cannot resume notifications", "instance", label, "error", err)
 		}
 	}
+	th := transportHost(st, log)
 	plugins := plugin.NewManager(plugin.Options{Dir: cfg.PluginsDir, Logger: log.Named("plugin"),
-		Host: transportHost(st, log), OnRunning: onRunning})
+		Host: th, OnRunning: onRunning})
 	pipeline, err = notify.New(notify.Options{
 		Store:     db,
 		Sender:    pluginSender(plugins),
@@ -174,7 +179,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 		return nil, fmt.Errorf("notification pipeline: %w", err)
 	}
 	d := &Daemon{log: log, cfg: cfg, uuid: id, clock: o.clock, bus: bus, state: st, store: db, decider: decider,
-		plugins: plugins, notify: pipeline, notifyBlocks: blocks,
+		plugins: plugins, transport: th, notify: pipeline, notifyBlocks: blocks,
 		reloaded: make(chan struct{}, 1), opened: opened}
 	// The store subscribes first, before anything can publish, and loses
 	// nothing: it applies back-pressure rather than dropping a status

@@ -37,6 +37,9 @@ func (d *Daemon) metricsHandler(hub *ws.Hub, push metrics.PushAuthority) http.Ha
 		Router:  d.metrics,
 		Plugins: d.plugins.Health,
 	}
+	if d.transport != nil {
+		opts.Transport = d.transport.Stats
+	}
 	if d.decider != nil {
 		opts.Decisions = d.decider.Stats
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/wigo-project/wigo/core/notify"
 	"github.com/wigo-project/wigo/core/plugin"
 	"github.com/wigo-project/wigo/core/state"
+	"github.com/wigo-project/wigo/core/transport"
 	"github.com/wigo-project/wigo/core/ws"
 )
 
@@ -46,6 +47,9 @@ type CollectorOptions struct {
 	// Decisions returns the core's decision counters
 	// (*decide.Decider.Stats).
 	Decisions func() decide.Stats
+	// Transport returns what the transport plugins handed in, by the work
+	// it cost (*transport.Host.Stats).
+	Transport func() transport.Stats
 	// Push is the push server's client authority (the API's
 	// api.Authority); nil when this instance runs no push server.
 	Push PushAuthority
@@ -148,11 +152,12 @@ var (
 	descWSClients = desc("wigo_websocket_clients", "Connected websocket (dashboard) clients.")
 	descWSDropped = desc("wigo_websocket_clients_dropped_total", "Websocket clients closed because they could not keep up.")
 
-	descAcks     = desc("wigo_acknowledgements", "Acknowledgements in force (hosts and probes whose problem someone took).")
-	descSilences = desc("wigo_silences", "Silences in force now (planned ones not counted until they start).")
-	descFlapping = desc("wigo_flapping", "Hosts and probes flapping now (their changes are held back).")
-	descHeldBack = desc("wigo_notifications_held_back_total", "Changes not notified since start, by the reason the core decided (acknowledged, silenced, flapping, attempts, dependency; quiet_hours: put off for some notifier until its quiet hours end).", "reason")
-	descPush     = desc("wigo_push_clients", "Push clients known to this instance's push server, by state (waiting for approval, allowed).", "state")
+	descAcks      = desc("wigo_acknowledgements", "Acknowledgements in force (hosts and probes whose problem someone took).")
+	descSilences  = desc("wigo_silences", "Silences in force now (planned ones not counted until they start).")
+	descFlapping  = desc("wigo_flapping", "Hosts and probes flapping now (their changes are held back).")
+	descHeldBack  = desc("wigo_notifications_held_back_total", "Changes not notified since start, by the reason the core decided (acknowledged, silenced, flapping, attempts, dependency; quiet_hours: put off for some notifier until its quiet hours end).", "reason")
+	descTransport = desc("wigo_transport_updates_total", "Host updates the transport plugins handed to the core since start, by what the core had to decode: document (whole), patch (some probes), unchanged (nothing: the host answered with what it had already sent).", "kind")
+	descPush      = desc("wigo_push_clients", "Push clients known to this instance's push server, by state (waiting for approval, allowed).", "state")
 )
 
 // Describe implements prometheus.Collector; it sends nothing, which makes
@@ -215,6 +220,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for _, reason := range []string{event.HeldAcknowledged, event.HeldSilenced, event.HeldFlapping, event.HeldAttempts, event.HeldDependency, event.HeldQuietHours} {
 			counter(descHeldBack, float64(s.HeldBack[reason]), reason)
 		}
+	}
+	if c.opts.Transport != nil {
+		s := c.opts.Transport()
+		counter(descTransport, float64(s.Documents), "document")
+		counter(descTransport, float64(s.Patches), "patch")
+		counter(descTransport, float64(s.Unchanged), "unchanged")
 	}
 	if c.opts.Push != nil {
 		// One call to the push plugin per scrape, bounded: a hung plugin

@@ -82,6 +82,7 @@ func (s *State) Ingest(source string, doc *model.Wigo) error {
 					marked := *old
 					marked.ClaimedBy = source
 					s.putRemote(&marked)
+					s.changed()
 				}
 				continue
 			}
@@ -101,6 +102,7 @@ func (s *State) Ingest(source string, doc *model.Wigo) error {
 		}
 		s.putRemote(h)
 		s.byName[h.Name] = h.UUID
+		s.changed()
 		events = appendHostDiff(events, old, h, now)
 	}
 	if len(seen) == 0 {
@@ -119,6 +121,7 @@ func (s *State) Ingest(source string, doc *model.Wigo) error {
 			continue
 		}
 		s.dropRemote(id)
+		s.changed()
 		if s.byName[h.Name] == id {
 			delete(s.byName, h.Name)
 		}

@@ -38,9 +38,13 @@ func (s *State) Patch(source, hostUUID string, set []*model.ProbeResult, removed
 		return ErrUnknownHost
 	}
 	h := *old
-	h.Probes = make(map[string]*model.ProbeResult, len(old.Probes)+len(set))
-	for k, v := range old.Probes {
-		h.Probes[k] = v
+	if len(set) > 0 || len(removed) > 0 {
+		// Copy on write; a patch of nothing (the host answered, unchanged)
+		// shares the probes, which are never mutated.
+		h.Probes = make(map[string]*model.ProbeResult, len(old.Probes)+len(set))
+		for k, v := range old.Probes {
+			h.Probes[k] = v
+		}
 	}
 	var events []event.Event
 	for _, p := range set {
@@ -62,6 +66,7 @@ func (s *State) Patch(source, hostUUID string, set []*model.ProbeResult, removed
 	h.Status = worstProbe(h.Probes)
 	s.putRemote(&h)
 	s.byName[h.Name] = hostUUID
+	s.changed()
 	for _, p := range set {
 		if p == nil || h.Probes[p.Name] != p {
 			continue

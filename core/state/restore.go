@@ -41,6 +41,7 @@ func (s *State) Restore(hosts []*Host) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.restoredAt = now
+	s.changed()
 	for _, h := range hosts {
 		if h == nil || h.UUID == "" {
 			continue
@@ -118,6 +119,7 @@ func (s *State) RemoveHost(name, by string) ([]*Host, error) {
 		msg += " (" + by + ")"
 	}
 	events := make([]event.Event, 0, len(gone))
+	s.changed()
 	for i, g := range gone {
 		s.dropRemote(g.UUID)
 		if s.byName[g.Name] == g.UUID {

@@ -113,6 +113,9 @@ type State struct {
 	// order their changes were applied, without holding mu while a lossless
 	// subscriber applies back-pressure.
 	pubMu sync.Mutex
+
+	// revision counts the changes of what Document renders; see Revision.
+	revision atomic.Uint64
 }
 
 // New returns a State holding only the local host, with no probes yet.
@@ -156,6 +159,20 @@ func (s *State) Bus() *event.Bus { return s.bus }
 
 // UUID is this instance's UUID.
 func (s *State) UUID() string { return s.opts.UUID }
+
+// Revision increases with every change of what Document and HostDocument
+// render (a probe result, a host heard of, added, removed or gone DOWN, the
+// local identity), and with nothing else: the bus's sequence is no substitute,
+// since a remote heard of again with the same document publishes no event
+// yet changes its LastUpdate. The API derives its ETag from it, so a pull
+// master polling an unchanged instance is answered 304 without a document
+// being built. Read it before the document: a document is then at least as
+// new as the revision read, and the next change moves the revision on.
+func (s *State) Revision() uint64 { return s.revision.Load() }
+
+// changed marks a change of what the documents render. mu must be held for
+// writing, so the change and its revision are seen together.
+func (s *State) changed() { s.revision.Add(1) }
 
 // commit releases mu (held for writing) and publishes events in order.
 func (s *State) commit(events []event.Event) {
@@ -244,6 +261,7 @@ func (s *State) SetIdentity(hostname, group string) {
 	s.mu.Lock()
 	s.local.Name, s.local.Group = hostname, group
 	s.localSnap.Store(nil)
+	s.changed()
 	s.mu.Unlock()
 }
 
@@ -299,6 +317,7 @@ func (s *State) updateLocalStatus(old, r *model.ProbeResult) {
 		s.local.Status = worstProbe(s.local.Probes)
 	}
 	s.localSnap.Store(nil)
+	s.changed()
 }
 
 // localView is an immutable copy of the local host. mu must be held, for
@@ -345,6 +364,7 @@ func (s *State) CheckAlive() {
 		d.Alive = false
 		d.Status = model.StatusDown
 		s.putRemote(&d)
+		s.changed()
 		events = append(events, hostEvent(event.HostDown, &d, h.Status, now,
 			"Host "+d.Name+" is DOWN: not heard since "+h.LastUpdate.UTC().Format(time.RFC3339)+
 				" ("+now.Sub(h.LastUpdate).Truncate(time.Second).String()+" ago)"))

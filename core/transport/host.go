@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -65,6 +66,30 @@ type Host struct {
 	// lastErr is what was last logged per source, so a remote that keeps
 	// sending the same bad part is logged once, not on every poll.
 	lastErr map[string]string
+
+	documents, patches, unchanged atomic.Uint64
+}
+
+// Stats count what the transports handed in since start, by the work it
+// cost the core. An operator (and a test) reads in them whether unchanged
+// polls stay cheap: a pull master whose remotes' documents did not change
+// should count unchanged updates, not documents.
+type Stats struct {
+	// Documents were decoded whole (Ingest, or a batch entry with a
+	// document).
+	Documents uint64
+	// Patches set or removed some probes of a host: only those were
+	// decoded.
+	Patches uint64
+	// Unchanged updates said a host answered with nothing new (a patch
+	// with no probe): nothing was decoded, the host and what it carries
+	// were heard of.
+	Unchanged uint64
+}
+
+// Stats returns the counters.
+func (h *Host) Stats() Stats {
+	return Stats{Documents: h.documents.Load(), Patches: h.patches.Load(), Unchanged: h.unchanged.Load()}
 }
 
 var (
@@ -101,6 +126,7 @@ func (h *Host) Ingest(_ context.Context, source string, document []byte) (err er
 			h.log.Error("ingest panicked", "source", source, "panic", r)
 		}
 	}()
+	h.documents.Add(1)
 	doc, err := Decode(document, h.opts.MaxDocument)
 	if err != nil {
 		err = fmt.Errorf("ingest from %s: %w", source, err)
@@ -131,7 +157,9 @@ func (h *Host) IngestBatch(ctx context.Context, updates []sdk.Update) ([]error, 
 }
 
 // patch applies one probe patch. Probes that do not decode are skipped and
-// reported, as the invalid parts of a document are.
+// reported, as the invalid parts of a document are. A patch of nothing is
+// the "answered, unchanged" hand-off: it only marks the host, and what its
+// last document carried, as heard of now.
 func (h *Host) patch(u sdk.Update) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -139,6 +167,11 @@ func (h *Host) patch(u sdk.Update) (err error) {
 			h.log.Error("patch panicked", "source", u.Source, "panic", r)
 		}
 	}()
+	if len(u.Probes) == 0 && len(u.Removed) == 0 {
+		h.unchanged.Add(1)
+	} else {
+		h.patches.Add(1)
+	}
 	var size int
 	for _, p := range u.Probes {
 		size += len(p.JSON)

@@ -339,3 +339,48 @@ func TestPatchDecodingMatchesDocuments(t *testing.T) {
 		t.Fatalf("%d crafted probes compared, want 3", n)
 	}
 }
+
+// TestUnchangedUpdate: a patch of nothing ("answered, unchanged") decodes
+// nothing yet keeps the remote and the hosts its document carried alive,
+// and is counted apart from documents and patches; once the remote went
+// DOWN it takes a document again.
+func TestUnchangedUpdate(t *testing.T) {
+	now := time.Unix(1795602860, 0)
+	st := state.New(state.Options{UUID: "self-uuid", Hostname: "self", Bus: event.NewBus(),
+		AliveTimeout: time.Minute, Now: func() time.Time { return now }})
+	h := New(Options{State: st})
+	const master = "d2a6ca2a-0cf3-4c38-4965-532bf22cd66a" // the fixture's top host
+	ctx := context.Background()
+	if err := h.Ingest(ctx, "10.0.0.2:4000", readFixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	alive := func() int {
+		n := 0
+		for _, r := range st.Remotes() {
+			if r.Alive {
+				n++
+			}
+		}
+		return n
+	}
+	for range 3 {
+		now = now.Add(50 * time.Second)
+		errs, err := h.IngestBatch(ctx, []sdk.Update{{Source: "10.0.0.2:4000", HostUUID: master}})
+		if err != nil || errs[0] != nil {
+			t.Fatalf("unchanged update: %v %v", err, errs)
+		}
+		st.CheckAlive()
+		if n := alive(); n != 2 {
+			t.Fatalf("%d hosts alive after unchanged updates every 50 s, want 2 (master-1, leaf-1)", n)
+		}
+	}
+	if got, want := h.Stats(), (Stats{Documents: 1, Unchanged: 3}); got != want {
+		t.Fatalf("stats %+v, want %+v", got, want)
+	}
+	now = now.Add(61 * time.Second)
+	st.CheckAlive()
+	errs, err := h.IngestBatch(ctx, []sdk.Update{{Source: "10.0.0.2:4000", HostUUID: master}})
+	if err != nil || !errors.Is(errs[0], sdk.ErrNeedDocument) || alive() != 0 {
+		t.Fatalf("unchanged update of a DOWN remote: %v %v, %d alive; want ErrNeedDocument, none alive", err, errs, alive())
+	}
+}

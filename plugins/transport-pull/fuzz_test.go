@@ -21,7 +21,7 @@ func FuzzPrepare(f *testing.F) {
 		f.Add([]byte(s), 2)
 	}
 	f.Fuzz(func(t *testing.T, doc []byte, depth int) {
-		out, err := prepare(doc, depth%8)
+		_, out, err := prepare(doc, depth%8)
 		if err != nil {
 			return
 		}

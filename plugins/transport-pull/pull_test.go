@@ -446,7 +446,7 @@ func BenchmarkPullPrepare(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := prepare(body, depth); err != nil {
+				if _, _, err := prepare(body, depth); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -519,13 +519,13 @@ func BenchmarkPullPoll(b *testing.B) {
 	h := &testHost{signal: make(chan struct{})}
 	bt := sdk.NewBatcher(hclog.NewNullLogger(), h)
 	defer bt.Close()
-	rn := &run{client: newClient([]*remote{r}), batch: bt, maxResponse: defaultMaxResponse, log: hclog.NewNullLogger()}
+	rn := &run{client: newClient([]*remote{r}), batch: bt, alive: bt, maxResponse: defaultMaxResponse, log: hclog.NewNullLogger()}
 	ctx := context.Background()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	for b.Loop() {
-		if err := rn.once(ctx, r); err != nil {
+		if err := rn.once(ctx, r, &last{}); err != nil {
 			b.Fatal(err)
 		}
 		h.mu.Lock()
