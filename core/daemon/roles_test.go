@@ -18,8 +18,8 @@ import (
 )
 
 // Every route the daemon serves (the API's table and the daemon's own)
-// asked by every kind of identity: anonymous, a user and a token of each
-// role, the trusted proxy from its address, and the proxy's header from
+// asked by every kind of identity: anonymous, a user (basic auth), a token
+// and a browser session of each role, the trusted proxy from its address, and the proxy's header from
 // another address (not believed). Below the route's role the answer is 401
 // without credentials and 403 with them; at or above it, neither.
 func TestRoleMatrix(t *testing.T) {
@@ -90,6 +90,28 @@ http {
 		ids = append(ids,
 			identity{"basic " + role.String(), role, true, from("127.0.0.3"), func(r *http.Request) { r.SetBasicAuth(user, pw) }},
 			identity{"bearer " + role.String(), role, true, from("127.0.0.3"), func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+secret) }})
+	}
+	// A browser session of each role: the cookie POST /api/login sets.
+	for _, role := range []auth.Role{auth.RoleViewer, auth.RoleOperator, auth.RoleAdmin} {
+		form := strings.NewReader("user=" + role.String() + "-user&password=pw-" + role.String())
+		req, _ := http.NewRequest(http.MethodPost, d.URL()+"/api/login", form)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Wigo-Request", "1")
+		resp, err := from("127.0.0.4").Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var cookie *http.Cookie
+		for _, c := range resp.Cookies() {
+			if c.Name == auth.SessionCookie {
+				cookie = c
+			}
+		}
+		if resp.StatusCode != http.StatusOK || cookie == nil {
+			t.Fatalf("login as %s: %d, cookie %v", role, resp.StatusCode, cookie)
+		}
+		ids = append(ids, identity{"cookie " + role.String(), role, true, from("127.0.0.3"), func(r *http.Request) { r.AddCookie(cookie) }})
 	}
 	ids = append(ids,
 		identity{"proxy operator", auth.RoleOperator, true, from("127.0.0.2"), func(r *http.Request) {
@@ -162,8 +184,10 @@ http {
 	}
 	var targets []target
 	for _, rt := range api.Routes() {
-		if rt.Pattern == "/api/login" {
-			continue // its 401 answers the pair in its form (TestLogin)
+		if rt.Pattern == "/api/login" || rt.Pattern == "/api/logout" {
+			// Login answers the pair in its form (401 when wrong); logout
+			// would end the sessions this test uses. TestLoginSession.
+			continue
 		}
 		path := strings.NewReplacer("{hostname}", "nobody", "{group}", "g", "{probe}", "p", "{id}", "x", "{uuid}", "u").Replace(rt.Pattern)
 		targets = append(targets, target{rt.Method, path, rt.Role})
