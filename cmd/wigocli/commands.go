@@ -43,6 +43,11 @@ func dispatch(ctx context.Context, c *client, o *options, out *output) (int, err
 		return showSilences(ctx, c, out)
 	case cmdRun, cmdDisable, cmdEnable:
 		return controlProbe(ctx, c, out, o)
+	case cmdAuthority:
+		return simplePost(ctx, c, out, fmt.Sprintf("push client %s: %sed", o.target, strings.TrimSuffix(o.action, "e")),
+			"authority", "hosts", o.target, o.action)
+	case cmdRetry:
+		return simplePost(ctx, c, out, fmt.Sprintf("notification %s: queued again", o.target), "notifications", o.target, "retry")
 	}
 	return exitUnknown, fmt.Errorf("internal error: unhandled command %d", o.cmd)
 }
@@ -487,5 +492,19 @@ func controlProbe(ctx context.Context, c *client, out *output, o *options) (int,
 		}
 		fmt.Fprintf(out.w, "%s/%s: disabled by %s %s: %s\n", o.hostArg, o.probeName, h.By, until, h.Reason)
 	}
+	return exitOK, nil
+}
+
+// simplePost makes a change that answers nothing worth printing but done.
+func simplePost(ctx context.Context, c *client, out *output, done string, path ...string) (int, error) {
+	resp, err := c.do(ctx, http.MethodPost, nil, url.Values{}, path...)
+	if err != nil {
+		return exitUnknown, err
+	}
+	if out.json {
+		out.raw(resp.body)
+		return exitOK, nil
+	}
+	fmt.Fprintln(out.w, done)
 	return exitOK, nil
 }

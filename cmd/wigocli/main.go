@@ -66,6 +66,8 @@ Commands:
                           -for 1h or -until an RFC 3339 time ends it (else
                           until enabled); kept across restarts
   enable HOST PROBE       run it again, at once
+  authority allow UUID    approve a waiting push client (revoke UUID: no more)
+  notifications retry ID  queue a dead-lettered notification again
   silence                 hold back the notifications of what -host, -group
                           and -probe match (* for any run of characters) for
                           -for 2h, or -until an RFC 3339 time; -start TIME
@@ -209,6 +211,8 @@ const (
 	cmdRun
 	cmdDisable
 	cmdEnable
+	cmdAuthority
+	cmdRetry
 )
 
 // options is the parsed command line.
@@ -217,6 +221,9 @@ type options struct {
 	user     string
 	password string
 	token    string
+	// action and target: authority allow|revoke UUID, notifications
+	// retry ID.
+	action, target string
 	insecure bool
 	timeout  time.Duration
 	color    string
@@ -417,6 +424,16 @@ func parseCommand(o *options, words []string) error {
 		}
 		o.cmd = map[string]cmdKind{"run": cmdRun, "disable": cmdDisable, "enable": cmdEnable}[words[0]]
 		o.hostArg, o.probeName = words[1], words[2]
+	case "authority":
+		if len(words) != 3 || (words[1] != "allow" && words[1] != "revoke") {
+			return errors.New("usage: wigocli authority allow|revoke UUID")
+		}
+		o.cmd, o.action, o.target = cmdAuthority, words[1], words[2]
+	case "notifications":
+		if len(words) != 3 || words[1] != "retry" {
+			return errors.New("usage: wigocli notifications retry ID")
+		}
+		o.cmd, o.target = cmdRetry, words[2]
 	case "acks":
 		if len(words) != 1 {
 			return fmt.Errorf("acks takes no argument, got %q", strings.Join(words[1:], " "))

@@ -708,3 +708,33 @@ func TestNotAliveIsDown(t *testing.T) {
 		t.Errorf("remote: exit %d\n%s", code, out)
 	}
 }
+
+// The write commands of the access layer go where the API has them:
+// approving and revoking a push client, retrying a dead letter.
+func TestAuthorityAndRetryCommands(t *testing.T) {
+	srv := newFakeAPI(t, map[string][]byte{
+		"/api/authority/hosts/0b7a-1/allow":  []byte(`{}`),
+		"/api/authority/hosts/0b7a-1/revoke": []byte(`{}`),
+		"/api/notifications/42/retry":        []byte(`{"Id":42}`),
+	})
+	for _, c := range []struct {
+		args []string
+		out  string
+	}{
+		{[]string{"authority", "allow", "0b7a-1"}, "push client 0b7a-1: allowed\n"},
+		{[]string{"authority", "revoke", "0b7a-1"}, "push client 0b7a-1: revoked\n"},
+		{[]string{"notifications", "retry", "42"}, "notification 42: queued again\n"},
+	} {
+		out, errOut, code := cli(t, append([]string{"-H", srv.URL}, c.args...)...)
+		if code != 0 || out != c.out {
+			t.Errorf("wigocli %v: %d %q %s, want %q", c.args, code, out, errOut, c.out)
+		}
+	}
+	got := srv.requests()
+	if len(got) != 3 || got[0].path != "/api/authority/hosts/0b7a-1/allow" || got[2].path != "/api/notifications/42/retry" {
+		t.Errorf("requests %+v", got)
+	}
+	if _, errOut, code := cli(t, "-H", srv.URL, "authority", "approve", "x"); code == 0 || !strings.Contains(errOut, "usage: wigocli authority allow|revoke UUID") {
+		t.Errorf("a wrong verb: %d %s", code, errOut)
+	}
+}
