@@ -511,16 +511,35 @@ function hostMatches(h, q) {
     level(h.status).toLowerCase() === q || Object.keys(h.probes).some((p) => p.toLowerCase().includes(q));
 }
 
+/** counts shows, for every level, how many hosts are at it (the core's
+ * host status) and how many probes: a CRIT probe on an ERROR host is a
+ * CRIT probe all the same. Levels with nothing are shown quiet, not left
+ * out, so "0 CRIT" reads as news too. */
 function counts(hosts) {
-  const n = Object.fromEntries(LEVELS.map((l) => [l, 0]));
-  for (const h of hosts) n[level(h.status)]++;
-  return el("ul", { class: "counts", "aria-label": "Hosts per status" },
-    LEVELS.filter((l) => n[l] > 0 || l === "OK").map((l) =>
-      el("li", { "data-level": l }, el("span", { class: "badge", "data-level": l }, l), el("strong", {}, n[l]), n[l] === 1 ? "host" : "hosts")));
+  const n = Object.fromEntries(LEVELS.map((l) => [l, { hosts: 0, probes: 0 }]));
+  for (const h of hosts) {
+    n[level(h.status)].hosts++;
+    for (const p of Object.values(h.probes)) {
+      const c = n[level(p.Status)];
+      if (c) c.probes++;
+    }
+  }
+  const plural = (k, word) => `${word}${k === 1 ? "" : "s"}`;
+  return el("ul", { class: "counts", id: "counts", "aria-label": "Hosts and probes per status" },
+    LEVELS.map((l) => el("li", { "data-level": l, class: n[l].hosts + n[l].probes === 0 ? "zero" : null },
+      el("span", { class: "badge", "data-level": l }, l),
+      el("strong", { "data-count": "hosts" }, n[l].hosts), plural(n[l].hosts, "host"),
+      el("strong", { "data-count": "probes" }, n[l].probes), plural(n[l].probes, "probe"))));
 }
 
 function sortedProbes(h) {
   return Object.values(h.probes).sort((a, b) => b.Status - a.Status || a.Name.localeCompare(b.Name));
+}
+
+/** hostLink is a host's name as a link to its view, never broken inside a
+ * word (CSS: .hname). */
+function hostLink(h) {
+  return el("a", { class: "hname", href: `#/host/${encodeURIComponent(h.name)}`, title: h.name }, h.name);
 }
 
 function hostCard(h) {
@@ -529,7 +548,7 @@ function hostCard(h) {
   const shown = probes.length <= 8 ? probes : probes.filter((p) => p.Status > 100).slice(0, 8);
   const hidden = probes.length - shown.length;
   return el("li", { class: "host" + (h.alive ? "" : " down"), "data-level": l, "data-host": h.name },
-    el("h3", {}, el("a", { href: `#/host/${encodeURIComponent(h.name)}` }, h.name),
+    el("h3", {}, hostLink(h),
       el("span", { class: "marks" }, badge(h.status), ackMark(ackFor(h, "")), silenceMark(silencesFor(h, "")))),
     el("p", { class: "sub" },
       h.alive ? `${probes.length} probe${probes.length === 1 ? "" : "s"}` : "DOWN: not heard from",
@@ -541,22 +560,111 @@ function hostCard(h) {
     hidden > 0 ? el("p", { class: "sub" }, `${hidden} more probe${hidden === 1 ? "" : "s"}, all OK`) : null);
 }
 
-function hostsView(main) {
-  const wallPref = localStorage.getItem("wigo.wall") === "1";
-  const filter = el("input", { type: "search", id: "filter", placeholder: "host, group, probe or status", autocomplete: "off" });
-  const wall = el("button", { type: "button", id: "wall-toggle", "aria-pressed": String(wallPref) }, "Wall view");
+/** compactRow is one host of the compact overview: its name and status,
+ * then only its probes that are not OK, each with its whole message. */
+function compactRow(h) {
+  const l = level(h.status);
+  const bad = sortedProbes(h).filter((p) => p.Status > 100);
+  return el("li", { class: "crow" + (h.alive ? "" : " down"), "data-level": l, "data-host": h.name },
+    el("div", { class: "chost" }, badge(h.status), hostLink(h), ackMark(ackFor(h, "")), silenceMark(silencesFor(h, ""))),
+    el("ul", { class: "cprobes" },
+      h.alive ? null : el("li", { class: "cdown" }, "not heard from since ", age(h.lastUpdate)),
+      bad.map((p) => el("li", { "data-probe": p.Name, "data-level": level(p.Status) }, badge(p.Status),
+        el("span", { class: "pname" }, p.Name), ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name)),
+        el("span", { class: "pmsg" }, p.Message)))));
+}
+
+/** groupHeader is a group's heading, tinted by its worst host's status
+ * and saying it in a word, with the group's count of hosts. */
+function groupHeader(g, extra, fold) {
+  return el("div", { class: "ghead", "data-level": level(g.status) },
+    el("h2", { id: `g-${g.name}` }, badge(g.status),
+      g.name ? el("a", { href: `#/group/${encodeURIComponent(g.name)}` }, g.name) : el("span", {}, "(no group)"),
+      el("span", { class: "gcount" }, `${g.list.length} host${g.list.length === 1 ? "" : "s"}`, extra || "")),
+    fold);
+}
+
+// okOpen holds the groups whose OK hosts the user opened, across redraws
+// (the fold of a group with problems is a button in its header, not a
+// <details>, so render() does not keep it by itself).
+const okOpen = new Set();
+
+function okList(ok) {
+  return el("ul", { class: "oklist" }, ok.map((h) => el("li", { "data-host": h.name, "data-level": "OK" }, hostLink(h))));
+}
+
+/** compactGroup lists a group's hosts that are not OK one row each and
+ * folds the OK ones into a count that opens on a click (in the header);
+ * a group with no problem is that fold alone, on one line. */
+function compactGroup(g, problemsOnly, redraw) {
+  const bad = g.list.filter((h) => h.status > 100);
+  const ok = g.list.filter((h) => h.status <= 100);
+  const okText = `${ok.length} host${ok.length === 1 ? "" : "s"} OK`;
+  if (problemsOnly && bad.length === 0) return null;
+  if (bad.length === 0) {
+    return el("section", { class: "cgroup allok", "data-group": g.name, "aria-label": `Group ${g.name || "(no group)"}: all OK` },
+      el("details", { class: "oks okgroup", "data-key": `oks/${g.name}`, "data-level": "OK" },
+        el("summary", { "data-key": `oks/${g.name}/summary` }, el("span", { class: "badge", "data-level": "OK" }, "OK"), " ",
+          g.name ? el("a", { href: `#/group/${encodeURIComponent(g.name)}` }, g.name) : "(no group)", ` · ${okText}`),
+        okList(ok)));
+  }
+  const open = okOpen.has(g.name);
+  const fold = ok.length && !problemsOnly ? el("button", {
+    type: "button", class: "okfold", "data-key": `oks/${g.name}`, "aria-expanded": String(open), "aria-controls": `oks-${g.name}`,
+    onclick: () => { if (okOpen.has(g.name)) okOpen.delete(g.name); else okOpen.add(g.name); redraw(); },
+  }, el("span", { class: "badge", "data-level": "OK" }, "OK"), ` ${okText}`) : null;
+  return el("section", { class: "cgroup", "data-group": g.name, "aria-labelledby": `g-${g.name}` },
+    groupHeader(g, ` · ${bad.length} not OK`, fold),
+    el("ul", { class: "compact" }, bad.map(compactRow)),
+    fold && open ? el("div", { id: `oks-${g.name}`, class: "oks" }, okList(ok)) : null);
+}
+
+/** wallTile is one host of the wall: its name and status word, large. */
+function wallTile(h) {
+  const l = level(h.status);
+  const bad = sortedProbes(h).filter((p) => p.Status > 100).map((p) => p.Name);
+  return el("li", { "data-level": l, "data-host": h.name },
+    el("a", { href: `#/host/${encodeURIComponent(h.name)}`, title: bad.join(", ") },
+      el("span", { class: "n" }, h.name), el("span", { class: "w" }, l), bad.length ? ` · ${bad.length} not OK` : ""));
+}
+
+// The overview's modes; without one in the URL, compact above
+// COMPACT_ABOVE hosts (cards would list thousands of OK probes), cards
+// below.
+const MODES = [["compact", "Compact"], ["cards", "Cards"], ["wall", "Wall"]];
+const COMPACT_ABOVE = 30;
+
+function hostsView(main, _parts, params) {
+  const filter = el("input", { type: "search", id: "filter", placeholder: "host, group, probe or status", autocomplete: "off", value: params.get("filter") || "" });
+  let mode = MODES.some(([m]) => m === params.get("mode")) ? params.get("mode") : "";
+  let problemsOnly = params.get("problems") === "1";
+  const modeButtons = MODES.map(([m, label]) => el("button", { type: "button", id: m === "wall" ? "wall-toggle" : `mode-${m}`, "data-mode": m }, label));
+  const problems = el("button", { type: "button", id: "problems-toggle" }, "Problems only");
   const area = el("div", { id: "hosts-area" });
   main.append(
-    el("h1", {}, "Hosts"),
-    el("div", { class: "toolbar" }, el("label", { for: "filter" }, "Filter"), filter, wall),
+    el("div", { class: "toolbar" }, el("h1", {}, "Hosts"), el("label", { for: "filter" }, "Filter"), filter,
+      el("div", { class: "seg", role: "group", "aria-label": "Layout" }, modeButtons), problems),
     area);
+  // The view's state lives in its URL, so a link or a kiosk opens exactly
+  // this view; replaceState does not fire hashchange, so nothing redraws.
+  const save = () => {
+    const q = new URLSearchParams();
+    if (filter.value.trim()) q.set("filter", filter.value.trim());
+    if (mode) q.set("mode", mode);
+    if (problemsOnly) q.set("problems", "1");
+    const s = q.toString();
+    history.replaceState(null, "", `#/hosts${s ? "?" + s : ""}`);
+  };
   const update = () => {
+    const all = sortedHosts();
+    const shown = mode || (all.length > COMPACT_ABOVE ? "compact" : "cards");
+    for (const b of modeButtons) b.setAttribute("aria-pressed", String(b.dataset.mode === shown));
+    problems.setAttribute("aria-pressed", String(problemsOnly));
     if (waiting(area)) return;
     const q = filter.value.trim();
-    const all = sortedHosts();
-    const hosts = all.filter((h) => hostMatches(h, q));
-    const isWall = wall.getAttribute("aria-pressed") === "true";
-    const out = [counts(hosts)];
+    const matching = all.filter((h) => hostMatches(h, q));
+    const hosts = problemsOnly ? matching.filter((h) => h.status > 100) : matching;
+    const out = [counts(matching)];
     if (model.acks.size > 0) {
       // Who took what: the first thing a second on-call person asks.
       out.push(el("section", { class: "acks", "aria-labelledby": "acks-h" },
@@ -566,33 +674,30 @@ function hostsView(main) {
             ` by ${a.Author}`, a.Comment ? `: ${a.Comment}` : "")))));
     }
     if (model.silences.size > 0) out.push(silencesSection());
-    if (q && hosts.length === 0) out.push(el("p", { class: "banner note" }, `No host matches “${q}”.`));
-    if (isWall) {
-      out.push(el("ul", { class: "wall", "aria-label": "All hosts" }, hosts.map((h) => {
-        const l = level(h.status);
-        const bad = sortedProbes(h).filter((p) => p.Status > 100).map((p) => p.Name);
-        return el("li", { "data-level": l, "data-host": h.name },
-          el("a", { href: `#/host/${encodeURIComponent(h.name)}`, title: bad.join(", ") },
-            el("span", { class: "n" }, h.name), el("span", { class: "w" }, l), bad.length ? ` · ${bad.length} not OK` : ""));
-      })));
+    if (q && matching.length === 0) out.push(el("p", { class: "banner note" }, `No host matches “${q}”.`));
+    else if (problemsOnly && hosts.length === 0) out.push(el("p", { class: "banner note", id: "no-problem" }, `No problem: ${matching.length === 1 ? "the host is" : `all ${matching.length} hosts are`} OK.`));
+    if (shown === "wall") {
+      out.push(el("ul", { class: "wall", "aria-label": "All hosts" }, hosts.map(wallTile)));
+    } else if (shown === "compact") {
+      out.push(...groupsOf(matching).map((g) => compactGroup(g, problemsOnly, update)).filter(Boolean));
     } else {
       for (const g of groupsOf(hosts)) {
-        out.push(el("section", { "aria-labelledby": `g-${g.name}` },
-          el("h2", { id: `g-${g.name}` }, badge(g.status),
-            g.name ? el("a", { href: `#/group/${encodeURIComponent(g.name)}` }, g.name) : el("span", { class: "muted" }, "(no group)"),
-            el("span", { class: "muted" }, `${g.list.length} host${g.list.length === 1 ? "" : "s"}`)),
-          el("ul", { class: "hosts" }, g.list.map(hostCard))));
+        out.push(el("section", { "aria-labelledby": `g-${g.name}` }, groupHeader(g), el("ul", { class: "hosts" }, g.list.map(hostCard))));
       }
     }
     render(area, ...out);
   };
-  filter.addEventListener("input", update);
-  wall.addEventListener("click", () => {
-    const on = wall.getAttribute("aria-pressed") !== "true";
-    wall.setAttribute("aria-pressed", String(on));
-    localStorage.setItem("wigo.wall", on ? "1" : "0");
-    update();
-  });
+  filter.addEventListener("input", () => { save(); update(); });
+  for (const b of modeButtons) {
+    b.addEventListener("click", () => {
+      // The wall's button toggles: pressed again, it goes back to the
+      // default layout.
+      mode = b.dataset.mode === "wall" && b.getAttribute("aria-pressed") === "true" ? "" : b.dataset.mode;
+      save();
+      update();
+    });
+  }
+  problems.addEventListener("click", () => { problemsOnly = !problemsOnly; save(); update(); });
   return { update };
 }
 
