@@ -177,3 +177,33 @@ func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return strings.ReplaceAll(string(b), "`", "\\`")
 }
+
+// A link opens exactly the view it names: the wall with a filter, the
+// compact overview with problems only. Clicking changes the URL to match,
+// so a reload or a copied link keeps the view.
+func TestBrowserHostsURLOpensTheView(t *testing.T) {
+	ctx := browser(t)
+	r := startDaemon(t, testConfig(t))
+	awaitProbe(t, r.d.State(), "disks", "/var 91% used")
+	if err := r.d.State().Ingest("edge-master:4000", remoteDoc()); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.Navigate(r.d.URL()+"/#/hosts?filter=db&mode=wall"))
+	waitJS(t, ctx, 10*time.Second, `document.querySelector("#wall-toggle").getAttribute("aria-pressed") === "true" &&
+		document.querySelector("#filter").value === "db" &&
+		[...document.querySelectorAll("ul.wall li")].map(li => li.dataset.host + "=" + li.dataset.level).join(" ") === "db-01=DOWN db-02=WARN"`)
+	screenshot(t, ctx, "33-wall-filtered-by-url")
+
+	run(t, ctx, chromedp.Navigate(r.d.URL()+"/#/hosts?mode=compact&problems=1"))
+	waitJS(t, ctx, 10*time.Second, `document.querySelector("#mode-compact").getAttribute("aria-pressed") === "true" &&
+		document.querySelector("#problems-toggle").getAttribute("aria-pressed") === "true" &&
+		[...document.querySelectorAll("li.crow")].map(li => li.dataset.host).join(" ") === "db-01 db-02 ui-host" &&
+		document.querySelector('[data-host="edge-master"]') === null`)
+
+	// Typing a filter and choosing a layout write the URL.
+	run(t, ctx, chromedp.Click(chromedp.CSS("#mode-cards")), chromedp.SendKeys(chromedp.CSS("#filter"), "ui"))
+	waitJS(t, ctx, 5*time.Second, `location.hash === "#/hosts?filter=ui&mode=cards&problems=1" && document.querySelectorAll("li.host").length === 1`)
+	run(t, ctx, chromedp.Reload())
+	waitJS(t, ctx, 10*time.Second, `document.querySelector("#mode-cards").getAttribute("aria-pressed") === "true" && document.querySelector("#filter").value === "ui" &&
+		document.querySelector('li.host[data-host="ui-host"]') !== null`)
+}
