@@ -789,8 +789,8 @@ function probeRows(h) {
         el("th", { scope: "row" }, p.Name),
         el("td", { class: "tight" }, badge(p.Status), ackMark(ack), silenceMark(silenced)),
         el("td", { class: "msg" }, p.Message),
-        el("td", { class: "num tight" }, age(p.Timestamp)),
-        el("td", { class: "num tight" }, p.ExitCode ?? "")),
+        el("td", { class: "num tight", "data-label": "result" }, age(p.Timestamp)),
+        el("td", { class: "num tight", "data-label": "exit" }, p.ExitCode ?? "")),
       el("tr", { class: "extra" }, el("td", { colspan: 5 }, extra)),
     ];
   });
@@ -1052,7 +1052,7 @@ function logsView(main, _parts, params) {
     el("h1", {}, "Log"),
     el("div", { class: "toolbar" }, selects.host, selects.group, selects.probe, el("label", { for: "limit" }, "Per page"), limitSel),
     status,
-    el("table", { "aria-label": "Status-change log" },
+    el("table", { id: "logs", "aria-label": "Status-change log" },
       el("thead", {}, el("tr", {}, ["Date", "Level", "Host", "Group", "Probe", "Message"].map((c) => el("th", { scope: "col" }, c)))),
       tbody),
     el("div", { class: "pager" }, prev, pageInfo, next));
@@ -1061,8 +1061,8 @@ function logsView(main, _parts, params) {
     el("td", { class: "num" }, el("time", { datetime: new Date(e.Timestamp * 1000).toISOString() }, new Date(e.Timestamp * 1000).toLocaleString())),
     el("td", {}, el("span", { class: "badge", "data-level": level(LOG_LEVEL_STATUS[e.Level] || 100) }, LOG_LEVELS[e.Level] || e.Level)),
     el("td", {}, e.Host ? el("a", { href: `#/host/${encodeURIComponent(e.Host)}` }, e.Host) : ""),
-    el("td", {}, e.Group),
-    el("td", {}, e.Probe),
+    el("td", { "data-label": e.Group ? "group" : "" }, e.Group),
+    el("td", { "data-label": e.Probe ? "probe" : "" }, e.Probe),
     el("td", { class: "msg" }, e.HeldBack ? [heldBadge(e.HeldBack), " "] : null, e.Message));
 
   api("api/logs/indexes").then((ix) => {
