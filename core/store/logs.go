@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
@@ -25,6 +26,11 @@ const (
 // its own short transaction so the batching writer gets the write lock
 // between chunks instead of waiting for a month of rows to go.
 const pruneChunk = 2000
+
+// ftsFew is the number of rows matching a text search under which Search
+// fetches them by id and sorts them, rather than reading the log newest
+// first (see Search).
+const ftsFew = 2000
 
 // ErrInvalidQuery is wrapped by Search's error when the query itself is
 // wrong (a negative limit or offset); the API answers it with 400.
@@ -46,6 +52,14 @@ type Query struct {
 	// held back for that reason (acknowledged, silenced, …).
 	Held     bool
 	HeldBack string
+	// Levels keeps only the rows logged at one of these levels (model.Log*);
+	// empty means any.
+	Levels []int
+	// Text keeps only the rows whose message, host or probe contain every
+	// word of it, the last term of each word as a prefix, case folded
+	// ("loadgen-0000 oom" finds "oom-killer" on loadgen-000017). A Text
+	// with no letter or digit matches nothing.
+	Text string
 }
 
 // Append stores entries in one transaction and returns once it is
@@ -218,6 +232,38 @@ func (s *Store) Search(ctx context.Context, q Query) ([]model.LogEntry, error) {
 	if q.Held && q.HeldBack == "" {
 		where("held <> ''")
 	}
+	if len(q.Levels) > 0 {
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(q.Levels)), ", ")
+		levels := make([]any, len(q.Levels))
+		for i, l := range q.Levels {
+			levels[i] = l
+		}
+		where("level IN ("+marks+")", levels...)
+	}
+	if q.Text != "" {
+		match := ftsMatch(q.Text)
+		if match == "" {
+			return []model.LogEntry{}, nil
+		}
+		// The plan depends on how many rows match, which SQLite cannot
+		// know: a few are best fetched by id and sorted (0.2 ms at 100,000
+		// rows), many by reading the date index newest first and keeping
+		// the ids that match (id IN … would fetch and sort all of them:
+		// 70 ms for a word on every row). The unary + keeps SQLite from
+		// using the id for lookups. Counting up to ftsFew costs little.
+		var n int
+		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT docid FROM logs_fts WHERE logs_fts MATCH ? LIMIT ?)", match, ftsFew).Scan(&n); err != nil {
+			return nil, fmt.Errorf("search logs: %w", err)
+		}
+		switch {
+		case n == 0:
+			return []model.LogEntry{}, nil
+		case n < ftsFew:
+			where("id IN (SELECT docid FROM logs_fts WHERE logs_fts MATCH ?)", match)
+		default:
+			where("+id IN (SELECT docid FROM logs_fts WHERE logs_fts MATCH ?)", match)
+		}
+	}
 	sb.WriteString(" ORDER BY date DESC, id DESC LIMIT ? OFFSET ?")
 	args = append(args, q.Limit, q.Offset)
 
@@ -242,6 +288,24 @@ func (s *Store) Search(ctx context.Context, q Query) ([]model.LogEntry, error) {
 		return nil, fmt.Errorf("search logs: %w", err)
 	}
 	return out, nil
+}
+
+// ftsMatch turns free text into an FTS4 query: each whitespace-separated
+// word becomes a phrase of its terms (letters and digits, as the unicode61
+// tokenizer cuts them), its last term a prefix; the phrases are ANDed.
+// Nothing of the user's text reaches the query syntax but those terms, so
+// quotes, stars, NEAR or a leading minus are plain text. "" when no word
+// has a term.
+func ftsMatch(text string) string {
+	var phrases []string
+	for _, word := range strings.Fields(text) {
+		terms := strings.FieldsFunc(word, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+		if len(terms) == 0 {
+			continue
+		}
+		phrases = append(phrases, `"`+strings.Join(terms, " ")+`*"`)
+	}
+	return strings.Join(phrases, " ")
 }
 
 // Indexes lists the distinct groups, hosts and probes present in the log,
