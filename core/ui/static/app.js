@@ -11,8 +11,9 @@
 // (the el() helper), never innerHTML: probe messages are untrusted.
 
 const LEVELS = ["OK", "INFO", "WARN", "CRIT", "ERROR", "DOWN"];
-const LOG_LEVELS = { 1: "DEBUG", 2: "NOTICE", 3: "INFO", 4: "ERROR", 5: "WARNING", 6: "CRITICAL", 7: "EMERGENCY" };
-const LOG_LEVEL_STATUS = { 1: 100, 2: 100, 3: 101, 4: 500, 5: 200, 6: 300, 7: 999 };
+// The original's log levels (DEBUG … EMERGENCY) in the host views' words,
+// as model.StatusForLogLevel maps them: one vocabulary on every page.
+const LOG_LEVEL_WORD = { 1: "OK", 2: "OK", 3: "INFO", 4: "ERROR", 5: "WARN", 6: "CRIT", 7: "DOWN" };
 const FAVICON_COLOURS = { OK: "#1a7f37", INFO: "#0969da", WARN: "#d4a72c", CRIT: "#cf222e", ERROR: "#8250df", DOWN: "#000000", UNKNOWN: "#8c959f" };
 
 /** level is the word for a status code, as core/model.StatusName. */
@@ -54,6 +55,30 @@ function ago(ts) {
   if (s < 5400) return `${Math.round(s / 60)} min ago`;
   if (s < 172800) return `${Math.round(s / 3600)} h ago`;
   return `${Math.round(s / 86400)} d ago`;
+}
+
+/** timeZone is where the log's times are shown: "utc" (as the API and
+ * wigocli print them) or "local" (the browser's zone), the user's last
+ * choice. */
+function timeZone() {
+  return localStorage.getItem("wigo.tz") === "local" ? "local" : "utc";
+}
+
+/** stamp writes a moment (unix seconds) with its zone, in the chosen one:
+ * "2026-12-04 18:58:08 UTC", "2026-12-04 19:58:08 CET"; the title gives it
+ * in the other. */
+function stamp(ts, tz) {
+  const d = new Date(ts * 1000);
+  const fmt = (zone) => {
+    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+      hourCycle: "h23", timeZoneName: "short",
+    }).formatToParts(d).map((p) => [p.type, p.value]));
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${zone === "UTC" ? "UTC" : parts.timeZoneName}`;
+  };
+  const local = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const [shown, other] = tz === "local" ? [fmt(local), fmt("UTC")] : [fmt("UTC"), fmt(local)];
+  return el("time", { datetime: d.toISOString(), title: other, "data-tz": tz }, shown);
 }
 
 /** age is a text node kept current by the once-a-second ticker. */
@@ -1033,6 +1058,10 @@ function logsView(main, _parts, params) {
   const f = { host: params.get("host") || "", group: params.get("group") || "", probe: params.get("probe") || "" };
   let offset = Number(params.get("offset")) || 0;
   let limit = Number(params.get("limit")) || limitDefault;
+  const wanted = (params.get("level") || "").toUpperCase();
+  let lvl = LEVELS.includes(wanted) ? wanted : "";
+  let exact = params.get("level_exact") === "1";
+  let tz = params.get("tz") === "local" || params.get("tz") === "utc" ? params.get("tz") : timeZone();
   const sel = (id, label) => {
     const s = el("select", { id }, el("option", { value: "" }, "any"));
     if (f[id]) s.append(el("option", { value: f[id] }, f[id]));
@@ -1041,6 +1070,25 @@ function logsView(main, _parts, params) {
     return [el("label", { for: id }, label), s];
   };
   const selects = { host: sel("host", "Host"), group: sel("group", "Group"), probe: sel("probe", "Probe") };
+  const levelSel = el("select", { id: "level" }, el("option", { value: "" }, "any"), LEVELS.map((l) => el("option", { value: l }, l)));
+  levelSel.value = lvl;
+  levelSel.addEventListener("change", () => { lvl = levelSel.value; offset = 0; load(); });
+  const exactSel = el("select", { id: "level-exact", "aria-label": "Level match" }, el("option", { value: "0" }, "or worse"), el("option", { value: "1" }, "only"));
+  exactSel.value = exact ? "1" : "0";
+  exactSel.addEventListener("change", () => { exact = exactSel.value === "1"; offset = 0; load(); });
+  const search = el("input", { type: "search", id: "log-q", placeholder: "message, host or probe", autocomplete: "off", value: params.get("q") || "" });
+  let typing = null;
+  search.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => { offset = 0; load(); }, 250); });
+  const tzButton = el("button", { type: "button", id: "tz-toggle", title: "Show times in UTC or in this browser's zone" });
+  const tzLabel = () => { tzButton.textContent = tz === "utc" ? "Times: UTC" : `Times: local (${Intl.DateTimeFormat().resolvedOptions().timeZone})`; };
+  tzLabel();
+  tzButton.addEventListener("click", () => {
+    tz = tz === "utc" ? "local" : "utc";
+    localStorage.setItem("wigo.tz", tz);
+    tzLabel();
+    for (const t of tbody.querySelectorAll("time[data-tz]")) t.replaceWith(stamp(Date.parse(t.getAttribute("datetime")) / 1000, tz));
+    save();
+  });
   const limitSel = el("select", { id: "limit" }, [25, 50, 100, 200, 500].map((n) => el("option", { value: n, selected: n === limit || null }, n)));
   limitSel.addEventListener("change", () => { limit = Number(limitSel.value); offset = 0; load(); });
   const status = el("p", { class: "muted", role: "status", "aria-live": "polite" });
@@ -1050,6 +1098,8 @@ function logsView(main, _parts, params) {
   const pageInfo = el("span", { class: "muted" });
   main.append(
     el("h1", {}, "Log"),
+    el("div", { class: "toolbar" }, el("label", { for: "log-q" }, "Search"), search,
+      el("label", { for: "level" }, "Level"), levelSel, exactSel, tzButton),
     el("div", { class: "toolbar" }, selects.host, selects.group, selects.probe, el("label", { for: "limit" }, "Per page"), limitSel),
     status,
     el("table", { id: "logs", "aria-label": "Status-change log" },
@@ -1057,13 +1107,16 @@ function logsView(main, _parts, params) {
       tbody),
     el("div", { class: "pager" }, prev, pageInfo, next));
 
-  const row = (e) => el("tr", { "data-level": level(LOG_LEVEL_STATUS[e.Level] || 100), class: e.live ? "live" : null },
-    el("td", { class: "num" }, el("time", { datetime: new Date(e.Timestamp * 1000).toISOString() }, new Date(e.Timestamp * 1000).toLocaleString())),
-    el("td", {}, el("span", { class: "badge", "data-level": level(LOG_LEVEL_STATUS[e.Level] || 100) }, LOG_LEVELS[e.Level] || e.Level)),
-    el("td", {}, e.Host ? el("a", { href: `#/host/${encodeURIComponent(e.Host)}` }, e.Host) : ""),
-    el("td", { "data-label": e.Group ? "group" : "" }, e.Group),
-    el("td", { "data-label": e.Probe ? "probe" : "" }, e.Probe),
-    el("td", { class: "msg" }, e.HeldBack ? [heldBadge(e.HeldBack), " "] : null, e.Message));
+  const row = (e) => {
+    const word = LOG_LEVEL_WORD[e.Level] || "UNKNOWN";
+    return el("tr", { "data-level": word, class: e.live ? "live" : null },
+      el("td", { class: "num" }, stamp(e.Timestamp, tz)),
+      el("td", {}, el("span", { class: "badge", "data-level": word }, word)),
+      el("td", {}, e.Host ? el("a", { href: `#/host/${encodeURIComponent(e.Host)}` }, e.Host) : ""),
+      el("td", { "data-label": e.Group ? "group" : "" }, e.Group),
+      el("td", { "data-label": e.Probe ? "probe" : "" }, e.Probe),
+      el("td", { class: "msg" }, e.HeldBack ? [heldBadge(e.HeldBack), " "] : null, e.Message));
+  };
 
   api("api/logs/indexes").then((ix) => {
     for (const [id, list] of [["host", ix.hosts], ["group", ix.groups], ["probe", ix.probes]]) {
@@ -1073,19 +1126,38 @@ function logsView(main, _parts, params) {
     }
   }).catch(() => { /* the table load reports the error */ });
 
-  let rows = 0;
-  async function load() {
+  /** query is the API's query for the view's filters, which is also the
+   * view's URL (plus tz): a link opens this very page of the log. */
+  const query = () => {
     const q = new URLSearchParams({ limit, offset });
     for (const k of ["host", "group", "probe"]) if (f[k]) q.set(k, f[k]);
+    if (lvl) q.set("level", lvl.toLowerCase());
+    if (lvl && exact) q.set("level_exact", "1");
+    if (search.value.trim()) q.set("q", search.value.trim());
+    return q;
+  };
+  const save = () => {
+    const q = query();
+    if (tz === "local") q.set("tz", "local");
     history.replaceState(null, "", `#/logs?${q}`);
+  };
+  let rows = 0;
+  let seq = 0;
+  async function load() {
+    const q = query();
+    save();
     status.textContent = "Loading…";
+    const mine = ++seq;
     try {
       const list = await api(`api/logs?${q}`);
+      if (mine !== seq) return; // a newer search is on its way
       rows = list.length;
       tbody.replaceChildren(...list.map(row));
-      status.textContent = list.length ? "" : "No log entry matches.";
+      status.textContent = list.length ? (q.has("q") ? "Searching: new entries are not added live; search again to see them." : "") : "No log entry matches.";
     } catch (err) {
+      if (mine !== seq) return;
       tbody.replaceChildren();
+      rows = 0;
       status.textContent = `Cannot load the log: ${err.message}`;
     }
     prev.disabled = offset === 0;
@@ -1095,6 +1167,13 @@ function logsView(main, _parts, params) {
   const onLog = (e) => {
     if (offset !== 0) return; // older pages stay put; the newest page is live
     if ((f.host && f.host !== e.Host) || (f.group && f.group !== e.Group) || (f.probe && f.probe !== e.Probe)) return;
+    // The server searches text (its index decides what a word matches):
+    // live rows are not guessed at while a search is shown.
+    if (search.value.trim()) return;
+    if (lvl) {
+      const rank = LEVELS.indexOf(LOG_LEVEL_WORD[e.Level]), want = LEVELS.indexOf(lvl);
+      if (exact ? rank !== want : rank < want) return;
+    }
     tbody.prepend(row(e));
     while (tbody.children.length > limit) tbody.lastElementChild.remove();
     rows = tbody.children.length;
@@ -1103,7 +1182,7 @@ function logsView(main, _parts, params) {
   };
   logListeners.add(onLog);
   load();
-  return { unmount: () => logListeners.delete(onLog) };
+  return { unmount: () => { logListeners.delete(onLog); clearTimeout(typing); } };
 }
 
 // ---------------------------------------------------------------- held back
@@ -1153,14 +1232,13 @@ function heldView(main, _parts, params) {
     el("div", { class: "pager" }, prev, next));
 
   const row = (e) => {
-    const st = LOG_LEVEL_STATUS[e.Level] || 100;
-    return el("tr", { class: "held" + (e.live ? " live" : ""), "data-reason": e.HeldBack, "data-level": level(st) },
-      el("td", { class: "num" }, el("time", { datetime: new Date(e.Timestamp * 1000).toISOString() }, new Date(e.Timestamp * 1000).toLocaleString()),
-        el("br"), age(e.Timestamp)),
+    const word = LOG_LEVEL_WORD[e.Level] || "UNKNOWN";
+    return el("tr", { class: "held" + (e.live ? " live" : ""), "data-reason": e.HeldBack, "data-level": word },
+      el("td", { class: "num" }, stamp(e.Timestamp, timeZone()), el("br"), age(e.Timestamp)),
       el("td", { class: "tight" }, heldBadge(e.HeldBack)),
       el("td", { class: "tight" }, e.Host ? el("a", { href: `#/host/${encodeURIComponent(e.Host)}` }, e.Host) : ""),
       el("td", { class: "tight" }, e.Probe || el("span", { class: "muted" }, "(host)")),
-      el("td", { class: "msg" }, el("span", { class: "badge", "data-level": level(st) }, LOG_LEVELS[e.Level] || e.Level), " ", e.Message));
+      el("td", { class: "msg" }, el("span", { class: "badge", "data-level": word }, word), " ", e.Message));
   };
   let rows = 0;
   const same = (a, b) => a.Timestamp === b.Timestamp && a.Host === b.Host && a.Probe === b.Probe && a.Message === b.Message;
