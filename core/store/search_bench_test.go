@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -11,13 +13,17 @@ import (
 )
 
 // BenchmarkSearchLog measures a page of GET /api/logs (50 rows, newest
-// first) over a log of 100,000 rows: 2,000 hosts of 20 probes switching
-// status, one row among them with a message found nowhere else. Each case
+// first) over a log of 100,000 rows (WIGO_BENCH_LOG_ROWS to change it):
+// 2,000 hosts of 20 probes switching status, one row among them with a
+// message found nowhere else. Each case
 // is one Search call on the store's read pool, from SQL to decoded rows.
 // "like" is the same rare-message search done with LIKE '%…%', the scan
 // the FTS index replaces, for comparison.
 func BenchmarkSearchLog(b *testing.B) {
-	const rows = 100_000
+	rows := 100_000
+	if n, err := strconv.Atoi(os.Getenv("WIGO_BENCH_LOG_ROWS")); err == nil && n >= 1000 {
+		rows = n
+	}
 	ctx := context.Background()
 	s, err := Open(filepath.Join(b.TempDir(), "wigo.db"), Options{})
 	if err != nil {

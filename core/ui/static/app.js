@@ -1112,7 +1112,7 @@ function logsView(main, _parts, params) {
     return el("tr", { "data-level": word, class: e.live ? "live" : null },
       el("td", { class: "num" }, stamp(e.Timestamp, tz)),
       el("td", {}, el("span", { class: "badge", "data-level": word }, word)),
-      el("td", {}, e.Host ? el("a", { href: `#/host/${encodeURIComponent(e.Host)}` }, e.Host) : ""),
+      el("td", {}, e.Host ? el("a", { class: "hname", href: `#/host/${encodeURIComponent(e.Host)}`, title: e.Host }, e.Host) : ""),
       el("td", { "data-label": e.Group ? "group" : "" }, e.Group),
       el("td", { "data-label": e.Probe ? "probe" : "" }, e.Probe),
       el("td", { class: "msg" }, e.HeldBack ? [heldBadge(e.HeldBack), " "] : null, e.Message));
@@ -1236,7 +1236,7 @@ function heldView(main, _parts, params) {
     return el("tr", { class: "held" + (e.live ? " live" : ""), "data-reason": e.HeldBack, "data-level": word },
       el("td", { class: "num" }, stamp(e.Timestamp, timeZone()), el("br"), age(e.Timestamp)),
       el("td", { class: "tight" }, heldBadge(e.HeldBack)),
-      el("td", { class: "tight" }, e.Host ? el("a", { href: `#/host/${encodeURIComponent(e.Host)}` }, e.Host) : ""),
+      el("td", { class: "tight" }, e.Host ? el("a", { class: "hname", href: `#/host/${encodeURIComponent(e.Host)}`, title: e.Host }, e.Host) : ""),
       el("td", { class: "tight" }, e.Probe || el("span", { class: "muted" }, "(host)")),
       el("td", { class: "msg" }, el("span", { class: "badge", "data-level": word }, word), " ", e.Message));
   };
