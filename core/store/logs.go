@@ -98,12 +98,32 @@ func (s *Store) insertLogs(ctx context.Context, entries []model.LogEntry) error 
 	}
 	defer stmt.Close()
 	now := time.Now()
-	for _, e := range entries {
-		if _, err := stmt.ExecContext(ctx, entryTime(e, now), e.Level, e.Group, e.Host, e.Probe, e.Message, e.HeldBack); err != nil {
+	var first int64
+	for i, e := range entries {
+		res, err := stmt.ExecContext(ctx, entryTime(e, now), e.Level, e.Group, e.Host, e.Probe, e.Message, e.HeldBack)
+		if err != nil {
 			return err
 		}
+		if i == 0 {
+			if first, err = res.LastInsertId(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := indexLogs(ctx, tx, first); err != nil {
+		return err
 	}
 	return tx.Commit()
+}
+
+// indexLogs adds the log rows of the transaction from id first on to the
+// search index, in one statement: FTS4 writes a segment per statement, so
+// indexing row by row would cost a segment (and its merges) per row.
+func indexLogs(ctx context.Context, tx *sql.Tx, first int64) error {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO logs_fts (docid, message, host, probe) SELECT id, message, host, probe FROM logs WHERE id >= ?", first); err != nil {
+		return fmt.Errorf("index log rows: %w", err)
+	}
+	return nil
 }
 
 // insertEvents stores a batch from the writer in one transaction: the log
@@ -120,6 +140,7 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 	}
 	defer func() { _ = tx.Rollback() }()
 	var logStmt *sql.Stmt
+	var firstLog int64 // id of the batch's first log row, 0 for none
 	hosts := hostTx{tx: tx, recorded: s.recorded}
 	defer hosts.close()
 	now := time.Now()
@@ -139,8 +160,14 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 			} else {
 				l = e.LogEntry()
 			}
-			if _, err := logStmt.ExecContext(ctx, entryTime(l, now), l.Level, l.Group, l.Host, l.Probe, l.Message, l.HeldBack, string(e.Kind)); err != nil {
+			res, err := logStmt.ExecContext(ctx, entryTime(l, now), l.Level, l.Group, l.Host, l.Probe, l.Message, l.HeldBack, string(e.Kind))
+			if err != nil {
 				return err
+			}
+			if firstLog == 0 {
+				if firstLog, err = res.LastInsertId(); err != nil {
+					return err
+				}
 			}
 		}
 		if recordsHost(e) {
@@ -162,6 +189,11 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 			if err := applySoft(ctx, tx, e); err != nil {
 				return err
 			}
+		}
+	}
+	if firstLog != 0 {
+		if err := indexLogs(ctx, tx, firstLog); err != nil {
+			return err
 		}
 	}
 	if err := hosts.finish(ctx); err != nil {

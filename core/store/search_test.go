@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
 )
 
@@ -121,15 +122,19 @@ func TestSearchFindsRowsFromBeforeTheIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Back to schema 7: no index, no triggers, then rows written by it.
-	for _, q := range []string{"DROP TRIGGER logs_fts_insert", "DROP TRIGGER logs_fts_delete", "DROP TABLE logs_fts", "DROP INDEX logs_level",
+	// Back to schema 7: no index, no trigger.
+	for _, q := range []string{"DROP TRIGGER logs_fts_delete", "DROP TABLE logs_fts", "DROP INDEX logs_level",
 		fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", SchemaVersion())} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if err := s.Append(ctx, searchFixture()...); err != nil {
-		t.Fatal(err)
+	// Rows as a binary of schema 7 wrote them: no index to add them to.
+	for _, e := range searchFixture() {
+		if _, err := s.w.ExecContext(ctx, "INSERT INTO logs (date, level, grp, host, probe, message) VALUES (?, ?, ?, ?, ?, ?)",
+			time.Unix(e.Timestamp, 0).UnixNano(), e.Level, e.Group, e.Host, e.Probe, e.Message); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -141,5 +146,36 @@ func TestSearchFindsRowsFromBeforeTheIndex(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Host != "db-1" {
 		t.Errorf("after the migration, oom-killer finds %v, want the db-1 row", got)
+	}
+}
+
+// The batching writer indexes what it writes: events logged through it
+// are found by their words, each once, batch after batch.
+func TestSearchFindsWhatTheWriterLogged(t *testing.T) {
+	s := OpenTestOptions(t, Options{BatchSize: 7})
+	ch := make(chan event.Event, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.RunWriter(ctx, ch) }()
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for i := 0; i < 50; i++ {
+		ch <- event.Event{Kind: event.ProbeChanged, Time: t0.Add(time.Duration(i) * time.Second), Host: fmt.Sprintf("web-%02d", i%5), Group: "web",
+			Probe: "disk", OldStatus: 100, NewStatus: 300, Message: fmt.Sprintf("Probe disk switched from 100 to 300 : /var %d%% used", 50+i)}
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]int{"web-03": 10, "97%": 1, "disk switched": 50, "oom": 0} {
+		got, err := s.Search(context.Background(), Query{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != want {
+			t.Errorf("%q finds %d rows, want %d", text, len(got), want)
+		}
 	}
 }
