@@ -52,7 +52,7 @@ func TestBrowserLogSearch(t *testing.T) {
 	// rows[123] is 18:02:03 UTC, 19:02:03 in Paris in December.
 	waitJS(t, ctx, time.Second, `document.querySelector("#logs tbody tr time").textContent === "2026-12-04 18:02:03 UTC" &&
 		document.querySelector("#logs tbody tr time").title === "2026-12-04 19:02:03 CET"`)
-	screenshot(t, ctx, "35-logs-search")
+	screenshot(t, ctx, "64-logs-search")
 	run(t, ctx, chromedp.Click(chromedp.CSS("#tz-toggle")))
 	waitJS(t, ctx, 5*time.Second, `document.querySelector("#logs tbody tr time").textContent === "2026-12-04 19:02:03 CET" &&
 		location.hash.includes("tz=local") && document.querySelector("#tz-toggle").textContent.includes("Europe/Paris")`)
@@ -81,5 +81,5 @@ func TestBrowserLogSearch(t *testing.T) {
 		return document.querySelectorAll("#logs tbody tr").length === 50 && words.has("CRIT") && words.has("WARN") &&
 			[...words].every(w => ["WARN", "CRIT", "ERROR", "DOWN"].includes(w));
 	})()`)
-	screenshot(t, ctx, "36-logs-level")
+	screenshot(t, ctx, "65-logs-level")
 }

@@ -33,7 +33,7 @@ func TestBrowserViewsFitNarrowScreens(t *testing.T) {
 
 	views := []struct{ name, hash, ready string }{
 		{"hosts-compact", "#/hosts?mode=compact", `document.querySelector('li.crow[data-host="ui-host"] li[data-probe="flip"]') !== null`},
-		{"hosts-cards", "#/hosts?mode=cards", `document.querySelector('li.host[data-host="ui-host"] li[data-probe="flip"]') !== null`},
+		{"hosts-cards", "#/hosts?mode=cards&problems=1", `document.querySelector('li.host[data-host="ui-host"] li[data-probe="flip"]') !== null`},
 		{"hosts-wall", "#/hosts?mode=wall", `document.querySelector('ul.wall li[data-host="ui-host"]') !== null`},
 		{"host", "#/host/ui-host", `document.querySelector('tr.probe[data-probe="flip"]')?.textContent.includes("disk on fire") === true`},
 		{"logs", "#/logs", `[...document.querySelectorAll("#logs tbody tr")].some(tr => tr.textContent.includes("disk on fire"))`},

@@ -87,7 +87,7 @@ func TestBrowserCompactOverview(t *testing.T) {
 	run(t, ctx, width(1400), chromedp.Navigate(r.d.URL()+"/#/hosts"))
 	waitJS(t, ctx, 15*time.Second, fmt.Sprintf(`document.querySelectorAll("li.crow").length === %d &&
 		document.querySelector("#mode-compact").getAttribute("aria-pressed") === "true"`, wantRows))
-	screenshot(t, ctx, "30-compact")
+	screenshot(t, ctx, "60-compact-500-hosts")
 
 	// Every problem row ends within the first screen.
 	js := func(expr string) string {
@@ -156,7 +156,7 @@ func TestBrowserCompactOverview(t *testing.T) {
 		document.querySelector('section.cgroup[data-group="grp-01"] button.okfold[aria-expanded="true"]') !== null &&
 		document.querySelector('section.cgroup[data-group="grp-01"] .oks li[data-host="loadgen-000041"] a')?.offsetHeight > 0 &&
 		document.querySelector('section.cgroup[data-group="grp-01"] .oks li[data-host="loadgen-000001"]') === null`)
-	screenshot(t, ctx, "31-compact-ok-open")
+	screenshot(t, ctx, "61-compact-ok-open")
 
 	// Problems only: the problem rows alone, and the whole page fits.
 	run(t, ctx, chromedp.Click(chromedp.CSS("#problems-toggle")))
@@ -164,7 +164,7 @@ func TestBrowserCompactOverview(t *testing.T) {
 		document.querySelectorAll(".oks, button.okfold").length === 0 && document.querySelectorAll("li.crow").length === %d &&
 		document.querySelectorAll("section.cgroup").length === 4 && location.hash.includes("problems=1") &&
 		document.documentElement.scrollHeight <= innerHeight`, wantRows))
-	screenshot(t, ctx, "32-compact-problems-only")
+	screenshot(t, ctx, "62-compact-problems-only")
 	// In cards too.
 	run(t, ctx, chromedp.Click(chromedp.CSS("#mode-cards")))
 	waitJS(t, ctx, 5*time.Second, fmt.Sprintf(`document.querySelectorAll("li.host").length === %d && [...document.querySelectorAll("li.host")].every(li => li.dataset.level !== "OK")`, wantRows))
@@ -192,7 +192,7 @@ func TestBrowserHostsURLOpensTheView(t *testing.T) {
 	waitJS(t, ctx, 10*time.Second, `document.querySelector("#wall-toggle").getAttribute("aria-pressed") === "true" &&
 		document.querySelector("#filter").value === "db" &&
 		[...document.querySelectorAll("ul.wall li")].map(li => li.dataset.host + "=" + li.dataset.level).join(" ") === "db-01=DOWN db-02=WARN"`)
-	screenshot(t, ctx, "33-wall-filtered-by-url")
+	screenshot(t, ctx, "63-wall-filtered-by-url")
 
 	run(t, ctx, chromedp.Navigate(r.d.URL()+"/#/hosts?mode=compact&problems=1"))
 	waitJS(t, ctx, 10*time.Second, `document.querySelector("#mode-compact").getAttribute("aria-pressed") === "true" &&

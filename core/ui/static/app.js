@@ -580,7 +580,7 @@ function hostCard(h) {
       " · updated ", age(h.lastUpdate),
       h.path && h.path.length ? ` · via ${h.path.join(" › ")}` : ""),
     el("ul", { class: "probes" }, shown.map((p) =>
-      el("li", { "data-probe": p.Name }, badge(p.Status), el("span", { class: "pname" }, p.Name, ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name))),
+      el("li", { "data-probe": p.Name, "data-level": level(p.Status) }, badge(p.Status), el("span", { class: "pname" }, p.Name, ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name))),
         el("span", { class: "pmsg", title: p.Message }, p.Message)))),
     hidden > 0 ? el("p", { class: "sub" }, `${hidden} more probe${hidden === 1 ? "" : "s"}, all OK`) : null);
 }
