@@ -1365,6 +1365,23 @@ function authorityView(main) {
 // the colour (a status level's palette) only repeats it.
 const PLUGIN_STATE_LEVEL = { starting: "INFO", running: "OK", restarting: "WARN", failed: "CRIT" };
 const OUTBOX_STATE_LEVEL = { pending: "INFO", held: "UNKNOWN", dead: "CRIT" };
+// A notifier's delivery state, as the core reports it (notify.Delivery*).
+const DELIVERY_LEVEL = { healthy: "OK", degraded: "WARN", failing: "CRIT" };
+
+/** deliveryCell says how a notifier's deliveries go: its state, failures
+ * in a row with the last error, last success, and its rows waiting. */
+function deliveryCell(d) {
+  if (!d) return el("td", { class: "tight" }, el("span", { class: "muted" }, "—"));
+  const at = (t) => (t ? when(t) : el("span", { class: "muted" }, "never"));
+  return el("td", { class: "delivery", "data-delivery": d.state },
+    stateBadge(d.state, DELIVERY_LEVEL),
+    el("ul", { class: "facts" },
+      d.consecutive_failures ? el("li", { "data-fact": "failures" }, `${d.consecutive_failures} failed in a row, last `, at(d.last_failure), ": ",
+        el("span", { class: "err" }, d.last_error || "")) : null,
+      d.last_success || d.last_failure ? el("li", { "data-fact": "success" }, "last delivered ", at(d.last_success)) :
+        el("li", { "data-fact": "success" }, "no delivery attempted since start"),
+      el("li", { "data-fact": "rows" }, `${d.pending} pending · ${d.dead} dead`)));
+}
 
 function stateBadge(word, levels, extra) {
   return el("span", { class: "badge", "data-level": levels[word] || "UNKNOWN", ...extra }, word || "unknown");
@@ -1407,12 +1424,13 @@ function pluginsTable(list) {
       ") to the configuration and restart the daemon.");
   }
   return el("table", { id: "plugins", "aria-label": "Plugin instances" },
-    el("thead", {}, el("tr", {}, ["Instance", "State", "Kind", "Plugin", "Version", "Restarts", "Since", "Last error"].map((c) => el("th", { scope: "col" }, c)))),
+    el("thead", {}, el("tr", {}, ["Instance", "State", "Delivery", "Kind", "Plugin", "Version", "Restarts", "Since", "Last error"].map((c) => el("th", { scope: "col" }, c)))),
     el("tbody", {}, list.map((p) => {
       const since = Date.parse(p.since);
       return el("tr", { "data-instance": p.instance, "data-kind": p.kind, "data-state": p.state, "data-level": PLUGIN_STATE_LEVEL[p.state] || "UNKNOWN", class: "plugin" },
         el("th", { scope: "row" }, p.instance),
         el("td", { class: "tight" }, stateBadge(p.state, PLUGIN_STATE_LEVEL)),
+        deliveryCell(p.delivery),
         el("td", { class: "tight" }, p.kind),
         el("td", { class: "tight" }, el("code", {}, p.plugin)),
         el("td", { class: "tight" }, p.version || el("span", { class: "muted" }, "—")),
