@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -31,6 +32,10 @@ const pruneChunk = 2000
 // fetches them by id and sorts them, rather than reading the log newest
 // first (see Search).
 const ftsFew = 2000
+
+// ftsWindow is the number of newest rows a text search matching many rows
+// looks in first (see Search); a variable for the tests.
+var ftsWindow = 20_000
 
 // ErrInvalidQuery is wrapped by Search's error when the query itself is
 // wrong (a negative limit or offset); the API answers it with 400.
@@ -242,18 +247,10 @@ func (s *Store) Search(ctx context.Context, q Query) ([]model.LogEntry, error) {
 	}
 	q.Limit = min(q.Limit, MaxLimit)
 
-	var sb strings.Builder
-	sb.WriteString("SELECT date, level, grp, host, probe, message, held FROM logs")
+	var conds []string
 	var args []any
-	conds := 0
 	where := func(cond string, v ...any) {
-		if conds == 0 {
-			sb.WriteString(" WHERE ")
-		} else {
-			sb.WriteString(" AND ")
-		}
-		conds++
-		sb.WriteString(cond)
+		conds = append(conds, cond)
 		args = append(args, v...)
 	}
 	for _, f := range []struct{ cond, v string }{{"host = ?", q.Host}, {"grp = ?", q.Group}, {"probe = ?", q.Probe}, {"held = ?", q.HeldBack}} {
@@ -272,54 +269,108 @@ func (s *Store) Search(ctx context.Context, q Query) ([]model.LogEntry, error) {
 		}
 		where("level IN ("+marks+")", levels...)
 	}
-	if q.Text != "" {
-		match := ftsMatch(q.Text)
-		if match == "" {
-			return []model.LogEntry{}, nil
+	// page runs the query with one more condition (none when cond is "").
+	page := func(cond string, v ...any) (logPage, error) {
+		c, a := conds, args
+		if cond != "" {
+			c, a = append(slices.Clip(c), cond), append(slices.Clip(a), v...)
 		}
-		// The plan depends on how many rows match, which SQLite cannot
-		// know: a few are best fetched by id and sorted (0.2 ms at 100,000
-		// rows), many by reading the date index newest first and keeping
-		// the ids that match (id IN … would fetch and sort all of them:
-		// 70 ms for a word on every row). The unary + keeps SQLite from
-		// using the id for lookups. Counting up to ftsFew costs little.
-		var n int
-		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT docid FROM logs_fts WHERE logs_fts MATCH ? LIMIT ?)", match, ftsFew).Scan(&n); err != nil {
+		return s.searchPage(ctx, c, a, q.Limit, q.Offset)
+	}
+	if q.Text == "" {
+		p, err := page("")
+		return p.rows, err
+	}
+	match := ftsMatch(q.Text)
+	if match == "" {
+		return []model.LogEntry{}, nil
+	}
+	// The plan depends on how many rows match, which SQLite cannot know:
+	// a few are best fetched by id and sorted (0.2 ms at 100,000 rows);
+	// many by reading the date index newest first and keeping the ids that
+	// match (id IN … would fetch and sort all of them: 70 ms for a word on
+	// every row; the unary + keeps SQLite from using the id for lookups).
+	// Counting up to ftsFew costs little.
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT docid FROM logs_fts WHERE logs_fts MATCH ? LIMIT ?)", match, ftsFew).Scan(&n); err != nil {
+		return nil, fmt.Errorf("search logs: %w", err)
+	}
+	switch {
+	case n == 0:
+		return []model.LogEntry{}, nil
+	case n < ftsFew:
+		p, err := page("id IN (SELECT docid FROM logs_fts WHERE logs_fts MATCH ?)", match)
+		return p.rows, err
+	}
+	// Many: even the matching ids alone are costly to collect from a big
+	// log (a million rows: 200 ms), and the page is usually among the
+	// newest rows. So the newest ftsWindow ids are searched first, then
+	// eight times as many, and so on. A window's page is the answer when
+	// it is full and no row older than the window (by id) is dated after
+	// its last row: ids follow the writes, dates the events, and the two
+	// orders agree but for rows written late; if one is found, the whole
+	// log is searched.
+	var maxID int64
+	if err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM logs").Scan(&maxID); err != nil {
+		return nil, fmt.Errorf("search logs: %w", err)
+	}
+	for width := int64(ftsWindow); maxID-width > 0; width *= 8 {
+		lo := maxID - width
+		p, err := page("+id IN (SELECT docid FROM logs_fts WHERE logs_fts MATCH ? AND docid > ?)", match, lo)
+		if err != nil {
+			return nil, err
+		}
+		if len(p.rows) < q.Limit {
+			continue
+		}
+		var later int
+		err = s.r.QueryRowContext(ctx, "SELECT 1 FROM logs WHERE date > ? AND id <= ? LIMIT 1", p.lastDate, lo).Scan(&later)
+		if errors.Is(err, sql.ErrNoRows) {
+			return p.rows, nil
+		}
+		if err != nil {
 			return nil, fmt.Errorf("search logs: %w", err)
 		}
-		switch {
-		case n == 0:
-			return []model.LogEntry{}, nil
-		case n < ftsFew:
-			where("id IN (SELECT docid FROM logs_fts WHERE logs_fts MATCH ?)", match)
-		default:
-			where("+id IN (SELECT docid FROM logs_fts WHERE logs_fts MATCH ?)", match)
-		}
+		break
+	}
+	p, err := page("+id IN (SELECT docid FROM logs_fts WHERE logs_fts MATCH ?)", match)
+	return p.rows, err
+}
+
+// logPage is one page of Search, with the date (unix ns) of its last row.
+type logPage struct {
+	rows     []model.LogEntry
+	lastDate int64
+}
+
+// searchPage runs Search's query: conds ANDed, newest first, paged.
+func (s *Store) searchPage(ctx context.Context, conds []string, args []any, limit, offset int) (logPage, error) {
+	var sb strings.Builder
+	sb.WriteString("SELECT date, level, grp, host, probe, message, held FROM logs")
+	if len(conds) > 0 {
+		sb.WriteString(" WHERE " + strings.Join(conds, " AND "))
 	}
 	sb.WriteString(" ORDER BY date DESC, id DESC LIMIT ? OFFSET ?")
-	args = append(args, q.Limit, q.Offset)
-
-	rows, err := s.r.QueryContext(ctx, sb.String(), args...)
+	rows, err := s.r.QueryContext(ctx, sb.String(), append(slices.Clip(args), limit, offset)...)
 	if err != nil {
-		return nil, fmt.Errorf("search logs: %w", err)
+		return logPage{}, fmt.Errorf("search logs: %w", err)
 	}
 	defer rows.Close()
-	out := make([]model.LogEntry, 0, min(q.Limit, 64))
+	p := logPage{rows: make([]model.LogEntry, 0, min(limit, 64))}
 	for rows.Next() {
 		var e model.LogEntry
-		var ns int64
-		if err := rows.Scan(&ns, &e.Level, &e.Group, &e.Host, &e.Probe, &e.Message, &e.HeldBack); err != nil {
-			return nil, fmt.Errorf("search logs: %w", err)
+		if err := rows.Scan(&p.lastDate, &e.Level, &e.Group, &e.Host, &e.Probe, &e.Message, &e.HeldBack); err != nil {
+			return logPage{}, fmt.Errorf("search logs: %w", err)
 		}
-		t := time.Unix(0, ns)
+		t := time.Unix(0, p.lastDate)
 		e.Date = model.FormatDate(t)
 		e.Timestamp = t.Unix()
-		out = append(out, e)
+		p.rows = append(p.rows, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search logs: %w", err)
+		return logPage{}, fmt.Errorf("search logs: %w", err)
 	}
-	return out, nil
+	return p, nil
 }
 
 // ftsMatch turns free text into an FTS4 query: each whitespace-separated

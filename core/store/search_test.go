@@ -179,3 +179,51 @@ func TestSearchFindsWhatTheWriterLogged(t *testing.T) {
 		}
 	}
 }
+
+// A word on many rows is searched in windows of the newest ids first: the
+// pages are those of the whole log, deep pages included, with a row
+// written late (an old date, the newest id: the windows answer) or early
+// (the newest date, the oldest id: the whole log is searched).
+func TestSearchManyMatchesPagesExactly(t *testing.T) {
+	defer func(w int) { ftsWindow = w }(ftsWindow)
+	ftsWindow = 100
+	for _, early := range []bool{false, true} {
+		t.Run(fmt.Sprintf("early=%v", early), func(t *testing.T) {
+			ctx := context.Background()
+			s := OpenTest(t)
+			t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+			var all []model.LogEntry
+			add := func(at time.Time, msg string) {
+				all = append(all, model.LogEntry{Timestamp: at.Unix(), Level: model.LogWarning, Host: "h", Group: "g", Probe: "p", Message: msg})
+			}
+			if early {
+				add(t0.Add(10*time.Hour), "common early-newest")
+			}
+			for i := 0; i < 3*ftsFew; i++ {
+				add(t0.Add(time.Duration(i)*time.Second), fmt.Sprintf("common row %d", i))
+			}
+			add(t0.Add(-time.Hour), "common late-oldest")
+			for _, e := range all { // one row per write: ids in this order
+				if err := s.Append(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The whole log's order: date, then id, newest first.
+			want := slices.Clone(all)
+			slices.Reverse(want)
+			slices.SortStableFunc(want, func(a, b model.LogEntry) int { return int(b.Timestamp - a.Timestamp) })
+			for _, c := range []struct{ limit, offset int }{{5, 0}, {50, 0}, {100, 150}, {1000, 2500}, {10, len(all) - 3}} {
+				got, err := s.Search(ctx, Query{Text: "common", Limit: c.limit, Offset: c.offset})
+				if err != nil {
+					t.Fatal(err)
+				}
+				end := min(c.offset+c.limit, len(want))
+				if !slices.Equal(messages(got), messages(want[c.offset:end])) {
+					t.Errorf("limit %d offset %d: got %d rows %v…, want %v…", c.limit, c.offset, len(got), head(messages(got)), head(messages(want[c.offset:end])))
+				}
+			}
+		})
+	}
+}
+
+func head(s []string) []string { return s[:min(3, len(s))] }
