@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/store"
@@ -220,7 +221,9 @@ const MaxSearchText = 200
 //     down, any case) or the original's log level word (notice, warning,
 //     critical, emergency); the rows at that level or worse, or only at
 //     that level with level_exact=1 (or true);
-//   - q: free text searched in the message, host and probe (store.Query.Text).
+//   - q: free text searched in the message, host and probe (store.Query.Text);
+//   - since, until: RFC 3339 times, the rows dated at or after since and
+//     before until.
 //
 // A word the API does not know is a 400 that lists the ones it does.
 func searchQuery(v url.Values) (store.Query, error) {
@@ -242,6 +245,21 @@ func searchQuery(v url.Values) (store.Query, error) {
 		}
 	} else if exact {
 		return q, errorf(http.StatusBadRequest, "level_exact needs a level")
+	}
+	for _, b := range []struct {
+		name string
+		to   *time.Time
+	}{{"since", &q.Since}, {"until", &q.Until}} {
+		if s := v.Get(b.name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return q, errorf(http.StatusBadRequest, "%s must be an RFC 3339 time such as 2026-12-04T18:00:00Z, got %q", b.name, truncate(s, 40))
+			}
+			*b.to = t
+		}
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since) {
+		return q, errorf(http.StatusBadRequest, "until (%s) must be after since (%s)", q.Until.Format(time.RFC3339), q.Since.Format(time.RFC3339))
 	}
 	text := v.Get("q")
 	if len(text) > MaxSearchText {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The log routes filter by level (at least, or exactly) in the host views'
@@ -13,6 +14,9 @@ import (
 func TestLogLevelAndTextFilters(t *testing.T) {
 	h, _, _ := fixtureHandler(t)
 	msg := func(i int) string { return fixtureLogs[i].Message }
+	at := func(i int) string {
+		return url.QueryEscape(time.Unix(fixtureLogs[i].Timestamp, 0).UTC().Format(time.RFC3339))
+	}
 	for _, tc := range []struct {
 		route string
 		want  []string // newest first
@@ -35,6 +39,10 @@ func TestLogLevelAndTextFilters(t *testing.T) {
 		{"/api/logs?q=load&level=crit", []string{}},
 		{"/api/logs?q=leaf&level=crit&level_exact=1&limit=1", []string{msg(2)}},
 		{"/api/logs?q=leaf&probe=load", []string{msg(0)}},
+		{"/api/logs?since=" + at(1), []string{msg(3), msg(2), msg(1)}},
+		{"/api/logs?until=" + at(2), []string{msg(1), msg(0)}},
+		{"/api/logs?since=" + at(1) + "&until=" + at(2), []string{msg(1)}},
+		{"/api/logs?since=" + at(1) + "&q=leaf", []string{msg(3), msg(2)}},
 		{"/api/hosts/leaf-1/logs?q=disk", []string{msg(2)}},
 		{"/api/hosts/leaf-1/logs?level=down", []string{msg(3)}},
 		{"/api/groups/infra/logs?q=service&level=crit", []string{msg(1)}},

@@ -60,6 +60,9 @@ type Query struct {
 	// Levels keeps only the rows logged at one of these levels (model.Log*);
 	// empty means any.
 	Levels []int
+	// Since and Until keep only the rows dated at or after Since and
+	// before Until; zero means unbounded.
+	Since, Until time.Time
 	// Text keeps only the rows whose message, host or probe contain every
 	// word of it, the last term of each word as a prefix, case folded
 	// ("loadgen-0000 oom" finds "oom-killer" on loadgen-000017). A Text
@@ -268,6 +271,12 @@ func (s *Store) Search(ctx context.Context, q Query) ([]model.LogEntry, error) {
 			levels[i] = l
 		}
 		where("level IN ("+marks+")", levels...)
+	}
+	if !q.Since.IsZero() {
+		where("date >= ?", q.Since.UnixNano())
+	}
+	if !q.Until.IsZero() {
+		where("date < ?", q.Until.UnixNano())
 	}
 	// page runs the query with one more condition (none when cond is "").
 	page := func(cond string, v ...any) (logPage, error) {

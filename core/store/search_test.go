@@ -74,6 +74,9 @@ func TestSearchTextAndLevels(t *testing.T) {
 		{"levels", Query{Levels: []int{model.LogCritical, model.LogError, model.LogEmergency}}, []string{"loadgen-000017/", "db-1/mysql", "loadgen-000002/check_disk"}},
 		{"levels and text", Query{Levels: []int{model.LogNotice}, Text: "ntp"}, []string{"web-1/ntp"}},
 		{"levels and paging", Query{Levels: []int{model.LogNotice}, Limit: 1, Offset: 1}, []string{"loadgen-000001/check_disk"}},
+		{"since", Query{Since: time.Unix(all[5].Timestamp, 0)}, []string{"web-1/ntp", "web-1/ntp"}},
+		{"until", Query{Until: time.Unix(all[1].Timestamp, 0)}, []string{"loadgen-000001/check_disk"}},
+		{"since, until and text", Query{Since: time.Unix(all[1].Timestamp, 0), Until: time.Unix(all[4].Timestamp, 0), Text: "switched"}, []string{"db-1/mysql", "db-1/replication", "loadgen-000002/check_disk"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := s.Search(ctx, c.q)

@@ -37,6 +37,7 @@ func TestBrowserLogSearch(t *testing.T) {
 			Message: fmt.Sprintf("Probe check_%02d switched : /var %d%% used", i%20, 50+i%50)})
 	}
 	rows[123].Level, rows[123].Message = model.LogError, "Probe check_03 switched from 100 to 500 : kernel: oom-killer invoked on pid 4242"
+	rows = append(rows, model.LogEntry{Timestamp: time.Now().Add(-3 * time.Hour).Unix(), Level: model.LogWarning, Host: "db-9", Group: "db", Message: "three hours ago"})
 	if err := r.d.Store().Append(context.Background(), rows...); err != nil {
 		t.Fatal(err)
 	}
@@ -82,4 +83,23 @@ func TestBrowserLogSearch(t *testing.T) {
 			[...words].every(w => ["WARN", "CRIT", "ERROR", "DOWN"].includes(w));
 	})()`)
 	screenshot(t, ctx, "65-logs-level")
+
+	// A period: an exact range from a link, then the last hour or day
+	// from the menu.
+	run(t, ctx, chromedp.Navigate(r.d.URL()+"/#/logs?since=2026-12-04T18:05:00Z&until=2026-12-04T18:06:00Z&limit=100"))
+	waitJS(t, ctx, 10*time.Second, `(() => {
+		const times = [...document.querySelectorAll("#logs tbody tr time")].map(t => t.getAttribute("datetime"));
+		return times.length === 60 && times.every(t => t >= "2026-12-04T18:05:00" && t < "2026-12-04T18:06:00") &&
+			document.querySelector("#period").value === "range";
+	})()`)
+	pick := func(v string) {
+		run(t, ctx, eval(`(s => { s.value = "`+v+`"; s.dispatchEvent(new Event("change")); })(document.querySelector("#period"))`))
+	}
+	run(t, ctx, eval(`(s => { s.value = "hours ago"; })(document.querySelector("#log-q"))`))
+	pick("24h")
+	waitJS(t, ctx, 10*time.Second, `location.hash.includes("period=24h") && !location.hash.includes("since=") &&
+		[...document.querySelectorAll("#logs tbody tr")].map(tr => tr.children[5].textContent).join() === "three hours ago"`)
+	pick("1h")
+	waitJS(t, ctx, 10*time.Second, `location.hash.includes("period=1h") && document.querySelector("#logs tbody tr") === null &&
+		document.querySelector('main [role="status"]').textContent === "No log entry matches."`)
 }

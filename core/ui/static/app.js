@@ -11,6 +11,10 @@
 // (the el() helper), never innerHTML: probe messages are untrusted.
 
 const LEVELS = ["OK", "INFO", "WARN", "CRIT", "ERROR", "DOWN"];
+// The log view's recent periods.
+const LOG_PERIODS = [["", "any time"], ["1h", "last hour"], ["24h", "last 24 hours"], ["7d", "last 7 days"], ["30d", "last 30 days"]];
+const PERIOD_MS = { "1h": 3600e3, "24h": 86400e3, "7d": 7 * 86400e3, "30d": 30 * 86400e3 };
+
 // The original's log levels (DEBUG … EMERGENCY) in the host views' words,
 // as model.StatusForLogLevel maps them: one vocabulary on every page.
 const LOG_LEVEL_WORD = { 1: "OK", 2: "OK", 3: "INFO", 4: "ERROR", 5: "WARN", 6: "CRIT", 7: "DOWN" };
@@ -1097,6 +1101,18 @@ function logsView(main, _parts, params) {
   });
   const limitSel = el("select", { id: "limit" }, [25, 50, 100, 200, 500].map((n) => el("option", { value: n, selected: n === limit || null }, n)));
   limitSel.addEventListener("change", () => { limit = Number(limitSel.value); offset = 0; load(); });
+  // The period: a recent span (period=24h, from now at each load) or, from
+  // a link, an exact range (since, until: RFC 3339).
+  let period = LOG_PERIODS.some(([v]) => v === params.get("period")) ? params.get("period") : "";
+  let range = { since: params.get("since") || "", until: params.get("until") || "" };
+  const periodSel = el("select", { id: "period" }, LOG_PERIODS.map(([v, label]) => el("option", { value: v }, label)),
+    range.since || range.until ? el("option", { value: "range" }, `${range.since ? "from " + range.since : ""} ${range.until ? "until " + range.until : ""}`.trim()) : null);
+  periodSel.value = range.since || range.until ? "range" : period;
+  periodSel.addEventListener("change", () => {
+    if (periodSel.value !== "range") { period = periodSel.value; range = { since: "", until: "" }; }
+    offset = 0;
+    load();
+  });
   const status = el("p", { class: "muted", role: "status", "aria-live": "polite" });
   const tbody = el("tbody");
   const prev = el("button", { type: "button", onclick: () => { offset = Math.max(0, offset - limit); load(); } }, "← Newer");
@@ -1105,7 +1121,7 @@ function logsView(main, _parts, params) {
   main.append(
     el("h1", {}, "Log"),
     el("div", { class: "toolbar" }, el("label", { for: "log-q" }, "Search"), search,
-      el("label", { for: "level" }, "Level"), levelSel, exactSel, tzButton),
+      el("label", { for: "level" }, "Level"), levelSel, exactSel, el("label", { for: "period" }, "When"), periodSel, tzButton),
     el("div", { class: "toolbar" }, selects.host, selects.group, selects.probe, el("label", { for: "limit" }, "Per page"), limitSel),
     status,
     el("table", { id: "logs", "aria-label": "Status-change log" },
@@ -1140,10 +1156,13 @@ function logsView(main, _parts, params) {
     if (lvl) q.set("level", lvl.toLowerCase());
     if (lvl && exact) q.set("level_exact", "1");
     if (search.value.trim()) q.set("q", search.value.trim());
+    for (const k of ["since", "until"]) if (range[k]) q.set(k, range[k]);
+    if (period && !range.since && !range.until) q.set("since", new Date(Date.now() - PERIOD_MS[period]).toISOString().replace(/\.\d+Z$/, "Z"));
     return q;
   };
   const save = () => {
     const q = query();
+    if (period && !range.since && !range.until) { q.delete("since"); q.set("period", period); }
     if (tz === "local") q.set("tz", "local");
     history.replaceState(null, "", `#/logs?${q}`);
   };
@@ -1171,7 +1190,7 @@ function logsView(main, _parts, params) {
     pageInfo.textContent = rows ? `entries ${offset + 1}–${offset + rows}` : "";
   }
   const onLog = (e) => {
-    if (offset !== 0) return; // older pages stay put; the newest page is live
+    if (offset !== 0 || range.until) return; // older pages and past ranges stay put; the newest page is live
     if ((f.host && f.host !== e.Host) || (f.group && f.group !== e.Group) || (f.probe && f.probe !== e.Probe)) return;
     // The server searches text (its index decides what a word matches):
     // live rows are not guessed at while a search is shown.
