@@ -1080,6 +1080,8 @@ function logsView(main, _parts, params) {
     return [el("label", { for: id }, label), s];
   };
   const selects = { host: sel("host", "Host"), group: sel("group", "Group"), probe: sel("probe", "Probe") };
+  // A label stays on the line of its control when the toolbar wraps.
+  const pair = (...nodes) => el("span", { class: "pair" }, nodes);
   const levelSel = el("select", { id: "level" }, el("option", { value: "" }, "any"), LEVELS.map((l) => el("option", { value: l }, l)));
   levelSel.value = lvl;
   levelSel.addEventListener("change", () => { lvl = levelSel.value; offset = 0; load(); });
@@ -1121,8 +1123,8 @@ function logsView(main, _parts, params) {
   main.append(
     el("h1", {}, "Log"),
     el("div", { class: "toolbar" }, el("label", { for: "log-q" }, "Search"), search,
-      el("label", { for: "level" }, "Level"), levelSel, exactSel, el("label", { for: "period" }, "When"), periodSel, tzButton),
-    el("div", { class: "toolbar" }, selects.host, selects.group, selects.probe, el("label", { for: "limit" }, "Per page"), limitSel),
+      pair(el("label", { for: "level" }, "Level"), levelSel, exactSel), pair(el("label", { for: "period" }, "When"), periodSel), tzButton),
+    el("div", { class: "toolbar" }, pair(selects.host), pair(selects.group), pair(selects.probe), pair(el("label", { for: "limit" }, "Per page"), limitSel)),
     status,
     el("table", { id: "logs", "aria-label": "Status-change log" },
       el("thead", {}, el("tr", {}, ["Date", "Level", "Host", "Group", "Probe", "Message"].map((c) => el("th", { scope: "col" }, c)))),
