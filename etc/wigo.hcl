@@ -83,10 +83,27 @@ http {
   tls_cert = ""
   tls_key  = ""
 
-  # Basic auth on every route when set; give both or neither.
+  # One admin user for basic auth (more users, with roles: user blocks
+  # below); give both or neither.
   # Was: Http.Login, Http.Password
   login    = ""
   password = ""
+
+  # What a request without credentials may do: "none" or "viewer" (a wall
+  # screen without login). "" decides: without any login, user or
+  # trusted_proxy anyone reads and this machine may change anything, as the
+  # original; with one, "none". New.
+  anonymous_role = ""
+
+  # Single sign-on through a proxy that logs the user in (oauth2-proxy, an
+  # SSO gateway) and names them in a header, believed from its addresses
+  # only. New.
+  # trusted_proxy {
+  #   header       = "X-Forwarded-User"
+  #   role_header  = "X-Forwarded-Role" # optional: viewer, operator or admin
+  #   default_role = "viewer"
+  #   from         = ["127.0.0.1"]
+  # }
 
   # Gzip responses for clients that accept it.
   # Was: Http.Gzip (later versions of the original)
@@ -103,6 +120,14 @@ http {
   # New.
   allowed_origins = []
 }
+
+# Users for basic auth, with a role: viewer (reads), operator (also acks,
+# silences, approves push clients), admin (also tokens, relaying). The hash
+# comes from `wigo passwd`. API tokens: `wigo token create`. New.
+# user "alice" {
+#   password_hash = "$argon2id$v=19$m=19456,t=2,p=1$..."
+#   role          = "operator"
+# }
 
 # Status-change log (the log table of the API and the UI).
 logs {

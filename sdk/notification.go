@@ -55,6 +55,16 @@ type Notification struct {
 	//     One such notification replaces the changes held back.
 	//   - "flapping_stopped": a flapping host or probe settled (see
 	//     Flapping); OldStatus is the status notified when it started.
+	//   - "renotify", "escalation": see Delivery.
+	//   - "delayed": the quiet hours of the receiving notify block ended;
+	//     this one notification stands for every change of the host they
+	//     put off, listed in order in Summary (time and sentence each) and
+	//     counted in Message. Probe is set when they were all one probe's
+	//     (Type "Probe"), empty otherwise (Type "Wigo"); OldStatus is what
+	//     was last notified before the first of them (the worst, for
+	//     several probes), NewStatus the status now (the host's, for
+	//     several probes): NewStatus 100 means all of it recovered in the
+	//     night.
 	Kind string `json:"Kind"`
 	// OldStatus and NewStatus are the status codes around the change.
 	OldStatus int `json:"OldStatus"`
@@ -67,7 +77,29 @@ type Notification struct {
 	// settles) and "stopped" on the notification that it settled; empty
 	// otherwise. A receiver that pages can page once for "started".
 	Flapping string `json:"Flapping,omitempty"`
+	// Delivery says how this notification comes, whatever its Kind:
+	// DeliveryFirst, DeliveryRenotify, DeliveryEscalation or
+	// DeliveryDelayed. A receiver that pages can page for "first" and
+	// "escalation", remind for "renotify", and file "delayed" (the night's
+	// changes, sent at the end of the block's quiet hours) with the
+	// morning's mail.
+	Delivery string `json:"Delivery"`
 }
+
+// Delivery values: how a notification comes.
+const (
+	// DeliveryFirst: the first word of a change (probe_changed, host_down,
+	// current_state, acknowledged, …).
+	DeliveryFirst = "first"
+	// DeliveryRenotify: a problem still unresolved (Kind "renotify").
+	DeliveryRenotify = "renotify"
+	// DeliveryEscalation: a problem nobody acknowledged in time, sent to
+	// the block named by escalate_to (Kind "escalation").
+	DeliveryEscalation = "escalation"
+	// DeliveryDelayed: the changes of one host that the receiving block's
+	// quiet hours put off, sent once when they end (Kind "delayed").
+	DeliveryDelayed = "delayed"
+)
 
 // ProbeResult is a probe result in the original Wigo's JSON shape. Free-form
 // parts stay raw JSON so that a notifier forwards them unchanged.

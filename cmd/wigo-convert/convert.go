@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -218,6 +219,8 @@ type converter struct {
 	f        *hclwrite.File
 	root     *hclwrite.Body
 	warnings []string
+	// zone names the machine's time zone (localZone; tests replace it).
+	zone func() string
 }
 
 // Convert turns the text of an original wigo.conf into the equivalent HCL.
@@ -229,7 +232,7 @@ func Convert(src []byte) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &converter{o: o, md: md, f: hclwrite.NewEmptyFile()}
+	c := &converter{o: o, md: md, f: hclwrite.NewEmptyFile(), zone: localZone}
 	c.root = c.f.Body()
 	for _, k := range md.Undecoded() {
 		c.warn("%s: unknown option, not converted", k.String())
@@ -455,6 +458,7 @@ func (c *converter) notifications() {
 	notifiers := []*notifier{web, mail, apprise}
 	c.renotify(notifiers)
 	c.escalate(notifiers, escalation)
+	c.quietHours(append(notifiers, escalation))
 	for _, nt := range append(notifiers, escalation) {
 		if nt == nil || nt.blk == nil {
 			continue
@@ -464,9 +468,64 @@ func (c *converter) notifications() {
 	}
 	c.flapping()
 	c.dependencies()
-	if n.QuietHoursFrom != "" || n.QuietHoursTo != "" {
-		c.warn("Notifications.QuietHoursFrom = %q, QuietHoursTo = %q: not converted", n.QuietHoursFrom, n.QuietHoursTo)
+}
+
+// quietHours carries QuietHoursFrom/To, which held what was below
+// QuietHoursMinLevelToSend for every notifier until they ended, in the
+// machine's local time, to a quiet_hours block in each notify block (a
+// fallback follows its primary's), in the machine's time zone by name.
+func (c *converter) quietHours(notifiers []*notifier) {
+	n := &c.o.Notifications
+	if n.QuietHoursFrom == "" && n.QuietHoursTo == "" {
+		return
 	}
+	if n.QuietHoursFrom == "" || n.QuietHoursTo == "" {
+		c.warn("Notifications.QuietHoursFrom = %q, QuietHoursTo = %q: one without the other held nothing, not converted", n.QuietHoursFrom, n.QuietHoursTo)
+		return
+	}
+	level := n.QuietHoursMinLevelToSend
+	if level <= 100 {
+		c.warn("Notifications.QuietHoursMinLevelToSend = %d: everything was at or above it and got through, the quiet hours held nothing; not converted", level)
+		return
+	}
+	if level > 999 {
+		level = 999
+	}
+	zone := c.zone()
+	if zone == "" {
+		zone = "UTC"
+		c.warn("Notifications.QuietHoursFrom/To: the original read them in the machine's local time, whose zone name could not be found here (TZ, /etc/timezone, /etc/localtime); written as UTC: set time_zone")
+	}
+	for _, nt := range notifiers {
+		if nt == nil || nt.blk == nil || nt.fallback {
+			continue
+		}
+		q := nt.blk.Body().AppendNewBlock("quiet_hours", nil).Body()
+		comment(q, "Was: Notifications.QuietHoursFrom, QuietHoursTo (local time), QuietHoursMinLevelToSend")
+		q.SetAttributeValue("from", str(n.QuietHoursFrom))
+		q.SetAttributeValue("to", str(n.QuietHoursTo))
+		q.SetAttributeValue("time_zone", str(zone))
+		q.SetAttributeValue("min_level", num(level))
+	}
+}
+
+// localZone is the machine's time zone by name: $TZ, /etc/timezone, or
+// where /etc/localtime points in the zone database; "" when none says.
+func localZone() string {
+	if tz := strings.TrimPrefix(os.Getenv("TZ"), ":"); tz != "" && !strings.HasPrefix(tz, "/") {
+		return tz
+	}
+	if b, err := os.ReadFile("/etc/timezone"); err == nil {
+		if tz := strings.TrimSpace(string(b)); tz != "" {
+			return tz
+		}
+	}
+	if target, err := os.Readlink("/etc/localtime"); err == nil {
+		if _, tz, ok := strings.Cut(target, "zoneinfo/"); ok {
+			return tz
+		}
+	}
+	return ""
 }
 
 // notifier is one notify block being written: it is appended once every

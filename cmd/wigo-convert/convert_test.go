@@ -213,6 +213,7 @@ type remote struct {
 }
 
 func TestConvertEverySection(t *testing.T) {
+	t.Setenv("TZ", "Europe/Paris") // the original read quiet hours in local time
 	cfg, res, path := convertFile(t, "testdata/every-option.conf")
 
 	// Global.
@@ -326,6 +327,17 @@ func TestConvertEverySection(t *testing.T) {
 	}
 	if err := notify.CheckInstances([]notify.Instance{webIn, mailIn, appIn, escIn}); err != nil {
 		t.Error(err)
+	}
+	// Quiet hours held every notifier, in the machine's local time: each
+	// block but the fallback (which follows its primary) has them, in the
+	// machine's zone by name.
+	for _, in := range []notify.Instance{webIn, appIn, escIn} {
+		if q := in.QuietHours; q == nil || q.From != "22:00" || q.To != "07:00" || q.TimeZone != "Europe/Paris" || q.MinLevel != 500 {
+			t.Errorf("notify %q quiet_hours = %+v, want 22:00-07:00 Europe/Paris below 500", in.Name, in.QuietHours)
+		}
+	}
+	if mailIn.QuietHours != nil {
+		t.Errorf("the fallback has quiet hours of its own: %+v", mailIn.QuietHours)
 	}
 
 	// Flap detection, the log's retention and the dependencies.

@@ -158,15 +158,16 @@ func TestAcknowledgement(t *testing.T) {
 	awaitLogRows(t, env.url, logs, held, 2)
 	sent(2, "changes of an acknowledged probe")
 
-	// A restart keeps the acknowledgement.
-	r.stop(t)
+	// A kill -9 keeps the acknowledgement, and sends nothing again.
+	r.kill9()
 	r = start(t, env)
-	defer r.stop(t)
+	defer func() { r.stop(t) }()
 	waitFor(t, env.url, 15*time.Second, func(*model.Wigo) bool { return true })
 	if a := acks(t, env.url); len(a) != 1 || a[0].Probe != "flip" || a[0].Comment != "on it" ||
 		a[0].Expires.Before(time.Now().Add(119*time.Minute)) || a[0].Expires.After(time.Now().Add(2*time.Hour)) {
 		t.Fatalf("acks after a restart: %+v, want flip's, expiring in 2 h", a)
 	}
+	sent(2, "the restart")
 	setProbe(t, env, 200)
 	awaitLogRows(t, env.url, logs, held, 3)
 	sent(2, "a change after the restart")
@@ -179,27 +180,37 @@ func TestAcknowledgement(t *testing.T) {
 	if a := acks(t, env.url); len(a) != 0 {
 		t.Fatalf("acks after a worse status: %+v", a)
 	}
+	// Ended, it stays ended through a kill -9: the next change is heard.
+	r.kill9()
+	r = start(t, env)
+	waitFor(t, env.url, 15*time.Second, func(w *model.Wigo) bool { return probeStatus(w, "flip") == 400 })
+	if a := acks(t, env.url); len(a) != 0 {
+		t.Fatalf("acks after a worse status and a kill -9: %+v", a)
+	}
+	sent(3, "the restart after the worse status")
+	setProbe(t, env, 300)
+	sent(4, "a change once the acknowledgement ended")
 
 	// A recovery is notified and ends it.
 	if code, body := change(t, http.MethodPost, ackURL, url.Values{"probe": {"flip"}}); code != 200 {
 		t.Fatalf("second ack: %d %s", code, body)
 	}
-	sent(4, "the second acknowledgement")
+	sent(5, "the second acknowledgement")
 	setProbe(t, env, 100)
-	sent(5, "the recovery")
+	sent(6, "the recovery")
 	if a := acks(t, env.url); len(a) != 0 {
 		t.Fatalf("acks after the recovery: %+v", a)
 	}
 
 	// Removed by hand, the next change is notified again.
 	setProbe(t, env, 300)
-	sent(6, "a new problem")
+	sent(7, "a new problem")
 	// This time from wigocli.
 	cli := func(args ...string) string { t.Helper(); return wigocli(t, env.url, args...) }
 	if out := cli("ack", "e2e-host", "flip", "-comment", "disk swap"); out != "acknowledged e2e-host/flip (CRIT) as local\n" {
 		t.Errorf("wigocli ack: %q", out)
 	}
-	sent(7, "the acknowledgement from wigocli")
+	sent(8, "the acknowledgement from wigocli")
 	if out := cli("acks"); !strings.HasPrefix(out, "e2e-host/flip  CRIT  by local since ") || !strings.HasSuffix(out, ": disk swap\n") {
 		t.Errorf("wigocli acks: %q", out)
 	}
@@ -211,7 +222,7 @@ func TestAcknowledgement(t *testing.T) {
 		t.Errorf("second DELETE: %d, want 404", code)
 	}
 	setProbe(t, env, 200)
-	sent(8, "a change once the ack is removed")
+	sent(9, "a change once the ack is removed")
 }
 
 func truncateForLog(s string) string {

@@ -40,8 +40,7 @@ func TestCheckAttempts(t *testing.T) {
 	// A kill -9 while a recovery is soft: confirmed after the restart.
 	setProbe(t, env, 100)
 	awaitLogRows(t, env.url, logs, "not notified: soft 1/3", 3)
-	r.cmd.Process.Kill()
-	<-r.done
+	r.kill9()
 	r = start(t, env)
 	defer r.stop(t)
 	sent(2, "the recovery confirmed after a kill -9")

@@ -81,8 +81,7 @@ func TestSilenceEndsOnTheClock(t *testing.T) {
 	awaitLogRows(t, env.url, "host=e2e-host&probe=flip", "not notified: silence "+s[0].ID, 1)
 	sent(0, "a change under the silence")
 
-	r.cmd.Process.Kill()
-	<-r.done
+	r.kill9()
 	clk.add(t, time.Hour)
 	r = start(t, env)
 	defer r.stop(t)

@@ -40,13 +40,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	check := fl.Bool("check", false, "validate the configuration (with its wigo.d drop-ins) and exit")
 	version := fl.Bool("version", false, "print the version and exit")
 	fl.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: wigo [-c FILE] [-check] [-version]\n\n")
+		fmt.Fprintf(stderr, "Usage: wigo [-c FILE] [-check] [-version]\n       wigo passwd              print a password hash for a user block\n       wigo [-c FILE] token ... create, list or revoke API tokens\n\n")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	if fl.NArg() > 0 {
+	if fl.Arg(0) == "passwd" {
+		return passwd(os.Stdin, stdout, stderr)
+	}
+	if fl.NArg() > 0 && fl.Arg(0) != "token" {
 		fmt.Fprintf(stderr, "wigo: unexpected argument %q\n", fl.Arg(0))
 		fl.Usage()
 		return 2
@@ -66,6 +69,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if diags.HasErrors() {
 		fmt.Fprint(stderr, config.FormatDiagnostics(diags))
 		return 1
+	}
+	if fl.Arg(0) == "token" {
+		return token(cfg, fl.Args()[1:], stdout, stderr)
 	}
 	if *check {
 		// Plugin blocks are decoded against each plugin's own schema, which

@@ -156,6 +156,13 @@ func startIn(t *testing.T, env daemonEnv, cwd string) *running {
 	return r
 }
 
+// kill9 kills the daemon r with SIGKILL, as a crash would, and waits for
+// it to be gone.
+func (r *running) kill9() {
+	r.cmd.Process.Kill()
+	<-r.done
+}
+
 func (r *running) stop(t *testing.T) {
 	t.Helper()
 	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -31,6 +31,7 @@ type notification struct {
 	NewStatus int
 	Message   string
 	Flapping  string
+	Delivery  string
 }
 
 // sink is a local HTTP receiver for notify-http. While failing is set it
@@ -292,8 +293,7 @@ func TestNotificationFaults(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	plugin := childPID(t, r.cmd.Process.Pid, "notify-http")
-	r.cmd.Process.Kill()
-	<-r.done
+	r.kill9()
 	// The plugin dies with the daemon: no orphan keeps delivering.
 	deadline = time.Now().Add(10 * time.Second)
 	for syscall.Kill(plugin, 0) != syscall.ESRCH {

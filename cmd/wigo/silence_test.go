@@ -78,8 +78,7 @@ func TestSilence(t *testing.T) {
 	sent(1, "changes under a silence")
 
 	// A kill -9 forgets neither the silence nor what it held back.
-	r.cmd.Process.Kill()
-	<-r.done
+	r.kill9()
 	r = start(t, env)
 	defer r.stop(t)
 	waitFor(t, env.url, 15*time.Second, func(*model.Wigo) bool { return true })

@@ -26,6 +26,7 @@ type client struct {
 	base     *url.URL // scheme, host and optional path prefix; never userinfo
 	user     string
 	password string
+	token    string
 	auth     bool
 	timeout  time.Duration
 	http     *http.Client
@@ -37,12 +38,12 @@ func newClient(o *options) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &client{base: base, user: o.user, password: o.password, timeout: o.timeout}
+	c := &client{base: base, user: o.user, password: o.password, token: o.token, timeout: o.timeout}
 	// Credentials written into an -H URL are honoured, but the flags win.
 	if c.user == "" && c.password == "" {
 		c.user, c.password = user, password
 	}
-	c.auth = c.user != "" || c.password != ""
+	c.auth = c.user != "" || c.password != "" || c.token != ""
 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{
@@ -151,11 +152,15 @@ type httpError struct {
 	body   string
 	auth   bool // credentials were sent
 	user   string
+	bearer bool // they were a token
 }
 
 func (e *httpError) Error() string {
 	switch e.code {
 	case http.StatusUnauthorized:
+		if e.bearer {
+			return fmt.Sprintf("%s %s: authentication failed (401): the token in $WIGO_TOKEN is not valid (revoked or expired?)", e.method, e.url)
+		}
 		if e.auth {
 			return fmt.Sprintf("%s %s: authentication failed (401) for login %q: check -u and -p", e.method, e.url, e.user)
 		}
@@ -222,8 +227,11 @@ func (c *client) do(ctx context.Context, method string, query, form url.Values, 
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	if c.auth {
+	switch {
+	case c.user != "" || c.password != "":
 		req.SetBasicAuth(c.user, c.password)
+	case c.token != "":
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -239,7 +247,7 @@ func (c *client) do(ctx context.Context, method string, query, form url.Values, 
 		return nil, fmt.Errorf("%s %s: the answer is larger than %d MiB, giving up", method, u, maxBody>>20)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &httpError{method: method, url: u, code: resp.StatusCode, status: resp.Status, body: string(b), auth: c.auth, user: c.user}
+		return nil, &httpError{method: method, url: u, code: resp.StatusCode, status: resp.Status, body: string(b), auth: c.auth, user: c.user, bearer: c.user == "" && c.password == "" && c.token != ""}
 	}
 	return &response{url: u, body: b, contentType: resp.Header.Get("Content-Type")}, nil
 }

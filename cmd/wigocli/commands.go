@@ -41,6 +41,8 @@ func dispatch(ctx context.Context, c *client, o *options, out *output) (int, err
 		return changeSilence(ctx, c, out, o)
 	case cmdSilences:
 		return showSilences(ctx, c, out)
+	case cmdRun, cmdDisable, cmdEnable:
+		return controlProbe(ctx, c, out, o)
 	}
 	return exitUnknown, fmt.Errorf("internal error: unhandled command %d", o.cmd)
 }
@@ -441,6 +443,49 @@ func showSilences(ctx context.Context, c *client, out *output) (int, error) {
 			line += ": " + s.Comment
 		}
 		fmt.Fprintln(out.w, line)
+	}
+	return exitOK, nil
+}
+
+// controlProbe runs, disables or enables one of an instance's probes.
+func controlProbe(ctx context.Context, c *client, out *output, o *options) (int, error) {
+	form := url.Values{}
+	action := map[cmdKind]string{cmdRun: "run", cmdDisable: "disable", cmdEnable: "enable"}[o.cmd]
+	if o.cmd == cmdDisable {
+		form.Set("reason", o.ackComment)
+		if o.silFor != "" {
+			form.Set("for", o.silFor)
+		}
+		if o.silUntil != "" {
+			form.Set("until", o.silUntil)
+		}
+	}
+	resp, err := c.do(ctx, http.MethodPost, nil, form, "hosts", o.hostArg, "probes", o.probeName, action)
+	if err != nil {
+		return exitUnknown, err
+	}
+	if out.json {
+		out.raw(resp.body)
+		return exitOK, nil
+	}
+	switch o.cmd {
+	case cmdRun:
+		fmt.Fprintf(out.w, "%s/%s: running\n", o.hostArg, o.probeName)
+	case cmdEnable:
+		fmt.Fprintf(out.w, "%s/%s: enabled, running\n", o.hostArg, o.probeName)
+	default:
+		var h struct {
+			Reason, By string
+			Until      time.Time
+		}
+		if err := decodeJSON(resp, &h, "a disabled probe"); err != nil {
+			return exitUnknown, err
+		}
+		until := "until enabled"
+		if !h.Until.IsZero() {
+			until = "until " + h.Until.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(out.w, "%s/%s: disabled by %s %s: %s\n", o.hostArg, o.probeName, h.By, until, h.Reason)
 	}
 	return exitOK, nil
 }

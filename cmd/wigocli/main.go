@@ -61,6 +61,11 @@ Commands:
                           (or an RFC 3339 time) ends it then
   unack HOST [PROBE]      remove that acknowledgement
   acks                    the acknowledgements in force
+  run HOST PROBE          run one of HOST's probes now (HOST: this instance)
+  disable HOST PROBE      stop running it: -comment TEXT says why (required),
+                          -for 1h or -until an RFC 3339 time ends it (else
+                          until enabled); kept across restarts
+  enable HOST PROBE       run it again, at once
   silence                 hold back the notifications of what -host, -group
                           and -probe match (* for any run of characters) for
                           -for 2h, or -until an RFC 3339 time; -start TIME
@@ -77,6 +82,8 @@ Flags (before or after the command):
   -u login       basic-auth login
   -p password    basic-auth password; defaults to $WIGO_PASSWORD, which keeps
                  it out of the process list
+                 Without -u, $WIGO_TOKEN (an API token: wigo token create) is
+                 sent as Authorization: Bearer
   -k             do not verify the TLS certificate (insecure; off by default)
   -timeout d     give up after d, e.g. 3s (default 10s)
   -color when    auto, always or never (default auto: colours only when stdout
@@ -141,6 +148,10 @@ func (a *app) run(args []string) int {
 	if opts.password == "" && opts.user != "" {
 		opts.password = a.getenv("WIGO_PASSWORD")
 	}
+	if opts.user == "" {
+		// An API token (wigo token create), as a bearer; -u wins.
+		opts.token = a.getenv("WIGO_TOKEN")
+	}
 
 	color, err := colorEnabled(opts.color, a.isTerminal(a.stdout), a.getenv)
 	if err != nil {
@@ -195,6 +206,9 @@ const (
 	cmdSilenceExtend
 	cmdUnsilence
 	cmdSilences
+	cmdRun
+	cmdDisable
+	cmdEnable
 )
 
 // options is the parsed command line.
@@ -202,6 +216,7 @@ type options struct {
 	host     string
 	user     string
 	password string
+	token    string
 	insecure bool
 	timeout  time.Duration
 	color    string
@@ -307,8 +322,8 @@ func parseArgs(args []string) (*options, error) {
 		where string
 	}{
 		{logFlags, o.cmd == cmdLogs || o.cmd == cmdSilence, "the logs and silence commands"},
-		{ackFlags, o.cmd == cmdAck || (o.cmd == cmdSilence && !ackOnly(fs)), "the ack command (-comment: ack and silence)"},
-		{silenceFlags, o.cmd == cmdSilence || (o.cmd == cmdSilenceExtend && !flagGiven(fs, "start")), "the silence command"},
+		{ackFlags, o.cmd == cmdAck || ((o.cmd == cmdSilence || o.cmd == cmdDisable) && !ackOnly(fs)), "the ack command (-comment: ack, silence and disable)"},
+		{silenceFlags, o.cmd == cmdSilence || ((o.cmd == cmdSilenceExtend || o.cmd == cmdDisable) && !flagGiven(fs, "start")), "the silence command (-for, -until: silence extend and disable)"},
 	} {
 		if g.ok {
 			continue
@@ -329,6 +344,9 @@ func parseArgs(args []string) (*options, error) {
 				return nil, fmt.Errorf("-%s does not apply to silence", f)
 			}
 		}
+	}
+	if o.cmd == cmdDisable && o.ackComment == "" {
+		return nil, errors.New("say why the probe is disabled: -comment TEXT (and -for DURATION or -until TIME, else until enabled)")
 	}
 	if (o.cmd == cmdSilence || o.cmd == cmdSilenceExtend) && (o.silFor == "") == (o.silUntil == "") {
 		return nil, errors.New("give how long the silence lasts: -for DURATION (2h, 90m) or -until TIME (RFC 3339)")
@@ -393,6 +411,12 @@ func parseCommand(o *options, words []string) error {
 			return fmt.Errorf("silences takes no argument, got %q", strings.Join(words[1:], " "))
 		}
 		o.cmd = cmdSilences
+	case "run", "disable", "enable":
+		if len(words) != 3 {
+			return fmt.Errorf("usage: wigocli %s HOST PROBE", words[0])
+		}
+		o.cmd = map[string]cmdKind{"run": cmdRun, "disable": cmdDisable, "enable": cmdEnable}[words[0]]
+		o.hostArg, o.probeName = words[1], words[2]
 	case "acks":
 		if len(words) != 1 {
 			return fmt.Errorf("acks takes no argument, got %q", strings.Join(words[1:], " "))

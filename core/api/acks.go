@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wigo-project/wigo/core/auth"
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/state"
 )
@@ -22,13 +23,13 @@ type ackList struct {
 	Acks []event.Ack `json:"Acks"`
 }
 
-// author is who makes a change: the basic-auth user, else "local" (without
-// a login, changes come from the local machine only).
+// author is who makes a change: the request's identity (core/auth), such
+// as a user, "token:NAME", or "local" for this machine without credentials.
 func author(r *http.Request) string {
-	if u, _, ok := r.BasicAuth(); ok && u != "" {
-		return u
+	if id, ok := auth.FromRequest(r); ok {
+		return id.Name
 	}
-	return "local"
+	return "anonymous"
 }
 
 func (s *server) getAcks(r *http.Request) (any, error) {

@@ -6,8 +6,8 @@
 //
 // The handler is plain net/http and needs no server to be tested: build it
 // with New and call ServeHTTP with an httptest.ResponseRecorder. TLS, the
-// listener and the websocket are the daemon's business; RequireBasicAuth is
-// exported so the daemon can put the same credentials in front of those.
+// listener and the websocket are the daemon's business; who may do what is
+// core/auth's, and each route's role is in the route table.
 package api
 
 import (
@@ -18,7 +18,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/wigo-project/wigo/core/auth"
 	"github.com/wigo-project/wigo/core/decide"
+	"github.com/wigo-project/wigo/core/edge"
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/state"
@@ -125,10 +127,14 @@ type Options struct {
 	// Flush, when set, returns once every event published so far is
 	// committed to the store: a change answered 200 is durable.
 	Flush func(context.Context) error
-	// Login and Password turn on HTTP basic auth for every route when either
-	// is set (a password alone must not leave the API open).
-	Login    string
-	Password string
+	// Auth establishes who makes each request (core/auth); the route
+	// table says which role each route needs. Nil is an instance without
+	// credentials: anyone reads, the machine itself changes.
+	Auth *auth.Authenticator
+	// Tokens, when set, serves the token routes (/api/tokens).
+	Tokens TokenStore
+	// Probes, when set, runs and disables the local probes.
+	Probes ProbeControl
 	// Gzip compresses answers for clients that accept it.
 	Gzip bool
 	// Logger receives request logs (debug level) and handler failures. Nil
@@ -149,6 +155,8 @@ type server struct {
 	decider   *decide.Decider
 	// endSilence is Options.EndSilence.
 	endSilence func(event.Silence, string)
+	tokens     TokenStore
+	probes     ProbeControl
 	flush      func(context.Context) error
 	gzip       bool
 	version    string
@@ -168,6 +176,8 @@ func New(opts Options) http.Handler {
 		authority:  opts.Authority,
 		decider:    opts.Decider,
 		endSilence: opts.EndSilence,
+		tokens:     opts.Tokens,
+		probes:     opts.Probes,
 		flush:      opts.Flush,
 		gzip:       opts.Gzip,
 		version:    opts.Version,
@@ -192,13 +202,15 @@ func New(opts Options) http.Handler {
 	}
 	// Everything else, under /api or not, is a JSON 404 rather than
 	// ServeMux's plain-text one.
-	s.mux.Handle("/", s.endpoint(route{Pattern: "/", handle: notFound}))
+	// A viewer's: on an instance with a login, who has none learns nothing
+	// of what exists.
+	s.mux.Handle("/", s.endpoint(route{Pattern: "/", Role: auth.RoleViewer, handle: notFound}))
 
-	var h http.Handler = s.mux
-	if opts.Login != "" || opts.Password != "" {
-		h = RequireBasicAuth(opts.Login, opts.Password, h, s.writeError)
+	authn := opts.Auth
+	if authn == nil {
+		authn = auth.New(auth.Options{Anonymous: auth.RoleViewer, Local: auth.RoleAdmin, Deny: edge.Refuse})
 	}
-	return s.observe(h)
+	return s.observe(authn.Middleware(s.mux))
 }
 
 // route is one entry of the API's route table.
@@ -206,10 +218,28 @@ type route struct {
 	// Method is GET, POST or DELETE (GET routes answer HEAD too); empty
 	// accepts any method.
 	Method string
+	// Role is what the request's identity must have (core/auth).
+	Role auth.Role
 	// Pattern is a net/http ServeMux pattern without the method.
 	Pattern string
 	// handle produces the value encoded as the 200 answer, or an error.
 	handle func(r *http.Request) (any, error)
+}
+
+// RouteInfo is one route of the API's table, as documentation and the
+// tests of who may call what read it.
+type RouteInfo struct {
+	Method, Pattern string
+	Role            auth.Role
+}
+
+// Routes lists the API's route table.
+func Routes() []RouteInfo {
+	var out []RouteInfo
+	for _, rt := range (&server{}).routes() {
+		out = append(out, RouteInfo{Method: rt.Method, Pattern: rt.Pattern, Role: rt.Role})
+	}
+	return out
 }
 
 // routes is the route table. Methods are checked by endpoint rather than
@@ -217,36 +247,45 @@ type route struct {
 // error.
 func (s *server) routes() []route {
 	return []route{
-		{http.MethodGet, "/api", s.getDocument},
-		{http.MethodGet, "/api/status", s.getStatus},
-		{http.MethodGet, "/api/logs", s.getLogs},
-		{http.MethodGet, "/api/logs/indexes", s.getLogIndexes},
-		{http.MethodGet, "/api/held", s.getHeld},
-		{http.MethodGet, "/api/groups", s.getGroups},
-		{http.MethodGet, "/api/groups/{group}", s.getGroup},
-		{http.MethodGet, "/api/groups/{group}/logs", s.getGroupLogs},
-		{http.MethodGet, "/api/groups/{group}/probes/{probe}/logs", s.getGroupProbeLogs},
-		{http.MethodGet, "/api/hosts", s.getHosts},
-		{http.MethodGet, "/api/hosts/{hostname}", s.getHost},
-		{http.MethodDelete, "/api/hosts/{hostname}", s.deleteHost},
-		{http.MethodPost, "/api/hosts/{hostname}/ack", s.postAck},
-		{http.MethodDelete, "/api/hosts/{hostname}/ack", s.deleteAck},
-		{http.MethodGet, "/api/acks", s.getAcks},
-		{http.MethodGet, "/api/silences", s.getSilences},
-		{http.MethodPost, "/api/silences", s.postSilence},
-		{http.MethodPost, "/api/silences/{id}", s.postSilenceEnd},
-		{http.MethodDelete, "/api/silences/{id}", s.deleteSilence},
-		{http.MethodGet, "/api/hosts/{hostname}/status", s.getHostStatus},
-		{http.MethodGet, "/api/hosts/{hostname}/logs", s.getHostLogs},
-		{http.MethodGet, "/api/hosts/{hostname}/probes", s.getHostProbes},
-		{http.MethodGet, "/api/hosts/{hostname}/probes/{probe}", s.getHostProbe},
-		{http.MethodGet, "/api/hosts/{hostname}/probes/{probe}/status", s.getHostProbeStatus},
-		{http.MethodGet, "/api/hosts/{hostname}/probes/{probe}/logs", s.getHostProbeLogs},
-		{http.MethodGet, "/api/probes/{probe}/logs", s.getProbeLogs},
-		{http.MethodGet, "/api/authority/hosts", s.getAuthority},
-		{http.MethodPost, "/api/authority/hosts/{uuid}/allow", s.postAllow},
-		{http.MethodPost, "/api/authority/hosts/{uuid}/revoke", s.postRevoke},
-		{http.MethodPost, "/api/authority/hosts/{uuid}/relay", s.postRelay},
+		{http.MethodGet, auth.RoleViewer, "/api", s.getDocument},
+		{http.MethodGet, auth.RoleViewer, "/api/status", s.getStatus},
+		{http.MethodGet, auth.RoleViewer, "/api/logs", s.getLogs},
+		{http.MethodGet, auth.RoleViewer, "/api/logs/indexes", s.getLogIndexes},
+		{http.MethodGet, auth.RoleViewer, "/api/held", s.getHeld},
+		{http.MethodGet, auth.RoleViewer, "/api/groups", s.getGroups},
+		{http.MethodGet, auth.RoleViewer, "/api/groups/{group}", s.getGroup},
+		{http.MethodGet, auth.RoleViewer, "/api/groups/{group}/logs", s.getGroupLogs},
+		{http.MethodGet, auth.RoleViewer, "/api/groups/{group}/probes/{probe}/logs", s.getGroupProbeLogs},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts", s.getHosts},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}", s.getHost},
+		{http.MethodDelete, auth.RoleOperator, "/api/hosts/{hostname}", s.deleteHost},
+		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/ack", s.postAck},
+		{http.MethodDelete, auth.RoleOperator, "/api/hosts/{hostname}/ack", s.deleteAck},
+		{http.MethodGet, auth.RoleViewer, "/api/acks", s.getAcks},
+		{http.MethodGet, auth.RoleViewer, "/api/silences", s.getSilences},
+		{http.MethodPost, auth.RoleOperator, "/api/silences", s.postSilence},
+		{http.MethodPost, auth.RoleOperator, "/api/silences/{id}", s.postSilenceEnd},
+		{http.MethodDelete, auth.RoleOperator, "/api/silences/{id}", s.deleteSilence},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/status", s.getHostStatus},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/logs", s.getHostLogs},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes", s.getHostProbes},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}", s.getHostProbe},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}/status", s.getHostProbeStatus},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}/logs", s.getHostProbeLogs},
+		{http.MethodGet, auth.RoleViewer, "/api/probes/{probe}/logs", s.getProbeLogs},
+		{http.MethodGet, auth.RoleViewer, "/api/authority/hosts", s.getAuthority},
+		{http.MethodPost, auth.RoleOperator, "/api/authority/hosts/{uuid}/allow", s.postAllow},
+		{http.MethodPost, auth.RoleOperator, "/api/authority/hosts/{uuid}/revoke", s.postRevoke},
+		{http.MethodPost, auth.RoleAdmin, "/api/authority/hosts/{uuid}/relay", s.postRelay},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/schedule", s.getSchedule},
+		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/run", s.postRun},
+		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/disable", s.postDisable},
+		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/enable", s.postEnable},
+		{http.MethodGet, auth.RoleNone, "/api/whoami", s.getWhoami},
+		{http.MethodGet, auth.RoleNone, "/api/openapi.json", s.getOpenAPI},
+		{http.MethodGet, auth.RoleAdmin, "/api/tokens", s.getTokens},
+		{http.MethodPost, auth.RoleAdmin, "/api/tokens", s.postToken},
+		{http.MethodDelete, auth.RoleAdmin, "/api/tokens/{id}", s.deleteToken},
 	}
 }
 
@@ -263,9 +302,6 @@ func (s *server) endpoint(routes ...route) http.Handler {
 	}
 	allow := strings.Join(methods, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.version != "" {
-			w.Header().Set("X-Wigo-Version", s.version)
-		}
 		var rt *route
 		for i := range routes {
 			m := routes[i].Method
@@ -273,6 +309,20 @@ func (s *server) endpoint(routes ...route) http.Handler {
 				rt = &routes[i]
 				break
 			}
+		}
+		role := auth.RoleViewer // to learn which methods a path has
+		if rt != nil {
+			role = rt.Role
+		}
+		if d := auth.Check(r, role); d != nil {
+			if d.Status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Basic realm="wigo"`)
+			}
+			s.writeError(w, r, errorf(d.Status, "%s", d.Message))
+			return
+		}
+		if s.version != "" {
+			w.Header().Set("X-Wigo-Version", s.version)
 		}
 		if rt == nil {
 			w.Header().Set("Allow", allow)

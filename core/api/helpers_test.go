@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wigo-project/wigo/core/auth"
+	"github.com/wigo-project/wigo/core/edge"
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/state"
 	"github.com/wigo-project/wigo/core/store"
@@ -162,6 +164,11 @@ type request struct {
 
 func get(target string) request { return request{method: http.MethodGet, target: target} }
 
+// withLogin is an authenticator with the original's single login.
+func withLogin(login, password string) *auth.Authenticator {
+	return auth.New(auth.Options{Login: login, Password: password, Deny: edge.Refuse})
+}
+
 func (q request) with(key, value string) request {
 	if q.header == nil {
 		q.header = http.Header{}
@@ -175,8 +182,11 @@ func (q request) auth(user, pass string) request {
 	return q
 }
 
+// serve answers q as made from this machine (the loopback address), which
+// an instance without credentials lets change anything.
 func serve(h http.Handler, q request) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(q.method, q.target, nil)
+	r.RemoteAddr = "127.0.0.1:40000"
 	for k, v := range q.header {
 		r.Header[k] = v
 	}

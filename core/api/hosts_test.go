@@ -11,7 +11,7 @@ import (
 // behind the same basic auth as every other route.
 func TestDeleteHost(t *testing.T) {
 	st, _ := newFixtureState(t)
-	h := New(Options{State: st, Login: "admin", Password: "secret"})
+	h := New(Options{State: st, Auth: withLogin("admin", "secret")})
 	del := request{method: http.MethodDelete, target: "/api/hosts/leaf-1"}
 
 	if w := serve(h, del); w.Code != http.StatusUnauthorized {

@@ -1,44 +1,10 @@
 package api
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
 	"runtime/debug"
 	"time"
 )
-
-// RequireBasicAuth lets through only requests carrying the given basic-auth
-// credentials; others get 401 with a Basic challenge. onDenied writes the 401
-// body (the API passes its JSON error writer); nil writes a plain one. The
-// daemon wraps the websocket and the UI with it so every route shares one
-// check.
-//
-// Both the login and the password are always compared, in constant time and
-// over SHA-256 digests (so neither their contents nor their lengths show in
-// the timing), and the results are combined without branching: a failure does
-// not reveal which of the two was wrong.
-func RequireBasicAuth(login, password string, next http.Handler, onDenied func(http.ResponseWriter, *http.Request, error)) http.Handler {
-	wantLogin := sha256.Sum256([]byte(login))
-	wantPassword := sha256.Sum256([]byte(password))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		gotLogin := sha256.Sum256([]byte(u))
-		gotPassword := sha256.Sum256([]byte(p))
-		match := subtle.ConstantTimeCompare(gotLogin[:], wantLogin[:]) &
-			subtle.ConstantTimeCompare(gotPassword[:], wantPassword[:])
-		if ok && match == 1 {
-			next.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("WWW-Authenticate", `Basic realm="wigo"`)
-		if onDenied == nil {
-			http.Error(w, "authentication required", http.StatusUnauthorized)
-			return
-		}
-		onDenied(w, r, errorf(http.StatusUnauthorized, "authentication required"))
-	})
-}
 
 // recorder remembers what was answered, for the request log and for the
 // panic handler (which may only write an error if nothing was sent yet).

@@ -131,6 +131,11 @@ type Config struct {
 	Maintenance []Maintenance
 	// Dependencies lists the dependency "x" blocks, in file order.
 	Dependencies []Dependency
+	// Users lists the user "x" blocks, in file order.
+	Users []User
+	// Checks lists the check "x" blocks (per-probe check attempts), in
+	// file order: the first that matches a probe applies.
+	Checks []Check
 
 	// Files names the files that were loaded, in merge order, so -check and
 	// the startup log can say exactly what was read.
@@ -167,6 +172,12 @@ type HTTP struct {
 	// AllowedOrigins are other origins whose pages may change things here
 	// and open the websocket ("https://noc.example:8443").
 	AllowedOrigins []string
+	// AnonymousRole is anonymous_role: "none" or "viewer", what a request
+	// without credentials may do; "" is the default (viewer when neither a
+	// login nor a user is configured, else none).
+	AnonymousRole string
+	// TrustedProxy is the trusted_proxy block, nil without one.
+	TrustedProxy *TrustedProxy
 }
 
 // TLS reports whether the server must speak HTTPS.

@@ -2,7 +2,9 @@ package config
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -26,5 +28,34 @@ func TestDocumentedExamplesParse(t *testing.T) {
 	}
 	if total < 10 {
 		t.Fatalf("only %d HCL examples found: the pattern no longer matches the docs", total)
+	}
+}
+
+// The README's layout table names every package of the tree: a package
+// added without a line there fails here.
+func TestReadmeLayoutNamesEveryPackage(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	start := strings.Index(readme, "## Layout")
+	if start < 0 {
+		t.Fatal("README has no Layout section")
+	}
+	layout := readme[start:]
+	for _, parent := range []string{"core", "cmd"} {
+		entries, err := os.ReadDir(filepath.Join("../..", parent))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.IsDir() && !strings.Contains(layout, "`"+parent+"/"+e.Name()+"`") {
+				t.Errorf("README's layout table does not name %s/%s", parent, e.Name())
+			}
+		}
+	}
+	if !strings.Contains(layout, "`plugins/*`") || !strings.Contains(layout, "`sdk`") {
+		t.Error("README's layout table does not name plugins/* and sdk")
 	}
 }

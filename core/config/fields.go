@@ -74,6 +74,19 @@ var httpFields = []field[HTTP]{
 	boolField("gzip", func(h *HTTP) *bool { return &h.Gzip }),
 	namesField("allowed_hosts", func(h *HTTP) *[]string { return &h.AllowedHosts }),
 	namesField("allowed_origins", func(h *HTTP) *[]string { return &h.AllowedOrigins }),
+	{name: "anonymous_role", decode: func(h *HTTP, a *hcl.Attribute, ctx fieldCtx) (bool, hcl.Diagnostics) {
+		var v string
+		set, diags := decodeAttr(a, &v)
+		if !set {
+			return false, diags
+		}
+		if v != "" && v != "none" && v != "viewer" {
+			return false, append(diags, invalid(a, "Invalid anonymous_role",
+				fmt.Sprintf("%s must be \"none\" or \"viewer\" (give a user or a token more), got %.40q.", ctx.name, v)))
+		}
+		h.AnonymousRole = v
+		return true, diags
+	}},
 }
 
 var notificationFields = []field[Notifications]{

@@ -150,14 +150,18 @@ var topSchema = func() *hcl.BodySchema {
 	for _, t := range []string{"http", "notifications", "logs", "flapping"} {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: t})
 	}
-	for _, t := range []string{KindNotify, KindOutput, KindTransport, KindMaintenance, KindDependency} {
+	for _, t := range []string{KindNotify, KindOutput, KindTransport, KindMaintenance, KindDependency, KindCheck, KindUser} {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: t, LabelNames: []string{"name"}})
 	}
 	return s
 }()
 
 var (
-	httpSchema          = schemaOf(httpFields)
+	httpSchema = func() *hcl.BodySchema {
+		s := schemaOf(httpFields)
+		s.Blocks = []hcl.BlockHeaderSchema{{Type: "trusted_proxy"}}
+		return s
+	}()
 	notificationsSchema = schemaOf(notificationFields)
 	logsSchema          = schemaOf(logsFields)
 	flappingSchema      = schemaOf(flappingFields)
@@ -211,6 +215,14 @@ func (l *loader) file(s Source) {
 			l.dependency(b, base)
 			continue
 		}
+		if b.Type == KindCheck {
+			l.check(b, base)
+			continue
+		}
+		if b.Type == KindUser {
+			l.user(b, base)
+			continue
+		}
 		if !singletonBlocks[b.Type] {
 			l.plugin(b, base, s.Src)
 			continue
@@ -231,6 +243,14 @@ func (l *loader) file(s Source) {
 			c, d := b.Body.Content(httpSchema)
 			l.add(d)
 			apply(l, &l.cfg.HTTP, httpFields, c.Attributes, base, "http.")
+			for i, pb := range c.Blocks {
+				if i > 0 {
+					l.add(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Duplicate trusted_proxy block",
+						Detail: "The http block has one trusted_proxy.", Subject: pb.DefRange.Ptr()}})
+					break
+				}
+				l.trustedProxy(pb, base)
+			}
 		case "notifications":
 			c, d := b.Body.Content(notificationsSchema)
 			l.add(d)

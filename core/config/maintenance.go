@@ -4,10 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
-	// The zone database inside the binary: a time_zone must mean the same
-	// on a minimal host or container without /usr/share/zoneinfo.
-	_ "time/tzdata"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -78,10 +74,9 @@ func (l *loader) maintenance(b *hcl.Block, base string) {
 	if len(l.diags) > n && l.diags[n:].HasErrors() {
 		return
 	}
-	loc, err := time.LoadLocation(m.TimeZone)
-	if err != nil || m.TimeZone == "" || m.TimeZone == "Local" {
-		l.add(hcl.Diagnostics{attrDiag(content.Attributes["time_zone"], b, "Unknown time zone",
-			fmt.Sprintf("time_zone = %q is not a time zone name such as \"Europe/Paris\" or \"UTC\".", m.TimeZone))})
+	loc, err := schedule.LoadZone(m.TimeZone)
+	if err != nil {
+		l.add(hcl.Diagnostics{attrDiag(content.Attributes["time_zone"], b, "Unknown time zone", err.Error()+".")})
 		return
 	}
 	a := content.Attributes["schedule"]

@@ -48,7 +48,9 @@ type Daemon struct {
 	probe *probe.Manager
 
 	plugins *plugin.Manager
-	notify  *notify.Pipeline
+	// routes are the HTTP routes besides the API's, with their roles.
+	routes []route
+	notify *notify.Pipeline
 	// decider holds what the core's decisions depend on (acknowledgements,
 	// silences).
 	decider *decide.Decider
@@ -56,8 +58,9 @@ type Daemon struct {
 	clock Clock
 	// reloaded wakes the scheduler of silences after a reload.
 	reloaded chan struct{}
-	// opened remembers the maintenance silences opened by this run, with
-	// their end, so that one expired early is not opened again.
+	// opened remembers the maintenance silences opened and not past their
+	// window's end, by this run and the previous ones (the store keeps
+	// them), so that one ended or expired early is not opened again.
 	opened map[string]time.Time
 	// logSub feeds the store's writer (log rows, the records a restart
 	// restores, the outbox).
@@ -92,6 +95,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	decider.SetClock(o.clock.Now)
 	decider.SetFlapping(cfg.Flapping.Window, cfg.Flapping.Threshold)
 	decider.SetAttempts(cfg.Attempts, cfg.RecoveryAttempts)
+	decider.SetChecks(checks(cfg))
 	decider.SetDependencies(dependencies(cfg), cfg.AliveTimeout)
 	st := state.New(state.Options{
 		Now:          o.clock.Now,
@@ -120,6 +124,11 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 		db.Close()
 		return nil, err
 	}
+	opened, err := db.MaintenanceOpened(context.Background(), o.clock.Now())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("restore the maintenance windows opened by the previous run: %w", err)
+	}
 	instances, blocks, diags := notifiers(cfg)
 	if diags.HasErrors() {
 		db.Close()
@@ -127,14 +136,19 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	}
 	every := map[string]time.Duration{}
 	escalation := map[string]decide.Escalation{}
+	quiet := map[string]decide.Quiet{}
 	for _, in := range instances {
 		every[in.Name] = in.RenotifyEvery
 		if in.EscalateTo != "" {
 			escalation[in.Name] = decide.Escalation{After: in.EscalateAfter, To: in.EscalateTo, MinLevel: in.Filter.MinLevel}
 		}
+		if q := in.QuietHours; q != nil {
+			quiet[in.Name] = decide.Quiet{Window: q.Window, MinLevel: q.MinLevel, Accepts: in.Filter.Accepts}
+		}
 	}
 	decider.SetRenotify(every)
 	decider.SetEscalation(escalation)
+	decider.SetQuietHours(quiet)
 	// A notifier that comes (back) up resumes what waited for it at once.
 	var pipeline *notify.Pipeline
 	onRunning := func(kind, label string) {
@@ -161,17 +175,23 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	}
 	d := &Daemon{log: log, cfg: cfg, uuid: id, clock: o.clock, bus: bus, state: st, store: db, decider: decider,
 		plugins: plugins, notify: pipeline, notifyBlocks: blocks,
-		reloaded: make(chan struct{}, 1), opened: map[string]time.Time{}}
+		reloaded: make(chan struct{}, 1), opened: opened}
 	// The store subscribes first, before anything can publish, and loses
 	// nothing: it applies back-pressure rather than dropping a status
 	// change. It only asks for the kinds it may log, record (the hosts,
 	// acknowledgements and silences a restart restores) or notify, so the
-	// high-volume probe_updated stream never crosses its channel.
+	// high-volume probe_updated stream never crosses its channel: only the
+	// few results logged (those counting toward a soft change) do.
 	d.logSub = d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096,
 		Kinds: append([]event.Kind{event.HostAppeared, event.Acknowledged, event.AckRemoved,
-			event.SilenceSet, event.SilenceEnded}, notify.Kinds...)})
+			event.SilenceSet, event.SilenceEnded}, notify.Kinds...), Also: (*event.Event).Logged})
 
 	d.metrics = d.newMetricsRouter()
+	holds, err := db.Holds(context.Background())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	d.probe = probe.New(probe.Options{
 		Dir:       cfg.ProbesDir,
 		ConfigDir: cfg.ProbesConfigDir,
@@ -179,6 +199,18 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 		Logger:    log.Named("probe"),
 		Sink:      st,
 		Previous:  st.Local().ProbeNames(),
+		Holds:     holds,
+		Now:       o.clock.Now,
+		At:        o.clock.At,
+		OnHold: func(h probe.Hold, on bool) {
+			err := db.EndHold(context.Background(), h.Probe)
+			if on {
+				err = db.SetHold(context.Background(), h)
+			}
+			if err != nil {
+				log.Error("probe hold not kept", "probe", h.Probe, "error", err)
+			}
+		},
 	})
 	if cfg.HTTP.Enabled {
 		if err := d.listen(); err != nil {
@@ -379,6 +411,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 	d.state.SetAliveTimeout(cfg.AliveTimeout)
 	d.decider.SetFlapping(cfg.Flapping.Window, cfg.Flapping.Threshold)
 	d.decider.SetAttempts(cfg.Attempts, cfg.RecoveryAttempts)
+	d.decider.SetChecks(checks(cfg))
 	d.decider.SetDependencies(dependencies(cfg), cfg.AliveTimeout)
 	if !reflect.DeepEqual(old.HTTP, cfg.HTTP) {
 		d.log.Warn("http settings changed: restart the daemon to apply them")

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/wigo-project/wigo/core/api"
+	"github.com/wigo-project/wigo/core/auth"
 	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/edge"
 	"github.com/wigo-project/wigo/core/notify"
@@ -23,7 +24,7 @@ import (
 // handler builds everything the HTTP server answers: the JSON API under
 // /api, the websocket at /api/ws and the web UI at /. Every route sits
 // behind the edge guard (security headers, Host check, cross-site check)
-// and the same basic auth when a login or password is set. It also returns
+// and the identity check (core/auth), and needs a role. It also returns
 // the websocket hub, which the server must close on shutdown.
 func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 	h := d.cfg.HTTP
@@ -37,15 +38,17 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	authn := d.authenticator(log)
 	apiHandler := api.New(api.Options{
+		Auth:       authn,
+		Tokens:     d.store,
+		Probes:     d.probe,
 		State:      d.state,
 		Authority:  pushAuthority(d.plugins, d.cfg),
 		Decider:    d.decider,
 		EndSilence: d.EndSilence,
 		Flush:      d.store.Flush,
 		Logs:       d.store,
-		Login:      h.Login,
-		Password:   h.Password,
 		Gzip:       h.Gzip,
 		Logger:     log,
 		Version:    Version,
@@ -54,27 +57,73 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 		State:          d.state,
 		Acks:           d.decider.Acks,
 		Silences:       d.decider.Silences,
+		Soft:           d.decider.SoftStates,
 		Logger:         d.log.Named("ws"),
 		AllowedOrigins: h.AllowedOrigins,
 	})
 	page := ui.New()
-	auth := func(next http.Handler) http.Handler {
-		if h.Login == "" && h.Password == "" {
-			return next
-		}
-		return api.RequireBasicAuth(h.Login, h.Password, next, nil)
+	d.routes = []route{
+		{"/api/ws", auth.RoleViewer, auth.RoleViewer, hub},
+		{"/api/notifications", auth.RoleViewer, auth.RoleOperator, d.notify.Handler()},
+		{"/api/notifications/", auth.RoleViewer, auth.RoleOperator, d.notify.Handler()},
+		{"GET /api/plugins", auth.RoleViewer, auth.RoleViewer, http.HandlerFunc(d.servePlugins)},
+		{"GET /metrics", auth.RoleViewer, auth.RoleViewer, d.metricsHandler(hub, pushAuthority(d.plugins, d.cfg))},
+		{"/", auth.RoleViewer, auth.RoleViewer, page},
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/ws", auth(hub))
-	// The API keeps its own auth, JSON errors and 404s for all of /api.
+	// The API checks the role of each of its routes (its route table),
+	// and answers JSON errors and 404s for all of /api.
 	mux.Handle("/api", apiHandler)
 	mux.Handle("/api/", apiHandler)
-	mux.Handle("/api/notifications", auth(d.notify.Handler()))
-	mux.Handle("/api/notifications/", auth(d.notify.Handler()))
-	mux.Handle("GET /api/plugins", auth(http.HandlerFunc(d.servePlugins)))
-	mux.Handle("GET /metrics", auth(d.metricsHandler(hub, pushAuthority(d.plugins, d.cfg))))
-	mux.Handle("/", auth(page))
-	return guard.Wrap(localWritesOnly(h.Login != "" || h.Password != "", mux)), hub, nil
+	for _, rt := range d.routes {
+		read, write := authn.Require(rt.read, rt.handler), authn.Require(rt.write, rt.handler)
+		mux.Handle(rt.pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				read.ServeHTTP(w, r)
+				return
+			}
+			write.ServeHTTP(w, r)
+		}))
+	}
+	return guard.Wrap(authn.Middleware(mux)), hub, nil
+}
+
+// route is one of the routes the daemon serves besides the API's: the
+// role reading it (GET, HEAD) needs, and the role any other method needs.
+type route struct {
+	pattern     string
+	read, write auth.Role
+	handler     http.Handler
+}
+
+// authenticator is who may do what, from the configuration: the users,
+// the original's single login (an admin), API tokens, the trusted proxy.
+// Without any of them an instance behaves as before roles: anyone reads,
+// and the machine itself (loopback) may change anything; with one,
+// requests without credentials get anonymous_role (default none), the
+// loopback address included.
+func (d *Daemon) authenticator(log hclog.Logger) *auth.Authenticator {
+	h := d.cfg.HTTP
+	opts := auth.Options{Login: h.Login, Password: h.Password, Tokens: d.store, Deny: edge.Refuse,
+		Now: d.clock.Now, Logger: log.Named("auth")}
+	for _, u := range d.cfg.Users {
+		opts.Users = append(opts.Users, auth.User{Name: u.Name, PasswordHash: u.PasswordHash, Role: u.Role})
+	}
+	if p := h.TrustedProxy; p != nil {
+		opts.Proxy = &auth.Proxy{Header: p.Header, RoleHeader: p.RoleHeader, DefaultRole: p.DefaultRole, From: p.From}
+	}
+	credentials := h.Login != "" || len(d.cfg.Users) > 0 || h.TrustedProxy != nil
+	opts.Anonymous, opts.Local = auth.RoleViewer, auth.RoleAdmin
+	if credentials {
+		opts.Anonymous, opts.Local = auth.RoleNone, auth.RoleNone
+	}
+	if h.AnonymousRole == "viewer" {
+		opts.Anonymous = auth.RoleViewer
+		opts.Local = max(opts.Local, auth.RoleViewer)
+	} else if h.AnonymousRole == "none" {
+		opts.Anonymous = auth.RoleNone
+	}
+	return auth.New(opts)
 }
 
 // pluginHealth is one entry of GET /api/plugins: the plugin process's
@@ -105,34 +154,6 @@ func (d *Daemon) servePlugins(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	json.NewEncoder(w).Encode(out)
-}
-
-// localWritesOnly refuses mutating requests (approving a push client,
-// retrying a notification) from other hosts when no login is configured:
-// an instance left without credentials can be read from the network, but
-// only changed from the machine itself.
-func localWritesOnly(authConfigured bool, next http.Handler) http.Handler {
-	if authConfigured {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && !fromLoopback(r) {
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(http.StatusForbidden)
-			json.NewEncoder(w).Encode(map[string]string{"error": "changes from another host need authentication: set http.login and http.password"})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func fromLoopback(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (d *Daemon) listen() error {

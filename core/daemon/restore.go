@@ -28,8 +28,13 @@ const lastHeardInterval = 30 * time.Second
 // subject flapping before the restart still flaps after it (and is not
 // announced again).
 //
-// Every probe left at a problem, and every remote host left DOWN, is an
-// open problem again (renotified an interval after now, not at once).
+// The open problems come back with their renotify and escalation timers
+// where they were. A probe left at a problem, or a remote host left DOWN,
+// that the store holds no problem of (it had no timer to keep, or the
+// database is from before problems were kept) is an open problem as if
+// notified at now: renotified an interval later, not at once; unless a
+// silence or a DOWN parent held it back from a status that was none.
+// Changes put off by quiet hours wait for their end again.
 func restore(st *state.State, decider *decide.Decider, db *store.Store, now, flapSince time.Time, log hclog.Logger) error {
 	records, err := db.Hosts(context.Background())
 	if err != nil {
@@ -53,6 +58,11 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, now, fla
 		return fmt.Errorf("restore the soft changes recorded by the previous run: %w", err)
 	}
 	decider.RestoreSoft(soft)
+	delays, err := db.Delays(context.Background())
+	if err != nil {
+		return fmt.Errorf("restore the changes put off by quiet hours: %w", err)
+	}
+	decider.RestoreDelays(delays)
 	hosts := make([]*state.Host, 0, len(records))
 	probes, down := 0, 0
 	for _, r := range records {
@@ -81,25 +91,59 @@ func restore(st *state.State, decider *decide.Decider, db *store.Store, now, fla
 		if !ok {
 			continue // a host removed since
 		}
-		e.HostUUID, e.NewStatus = r.UUID, recordedStatus(r, e.Probe)
+		e.HostUUID = r.UUID
+		if e.NewStatus == 0 {
+			e.NewStatus = recordedStatus(r, e.Probe) // logged before statuses were
+		}
 		kept = append(kept, e)
 	}
 	decider.RestoreChanges(kept)
-	var open []event.Pending
+	open, err := db.Problems(context.Background())
+	if err != nil {
+		return fmt.Errorf("restore the open problems recorded by the previous run: %w", err)
+	}
+	// Subjects by host UUID (name when it has none) and probe.
+	subject := func(p event.Pending) [2]string {
+		if p.HostUUID != "" {
+			return [2]string{p.HostUUID, p.Probe}
+		}
+		return [2]string{p.Host, p.Probe}
+	}
+	recorded := make(map[[2]string]bool, len(open))
+	for _, p := range open {
+		recorded[subject(p.Pending)] = true
+	}
+	// What a silence or a DOWN parent held back was not heard: such a
+	// subject is an open problem only if what people last heard of it was.
+	heard := make(map[[2]string]int, len(pending))
+	for _, p := range pending {
+		heard[[2]string{p.HostUUID, p.Probe}] = p.Notified
+	}
+	unrecorded := func(p event.Pending) {
+		if recorded[subject(p)] {
+			return
+		}
+		if n, held := heard[[2]string{p.HostUUID, p.Probe}]; held {
+			p.Notified = n
+		}
+		if p.Notified > model.StatusOK {
+			open = append(open, event.Problem{Pending: p, Since: now})
+		}
+	}
 	var downHosts []string
 	for _, r := range records {
 		if r.Remote && !r.Alive {
 			downHosts = append(downHosts, r.Name)
-			open = append(open, event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Notified: model.StatusDown})
+			unrecorded(event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Notified: model.StatusDown})
 		}
 		for name, p := range r.Probes {
 			if p.Status > model.StatusOK {
-				open = append(open, event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Probe: name, Notified: p.Status})
+				unrecorded(event.Pending{HostUUID: r.UUID, Host: r.Name, Group: r.Group, Probe: name, Notified: p.Status})
 			}
 		}
 	}
-	decider.RestoreProblems(open, now)
-	decider.RestoreDown(downHosts)
+	decider.RestoreProblems(open)
+	decider.RestoreDown(downHosts, now)
 	if len(records) > 0 {
 		log.Info("state restored from the database", "hosts", len(records), "probes", probes, "down", down, "acks", len(acks), "silences", len(silences))
 	}

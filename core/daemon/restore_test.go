@@ -16,6 +16,7 @@ import (
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/state"
 	"github.com/wigo-project/wigo/core/store"
+	"github.com/wigo-project/wigo/core/store/storetest"
 )
 
 const masterUUID = "0e5b2f9c-1111-4c38-4965-532bf22cd66a"
@@ -342,5 +343,41 @@ func TestRemoveHostSurvivesRestart(t *testing.T) {
 	r2 := startRun(t, path, clk)
 	if hosts := r2.st.Hostnames(); len(hosts) != 1 || hosts[0] != "master" {
 		t.Errorf("hosts after restart = %v, want only the local host", hosts)
+	}
+}
+
+// A restart while a parent is DOWN finds its child DOWN too, but nobody
+// heard of the child's DOWN (held back behind the parent): the parent is
+// an open problem again, renotified an interval later; the child is no
+// open problem at all (so not renotified once the parent is back either,
+// back with it or not: its restatement then tells what is).
+func TestRestoreHeldBackIsNoProblem(t *testing.T) {
+	db := storetest.Open(t)
+	at := time.Date(2026, 12, 3, 22, 0, 0, 0, time.UTC)
+	down := func(uuid, name string) event.Event {
+		return event.Event{Kind: event.HostDown, Time: at, HostUUID: uuid, Host: name, OldStatus: 100, NewStatus: model.StatusDown,
+			Remote: true, Facts: event.HostFacts{Source: "10.0.0.9:4000", Heard: at.Add(-time.Minute)}}
+	}
+	child := down("c1", "child-1")
+	child.Decision = event.Decision{HeldBack: event.HeldDependency, Reason: "parent relay-1 is DOWN",
+		Pending: &event.Pending{HostUUID: "c1", Host: "child-1", Notified: 100}}
+	events := make(chan event.Event, 2)
+	events <- down("r1", "relay-1")
+	events <- child
+	close(events)
+	if err := db.RunWriter(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+
+	d := decide.New()
+	d.SetDependencies([]decide.Dependency{{Name: "behind-relay", Hosts: []string{"child-*"}, Parents: []string{"relay-1"}}}, time.Minute)
+	d.SetRenotify(map[string]time.Duration{"pager": time.Hour})
+	st := state.New(state.Options{UUID: masterUUID, Hostname: "master", AliveTimeout: time.Minute, Bus: event.NewBus(), Now: func() time.Time { return at }})
+	if err := restore(st, d, db, at, at.Add(-time.Hour), hclog.NewNullLogger()); err != nil {
+		t.Fatal(err)
+	}
+	again, _, _ := d.RenotifyDue(at.Add(time.Hour))
+	if len(again) != 1 || again[0].Host != "relay-1" {
+		t.Errorf("renotified an hour after the restart: %+v, want the relay only", again)
 	}
 }

@@ -36,9 +36,10 @@ func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
 // done: it opens the maintenance windows' silences, ends silences (with
 // the current state of what they held back), ends the flapping of subjects
 // whose changes aged out of the window, restates the children of parents
-// that are back, and has problems renotified and escalated. It wakes for
-// the earliest of those, whenever a silence is set or a subject starts
-// flapping, and after a reload.
+// that are back, has problems renotified and escalated, and delivers what
+// notifiers' quiet hours put off once they end. It wakes for the earliest
+// of those, whenever a silence is set, a subject starts flapping or a
+// change is put off, and after a reload.
 func (d *Daemon) runSchedules(ctx context.Context) {
 	for {
 		now := d.clock.Now()
@@ -63,6 +64,11 @@ func (d *Daemon) runSchedules(ctx context.Context) {
 			}
 			continue
 		}
+		delays, delaysEnd := d.decider.DelaysDue(now)
+		if len(delays) > 0 {
+			d.state.DeliverDelayed(delays)
+			continue
+		}
 		due, next := d.decider.Due(now)
 		if len(due) > 0 {
 			for _, si := range due {
@@ -70,7 +76,7 @@ func (d *Daemon) runSchedules(ctx context.Context) {
 			}
 			continue
 		}
-		for _, t := range []time.Time{opens, settles, renotifies, graceEnds} {
+		for _, t := range []time.Time{opens, settles, renotifies, graceEnds, delaysEnd} {
 			if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 				next = t
 			}
@@ -97,8 +103,10 @@ func (d *Daemon) EndSilence(si event.Silence, why string) {
 }
 
 // openMaintenance sets the silences of every maintenance window open at
-// now that this run has not opened yet (a restart finds them in the store,
-// so they are not set twice), and returns when the next window opens.
+// now that were not opened yet (by this run or, as the store remembers, a
+// previous one: a restart inside a window neither sets its silences twice
+// nor opens again one that ended or was expired early), and returns when
+// the next window opens.
 func (d *Daemon) openMaintenance(now time.Time) (next time.Time) {
 	d.mu.Lock()
 	windows := d.cfg.Maintenance
@@ -155,7 +163,7 @@ func maintenanceSilences(m config.Maintenance, start, end time.Time) []event.Sil
 			out = append(out, event.Silence{
 				ID:   fmt.Sprintf("%s.%s.%d", m.Name, start.UTC().Format("20060102T1504Z"), len(out)+1),
 				Host: t.host, Group: t.group, Probe: p, Start: start, End: end,
-				Author: "maintenance", Comment: comment, Created: start,
+				Author: event.MaintenanceAuthor, Comment: comment, Created: start,
 			})
 		}
 	}
@@ -163,6 +171,16 @@ func maintenanceSilences(m config.Maintenance, start, end time.Time) []event.Sil
 }
 
 // dependencies are cfg's dependency blocks as the decisions take them.
+// checks are the configuration's check blocks, for the decisions.
+func checks(cfg *config.Config) []decide.Check {
+	out := make([]decide.Check, 0, len(cfg.Checks))
+	for _, c := range cfg.Checks {
+		out = append(out, decide.Check{Name: c.Name, Probes: c.Probes, Hosts: c.Hosts, Groups: c.Groups,
+			Attempts: c.Attempts, RecoveryAttempts: c.RecoveryAttempts})
+	}
+	return out
+}
+
 func dependencies(cfg *config.Config) []decide.Dependency {
 	out := make([]decide.Dependency, 0, len(cfg.Dependencies))
 	for _, d := range cfg.Dependencies {

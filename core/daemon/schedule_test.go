@@ -46,7 +46,8 @@ http {
 		t.Fatal(err)
 	}
 	sub := d.bus.Subscribe(event.SubscribeOptions{Buffer: 1000, Kinds: []event.Kind{
-		event.ProbeChanged, event.ProbeAppeared, event.SilenceSet, event.SilenceEnded, event.CurrentState, event.Renotify, event.HostDown, event.HostUp}})
+		event.ProbeChanged, event.ProbeAppeared, event.SilenceSet, event.SilenceEnded, event.CurrentState, event.Renotify, event.HostDown, event.HostUp,
+		event.Delayed}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -211,8 +212,9 @@ func TestMaintenanceWindowAcrossDST(t *testing.T) {
 }
 
 // A problem is renotified on the daemon's clock to the notifier whose
-// renotify_every has passed, again after a restart (an interval after it,
-// not at once), and no more once acknowledged.
+// renotify_every has passed, again after a restart (an interval after the
+// last renotify, not at once nor an interval after the restart), and no
+// more once acknowledged.
 func TestRenotifyOnTheClock(t *testing.T) {
 	dir := t.TempDir()
 	clk := &fakeClock{t: time.Date(2026, 12, 3, 22, 0, 0, 0, time.UTC), waits: make(chan time.Time, 100)}
@@ -237,13 +239,13 @@ func TestRenotifyOnTheClock(t *testing.T) {
 	}
 	cd.stop()
 
-	// After a restart: an hour after it, not at once.
+	// After a restart: an hour after the last, not at once.
 	clk.Add(10 * time.Minute)
 	cd = startClockDaemon(t, dir, clk, notifyBlock)
 	defer cd.stop()
-	again := clk.Now().Add(time.Hour)
+	again := first.Add(time.Hour)
 	waitFor(t, clk, again)
-	clk.Add(time.Hour)
+	clk.Add(again.Sub(clk.Now()))
 	if e := cd.next(t, event.Renotify); len(e.Decision.To) != 1 || !e.Time.Equal(again) {
 		t.Fatalf("renotify after the restart: at %s %+v, want at %s to pager", e.Time, e.Decision, again)
 	}

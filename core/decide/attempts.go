@@ -2,6 +2,7 @@ package decide
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
@@ -17,8 +18,53 @@ func (d *Decider) SetAttempts(attempts, recovery int) {
 	d.mu.Unlock()
 }
 
-// RestoreSoft loads the soft states a previous run left: their count
-// starts again at the status's first result.
+// Check is one check block: the attempts of the probes it matches (probe
+// name patterns on hosts and groups matching patterns; a list left empty
+// matches all), 0 leaving a setting to SetAttempts'.
+type Check struct {
+	Name                       string
+	Probes, Hosts, Groups      []string
+	Attempts, RecoveryAttempts int
+}
+
+// checkRule is a Check compiled.
+type checkRule struct {
+	probes, hosts, groups []event.Pattern
+	attempts, recovery    int
+}
+
+func compileAll(patterns []string) []event.Pattern {
+	out := make([]event.Pattern, len(patterns))
+	for i, p := range patterns {
+		out[i] = event.Compile(p)
+	}
+	return out
+}
+
+// matchesAny: an empty list matches every name.
+func matchesAny(ps []event.Pattern, name string) bool {
+	for _, p := range ps {
+		if p.Match(name) {
+			return true
+		}
+	}
+	return len(ps) == 0
+}
+
+// SetChecks replaces the per-probe rules; the first that matches a probe
+// sets its attempts.
+func (d *Decider) SetChecks(checks []Check) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.checks = d.checks[:0]
+	for _, c := range checks {
+		d.checks = append(d.checks, checkRule{probes: compileAll(c.Probes), hosts: compileAll(c.Hosts),
+			groups: compileAll(c.Groups), attempts: c.Attempts, recovery: c.RecoveryAttempts})
+	}
+}
+
+// RestoreSoft loads the soft states a previous run left, with the results
+// counted so far: the next one at the same status counts on from there.
 func (d *Decider) RestoreSoft(soft []event.Soft) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -27,12 +73,25 @@ func (d *Decider) RestoreSoft(soft []event.Soft) {
 	}
 }
 
-// needed is the number of results a change from hard to status needs.
-func (d *Decider) needed(hard, status int) int {
-	if status <= model.StatusOK && hard > model.StatusOK {
-		return d.recoveryAttempts
+// needed is the number of results a change of host/probe from hard to
+// status needs: its check rule's, else the instance's.
+func (d *Decider) needed(host, group, probe string, hard, status int) int {
+	attempts, recovery := d.attempts, d.recoveryAttempts
+	for i := range d.checks {
+		if c := &d.checks[i]; matchesAny(c.probes, probe) && matchesAny(c.hosts, host) && matchesAny(c.groups, group) {
+			if c.attempts > 0 {
+				attempts = c.attempts
+			}
+			if c.recovery > 0 {
+				recovery = c.recovery
+			}
+			break
+		}
 	}
-	return d.attempts
+	if status <= model.StatusOK && hard > model.StatusOK {
+		return recovery
+	}
+	return attempts
 }
 
 // attemptsOf decides what check attempts make of a probe's result, before
@@ -42,7 +101,7 @@ func (d *Decider) needed(hard, status int) int {
 // rest of the decisions and every consumer see. It reports whether e is
 // soft.
 func (d *Decider) attemptsOf(e *event.Event) bool {
-	if d.attempts <= 1 && d.recoveryAttempts <= 1 && len(d.soft) == 0 {
+	if d.attempts <= 1 && d.recoveryAttempts <= 1 && len(d.soft) == 0 && len(d.checks) == 0 {
 		return false
 	}
 	k := key{hostKey(e.HostUUID, e.Host), e.Probe}
@@ -61,7 +120,7 @@ func (d *Decider) attemptsOf(e *event.Event) bool {
 			e.Decision.Reason = fmt.Sprintf("back to %d before the change was confirmed", hard)
 			return true
 		}
-		n := d.needed(hard, e.NewStatus)
+		n := d.needed(e.Host, e.Group, e.Probe, hard, e.NewStatus)
 		if n <= 1 {
 			if pending {
 				delete(d.soft, k)
@@ -70,7 +129,7 @@ func (d *Decider) attemptsOf(e *event.Event) bool {
 			}
 			return false
 		}
-		s = event.Soft{HostUUID: e.HostUUID, Host: e.Host, Probe: e.Probe, Hard: hard, Status: e.NewStatus, Count: 1}
+		s = event.Soft{HostUUID: e.HostUUID, Host: e.Host, Probe: e.Probe, Hard: hard, Status: e.NewStatus, Count: 1, Of: n}
 		d.soft[k] = s
 		e.Decision.Soft = &s
 		e.Decision.HeldBack = event.HeldAttempts
@@ -81,9 +140,14 @@ func (d *Decider) attemptsOf(e *event.Event) bool {
 			return false
 		}
 		s.Count++
-		n := d.needed(s.Hard, s.Status)
+		n := d.needed(e.Host, e.Group, e.Probe, s.Hard, s.Status)
 		if s.Count < n {
+			// Held back and logged like the first result, and kept by the
+			// store with its count, so a restart counts on.
+			s.Of = n
 			d.soft[k] = s
+			e.Decision.Soft = &s
+			e.Decision.HeldBack = event.HeldAttempts
 			e.Decision.Reason = fmt.Sprintf("soft %d/%d", s.Count, n)
 			return true
 		}
@@ -101,4 +165,27 @@ func (d *Decider) attemptsOf(e *event.Event) bool {
 		}
 	}
 	return false
+}
+
+// SoftStates returns the changes awaiting their confirming results, by
+// host then probe, for the dashboard's "soft 2/3".
+func (d *Decider) SoftStates() []event.Soft {
+	d.mu.Lock()
+	out := make([]event.Soft, 0, len(d.soft))
+	for _, s := range d.soft {
+		if s.Of == 0 {
+			// Restored: the rule is looked up again (without the group,
+			// which the store does not keep; the next result sets it).
+			s.Of = d.needed(s.Host, "", s.Probe, s.Hard, s.Status)
+		}
+		out = append(out, s)
+	}
+	d.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Host != out[j].Host {
+			return out[i].Host < out[j].Host
+		}
+		return out[i].Probe < out[j].Probe
+	})
+	return out
 }

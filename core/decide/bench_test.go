@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/schedule"
 )
 
 // BenchmarkDecide is the decisions' cost per event on a master of 20,000
@@ -14,13 +15,16 @@ import (
 // dependency rules (five parents DOWN), flap detection and renotify on: every op
 // decides one probe change of a random host. "literal" is the usual mix
 // (900 silences of one named host, 100 with wildcards); "wild" makes all
-// 1,000 wildcard silences, the worst case, which each event scans.
+// 1,000 wildcard silences, the worst case, which each event scans;
+// "quiet" is "literal" with two notify blocks quiet from 22:00 to 07:00
+// (the events start at 22:00 and run a second apart, so most nights'
+// changes below the level are put off).
 func BenchmarkDecide(b *testing.B) {
 	const hosts = 20000
 	for _, mix := range []struct {
 		name    string
 		literal int
-	}{{"literal", 900}, {"wild", 0}, {"none", -1}, {"churn", 900}} {
+	}{{"literal", 900}, {"wild", 0}, {"none", -1}, {"churn", 900}, {"quiet", 900}} {
 		b.Run(mix.name, func(b *testing.B) {
 			d := New()
 			t0 := time.Date(2026, 12, 3, 22, 0, 0, 0, time.UTC)
@@ -51,6 +55,13 @@ func BenchmarkDecide(b *testing.B) {
 					Parents: []string{fmt.Sprintf("relay-%02d", i)}})
 			}
 			d.SetDependencies(deps, time.Minute)
+			if mix.name == "quiet" {
+				w, err := schedule.Daily("22:00", "07:00", time.UTC)
+				if err != nil {
+					b.Fatal(err)
+				}
+				d.SetQuietHours(map[string]Quiet{"ops": {Window: w, MinLevel: 500}, "chat": {Window: w, MinLevel: 300}})
+			}
 			for i := range 5 {
 				setup = append(setup, event.Event{Kind: event.HostDown, Time: t0, Host: fmt.Sprintf("relay-%02d", i*20), NewStatus: 999})
 			}

@@ -45,6 +45,8 @@ type Decider struct {
 	// attempts), and attempts / recoveryAttempts how many it needs.
 	soft                       map[key]event.Soft
 	attempts, recoveryAttempts int
+	// checks are the per-probe attempts (check blocks), first match wins.
+	checks []checkRule
 	// byParent are the dependencies by parent name (lowercased), down the
 	// hosts DOWN by name, parentsBack the parents back since DependencyDue.
 	byParent    map[string][]*dependency
@@ -60,6 +62,12 @@ type Decider struct {
 	flaps         map[key]*flap
 	flapWindow    time.Duration
 	flapThreshold int
+	// quietHours are the instances' quiet hours, quietNames their names
+	// sorted, and delayed the changes put off for them, by instance and
+	// host (quiet.go).
+	quietHours map[string]Quiet
+	quietNames []string
+	delayed    map[delayKey][]event.Delay
 	// changed wakes the scheduler of silence ends when the silences change.
 	changed chan struct{}
 	// held counts the changes held back, by reason, since start.
@@ -171,7 +179,7 @@ func ackKey(a event.Ack) key { return key{hostKey(a.HostUUID, a.Host), a.Probe} 
 
 // New returns a Decider with no acknowledgements.
 func New() *Decider {
-	return &Decider{acks: map[key]event.Ack{}, silences: map[string]*silenced{}, candidates: map[hostGroup][]*silenced{}, flaps: map[key]*flap{}, byParent: map[string][]*dependency{}, down: map[string]bool{}, problems: map[key]*problem{}, renotify: map[string]time.Duration{}, soft: map[key]event.Soft{}, attempts: 1, recoveryAttempts: 1,
+	return &Decider{acks: map[key]event.Ack{}, silences: map[string]*silenced{}, candidates: map[hostGroup][]*silenced{}, flaps: map[key]*flap{}, byParent: map[string][]*dependency{}, down: map[string]bool{}, problems: map[key]*problem{}, renotify: map[string]time.Duration{}, delayed: map[delayKey][]event.Delay{}, soft: map[key]event.Soft{}, attempts: 1, recoveryAttempts: 1,
 		flapWindow: time.Hour, flapThreshold: 5, pending: map[key]event.Pending{},
 		changed: make(chan struct{}, 1), held: map[string]uint64{}, now: time.Now}
 }
@@ -271,6 +279,9 @@ func (d *Decider) Decide(events []event.Event) {
 		if r := events[i].Decision.HeldBack; r != "" && r != event.HeldUnchanged && events[i].Kind != event.ProbeUpdated {
 			d.held[r]++
 		}
+		if len(events[i].Decision.Delayed) > 0 {
+			d.held[event.HeldQuietHours]++
+		}
 	}
 }
 
@@ -288,24 +299,34 @@ func (d *Decider) decide(e *event.Event) {
 		d.wake()
 	case event.SilenceEnded:
 		d.endSilence(e.Silence.ID)
+		d.silenceEnded(e.Silence.ID, e.Time)
 	case event.CurrentState:
 		d.restate(e)
+		d.delay(e)
 		d.track(e)
 	case event.ProbeChanged, event.HostDown, event.HostUp:
 		d.silence(e)
 		d.flapOf(e)
+		d.delay(e)
 		d.track(e)
 		d.hostState(e)
 	case event.ProbeAppeared, event.ProbeDisappeared:
 		d.silence(e)
+		d.delay(e)
 		d.track(e)
 	case event.FlappingStopped:
 		d.stopFlapping(e)
+		d.delay(e)
 		d.track(e)
+	case event.Acknowledged, event.ClientWaiting:
+		d.delay(e)
 	case event.Renotify:
 		d.renotifyOf(e)
 	case event.Escalation:
 		d.escalateOf(e)
+		d.delay(e)
+	case event.Delayed:
+		d.deliverDelays(e)
 	case event.HostRemoved:
 		d.hostState(e)
 		hk := hostKey(e.HostUUID, e.Host)
@@ -502,8 +523,10 @@ func (d *Decider) wake() {
 	}
 }
 
-// Changed is signalled when a silence is set or a subject starts flapping,
-// so that whoever waits for the next end can look again.
+// Changed is signalled when a silence is set (or ends holding an
+// escalation back), a subject starts flapping, a change is put off by
+// quiet hours or a problem is opened with a renotify or escalation timer,
+// so that whoever waits for the next of those can look again.
 func (d *Decider) Changed() <-chan struct{} { return d.changed }
 
 func (d *Decider) decideAck(e *event.Event) {

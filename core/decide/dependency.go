@@ -60,12 +60,30 @@ func (d *Decider) SetDependencies(deps []Dependency, grace time.Duration) {
 	}
 }
 
-// RestoreDown marks hosts a restart found DOWN (by name).
-func (d *Decider) RestoreDown(hosts []string) {
+// RestoreDown marks hosts a restart found DOWN (by name), after Restore.
+// A parent found up while children it held back still wait (it came back
+// before the restart, within their grace) gives them a grace from now, so
+// those still not as last notified are restated then, not forgotten.
+func (d *Decider) RestoreDown(hosts []string, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, h := range hosts {
 		d.down[strings.ToLower(h)] = true
+	}
+	for parent, deps := range d.byParent {
+		if d.down[parent] {
+			continue
+		}
+	pending:
+		for _, p := range d.pending {
+			host, group := strings.ToLower(p.Host), strings.ToLower(p.Group)
+			for _, c := range deps {
+				if c.child(host, group) {
+					d.parentsBack = append(d.parentsBack, parentBack{parent, now.Add(d.depGrace)})
+					break pending
+				}
+			}
+		}
 	}
 }
 

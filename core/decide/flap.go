@@ -142,16 +142,19 @@ func (d *Decider) Flapping() []event.Pending {
 }
 
 // RestoreChanges replays the changes a previous run logged within the
-// window (oldest first), so that a restart neither forgets a flapping
-// subject nor announces it again.
+// window (oldest first, each with the status it went to), so that a
+// restart neither forgets a flapping subject nor announces it again, and
+// its end is told from the status its start was told at.
 func (d *Decider) RestoreChanges(changes []event.Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for i := range changes {
 		e := changes[i]
 		e.Decision = event.Decision{HeldBack: "restored"}
+		k := key{hostKey(e.HostUUID, e.Host), e.Probe}
+		was := d.flaps[k] != nil && d.flaps[k].flapping
 		d.flapOf(&e)
-		if f := d.flaps[key{hostKey(e.HostUUID, e.Host), e.Probe}]; f != nil && f.flapping && e.Decision.HeldBack == "restored" {
+		if f := d.flaps[k]; f != nil && f.flapping && !was {
 			f.subject.Notified = e.NewStatus
 		}
 	}

@@ -105,15 +105,19 @@ func TestFlappingEndsWithAChange(t *testing.T) {
 }
 
 // A restart replays the logged changes: a subject flapping before it is
-// flapping after it, without a second start.
+// flapping after it, without a second start, and its end will be told from
+// the status its start was told at (the sixth change's), not the last one.
 func TestFlappingRestored(t *testing.T) {
 	d := New()
 	var logged []event.Event
 	for i := range 7 {
 		logged = append(logged, event.Event{Kind: event.ProbeChanged, Time: t0.Add(time.Duration(i) * time.Minute),
-			HostUUID: "u1", Host: "web-1", Probe: "disk", NewStatus: 300})
+			HostUUID: "u1", Host: "web-1", Probe: "disk", NewStatus: []int{300, 100}[i%2]})
 	}
 	d.RestoreChanges(logged)
+	if f := d.Flapping(); len(f) != 1 || f[0].Notified != 100 {
+		t.Errorf("flapping after the restart: %+v, want disk, started at 100", f)
+	}
 	e := []event.Event{at(probe("disk", 300, 100), 8*time.Minute)}
 	d.Decide(e)
 	if e[0].Decision.HeldBack != event.HeldFlapping {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/wigo-project/wigo/core/event"
@@ -15,12 +16,34 @@ import (
 type problem struct {
 	subject event.Pending // Notified: the status notified
 	since   time.Time
+	// renotified and escalated are when it was last renotified and
+	// escalated (zero: not yet): with since, what its timers are derived
+	// from, and what the store keeps (event.Problem).
+	renotified, escalated time.Time
 	// next is, per notifier instance with a renotify interval, when it is
 	// told again.
 	next map[string]time.Time
 	// escalate is, per escalating instance, when the problem escalates if
 	// nobody acknowledged it; removed once escalated.
 	escalate map[string]time.Time
+	// deferredBy is the silence that held the escalations of the
+	// instances deferred back when they were due: they are due again when
+	// that silence ends.
+	deferredBy string
+	deferred   []string
+	// stored is true while the store holds a row of it, so that only
+	// those are deleted.
+	stored bool
+}
+
+// recovered reports whether a renotify or escalation event finds its
+// probe back to OK (a recovery a silence held back).
+func recovered(e *event.Event) bool { return e.Probe != "" && e.NewStatus <= model.StatusOK }
+
+// record is p as the store keeps it (Decision.Problem), now stored.
+func (p *problem) record() *event.Problem {
+	p.stored = true
+	return &event.Problem{Pending: p.subject, Since: p.since, Renotified: p.renotified, Escalated: p.escalated}
 }
 
 // Escalation is one notify block's escalate_after / escalate_to, with the
@@ -37,7 +60,7 @@ func (d *Decider) SetEscalation(rules map[string]Escalation) {
 	defer d.mu.Unlock()
 	d.escalation = rules
 	for _, p := range d.problems {
-		d.schedule(p, p.since)
+		d.schedule(p)
 	}
 }
 
@@ -55,42 +78,60 @@ func (d *Decider) SetRenotify(every map[string]time.Duration) {
 		}
 	}
 	for _, p := range d.problems {
-		d.schedule(p, p.since)
+		d.schedule(p)
 	}
 }
 
-// schedule sets p's next times from t, for every instance with an interval.
-// Maps are made only for instances that renotify or escalate, and reused:
-// a problem costs nothing more where neither is configured.
-func (d *Decider) schedule(p *problem, t time.Time) {
+// schedule sets p's next times, for every instance with an interval:
+// renotifies fall every interval after p.since, the next one after the
+// last renotify (one missed while the daemon was down is due at once, once);
+// the escalation falls escalate_after after p.since, unless it escalated
+// since. Maps are made only for instances that renotify or escalate, and
+// reused: a problem costs nothing more where neither is configured.
+func (d *Decider) schedule(p *problem) {
 	clear(p.next)
 	if len(d.renotify) > 0 && p.next == nil {
 		p.next = make(map[string]time.Time, len(d.renotify))
 	}
 	for in, iv := range d.renotify {
-		p.next[in] = t.Add(iv)
+		at := p.since.Add(iv)
+		for !at.After(p.renotified) {
+			at = at.Add(iv)
+		}
+		p.next[in] = at
 	}
 	clear(p.escalate)
 	if len(d.escalation) > 0 && p.escalate == nil {
 		p.escalate = make(map[string]time.Time, len(d.escalation))
 	}
 	for in, r := range d.escalation {
-		if p.subject.Notified >= r.MinLevel || p.subject.Notified >= model.StatusDown {
-			p.escalate[in] = t.Add(r.After)
+		if at := p.since.Add(r.After); at.After(p.escalated) && (p.subject.Notified >= r.MinLevel || p.subject.Notified >= model.StatusDown) {
+			p.escalate[in] = at
 		}
 	}
 }
 
-// RestoreProblems makes the subjects a restart found at a problem open
-// problems, as if just notified at t: a restart neither renotifies at once
-// nor forgets them.
-func (d *Decider) RestoreProblems(subjects []event.Pending, t time.Time) {
+// RestoreProblems makes the problems a previous run recorded open again,
+// with their timers where they were (see schedule).
+func (d *Decider) RestoreProblems(problems []event.Problem) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, s := range subjects {
-		p := &problem{subject: s, since: t}
-		d.schedule(p, t)
-		d.problems[key{hostKey(s.HostUUID, s.Host), s.Probe}] = p
+	// Put off by quiet hours (RestoreDelays came first): counted from
+	// their end, as before the restart.
+	later := map[key][]event.Delay{}
+	for _, delays := range d.delayed {
+		for _, dl := range delays {
+			k := key{hostKey(dl.HostUUID, dl.Host), dl.Probe}
+			later[k] = append(later[k], dl)
+		}
+	}
+	for _, r := range problems {
+		// Taken as stored: at worst, one needless delete when it ends.
+		p := &problem{subject: r.Pending, since: r.Since, renotified: r.Renotified, escalated: r.Escalated, stored: true}
+		d.schedule(p)
+		k := key{hostKey(r.HostUUID, r.Host), r.Probe}
+		d.toldLater(p, later[k])
+		d.problems[k] = p
 	}
 }
 
@@ -109,7 +150,10 @@ func (d *Decider) track(e *event.Event) {
 		open = true
 	}
 	if !open {
-		delete(d.problems, k)
+		if p, ok := d.problems[k]; ok {
+			delete(d.problems, k)
+			e.Decision.ProblemEnded = p.stored
+		}
 		return
 	}
 	p := d.problems[k]
@@ -118,8 +162,18 @@ func (d *Decider) track(e *event.Event) {
 		d.problems[k] = p
 	}
 	p.subject = event.Pending{HostUUID: e.HostUUID, Host: e.Host, Group: e.Group, Probe: e.Probe, Notified: e.NewStatus}
-	p.since = e.Time
-	d.schedule(p, e.Time)
+	p.since, p.renotified, p.escalated, p.deferredBy, p.deferred = e.Time, time.Time{}, time.Time{}, "", nil
+	d.schedule(p)
+	d.toldLater(p, e.Decision.Delayed)
+	if len(p.next) == 0 && len(p.escalate) == 0 {
+		// No timer to restore: the store keeps nothing (nor what an
+		// earlier status of it left).
+		e.Decision.ProblemEnded, p.stored = p.stored, false
+		return
+	}
+	e.Decision.Problem = p.record()
+	// The scheduler may be asleep with nothing to wait for.
+	d.wake()
 }
 
 // RenotifyDue returns the problems some instance is to hear of again at t,
@@ -153,7 +207,10 @@ func (d *Decider) RenotifyDue(t time.Time) (renotify, escalate []event.Pending, 
 
 // escalateOf decides an escalation event: to the escalate_to of each
 // instance whose escalate_after has passed (once), unless the problem is
-// acknowledged, silenced or flapping by then, or gone.
+// acknowledged or flapping by then, or gone. A problem silenced then is
+// not escalated while the silence lasts: its escalation is due again when
+// the silence ends (as Alertmanager and Icinga do), and goes out then if
+// it is still unacknowledged and unresolved.
 func (d *Decider) escalateOf(e *event.Event) {
 	k := key{hostKey(e.HostUUID, e.Host), e.Probe}
 	p := d.problems[k]
@@ -161,16 +218,40 @@ func (d *Decider) escalateOf(e *event.Event) {
 		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "no longer a problem"
 		return
 	}
-	var to []string
+	var due []string
 	for in, at := range p.escalate {
 		if !e.Time.Before(at) {
-			delete(p.escalate, in)
-			if r, ok := d.escalation[in]; ok && !slices.Contains(to, r.To) {
-				to = append(to, r.To)
-			}
+			due = append(due, in)
 		}
 	}
-	if why := d.quiet(k, e); why != "" || len(to) == 0 {
+	if len(due) == 0 {
+		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "not due"
+		return
+	}
+	if s, ok := d.silencing(e.Host, e.Group, e.Probe, e.Time); ok && !d.ackHolds(k) && !d.flapping(k) {
+		for _, in := range due {
+			p.escalate[in] = s.End
+		}
+		// Logged as held back, so the held-back view shows what waits.
+		p.deferredBy, p.deferred = s.ID, due
+		e.Decision.HeldBack, e.Decision.Silence = event.HeldSilenced, s.ID
+		e.Decision.Reason = s.Describe() + "; escalated when it ends if still unresolved"
+		return
+	}
+	why := d.quiet(k, e)
+	if recovered(e) {
+		why = "no longer a problem"
+	}
+	var to []string
+	for _, in := range due {
+		delete(p.escalate, in)
+		if r, ok := d.escalation[in]; ok && !slices.Contains(to, r.To) {
+			to = append(to, r.To)
+		}
+	}
+	p.escalated, p.deferredBy, p.deferred = e.Time, "", nil
+	e.Decision.Problem = p.record()
+	if why != "" || len(to) == 0 {
 		if why == "" {
 			why = "not due"
 		}
@@ -183,8 +264,30 @@ func (d *Decider) escalateOf(e *event.Event) {
 	e.Message += fmt.Sprintf(", a problem since %s: escalated", p.since.UTC().Format(time.RFC3339))
 }
 
+// silenceEnded makes the escalations that silence id held back due at t,
+// its end.
+func (d *Decider) silenceEnded(id string, t time.Time) {
+	woken := false
+	for _, p := range d.problems {
+		if p.deferredBy != id {
+			continue
+		}
+		for _, in := range p.deferred {
+			if at, ok := p.escalate[in]; ok && at.After(t) {
+				p.escalate[in] = t
+			}
+		}
+		p.deferredBy, p.deferred, woken = "", nil, true
+	}
+	if woken {
+		d.wake()
+	}
+}
+
 // quiet says why problem k is not to be sent again now ("" when it is):
-// acknowledged, flapping or silenced.
+// acknowledged, flapping, silenced or behind a parent that is DOWN (as its
+// changes are: a restart while the parent is DOWN finds every child DOWN
+// and must not page them an interval later).
 func (d *Decider) quiet(k key, e *event.Event) string {
 	switch {
 	case d.ackHolds(k):
@@ -195,16 +298,20 @@ func (d *Decider) quiet(k key, e *event.Event) string {
 	if s, ok := d.silencing(e.Host, e.Group, e.Probe, e.Time); ok {
 		return "silenced by " + s.ID
 	}
+	if parent, dep, ok := d.blockedBy(e.Host, e.Group); ok {
+		return "parent " + parent + " is DOWN (dependency " + dep + ")"
+	}
 	return ""
 }
 
 // renotifyOf decides a renotify event: for the instances whose time has
-// come (Decision.To), unless the problem is acknowledged, silenced or
-// flapping now (held back; their next time moves on all the same) or gone.
+// come (Decision.To), unless the problem is acknowledged, silenced,
+// flapping or behind a DOWN parent now (held back; their next time moves on
+// all the same) or gone.
 func (d *Decider) renotifyOf(e *event.Event) {
 	k := key{hostKey(e.HostUUID, e.Host), e.Probe}
 	p := d.problems[k]
-	if p == nil || e.NewStatus <= model.StatusOK && e.Probe != "" {
+	if p == nil {
 		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "no longer a problem"
 		return
 	}
@@ -218,6 +325,16 @@ func (d *Decider) renotifyOf(e *event.Event) {
 			p.next[in] = at
 		}
 	}
+	if len(to) > 0 {
+		p.renotified = e.Time
+		e.Decision.Problem = p.record()
+	}
+	if recovered(e) {
+		// Back to OK under a silence that held the recovery back: its
+		// end tells; the next time moved on, so it is not due again.
+		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "no longer a problem"
+		return
+	}
 	if len(to) == 0 {
 		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "not due"
 		return
@@ -227,6 +344,13 @@ func (d *Decider) renotifyOf(e *event.Event) {
 	if why := d.quiet(k, e); why != "" {
 		e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, why
 		return
+	}
+	if quiet := d.quietNow(to, e.NewStatus, e.Time); len(quiet) > 0 {
+		to = slices.DeleteFunc(to, func(in string) bool { return slices.Contains(quiet, in) })
+		if len(to) == 0 {
+			e.Decision.HeldBack, e.Decision.Reason = event.HeldUnchanged, "quiet hours of "+strings.Join(quiet, ", ")
+			return
+		}
 	}
 	e.Decision.To = to
 	e.Message += fmt.Sprintf(", a problem since %s", p.since.UTC().Format(time.RFC3339))

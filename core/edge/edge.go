@@ -98,17 +98,17 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 		setHeaders(w.Header())
 		if !g.anyHost && !g.hosts[normalHost(r.Host)] {
 			g.logRefusedHost(r)
-			refuse(w, http.StatusForbidden, fmt.Sprintf(
+			Refuse(w, http.StatusForbidden, fmt.Sprintf(
 				"this instance does not answer to the name %q; if it is one of its names, add it to http.allowed_hosts", r.Host))
 			return
 		}
 		if !safeMethod(r.Method) {
 			if err := g.origins.Check(r); err != nil {
-				refuse(w, http.StatusForbidden, "cross-site request refused: changes are accepted from this instance's own pages or an origin listed in http.allowed_origins")
+				Refuse(w, http.StatusForbidden, "cross-site request refused: changes are accepted from this instance's own pages or an origin listed in http.allowed_origins")
 				return
 			}
 			if r.Header.Get("Sec-Fetch-Site") == "" && r.Header.Get("Origin") == "" && r.Header.Get(RequestHeader) == "" {
-				refuse(w, http.StatusForbidden, fmt.Sprintf(
+				Refuse(w, http.StatusForbidden, fmt.Sprintf(
 					"a change needs the header %s (e.g. curl -H '%s: 1'): it proves the request was not forged by another site", RequestHeader, RequestHeader))
 				return
 			}
@@ -148,7 +148,10 @@ func (g *Guard) logRefusedHost(r *http.Request) {
 	}
 }
 
-func refuse(w http.ResponseWriter, status int, msg string) {
+// Refuse answers a refusal as every route answers its errors: JSON
+// {"error": msg}, not cached. The identity checks (core/auth) answer
+// through it too.
+func Refuse(w http.ResponseWriter, status int, msg string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")

@@ -29,6 +29,10 @@ type SubscribeOptions struct {
 	Buffer int
 	// Kinds limits delivery to these kinds; empty means all.
 	Kinds []Kind
+	// Also, when set with Kinds, delivers besides them the events of other
+	// kinds it accepts: a consumer takes the few it needs of a high-volume
+	// kind without having all of it queued.
+	Also func(*Event) bool
 	// Lossless makes Publish wait for room instead of dropping.
 	Lossless bool
 }
@@ -39,6 +43,7 @@ type Subscription struct {
 	C       <-chan Event
 	c       chan Event
 	kinds   []Kind
+	also    func(*Event) bool
 	lossy   bool
 	dropped atomic.Uint64
 	bus     *Bus
@@ -54,7 +59,7 @@ func (b *Bus) Subscribe(opts SubscribeOptions) *Subscription {
 		opts.Buffer = 1024
 	}
 	c := make(chan Event, opts.Buffer)
-	s := &Subscription{C: c, c: c, kinds: slices.Clone(opts.Kinds), lossy: !opts.Lossless, bus: b, done: make(chan struct{})}
+	s := &Subscription{C: c, c: c, kinds: slices.Clone(opts.Kinds), also: opts.Also, lossy: !opts.Lossless, bus: b, done: make(chan struct{})}
 	b.mu.Lock()
 	b.subs = append(b.subs, s)
 	b.mu.Unlock()
@@ -80,8 +85,8 @@ func (s *Subscription) Close() {
 	})
 }
 
-func (s *Subscription) wants(k Kind) bool {
-	return len(s.kinds) == 0 || slices.Contains(s.kinds, k)
+func (s *Subscription) wants(e *Event) bool {
+	return len(s.kinds) == 0 || slices.Contains(s.kinds, e.Kind) || (s.also != nil && s.also(e))
 }
 
 // Publish stamps each event with a sequence number (and the time, when
@@ -101,7 +106,7 @@ func (b *Bus) Publish(events ...Event) {
 			e.Time = b.now()
 		}
 		for _, s := range subs {
-			if !s.wants(e.Kind) {
+			if !s.wants(&e) {
 				continue
 			}
 			if !s.lossy {

@@ -36,6 +36,20 @@ func TestKindsFilter(t *testing.T) {
 	}
 }
 
+// Also lets through, besides the kinds, the events it accepts: the soft
+// result that is logged, not the other updates.
+func TestKindsAlso(t *testing.T) {
+	b := NewBus()
+	s := b.Subscribe(SubscribeOptions{Kinds: []Kind{HostDown}, Also: (*Event).Logged})
+	b.Publish(Event{Kind: ProbeUpdated}, Event{Kind: ProbeUpdated, Decision: Decision{Soft: &Soft{Count: 2}}}, Event{Kind: HostDown})
+	if len(s.C) != 2 {
+		t.Fatalf("got %d events, want 2", len(s.C))
+	}
+	if e := <-s.C; e.Kind != ProbeUpdated || e.Seq != 2 {
+		t.Errorf("first event = %+v, want the soft result", e)
+	}
+}
+
 func TestLosslessBackPressureAndClose(t *testing.T) {
 	b := NewBus()
 	s := b.Subscribe(SubscribeOptions{Buffer: 1, Lossless: true})

@@ -4,6 +4,7 @@
 package event
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/wigo-project/wigo/core/model"
@@ -62,6 +63,10 @@ const (
 	// Escalation sends a problem nobody acknowledged in time to the
 	// notifiers named in Decision.To (escalate_to).
 	Escalation Kind = "escalation"
+	// Delayed delivers, once a notifier's quiet hours end, the changes of
+	// one host they put off for it (Delays), as one notification for that
+	// notifier only (Decision.To).
+	Delayed Kind = "delayed"
 )
 
 // Decision.Flapping values.
@@ -108,6 +113,11 @@ const (
 	// HeldAttempts: a change not yet confirmed by enough results in a row
 	// (check attempts), or undone before it was.
 	HeldAttempts = "attempts"
+	// HeldQuietHours: a change put off for some notifiers by their quiet
+	// hours (Decision.Delayed): not a reason the change is sent to nobody,
+	// but what the log and the held-back view say of it, and what
+	// /metrics counts.
+	HeldQuietHours = "quiet_hours"
 	// HeldUnchanged: a current_state restatement that would tell nothing
 	// new. Not logged, not counted.
 	HeldUnchanged = "unchanged"
@@ -136,17 +146,43 @@ type Decision struct {
 	// was notified, or restated at the silence's end.
 	PendingEnded bool `json:"-"`
 	// Soft is set on a change that awaits its confirming results (check
-	// attempts): the dashboard shows "soft 1/3" (Reason), the store keeps
-	// it. SoftEnded is set on the event that confirms or undoes it.
+	// attempts), and on each result that counts towards it: the dashboard
+	// shows "soft 2/3", the store keeps it. SoftEnded is set on the event
+	// that confirms or undoes it.
 	Soft      *Soft `json:"Soft,omitempty"`
-	SoftEnded bool  `json:"-"`
+	SoftEnded bool  `json:"SoftEnded,omitempty"`
 	// To, when set, names the only notifier instances the event is for
 	// (a renotify is for those whose interval has passed).
 	To []string `json:"To,omitempty"`
+	// Delayed are the notifiers this change is put off for by their quiet
+	// hours, each until they end: it is sent to the others now, to those
+	// with the rest of the night's changes of its host (a Delayed event),
+	// and the store keeps it meanwhile.
+	Delayed []Delay `json:"Delayed,omitempty"`
+	// Problem is set on the event that opens, changes, renotifies or
+	// escalates its subject's problem, ProblemEnded on the one that
+	// resolves it: the store keeps the problems with what their renotify
+	// and escalation timers run from, so a restart neither repeats nor
+	// delays them.
+	Problem      *Problem `json:"-"`
+	ProblemEnded bool     `json:"-"`
+}
+
+// Problem is a host (Probe "") or probe left at a problem by the last
+// change people were told of (Notified: its status then).
+type Problem struct {
+	Pending
+	// Since is when that change was: renotifies fall every interval after
+	// it, the escalation one escalate_after after it.
+	Since time.Time
+	// Renotified is when it was last renotified, Escalated when it last
+	// escalated (zero: not yet).
+	Renotified, Escalated time.Time
 }
 
 // Soft is a probe's change that awaits its confirming results: Status
-// since Count results in a row, Hard the status last confirmed.
+// since Count results in a row of the Of it needs, Hard the status last
+// confirmed.
 type Soft struct {
 	HostUUID string
 	Host     string
@@ -154,6 +190,7 @@ type Soft struct {
 	Hard     int
 	Status   int
 	Count    int
+	Of       int
 }
 
 // Pending is a subject whose changes a silence held back: when the silence
@@ -198,6 +235,9 @@ type Event struct {
 	Ack *Ack `json:"Ack,omitempty"`
 	// Silence is the silence of a silence_set or silence_ended event.
 	Silence *Silence `json:"Silence,omitempty"`
+	// Delays are the changes a delayed event delivers, in the order they
+	// happened; the store forgets them with it.
+	Delays []Delay `json:"Delays,omitempty"`
 	// Decision is set by the core's decisions before the event is published.
 	Decision Decision `json:"Decision"`
 	// Log is the row the log table records for the event (LogEntry), set
@@ -252,7 +292,10 @@ func (e Event) Logged() bool {
 		return true
 	case ProbeAppeared:
 		return e.NewStatus != model.StatusOK
-	case CurrentState, FlappingStopped, Renotify, Escalation:
+	case ProbeUpdated:
+		// A result that counts toward a change not yet confirmed (soft 2/3).
+		return e.Decision.Soft != nil
+	case CurrentState, FlappingStopped, Renotify, Escalation, Delayed:
 		return e.Decision.HeldBack != HeldUnchanged
 	case HostRemoved:
 		return e.ByOperator
@@ -274,18 +317,34 @@ func (e Event) LogEntry() model.LogEntry {
 		Host:      e.Host,
 		Probe:     e.Probe,
 		Group:     e.Group,
-		HeldBack:  e.Decision.HeldBack,
+		HeldBack:  e.heldBack(),
 	}
+}
+
+// heldBack is the reason the log row gives: the decision's, or quiet hours
+// when the change waits for some notifier's.
+func (e Event) heldBack() string {
+	if e.Decision.HeldBack == "" && len(e.Decision.Delayed) > 0 {
+		return HeldQuietHours
+	}
+	return e.Decision.HeldBack
 }
 
 // logMessage is Message with what the decisions made of the change.
 func (e Event) logMessage() string {
 	m := e.Message
+	if e.Kind == ProbeUpdated {
+		// Its message is the probe's: say which change the result counts for.
+		m = "Probe " + e.Probe + " still at " + strconv.Itoa(e.NewStatus) + " : " + e.Message
+	}
 	if e.Decision.HeldBack != "" {
 		m += " (not notified: " + e.Decision.Reason + ")"
 	}
 	if a := e.Decision.AckEnded; a != nil {
 		m += " (acknowledgement by " + a.Author + " ended)"
+	}
+	for _, d := range e.Decision.Delayed {
+		m += " (delayed for " + d.Instance + " until " + d.Until.Format("2006-01-02 15:04 MST") + ": quiet hours)"
 	}
 	if e.Decision.Flapping == FlapStarted {
 		m += " (" + e.Decision.Reason + ")"

@@ -23,6 +23,11 @@ type Silence struct {
 	Created time.Time `json:"Created"`
 }
 
+// MaintenanceAuthor is the Author of the silences a maintenance window
+// opens: the store remembers each occurrence opened, so that one ended or
+// expired early is not opened again after a restart inside the window.
+const MaintenanceAuthor = "maintenance"
+
 // Active reports whether s holds changes back at t.
 func (s Silence) Active(t time.Time) bool { return !t.Before(s.Start) && t.Before(s.End) }
 

@@ -154,7 +154,7 @@ var (
 	descAcks     = desc("wigo_acknowledgements", "Acknowledgements in force (hosts and probes whose problem someone took).")
 	descSilences = desc("wigo_silences", "Silences in force now (planned ones not counted until they start).")
 	descFlapping = desc("wigo_flapping", "Hosts and probes flapping now (their changes are held back).")
-	descHeldBack = desc("wigo_notifications_held_back_total", "Changes not notified since start, by the reason the core decided (acknowledged, silenced, flapping, attempts, dependency).", "reason")
+	descHeldBack = desc("wigo_notifications_held_back_total", "Changes not notified since start, by the reason the core decided (acknowledged, silenced, flapping, attempts, dependency; quiet_hours: put off for some notifier until its quiet hours end).", "reason")
 	descPush     = desc("wigo_push_clients", "Push clients known to this instance's push server, by state (waiting for approval, allowed).", "state")
 )
 
@@ -232,7 +232,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descAcks, float64(s.Acks))
 		gauge(descSilences, float64(s.Silences))
 		gauge(descFlapping, float64(s.Flapping))
-		for _, reason := range []string{event.HeldAcknowledged, event.HeldSilenced, event.HeldFlapping, event.HeldAttempts, event.HeldDependency} {
+		for _, reason := range []string{event.HeldAcknowledged, event.HeldSilenced, event.HeldFlapping, event.HeldAttempts, event.HeldDependency, event.HeldQuietHours} {
 			counter(descHeldBack, float64(s.HeldBack[reason]), reason)
 		}
 	}

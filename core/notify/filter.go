@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/schedule"
 )
 
 // Kinds lists the event kinds the pipeline consumes; subscribe with exactly
@@ -18,7 +20,7 @@ import (
 var Kinds = []event.Kind{
 	event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared,
 	event.HostDown, event.HostUp, event.HostRemoved, event.ClientWaiting, event.Acknowledged,
-	event.CurrentState, event.FlappingStopped, event.Renotify, event.Escalation,
+	event.CurrentState, event.FlappingStopped, event.Renotify, event.Escalation, event.Delayed,
 }
 
 // Filter decides which events one notifier instance hears about.
@@ -141,7 +143,24 @@ type Routing struct {
 	// EscalationsOnly is the escalations_only attribute: this block is
 	// sent only the escalations of other blocks (Filter.EscalationsOnly).
 	EscalationsOnly bool `hcl:"escalations_only,optional"`
+	// QuietHours is the quiet_hours block, nil without one.
+	QuietHours *QuietHours
 }
+
+// QuietHours is a notify block's quiet_hours: every day from From to To
+// (HH:MM, in TimeZone), what is below MinLevel is put off for this block
+// until they end (core/decide decides what and until when).
+type QuietHours struct {
+	From, To, TimeZone string
+	MinLevel           int
+	// Window is From-To, every day, in TimeZone.
+	Window schedule.Window
+}
+
+// DefaultQuietMinLevel is the quiet hours' min_level when the block gives
+// none: an ERROR (a probe that cannot run, 500) and a DOWN host still wake
+// someone; WARN and CRIT wait for the morning.
+const DefaultQuietMinLevel = 500
 
 // minRenotify bounds renotify_every from below: more often is a flood.
 const minRenotify = 60
@@ -149,9 +168,59 @@ const minRenotify = 60
 var routingSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "groups"}, {Name: "hosts"}, {Name: "fallback_for"}, {Name: "renotify_every"},
 	{Name: "escalate_after"}, {Name: "escalate_to"}, {Name: "escalations_only"},
+}, Blocks: []hcl.BlockHeaderSchema{{Type: "quiet_hours"}}}
+
+var quietSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "from", Required: true}, {Name: "to", Required: true}, {Name: "time_zone"}, {Name: "min_level"},
 }}
 
-// DecodeRouting takes groups, hosts and fallback_for out of a notify block's
+// decodeQuietHours reads a quiet_hours block; its errors point at the
+// attribute that is wrong.
+func decodeQuietHours(b *hcl.Block) (*QuietHours, hcl.Diagnostics) {
+	content, diags := b.Body.Content(quietSchema)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	q := &QuietHours{TimeZone: "UTC", MinLevel: DefaultQuietMinLevel}
+	attrs := content.Attributes
+	for _, f := range []struct {
+		name string
+		dst  any
+	}{{"from", &q.From}, {"to", &q.To}, {"time_zone", &q.TimeZone}, {"min_level", &q.MinLevel}} {
+		if a, ok := attrs[f.name]; ok {
+			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, f.dst)...)
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	invalid := func(a *hcl.Attribute, summary, detail string) (*QuietHours, hcl.Diagnostics) {
+		r := b.DefRange
+		if a != nil {
+			r = a.Expr.Range()
+		}
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: r.Ptr()})
+	}
+	if q.MinLevel < 100 || q.MinLevel > 999 {
+		return invalid(attrs["min_level"], "Invalid quiet_hours min_level",
+			fmt.Sprintf("min_level = %d: give a status between 100 and 999; what is below it waits for the end of the quiet hours.", q.MinLevel))
+	}
+	loc, err := schedule.LoadZone(q.TimeZone)
+	if err != nil {
+		return invalid(attrs["time_zone"], "Unknown time zone", err.Error()+".")
+	}
+	if q.Window, err = schedule.Daily(q.From, q.To, loc); err != nil {
+		a := attrs["to"]
+		if se := (*schedule.SpanError)(nil); errors.As(err, &se) && se.From {
+			a = attrs["from"]
+		}
+		return invalid(a, "Invalid quiet hours", fmt.Sprintf("from = %q, to = %q: %v.", q.From, q.To, err))
+	}
+	return q, diags
+}
+
+// DecodeRouting takes groups, hosts, fallback_for, renotify_every,
+// escalate_after, escalate_to and the quiet_hours block out of a notify block's
 // body and returns them with the rest of the body, which is what the plugin
 // host must decode against the plugin's schema (the plugin does not know
 // these attributes and would reject them). Diagnostics carry file, line and
@@ -190,6 +259,16 @@ func DecodeRouting(body hcl.Body) (Routing, hcl.Body, hcl.Diagnostics) {
 			r.EscalateAfter = 0
 		}
 	}
+	for i, b := range content.Blocks {
+		if i > 0 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate quiet_hours block",
+				Detail: "A notify block has one quiet_hours block.", Subject: b.DefRange.Ptr()})
+			break
+		}
+		q, d := decodeQuietHours(b)
+		diags = append(diags, d...)
+		r.QuietHours = q
+	}
 	if (r.EscalateAfter > 0) != (r.EscalateTo != "") && !diags.HasErrors() {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incomplete escalation",
 			Detail: "escalate_after and escalate_to go together: after how long, to which notify block."})
@@ -218,12 +297,14 @@ func InstanceFromBlock(b config.PluginBlock) (Instance, hcl.Body, hcl.Diagnostic
 		RenotifyEvery: time.Duration(r.RenotifyEvery * float64(time.Second)),
 		EscalateAfter: time.Duration(r.EscalateAfter * float64(time.Second)),
 		EscalateTo:    r.EscalateTo,
+		QuietHours:    r.QuietHours,
 	}, remain, diags
 }
 
 // CheckInstances reports configuration errors no single block shows: two
 // instances with one name, and a fallback_for naming an unknown instance or
-// itself, or a fallback of a fallback (kept out so release stays one step).
+// itself, or a fallback of a fallback (kept out so release stays one step),
+// or a fallback with quiet hours of its own (it follows its primary's).
 func CheckInstances(instances []Instance) error {
 	seen := map[string]Instance{}
 	for _, in := range instances {
@@ -270,6 +351,8 @@ func CheckInstances(instances []Instance) error {
 			return fmt.Errorf("notify %q: fallback_for names itself", in.Name)
 		case target.FallbackFor != "":
 			return fmt.Errorf("notify %q: fallback_for names %q, which is itself a fallback", in.Name, in.FallbackFor)
+		case in.QuietHours != nil:
+			return fmt.Errorf("notify %q: a fallback keeps the quiet hours of the block it backs up (%q): give them to that one", in.Name, in.FallbackFor)
 		}
 	}
 	return nil

@@ -189,7 +189,7 @@ func TestBuildKeepsOriginalShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"Type", "Hostname", "Group", "Message", "Date", "Summary", "Status", "Probe", "OldProbe", "NewProbe",
-		"HostProbesInError", "EventId", "Kind", "OldStatus", "NewStatus", "OldLevel", "NewLevel"}
+		"HostProbesInError", "EventId", "Kind", "OldStatus", "NewStatus", "OldLevel", "NewLevel", "Delivery"}
 	got := slices.Sorted(func(yield func(string) bool) {
 		for k := range keys {
 			if !yield(k) {
@@ -316,6 +316,106 @@ func TestEscalationIsAddressed(t *testing.T) {
 	}
 	if len(entries) != 1 || entries[0].Instance != "pager" {
 		t.Fatalf("escalation queued for %+v, want pager only", entries)
+	}
+}
+
+// A quiet_hours block is read with its defaults, and each mistake is
+// reported at the attribute that is wrong, with its line and column.
+func TestQuietHoursBlock(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"quiet_hours {\n  from = \"22:00\"\n  to = \"07:00\"\n}\n", ""},
+		{"quiet_hours {\n  from = \"22:00\"\n  to = \"07:00\"\n  time_zone = \"Europe/Paris\"\n  min_level = 300\n}\n", ""},
+		{"quiet_hours {\n  from = \"10pm\"\n  to = \"07:00\"\n}\n", `notify.hcl:2,10-16: Invalid quiet hours; from = "10pm", to = "07:00": "10pm" is not a time of day`},
+		{"quiet_hours {\n  from = \"22:00\"\n  to = \"7:0\"\n}\n", `notify.hcl:3,8-13: Invalid quiet hours`},
+		{"quiet_hours {\n  from = \"22:00\"\n  to = \"22:00\"\n}\n", `notify.hcl:3,8-15: Invalid quiet hours; from = "22:00", to = "22:00": 22:00-22:00 starts and ends at the same time`},
+		{"quiet_hours {\n  from = \"22:00\"\n  to = \"07:00\"\n  time_zone = \"Mars/Olympus\"\n}\n", `notify.hcl:4,15-29: Unknown time zone; time_zone = "Mars/Olympus" is not a time zone name`},
+		{"quiet_hours {\n  from = \"22:00\"\n  to = \"07:00\"\n  min_level = 1000\n}\n", `notify.hcl:4,15-19: Invalid quiet_hours min_level; min_level = 1000: give a status between 100 and 999`},
+		{"quiet_hours {\n  from = \"22:00\"\n}\n", `notify.hcl:1,13-13: Missing required argument; The argument "to" is required`},
+		{"quiet_hours {\n  from = \"22:00\"\n  to = \"07:00\"\n  until = \"08:00\"\n}\n", `notify.hcl:4,3-8: Unsupported argument`},
+		{"quiet_hours {\n  from = \"22:00\"\n  to = \"07:00\"\n}\nquiet_hours {\n  from = \"12:00\"\n  to = \"13:00\"\n}\n", `notify.hcl:5,1-12: Duplicate quiet_hours block`},
+	} {
+		f, diags := hclsyntax.ParseConfig([]byte(c.src), "notify.hcl", hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		r, _, diags := DecodeRouting(f.Body)
+		got := ""
+		if diags.HasErrors() {
+			got = diags.Error()
+		}
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%q:\n got %q\nwant %q", c.src, got, c.want)
+			continue
+		}
+		if c.want == "" {
+			if r.QuietHours == nil || r.QuietHours.From != "22:00" {
+				t.Errorf("%q: quiet hours %+v", c.src, r.QuietHours)
+			}
+			continue
+		}
+	}
+	f, _ := hclsyntax.ParseConfig([]byte("quiet_hours {\n  from = \"22:00\"\n  to = \"07:00\"\n}\n"), "notify.hcl", hcl.InitialPos)
+	r, _, _ := DecodeRouting(f.Body)
+	if q := r.QuietHours; q.TimeZone != "UTC" || q.MinLevel != DefaultQuietMinLevel {
+		t.Errorf("defaults: %+v, want UTC and min_level %d", q, DefaultQuietMinLevel)
+	}
+	if _, end, open := r.QuietHours.Window.At(time.Date(2026, 12, 4, 23, 0, 0, 0, time.UTC)); !open || !end.Equal(time.Date(2026, 12, 5, 7, 0, 0, 0, time.UTC)) {
+		t.Errorf("23:00 UTC: open %v until %s, want until 07:00", open, end)
+	}
+}
+
+// A change the core put off for an instance is not queued for it (the
+// others get it now), and the delayed event that delivers it later goes
+// to that instance alone (and its fallback, held as ever), whatever its
+// filter, as kind and delivery "delayed".
+func TestDelayedIsAddressed(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "wigo.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ops, mail, sms := allOf("ops"), allOf("mail"), allOf("sms")
+	sms.FallbackFor = "ops"
+	quietSMS := sms
+	quietSMS.QuietHours = &QuietHours{}
+	if err := CheckInstances([]Instance{ops, quietSMS}); err == nil || !strings.Contains(err.Error(), "keeps the quiet hours") {
+		t.Errorf("quiet hours on a fallback: %v", err)
+	}
+	p, err := New(Options{Store: st, Sender: newRecorder(nil), Instances: []Instance{mail, ops, sms}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := time.Date(2026, 12, 5, 7, 0, 0, 0, time.UTC)
+	change := event.Event{Kind: event.ProbeChanged, Host: "web-1", Probe: "disk", OldStatus: 100, NewStatus: 300, Message: "disk",
+		Decision: event.Decision{Delayed: []event.Delay{{Instance: "ops", Until: until}}}}
+	entries, err := p.Prepare([]event.Event{change})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Instance != "mail" {
+		t.Fatalf("put-off change queued for %+v, want mail only (sms follows ops)", entries)
+	}
+	var n Notification
+	if err := json.Unmarshal(entries[0].Payload, &n); err != nil || n.Delivery != DeliveryFirst {
+		t.Errorf("the change's delivery: %q (%v), want first", n.Delivery, err)
+	}
+	delayed := event.Event{Kind: event.Delayed, Host: "web-1", Probe: "disk", OldStatus: 100, NewStatus: 100,
+		Message: "2 changes", Delays: []event.Delay{{Instance: "ops", Until: until, Host: "web-1", Probe: "disk", Kind: event.ProbeChanged,
+			OldStatus: 100, NewStatus: 300, Message: "disk went CRIT"}, {Instance: "ops", Until: until, Host: "web-1", Probe: "disk",
+			Kind: event.ProbeChanged, OldStatus: 300, NewStatus: 100, Message: "disk back to OK"}},
+		Decision: event.Decision{To: []string{"ops"}}}
+	if entries, err = p.Prepare([]event.Event{delayed}); err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 || entries[0].Instance != "ops" || entries[1].Instance != "sms" || entries[1].FallbackFor != "ops" {
+		t.Fatalf("delayed event queued for %+v, want ops, and sms as its fallback", entries)
+	}
+	if err := json.Unmarshal(entries[0].Payload, &n); err != nil {
+		t.Fatal(err)
+	}
+	if n.Kind != "delayed" || n.Delivery != DeliveryDelayed || n.Type != TypeProbe ||
+		!strings.Contains(n.Summary, "disk went CRIT") || !strings.Contains(n.Summary, "disk back to OK") || !strings.Contains(n.Summary, "Now : 100 (OK)") {
+		t.Errorf("delayed notification: %+v", n)
 	}
 }
 

@@ -16,6 +16,7 @@ package notify
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
@@ -73,7 +74,20 @@ type Notification struct {
 	// settles (kind flapping_stopped, or the change that brings it under
 	// the threshold); absent otherwise.
 	Flapping string `json:"Flapping,omitempty"`
+	// Delivery says how this notification comes: DeliveryFirst (the
+	// first word of a change), DeliveryRenotify, DeliveryEscalation or
+	// DeliveryDelayed (held by the receiving block's quiet hours, sent at
+	// their end).
+	Delivery string `json:"Delivery"`
 }
+
+// Delivery values: how a notification comes (sdk.Delivery*).
+const (
+	DeliveryFirst      = "first"
+	DeliveryRenotify   = "renotify"
+	DeliveryEscalation = "escalation"
+	DeliveryDelayed    = "delayed"
+)
 
 func levelName(status int) string {
 	if status == 0 {
@@ -151,6 +165,13 @@ func Build(e event.Event, eventID string) (*Notification, bool) {
 		if e.New != nil {
 			n.Summary += fmt.Sprintf("\n\t%s\n", probeMessage(e.New))
 		}
+	case event.Delayed:
+		n.Type = TypeProbe
+		if e.Probe == "" {
+			n.Type = TypeWigo
+		}
+		n.Message = e.Message
+		n.Summary = delayedSummary(e)
 	case event.Acknowledged:
 		n.Type = TypeProbe
 		if e.Probe == "" {
@@ -171,8 +192,33 @@ func Build(e event.Event, eventID string) (*Notification, bool) {
 			n.Message += " (stopped flapping)"
 		}
 	}
+	switch e.Kind {
+	case event.Renotify:
+		n.Delivery = DeliveryRenotify
+	case event.Escalation:
+		n.Delivery = DeliveryEscalation
+	case event.Delayed:
+		n.Delivery = DeliveryDelayed
+	default:
+		n.Delivery = DeliveryFirst
+	}
 	if n.Type == TypeProbe && e.ProbesInError != nil {
 		n.HostProbesInError = slices.Clone(e.ProbesInError)
 	}
 	return n, true
+}
+
+// delayedSummary is the body of a delayed notification: each change the
+// quiet hours put off, in order, then how things are now.
+func delayedSummary(e event.Event) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n", e.Message)
+	for _, d := range e.Delays {
+		fmt.Fprintf(&b, "\t%s  %s\n", model.FormatDate(d.Time), d.Message)
+	}
+	fmt.Fprintf(&b, "\nNow : %d (%s)\n", e.NewStatus, levelName(e.NewStatus))
+	if len(e.ProbesInError) > 0 {
+		fmt.Fprintf(&b, "Probes in error : %s\n", strings.Join(e.ProbesInError, ", "))
+	}
+	return b.String()
 }

@@ -103,6 +103,9 @@ type Instance struct {
 	// (core/decide decides when).
 	EscalateAfter time.Duration
 	EscalateTo    string
+	// QuietHours, when set, puts off what is below its level for this
+	// instance until they end (core/decide decides what and until when).
+	QuietHours *QuietHours
 }
 
 // Options configure a Pipeline.
@@ -280,13 +283,24 @@ func (p *Pipeline) prepare(events []event.Event) ([]store.OutboxEntry, error) {
 		}
 		var accepted []Instance
 		for _, in := range p.instances {
-			if e.Decision.To != nil && !slices.Contains(e.Decision.To, in.Name) {
+			// A fallback follows its primary: its quiet hours, and the
+			// delayed event that ends them.
+			primaryTo := e.Kind == event.Delayed && in.FallbackFor != "" && slices.Contains(e.Decision.To, in.FallbackFor)
+			if e.Decision.To != nil && !slices.Contains(e.Decision.To, in.Name) && !primaryTo {
 				// Decided in the core: this event is for those only.
 				continue
 			}
+			if delayedFor(e, in.Name) || in.FallbackFor != "" && delayedFor(e, in.FallbackFor) {
+				// Decided in the core: put off by this instance's quiet
+				// hours (or its primary's), it comes with their end's
+				// delayed event.
+				continue
+			}
 			// An escalation is addressed: its target takes it whatever its
-			// own filter (the level was the escalating block's).
-			if e.Kind == event.Escalation || in.Filter.Accepts(e) {
+			// own filter (the level was the escalating block's). So are
+			// the changes a quiet hours' end delivers: each passed this
+			// instance's filter when it was put off.
+			if e.Kind == event.Escalation || e.Kind == event.Delayed || in.Filter.Accepts(e) {
 				accepted = append(accepted, in)
 			}
 		}
@@ -327,6 +341,16 @@ func (p *Pipeline) committed(entries []store.OutboxEntry) []string {
 	}
 	p.poke()
 	return ids
+}
+
+// delayedFor reports whether the core put e off for instance (quiet hours).
+func delayedFor(e event.Event, instance string) bool {
+	for _, d := range e.Decision.Delayed {
+		if d.Instance == instance {
+			return true
+		}
+	}
+	return false
 }
 
 func acceptedBy(instances []Instance, name string) bool {

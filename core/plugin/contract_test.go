@@ -22,10 +22,13 @@ func TestNotificationContract(t *testing.T) {
 			NewProbe: &model.ProbeResult{Name: "load", Version: "1", Status: 300, Message: "high", ProbeDate: "d", Timestamp: 17,
 				Metrics: []model.Metric{{Tags: map[string]string{"cpu": "0"}, Value: 2.25}}, ExitCode: 0},
 			HostProbesInError: []string{"load"}, EventId: "e1", Kind: "probe_changed",
-			OldStatus: 100, NewStatus: 300, OldLevel: "OK", NewLevel: "CRIT",
+			OldStatus: 100, NewStatus: 300, OldLevel: "OK", NewLevel: "CRIT", Delivery: notify.DeliveryFirst,
 		},
 		"host": {Type: notify.TypeWigo, Hostname: "db", Message: "Host db is DOWN", HostProbesInError: []string{},
 			EventId: "e2", Kind: "host_down", OldStatus: 100, NewStatus: 999, OldLevel: "OK", NewLevel: "DOWN"},
+		"delayed": {Type: notify.TypeWigo, Hostname: "db", Message: "2 changes on host db put off by the quiet hours of ops",
+			Summary: "s\n", Status: 200, HostProbesInError: []string{}, EventId: "e3", Kind: "delayed", OldStatus: 100, NewStatus: 200,
+			OldLevel: "OK", NewLevel: "WARN", Delivery: notify.DeliveryDelayed},
 	} {
 		t.Run(name, func(t *testing.T) {
 			stored, err := json.Marshal(n)

@@ -81,6 +81,16 @@ type Options struct {
 	// was stopped: they are removed through the sink (ProbeRemoved), as if
 	// deleted while it ran, instead of showing their old status forever.
 	Previous []string
+	// Holds are the operators' holds a previous run left (Disable), with
+	// their ends; those already over are ended at start.
+	Holds []Hold
+	// OnHold, when set, is told of every hold set (on) or ended (on
+	// false: by Enable or by its end), to keep them across restarts.
+	OnHold func(h Hold, on bool)
+	// Now and At are the clock holds end on (the daemon's, which tests
+	// move); probe runs keep the system clock. Default: the system clock.
+	Now func() time.Time
+	At  func(t time.Time) <-chan time.Time
 }
 
 // Scheduled describes one known probe, for the API and the UI.
@@ -103,6 +113,8 @@ type Scheduled struct {
 	Disabled bool
 	// DisabledBy is the exit code that disabled it (12 or 13).
 	DisabledBy int
+	// Hold is an operator's disabling (Disable), nil without one.
+	Hold *Hold
 }
 
 // Manager discovers, schedules and runs probes. Create it with New, start it
@@ -113,6 +125,8 @@ type Manager struct {
 	sink    Sink
 	started atomic.Bool
 	reload  chan struct{}
+	cmds    chan command
+	wake    chan struct{}
 
 	mu        sync.Mutex
 	dir       string
@@ -122,6 +136,8 @@ type Manager struct {
 	// disabled outlives entries: a probe that disabled itself stays
 	// disabled even if its file is removed and put back, until restart.
 	disabled map[string]int
+	// holds are the operators' (Disable), by probe name.
+	holds map[string]Hold
 
 	// Owned by the Run goroutine.
 	sched     schedHeap
@@ -171,6 +187,12 @@ func New(opts Options) *Manager {
 	if opts.Rescan <= 0 {
 		opts.Rescan = DefaultRescan
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.At == nil {
+		opts.At = func(t time.Time) <-chan time.Time { return time.After(time.Until(t)) }
+	}
 	log := opts.Logger
 	if log == nil {
 		log = hclog.Default()
@@ -184,6 +206,9 @@ func New(opts Options) *Manager {
 		log:       log,
 		sink:      sink,
 		reload:    make(chan struct{}, 1),
+		cmds:      make(chan command),
+		wake:      make(chan struct{}, 1),
+		holds:     holdsByName(opts.Holds),
 		dir:       absDir(opts.Dir),
 		configDir: opts.ConfigDir,
 		env:       buildEnv(opts.ConfigDir),
@@ -235,6 +260,10 @@ func (m *Manager) Probes() []Scheduled {
 		}
 		if e.index >= 0 {
 			s.Next = e.next
+		}
+		if h, ok := m.holds[e.name]; ok {
+			s.Hold = &h
+			s.Next = h.Until // runs again then (zero: when enabled)
 		}
 		out = append(out, s)
 	}
@@ -309,12 +338,42 @@ func (m *Manager) Run(ctx context.Context) error {
 
 	rescan(false)
 	for {
+		m.mu.Lock()
+		ended, holdEnds := m.expireHolds(m.opts.Now())
+		for _, h := range ended {
+			// Back at once, with a fresh result.
+			if e := m.entries[h.Probe]; e != nil && !e.running && e.disabled == 0 {
+				m.start(runCtx, done, e, time.Now())
+			}
+		}
+		var wakeAt time.Time
 		if len(m.sched) > 0 {
-			timer.Reset(time.Until(m.sched[0].next))
+			wakeAt = m.sched[0].next
+		}
+		m.mu.Unlock()
+		var holdEnd <-chan time.Time
+		if !holdEnds.IsZero() {
+			holdEnd = m.opts.At(holdEnds)
+		}
+		for _, h := range ended {
+			m.log.Info("probe enabled: its hold ended", "probe", h.Probe, "reason", h.Reason, "until", h.Until)
+			if m.opts.OnHold != nil {
+				m.opts.OnHold(h, false)
+			}
+		}
+		if !wakeAt.IsZero() {
+			timer.Reset(time.Until(wakeAt))
 		} else {
 			timer.Stop()
 		}
 		select {
+		case <-holdEnd:
+		case c := <-m.cmds:
+			m.mu.Lock()
+			err := m.runNow(runCtx, done, c.run, time.Now())
+			m.mu.Unlock()
+			c.reply <- err
+		case <-m.wake:
 		case <-ctx.Done():
 			cancelRuns()
 			for m.inflight > 0 {
@@ -505,7 +564,9 @@ func (m *Manager) runDue(runCtx context.Context, done chan<- finished, now time.
 	defer m.mu.Unlock()
 	for len(m.sched) > 0 && !m.sched[0].next.After(now) {
 		e := m.sched[0]
-		if e.running {
+		if m.heldAt(e.name, m.opts.Now()) {
+			// Disabled by an operator: its schedule goes on, unrun.
+		} else if e.running {
 			// Never two runs at once: this tick is skipped, not queued, so
 			// a slow probe cannot build a backlog.
 			m.log.Debug("probe still running; skipping this run", "probe", e.name, "interval", e.interval,

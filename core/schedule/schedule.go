@@ -29,6 +29,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// The zone database inside the binary: a time_zone must mean the same
+	// on a minimal host or container without /usr/share/zoneinfo.
+	_ "time/tzdata"
 )
 
 // Window is a parsed schedule in a time zone.
@@ -62,20 +65,61 @@ func Parse(spec string, loc *time.Location) (Window, error) {
 	if !ok {
 		return w, fmt.Errorf("want a time span HH:MM-HH:MM, got %q", span)
 	}
-	var err error
-	if w.from, err = clock(a); err != nil {
-		return w, err
-	}
-	if w.to, err = clock(b); err != nil {
-		return w, err
-	}
-	if w.from == 24*60 {
-		return w, fmt.Errorf("a window cannot start at 24:00; write 00:00 of the next day")
-	}
-	if w.from == w.to {
-		return w, fmt.Errorf("%s starts and ends at the same time", span)
+	if err := w.span(a, b); err != nil {
+		return w, err.Err
 	}
 	return w, nil
+}
+
+// Daily is the window from from to to (HH:MM each) every day in loc, such
+// as quiet hours from "22:00" to "07:00". Its error names the time that is
+// wrong.
+func Daily(from, to string, loc *time.Location) (Window, error) {
+	w := Window{loc: loc, days: [7]bool{true, true, true, true, true, true, true}}
+	if err := w.span(from, to); err != nil {
+		return w, err
+	}
+	return w, nil
+}
+
+// SpanError is what is wrong with a window's times: its start (From) or
+// its end.
+type SpanError struct {
+	From bool
+	Err  error
+}
+
+func (e *SpanError) Error() string { return e.Err.Error() }
+func (e *SpanError) Unwrap() error { return e.Err }
+
+// span reads the window's start a and end b.
+func (w *Window) span(a, b string) *SpanError {
+	var err error
+	if w.from, err = clock(a); err != nil {
+		return &SpanError{From: true, Err: err}
+	}
+	if w.to, err = clock(b); err != nil {
+		return &SpanError{Err: err}
+	}
+	if w.from == 24*60 {
+		return &SpanError{From: true, Err: fmt.Errorf("a window cannot start at 24:00; write 00:00 of the next day")}
+	}
+	if w.from == w.to {
+		return &SpanError{Err: fmt.Errorf("%s-%s starts and ends at the same time", a, b)}
+	}
+	return nil
+}
+
+// LoadZone is the time zone name names ("Europe/Paris", "UTC") from the
+// zone database built into the binary, so that a time zone means the same
+// on a host without /usr/share/zoneinfo. "" and "Local" are refused: the
+// host's own zone is not written in the configuration.
+func LoadZone(name string) (*time.Location, error) {
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "" || name == "Local" {
+		return nil, fmt.Errorf("time_zone = %q is not a time zone name such as \"Europe/Paris\" or \"UTC\"", name)
+	}
+	return loc, nil
 }
 
 func (w *Window) parseDays(s string) error {

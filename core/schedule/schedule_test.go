@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +125,41 @@ func TestParseErrors(t *testing.T) {
 		_, err := Parse(spec, time.UTC)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse(%q) = %v, want an error containing %q", spec, err, want)
+		}
+	}
+}
+
+// Daily quiet hours end at the wall clock's 07:00 on the night the clocks
+// go forward too (an hour shorter), and a wrong time is named as the start
+// or the end.
+func TestDaily(t *testing.T) {
+	loc := paris(t)
+	w, err := Daily("22:00", "07:00", loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end, ok := w.At(time.Date(2027, 3, 27, 23, 30, 0, 0, time.UTC)) // 00:30 CET, the night of the change
+	if !ok || !start.Equal(time.Date(2027, 3, 27, 21, 0, 0, 0, time.UTC)) || !end.Equal(time.Date(2027, 3, 28, 5, 0, 0, 0, time.UTC)) {
+		t.Errorf("the night clocks go forward: %v %s–%s, want 21:00–05:00 UTC", ok, start, end)
+	}
+	if _, _, ok := w.At(time.Date(2027, 3, 28, 5, 0, 0, 0, time.UTC)); ok {
+		t.Error("07:00 CEST is still quiet")
+	}
+	for _, c := range []struct {
+		from, to string
+		isFrom   bool
+	}{{"7pm", "07:00", true}, {"24:00", "07:00", true}, {"22:00", "7", false}, {"22:00", "22:00", false}} {
+		var se *SpanError
+		if _, err := Daily(c.from, c.to, loc); !errors.As(err, &se) || se.From != c.isFrom {
+			t.Errorf("Daily(%q, %q): %v, want a SpanError with From %v", c.from, c.to, err, c.isFrom)
+		}
+	}
+	if z, err := LoadZone("Europe/Paris"); err != nil || z.String() != "Europe/Paris" {
+		t.Errorf("LoadZone(Europe/Paris): %v %v", z, err)
+	}
+	for _, bad := range []string{"", "Local", "Paris"} {
+		if _, err := LoadZone(bad); err == nil {
+			t.Errorf("LoadZone(%q) accepted", bad)
 		}
 	}
 }

@@ -198,7 +198,7 @@ func (s *State) describeHosts(events []event.Event) {
 	for i := range events {
 		e := &events[i]
 		switch e.Kind {
-		case event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.CurrentState, event.FlappingStopped, event.Renotify, event.Escalation:
+		case event.ProbeChanged, event.ProbeAppeared, event.ProbeDisappeared, event.CurrentState, event.FlappingStopped, event.Renotify, event.Escalation, event.Delayed:
 		case event.HostDown, event.HostUp, event.HostAppeared, event.HostRemoved:
 			if global < 0 {
 				global = s.globalLocked()

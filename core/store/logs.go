@@ -156,7 +156,7 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 		if e.Logged() {
 			if logStmt == nil {
 				if logStmt, err = tx.PrepareContext(ctx,
-					"INSERT INTO logs (date, level, grp, host, probe, message, held, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"); err != nil {
+					"INSERT INTO logs (date, level, grp, host, probe, message, held, kind, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"); err != nil {
 					return err
 				}
 				defer logStmt.Close()
@@ -168,7 +168,7 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 			} else {
 				l = e.LogEntry()
 			}
-			res, err := logStmt.ExecContext(ctx, entryTime(l, now), l.Level, l.Group, l.Host, l.Probe, l.Message, l.HeldBack, string(e.Kind))
+			res, err := logStmt.ExecContext(ctx, entryTime(l, now), l.Level, l.Group, l.Host, l.Probe, l.Message, l.HeldBack, string(e.Kind), e.NewStatus)
 			if err != nil {
 				return err
 			}
@@ -195,6 +195,16 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 		}
 		if recordsSoft(e) {
 			if err := applySoft(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		if recordsDelay(e) {
+			if err := applyDelay(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		if recordsProblem(e) {
+			if err := applyProblem(ctx, tx, e); err != nil {
 				return err
 			}
 		}
@@ -498,10 +508,11 @@ func (s *Store) RunRetention(ctx context.Context) {
 
 // Changes returns the status changes (probe_changed, host_down, host_up)
 // logged since since, oldest first, as events with their host name, group,
-// probe, time and level: what flap detection replays on start. Their
+// probe, time and the status they went to (NewStatus, 0 for rows logged
+// before it was recorded): what flap detection replays on start. Their
 // HostUUID is empty; the caller resolves it.
 func (s *Store) Changes(ctx context.Context, since time.Time) ([]event.Event, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT date, kind, grp, host, probe FROM logs
+	rows, err := s.r.QueryContext(ctx, `SELECT date, kind, grp, host, probe, status FROM logs
 		WHERE kind IN ('probe_changed', 'host_down', 'host_up') AND date >= ? ORDER BY date, id`, since.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("read recent changes: %w", err)
@@ -512,7 +523,7 @@ func (s *Store) Changes(ctx context.Context, since time.Time) ([]event.Event, er
 		var e event.Event
 		var ns int64
 		var kind string
-		if err := rows.Scan(&ns, &kind, &e.Group, &e.Host, &e.Probe); err != nil {
+		if err := rows.Scan(&ns, &kind, &e.Group, &e.Host, &e.Probe, &e.NewStatus); err != nil {
 			return nil, fmt.Errorf("read recent changes: %w", err)
 		}
 		e.Time, e.Kind = time.Unix(0, ns), event.Kind(kind)

@@ -125,14 +125,14 @@ func TestSearchFindsRowsFromBeforeTheIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Back to schema 7: no index, no trigger.
+	// Back to the schema before the search index: no index, no trigger.
 	for _, q := range []string{"DROP TRIGGER logs_fts_delete", "DROP TABLE logs_fts", "DROP INDEX logs_level",
 		fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", SchemaVersion())} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	// Rows as a binary of schema 7 wrote them: no index to add them to.
+	// Rows as a binary of that schema wrote them: no index to add them to.
 	for _, e := range searchFixture() {
 		if _, err := s.w.ExecContext(ctx, "INSERT INTO logs (date, level, grp, host, probe, message) VALUES (?, ?, ?, ?, ?, ?)",
 			time.Unix(e.Timestamp, 0).UnixNano(), e.Level, e.Group, e.Host, e.Probe, e.Message); err != nil {

@@ -32,6 +32,12 @@ func applySilence(ctx context.Context, tx *sql.Tx, e event.Event) error {
 			s.ID, s.Host, s.Group, s.Probe, s.Start.UnixNano(), s.End.UnixNano(), s.Author, s.Comment, s.Created.UnixNano()); err != nil {
 			return fmt.Errorf("record silence %s: %w", s.ID, err)
 		}
+		if s.Author == event.MaintenanceAuthor {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO maintenance_opened (id, end_at) VALUES (?, ?)
+				ON CONFLICT (id) DO UPDATE SET end_at = excluded.end_at`, s.ID, s.End.UnixNano()); err != nil {
+				return fmt.Errorf("record that maintenance opened %s: %w", s.ID, err)
+			}
+		}
 	case e.Kind == event.SilenceEnded && e.Silence != nil:
 		if _, err := tx.ExecContext(ctx, "DELETE FROM silences WHERE id = ?", e.Silence.ID); err != nil {
 			return fmt.Errorf("forget silence %s: %w", e.Silence.ID, err)

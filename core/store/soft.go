@@ -23,9 +23,9 @@ func applySoft(ctx context.Context, tx *sql.Tx, e event.Event) error {
 		}
 	case e.Decision.Soft != nil:
 		s := e.Decision.Soft
-		if _, err := tx.ExecContext(ctx, `INSERT INTO soft_states (host_key, probe, host_uuid, host, hard, status)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (host_key, probe) DO UPDATE SET hard = excluded.hard, status = excluded.status`,
-			hk, s.Probe, s.HostUUID, s.Host, s.Hard, s.Status); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO soft_states (host_key, probe, host_uuid, host, hard, status, count)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (host_key, probe) DO UPDATE SET hard = excluded.hard, status = excluded.status, count = excluded.count`,
+			hk, s.Probe, s.HostUUID, s.Host, s.Hard, s.Status, max(s.Count, 1)); err != nil {
 			return fmt.Errorf("record the soft change of %s/%s: %w", s.Host, s.Probe, err)
 		}
 	case e.Decision.SoftEnded:
@@ -36,18 +36,18 @@ func applySoft(ctx context.Context, tx *sql.Tx, e event.Event) error {
 	return nil
 }
 
-// SoftStates returns the soft changes recorded, for the decisions to
-// restore on start (each counted from one result again).
+// SoftStates returns the soft changes recorded, with the results counted
+// so far, for the decisions to restore on start.
 func (s *Store) SoftStates(ctx context.Context) ([]event.Soft, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT host_uuid, host, probe, hard, status FROM soft_states ORDER BY host, probe`)
+	rows, err := s.r.QueryContext(ctx, `SELECT host_uuid, host, probe, hard, status, count FROM soft_states ORDER BY host, probe`)
 	if err != nil {
 		return nil, fmt.Errorf("read soft changes: %w", err)
 	}
 	defer rows.Close()
 	out := []event.Soft{}
 	for rows.Next() {
-		v := event.Soft{Count: 1}
-		if err := rows.Scan(&v.HostUUID, &v.Host, &v.Probe, &v.Hard, &v.Status); err != nil {
+		var v event.Soft
+		if err := rows.Scan(&v.HostUUID, &v.Host, &v.Probe, &v.Hard, &v.Status, &v.Count); err != nil {
 			return nil, fmt.Errorf("read soft changes: %w", err)
 		}
 		out = append(out, v)

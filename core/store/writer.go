@@ -241,10 +241,10 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 }
 
 // kept reports whether the writer stores anything for e: a log row, a
-// change to the record of hosts and probes or to the acknowledgements and
-// silences a restart restores.
+// change to the record of hosts and probes or to the acknowledgements,
+// silences, soft changes and problems a restart restores.
 func kept(e event.Event) bool {
-	return e.Logged() || recordsHost(e) || recordsAck(e) || recordsSilence(e) || recordsSoft(e)
+	return e.Logged() || recordsHost(e) || recordsAck(e) || recordsSilence(e) || recordsSoft(e) || recordsProblem(e)
 }
 
 // commitWithRetry stores a batch of events in one transaction (their log

@@ -74,6 +74,9 @@ type Options struct {
 	// Silences, when set, gives the silences not yet ended, sent with each
 	// snapshot likewise.
 	Silences func() []event.Silence
+	// Soft, when set, gives the changes awaiting their confirming results
+	// (check attempts), sent with each snapshot likewise.
+	Soft func() []event.Soft
 	// Logger receives connection and drop messages. Nil discards them.
 	Logger hclog.Logger
 	// AllowedOrigins lists extra origins (e.g. "https://noc.example:8443")
@@ -112,6 +115,7 @@ type Hub struct {
 	state    *state.State
 	acks     func() []event.Ack
 	silences func() []event.Silence
+	soft     func() []event.Soft
 	log      hclog.Logger
 	upgrader websocket.Upgrader
 	allowAll bool
@@ -146,6 +150,7 @@ func New(opts Options) *Hub {
 		state:    opts.State,
 		acks:     opts.Acks,
 		silences: opts.Silences,
+		soft:     opts.Soft,
 		log:      opts.Logger,
 		allowed:  map[string]bool{},
 		queue:    opts.QueueSize,
@@ -341,6 +346,8 @@ type snapshotMessage struct {
 	Acks []event.Ack `json:"acks"`
 	// Silences likewise.
 	Silences []event.Silence `json:"silences"`
+	// Soft likewise.
+	Soft []event.Soft `json:"soft"`
 }
 
 type eventMessage struct {
@@ -358,12 +365,15 @@ func (h *Hub) snapshot(seq uint64) (*websocket.PreparedMessage, error) {
 	if h.snapData != nil && h.snapSeq == seq && time.Since(h.snapAt) < time.Second {
 		return h.snapData, nil
 	}
-	msg := snapshotMessage{Type: "snapshot", Seq: seq, State: h.state.Document(), Acks: []event.Ack{}, Silences: []event.Silence{}}
+	msg := snapshotMessage{Type: "snapshot", Seq: seq, State: h.state.Document(), Acks: []event.Ack{}, Silences: []event.Silence{}, Soft: []event.Soft{}}
 	if h.acks != nil {
 		msg.Acks = h.acks()
 	}
 	if h.silences != nil {
 		msg.Silences = h.silences()
+	}
+	if h.soft != nil {
+		msg.Soft = h.soft()
 	}
 	data, err := json.Marshal(msg)
 	if err != nil {

@@ -11,7 +11,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/wigo-project/wigo/core/api"
+	"github.com/wigo-project/wigo/core/auth"
+	"github.com/wigo-project/wigo/core/edge"
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/state"
@@ -130,7 +131,8 @@ func TestUnauthenticatedUpgradeRefused(t *testing.T) {
 	st := newState()
 	h := New(Options{State: st})
 	t.Cleanup(h.Close)
-	srv := httptest.NewServer(api.RequireBasicAuth("admin", "s3cret", h, nil))
+	authn := auth.New(auth.Options{Login: "admin", Password: "s3cret", Deny: edge.Refuse})
+	srv := httptest.NewServer(authn.Middleware(authn.Require(auth.RoleViewer, h)))
 	t.Cleanup(srv.Close)
 
 	_, resp, err := websocket.DefaultDialer.Dial(wsURL(srv), nil)

@@ -106,6 +106,9 @@ const model = {
   acks: new Map(),
   // silences: the silences not yet ended (some may start later), by Id.
   silences: new Map(),
+  // soft: the changes awaiting their confirming results (check attempts),
+  // by ackKey, as the core counts them.
+  soft: new Map(),
   localUuid: "",
   // global: the worst status of every host, as the core last said.
   global: 100,
@@ -166,6 +169,20 @@ function ackNote(h, probe, a) {
 
 function ackMark(a) {
   return a ? el("span", { class: "badge ack", title: `acknowledged by ${a.Author}${a.Comment ? ": " + a.Comment : ""}` }, "ACK") : null;
+}
+
+/** softMark says a probe's change is not confirmed yet: "SOFT 2/3". */
+function softMark(h, probe) {
+  const s = model.soft.get(ackKey(h.uuid, h.name, probe));
+  if (!s) return null;
+  return el("span", { class: "badge soft", "data-level": level(s.Status),
+    title: `${level(s.Status)} for ${s.Count} result${s.Count === 1 ? "" : "s"} in a row: notified as a change from ${level(s.Hard)} once ${s.Of} in a row confirm it` },
+  `SOFT ${s.Count}/${s.Of}`);
+}
+
+function loadSoft(list) {
+  model.soft.clear();
+  for (const s of list || []) model.soft.set(ackKey(s.HostUUID, s.Host, s.Probe), s);
 }
 
 function loadAcks(list) {
@@ -298,6 +315,10 @@ function applyEvent(e) {
   }
   // The core says the global status after every change that can move it.
   if (e.GlobalStatus) model.global = e.GlobalStatus;
+  const d = e.Decision || {};
+  if (d.Soft) model.soft.set(ackKey(d.Soft.HostUUID, d.Soft.Host, d.Soft.Probe), d.Soft);
+  if (d.SoftEnded) model.soft.delete(ackKey(e.HostUuid, e.Host, e.Probe));
+  if (e.Kind === "host_removed") for (const k of [...model.soft.keys()]) if (k.startsWith(`${e.HostUuid || e.Host}/`)) model.soft.delete(k);
   const ended = e.Decision && e.Decision.AckEnded;
   if (ended) model.acks.delete(ackKey(ended.HostUuid, ended.Host, ended.Probe));
   // The core decided whether and how the change is logged (event.Log).
@@ -346,6 +367,7 @@ function connect() {
       loadSnapshot(msg.state);
       loadAcks(msg.acks);
       loadSilences(msg.silences);
+      loadSoft(msg.soft);
       model.seq = msg.seq;
       live = true;
       conn.attempt = 0;
@@ -584,7 +606,7 @@ function hostCard(h) {
       " · updated ", age(h.lastUpdate),
       h.path && h.path.length ? ` · via ${h.path.join(" › ")}` : ""),
     el("ul", { class: "probes" }, shown.map((p) =>
-      el("li", { "data-probe": p.Name, "data-level": level(p.Status) }, badge(p.Status), el("span", { class: "pname" }, p.Name, ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name))),
+      el("li", { "data-probe": p.Name, "data-level": level(p.Status) }, badge(p.Status), el("span", { class: "pname" }, p.Name, softMark(h, p.Name), ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name))),
         el("span", { class: "pmsg", title: p.Message }, p.Message)))),
     hidden > 0 ? el("p", { class: "sub" }, `${hidden} more probe${hidden === 1 ? "" : "s"}, all OK`) : null);
 }
@@ -599,7 +621,7 @@ function compactRow(h) {
     el("ul", { class: "cprobes" },
       h.alive ? null : el("li", { class: "cdown" }, "not heard from since ", age(h.lastUpdate)),
       bad.map((p) => el("li", { "data-probe": p.Name, "data-level": level(p.Status) }, badge(p.Status),
-        el("span", { class: "pname" }, p.Name), ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name)),
+        el("span", { class: "pname" }, p.Name), softMark(h, p.Name), ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name)),
         el("span", { class: "pmsg" }, p.Message)))));
 }
 
@@ -822,7 +844,7 @@ function probeRows(h) {
     return [
       el("tr", { class: "probe", "data-level": level(p.Status), "data-probe": p.Name },
         el("th", { scope: "row" }, p.Name),
-        el("td", { class: "tight" }, badge(p.Status), ackMark(ack), silenceMark(silenced)),
+        el("td", { class: "tight" }, badge(p.Status), softMark(h, p.Name), ackMark(ack), silenceMark(silenced)),
         el("td", { class: "msg" }, p.Message),
         el("td", { class: "num tight", "data-label": "result" }, age(p.Timestamp)),
         el("td", { class: "num tight", "data-label": "exit" }, p.ExitCode ?? "")),
@@ -1226,11 +1248,13 @@ logListeners.add((e) => {
 });
 
 // Why a change was not notified, as event.Held* names it, in words.
-const HELD_REASONS = { silenced: "silenced", acknowledged: "acknowledged", flapping: "flapping", attempts: "soft", dependency: "parent down" };
+const HELD_REASONS = { silenced: "silenced", acknowledged: "acknowledged", flapping: "flapping", attempts: "soft", dependency: "parent down", quiet_hours: "delayed" };
 
-/** heldBadge names why a change was not notified, in a word. */
+/** heldBadge names why a change was not notified, in a word (quiet hours
+ * put it off for some notify blocks, until they end). */
 function heldBadge(reason) {
-  return el("span", { class: "badge reason", "data-reason": reason, title: "held back: not notified" }, (HELD_REASONS[reason] || reason).toUpperCase());
+  const title = reason === "quiet_hours" ? "delayed: sent when the quiet hours end" : "held back: not notified";
+  return el("span", { class: "badge reason", "data-reason": reason, title }, (HELD_REASONS[reason] || reason).toUpperCase());
 }
 
 /** heldView lists what the core's decisions held back across the fleet

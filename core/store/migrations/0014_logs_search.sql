@@ -1,4 +1,4 @@
--- 0008: free-text search of the log, and its level filter.
+-- 0014: free-text search of the log, and its level filter.
 --
 -- logs_fts is an FTS4 index over each row's message, host and probe, with
 -- logs as its content (external content: the text is stored once, in logs;
