@@ -16,6 +16,7 @@ func FuzzQuery(f *testing.F) {
 		"/api/logs?host=web-1&group=web&probe=load", "/api/hosts/leaf-1/probes/warn/logs?limit=1001",
 		"/api/groups/%00/logs", "/api/hosts/..%2f..%2fetc/status", "/api/logs?limit=9223372036854775808",
 		"/api/logs?host=%27%20OR%201=1--", "/api/probes/x/logs?offset=%20", "/api?x=%zz",
+		"/api/logs?level=crit&level_exact=1", "/api/logs?q=oom-killer%20%22*&level=warn", "/api/logs?q=NEAR(a%20-b)",
 	} {
 		f.Add(s)
 	}

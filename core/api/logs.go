@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/store"
@@ -16,10 +18,11 @@ import (
 // scan failed).
 
 // getLogs answers GET /api/logs, filtered by the host (or, as the original
-// named it, hostname), group and probe query parameters. Unknown values are
-// not an error here: they simply match nothing.
+// named it, hostname), group and probe query parameters, and by level and
+// free text (see searchQuery). Unknown values are not an error here: they
+// simply match nothing.
 func (s *server) getLogs(r *http.Request) (any, error) {
-	q, err := pageQuery(r.URL.Query())
+	q, err := searchQuery(r.URL.Query())
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +42,7 @@ func (s *server) getLogs(r *http.Request) (any, error) {
 // back across the fleet, newest first, each with its reason (HeldBack);
 // narrowed by reason (acknowledged, silenced, …), host, group and probe.
 func (s *server) getHeld(r *http.Request) (any, error) {
-	q, err := pageQuery(r.URL.Query())
+	q, err := searchQuery(r.URL.Query())
 	if err != nil {
 		return nil, err
 	}
@@ -49,8 +52,8 @@ func (s *server) getHeld(r *http.Request) (any, error) {
 	return s.searchLogs(r, q, nil)
 }
 
-// The scoped logs routes take their filters from the path only (plus limit
-// and offset). A host, group or probe the state does not know is still valid
+// The scoped logs routes take their host, group and probe from the path
+// (plus limit, offset, level and q). A host, group or probe the state does not know is still valid
 // while the log has rows for it (a removed host keeps its history); with
 // neither, the answer is a 404 naming it.
 
@@ -114,7 +117,7 @@ func (s *server) getProbeLogs(r *http.Request) (any, error) {
 // scopedLogs runs a scoped query; known says whether the state knows the
 // scope, notFound describes it when neither the state nor the log does.
 func (s *server) scopedLogs(r *http.Request, scope store.Query, known func() bool, notFound func() *Error) (any, error) {
-	q, err := pageQuery(r.URL.Query())
+	q, err := searchQuery(r.URL.Query())
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +209,89 @@ func pageQuery(v url.Values) (store.Query, error) {
 		q.Offset = n
 	}
 	return q, nil
+}
+
+// MaxSearchText caps the q parameter: a search is a few words, and the
+// index is asked for every one of them.
+const MaxSearchText = 200
+
+// searchQuery is pageQuery plus the log's own filters:
+//
+//   - level: a status word of the host views (ok, info, warn, crit, error,
+//     down, any case) or the original's log level word (notice, warning,
+//     critical, emergency); the rows at that level or worse, or only at
+//     that level with level_exact=1 (or true);
+//   - q: free text searched in the message, host and probe (store.Query.Text);
+//   - since, until: RFC 3339 times, the rows dated at or after since and
+//     before until.
+//
+// A word the API does not know is a 400 that lists the ones it does.
+func searchQuery(v url.Values) (store.Query, error) {
+	q, err := pageQuery(v)
+	if err != nil {
+		return q, err
+	}
+	exact := false
+	switch s := v.Get("level_exact"); s {
+	case "", "0", "false":
+	case "1", "true":
+		exact = true
+	default:
+		return q, errorf(http.StatusBadRequest, "level_exact must be 1, true, 0 or false, got %q", truncate(s, 40))
+	}
+	if word := v.Get("level"); word != "" {
+		if q.Levels = logLevels(word, exact); q.Levels == nil {
+			return q, errorf(http.StatusBadRequest, "level must be one of ok, info, warn, crit, error, down (or notice, warning, critical, emergency), got %q", truncate(word, 40))
+		}
+	} else if exact {
+		return q, errorf(http.StatusBadRequest, "level_exact needs a level")
+	}
+	for _, b := range []struct {
+		name string
+		to   *time.Time
+	}{{"since", &q.Since}, {"until", &q.Until}} {
+		if s := v.Get(b.name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return q, errorf(http.StatusBadRequest, "%s must be an RFC 3339 time such as 2026-12-04T18:00:00Z, got %q", b.name, truncate(s, 40))
+			}
+			*b.to = t
+		}
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since) {
+		return q, errorf(http.StatusBadRequest, "until (%s) must be after since (%s)", q.Until.Format(time.RFC3339), q.Since.Format(time.RFC3339))
+	}
+	text := v.Get("q")
+	if len(text) > MaxSearchText {
+		return q, errorf(http.StatusBadRequest, "q is %d bytes long; a search is at most %d", len(text), MaxSearchText)
+	}
+	q.Text = strings.TrimSpace(text)
+	return q, nil
+}
+
+// logLevels lists the log levels the word stands for: the level itself
+// with exact, else every level whose status is as bad or worse. nil for a
+// word that names no level.
+func logLevels(word string, exact bool) []int {
+	threshold := 0
+	for l := model.LogDebug; l <= model.LogEmergency; l++ {
+		st := model.StatusForLogLevel(l)
+		if strings.EqualFold(word, model.StatusName(st)) || strings.EqualFold(word, model.LogLevelName(l)) {
+			threshold = st
+			break
+		}
+	}
+	if threshold == 0 {
+		return nil
+	}
+	var out []int
+	for l := model.LogDebug; l <= model.LogEmergency; l++ {
+		st := model.StatusForLogLevel(l)
+		if exact && model.StatusName(st) == model.StatusName(threshold) || !exact && st >= threshold {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // truncate keeps echoed input short in error messages.

@@ -13,7 +13,9 @@ import (
 
 	"github.com/wigo-project/wigo/core/api"
 	"github.com/wigo-project/wigo/core/auth"
+	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/edge"
+	"github.com/wigo-project/wigo/core/notify"
 	"github.com/wigo-project/wigo/core/plugin"
 	"github.com/wigo-project/wigo/core/ui"
 	"github.com/wigo-project/wigo/core/ws"
@@ -148,15 +150,34 @@ func (d *Daemon) authenticator(log hclog.Logger) *auth.Authenticator {
 	return auth.New(opts)
 }
 
+// pluginHealth is one entry of GET /api/plugins: the plugin process's
+// health and, for a notifier, how its deliveries go.
+type pluginHealth struct {
+	plugin.InstanceHealth
+	Delivery *notify.InstanceHealth `json:"delivery,omitempty"`
+}
+
 // servePlugins answers every plugin instance with its state (running,
-// restarting, failed), restarts and last error.
+// restarting, failed), restarts and last error; a notifier's entry adds
+// its delivery health (healthy, degraded, failing, with its last success,
+// last failure and error, failures in a row, pending and dead rows).
 func (d *Daemon) servePlugins(w http.ResponseWriter, r *http.Request) {
-	health := d.plugins.Health()
-	if health == nil {
-		health = []plugin.InstanceHealth{}
+	delivery := map[string]notify.InstanceHealth{}
+	if d.notify != nil {
+		for _, h := range d.notify.Health() {
+			delivery[h.Instance] = h
+		}
+	}
+	out := []pluginHealth{}
+	for _, h := range d.plugins.Health() {
+		e := pluginHealth{InstanceHealth: h}
+		if dh, ok := delivery[h.Instance]; ok && h.Kind == config.KindNotify {
+			e.Delivery = &dh
+		}
+		out = append(out, e)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	json.NewEncoder(w).Encode(health)
+	json.NewEncoder(w).Encode(out)
 }
 
 func (d *Daemon) listen() error {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/wigo-project/wigo/core/metrics"
-	"github.com/wigo-project/wigo/core/notify"
 	"github.com/wigo-project/wigo/core/ws"
 )
 
@@ -45,7 +44,7 @@ func (d *Daemon) metricsHandler(hub *ws.Hub, push metrics.PushAuthority) http.Ha
 	}
 	if d.notify != nil {
 		p := d.notify
-		opts.Outbox = func() notify.Stats { return p.Stats() }
+		opts.Notifiers = p.Health
 	}
 	if hub != nil {
 		opts.WebSocket = hub.Stats

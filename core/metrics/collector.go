@@ -39,9 +39,9 @@ type CollectorOptions struct {
 	Router *Router
 	// Plugins returns the plugin instances' health (*plugin.Manager.Health).
 	Plugins func() []plugin.InstanceHealth
-	// Outbox returns the notification pipeline's counters
-	// (*notify.Pipeline.Stats).
-	Outbox func() notify.Stats
+	// Notifiers returns each notifier instance's delivery health and
+	// outbox rows (*notify.Pipeline.Health).
+	Notifiers func() []notify.InstanceHealth
 	// WebSocket returns the websocket hub's counters (*ws.Hub.Stats).
 	WebSocket func() ws.Stats
 	// Decisions returns the core's decision counters
@@ -138,10 +138,14 @@ var (
 	descPluginUp       = desc("wigo_plugin_up", "1 when the plugin instance is running.", "kind", "instance", "plugin")
 	descPluginRestarts = desc("wigo_plugin_restarts_total", "Restarts of the plugin instance after crashes.", "kind", "instance", "plugin")
 
-	descOutbox       = desc("wigo_notify_outbox", "Notifications in the SQLite outbox by state (pending, held, dead).", "state")
-	descNotifyDone   = desc("wigo_notify_delivered_total", "Notifications delivered since start.")
-	descNotifyFailed = desc("wigo_notify_failed_total", "Failed notification delivery attempts since start.")
-	descNotifyDead   = desc("wigo_notify_dead_lettered_total", "Notifications that became dead letters since start.")
+	descOutbox       = desc("wigo_notify_outbox", "Notifications in the SQLite outbox by notifier instance and state (pending, held, dead).", "instance", "state")
+	descNotifyDone   = desc("wigo_notify_delivered_total", "Notifications delivered since start, by notifier instance.", "instance")
+	descNotifyFailed = desc("wigo_notify_failed_total", "Failed notification delivery attempts since start, by notifier instance.", "instance")
+	descNotifyDead   = desc("wigo_notify_dead_lettered_total", "Notifications that became dead letters since start, by notifier instance.", "instance")
+	descNotifyState  = desc("wigo_notify_state", "1 for the delivery state the notifier instance is in (healthy, degraded, failing), 0 for the others.", "instance", "state")
+	descNotifyRow    = desc("wigo_notify_consecutive_failures", "Delivery attempts in a row that failed, by notifier instance (0 after a success).", "instance")
+	descNotifyOK     = desc("wigo_notify_last_success_timestamp_seconds", "When the notifier instance last delivered (unix seconds; 0: not since start).", "instance")
+	descNotifyKO     = desc("wigo_notify_last_failure_timestamp_seconds", "When a delivery attempt of the notifier instance last failed (unix seconds; 0: not since start).", "instance")
 
 	descOutSent    = desc("wigo_output_points_sent_total", "Metric points handed to the output plugin.", "output")
 	descOutDropped = desc("wigo_output_points_dropped_total", "Metric points lost on the way to the output, by reason (queue_full, output, refused, shutdown).", "output", "reason")
@@ -186,14 +190,31 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descPluginRestarts, float64(h.Restarts), h.Kind, h.Instance, h.Plugin)
 		}
 	}
-	if c.opts.Outbox != nil {
-		s := c.opts.Outbox()
-		gauge(descOutbox, float64(s.Pending), "pending")
-		gauge(descOutbox, float64(s.Held), "held")
-		gauge(descOutbox, float64(s.Dead), "dead")
-		counter(descNotifyDone, float64(s.Delivered))
-		counter(descNotifyFailed, float64(s.Failed))
-		counter(descNotifyDead, float64(s.DeadLettered))
+	if c.opts.Notifiers != nil {
+		unix := func(t time.Time) float64 {
+			if t.IsZero() {
+				return 0
+			}
+			return float64(t.UnixNano()) / 1e9
+		}
+		for _, h := range c.opts.Notifiers() {
+			gauge(descOutbox, float64(h.Pending), h.Instance, "pending")
+			gauge(descOutbox, float64(h.Held), h.Instance, "held")
+			gauge(descOutbox, float64(h.Dead), h.Instance, "dead")
+			counter(descNotifyDone, float64(h.Delivered), h.Instance)
+			counter(descNotifyFailed, float64(h.Failed), h.Instance)
+			counter(descNotifyDead, float64(h.DeadLettered), h.Instance)
+			for _, state := range []string{notify.DeliveryHealthy, notify.DeliveryDegraded, notify.DeliveryFailing} {
+				on := 0.0
+				if h.State == state {
+					on = 1
+				}
+				gauge(descNotifyState, on, h.Instance, state)
+			}
+			gauge(descNotifyRow, float64(h.ConsecutiveFailures), h.Instance)
+			gauge(descNotifyOK, unix(h.LastSuccess), h.Instance)
+			gauge(descNotifyKO, unix(h.LastFailure), h.Instance)
+		}
 	}
 	if r := c.opts.Router; r != nil {
 		counter(descEvDropped, float64(r.EventsDropped()))

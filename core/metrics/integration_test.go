@@ -282,7 +282,12 @@ func TestMetricsEndpointWholeTree(t *testing.T) {
 		Plugins: func() []plugin.InstanceHealth {
 			return []plugin.InstanceHealth{{Instance: "opentsdb", Plugin: "output-opentsdb", Kind: "output", State: plugin.StateRunning, Restarts: 2}}
 		},
-		Outbox:    func() notify.Stats { return notify.Stats{Pending: 3, Dead: 1, Delivered: 7} },
+		Notifiers: func() []notify.InstanceHealth {
+			return []notify.InstanceHealth{
+				{Instance: "http", State: notify.DeliveryFailing, Pending: 3, Dead: 1, Delivered: 7, ConsecutiveFailures: 4, LastFailure: time.Unix(ts, 0)},
+				{Instance: "mail", State: notify.DeliveryHealthy, Delivered: 2},
+			}
+		},
 		WebSocket: func() ws.Stats { return ws.Stats{Clients: 2} },
 		Push:      fakePush{},
 		Decisions: func() decide.Stats {
@@ -310,8 +315,17 @@ func TestMetricsEndpointWholeTree(t *testing.T) {
 		{"wigo_probe_metric", map[string]string{"host": "master", "probe": "hardware_load_average", "tag_load": "load1"}, -1},
 		{"wigo_plugin_restarts_total", map[string]string{"instance": "opentsdb", "kind": "output"}, 2},
 		{"wigo_plugin_up", map[string]string{"instance": "opentsdb"}, 1},
-		{"wigo_notify_outbox", map[string]string{"state": "pending"}, 3},
-		{"wigo_notify_outbox", map[string]string{"state": "dead"}, 1},
+		{"wigo_notify_outbox", map[string]string{"instance": "http", "state": "pending"}, 3},
+		{"wigo_notify_outbox", map[string]string{"instance": "http", "state": "dead"}, 1},
+		{"wigo_notify_outbox", map[string]string{"instance": "mail", "state": "pending"}, 0},
+		{"wigo_notify_delivered_total", map[string]string{"instance": "http"}, 7},
+		{"wigo_notify_delivered_total", map[string]string{"instance": "mail"}, 2},
+		{"wigo_notify_state", map[string]string{"instance": "http", "state": "failing"}, 1},
+		{"wigo_notify_state", map[string]string{"instance": "http", "state": "healthy"}, 0},
+		{"wigo_notify_state", map[string]string{"instance": "mail", "state": "healthy"}, 1},
+		{"wigo_notify_consecutive_failures", map[string]string{"instance": "http"}, 4},
+		{"wigo_notify_last_failure_timestamp_seconds", map[string]string{"instance": "http"}, float64(ts)},
+		{"wigo_notify_last_success_timestamp_seconds", map[string]string{"instance": "mail"}, 0},
 		{"wigo_websocket_clients", nil, 2},
 		{"wigo_host_up", map[string]string{"host": "odd", "group": oddGroup}, 1},
 		{"wigo_probe_metric", map[string]string{"host": "odd", "group": oddGroup, "tag_disk_name": odd}, 1.5},
@@ -329,6 +343,21 @@ func TestMetricsEndpointWholeTree(t *testing.T) {
 		}
 		if c.want >= 0 && v != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, v, c.want)
+		}
+	}
+	// Every notifier series says which notifier it is about.
+	for name, fam := range fams {
+		if !strings.HasPrefix(name, "wigo_notify_") {
+			continue
+		}
+		for _, m := range fam.GetMetric() {
+			named := false
+			for _, l := range m.GetLabel() {
+				named = named || l.GetName() == "instance" && l.GetValue() != ""
+			}
+			if !named {
+				t.Errorf("%s%v has no instance label", name, m.GetLabel())
+			}
 		}
 	}
 	if n := len(fams["wigo_probe_metric"].GetMetric()); n != 3+3+1 {

@@ -86,3 +86,26 @@ func LogLevelName(level int) string {
 	}
 	return "UNKNOWN"
 }
+
+// StatusForLogLevel is the status a log level stands for, the inverse of
+// LogLevelFor: the best status logged at that level (NOTICE 100, INFO 101,
+// WARNING 200, CRITICAL 300, ERROR 500, EMERGENCY 999; DEBUG, which the
+// core never writes, 100). StatusName of it is the level's word in the
+// host views' vocabulary. Unknown levels give 0 (UNKNOWN).
+func StatusForLogLevel(level int) int {
+	switch level {
+	case LogDebug, LogNotice:
+		return StatusOK
+	case LogInfo:
+		return StatusInfo
+	case LogWarning:
+		return StatusWarn
+	case LogCritical:
+		return StatusCrit
+	case LogError:
+		return StatusError
+	case LogEmergency:
+		return StatusDown
+	}
+	return 0
+}

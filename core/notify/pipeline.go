@@ -182,6 +182,8 @@ type Pipeline struct {
 	interrupted map[int64]int
 
 	delivered, failed, deadLettered atomic.Uint64
+	// health is each instance's recent outcomes (Health).
+	health deliveries
 }
 
 // New checks opts and returns a pipeline ready to Run.
@@ -227,6 +229,7 @@ func New(opts Options) (*Pipeline, error) {
 		instances:   opts.Instances,
 		interrupted: map[int64]int{},
 		wake:        make(chan struct{}, 1),
+		health:      deliveries{by: map[string]*InstanceHealth{}},
 	}, nil
 }
 
@@ -649,10 +652,12 @@ func (p *Pipeline) record(results []result) error {
 			res.Dead = true
 			p.failed.Add(1)
 			p.deadLettered.Add(1)
+			p.health.failed(r.row.Instance, now, r.err, true)
 			p.log.Error("notification dead-lettered: its notifier stops every time it is sent; retry it from the API", "instance", r.row.Instance,
 				"host", r.row.Host, "event_id", r.row.EventID, "id", r.row.ID, "sends", p.opts.MaxInterruptions, "error", r.err)
 		case r.err == nil:
 			p.delivered.Add(1)
+			p.health.succeeded(r.row.Instance, now)
 			p.log.Debug("notification delivered", "instance", r.row.Instance, "host", r.row.Host,
 				"event_id", r.row.EventID, "attempt", r.row.Attempts+1)
 		case errors.Is(r.err, ErrUnavailable) && !errors.Is(r.err, context.DeadlineExceeded):
@@ -669,6 +674,7 @@ func (p *Pipeline) record(results []result) error {
 			p.failed.Add(1)
 			attempt := r.row.Attempts + 1
 			res.Dead = attempt >= p.opts.MaxAttempts || errors.Is(r.err, errPermanent)
+			p.health.failed(r.row.Instance, now, r.err, res.Dead)
 			if res.Dead {
 				p.deadLettered.Add(1)
 				p.log.Error("notification dead-lettered; retry it from the API", "instance", r.row.Instance,

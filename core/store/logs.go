@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
@@ -25,6 +27,15 @@ const (
 // its own short transaction so the batching writer gets the write lock
 // between chunks instead of waiting for a month of rows to go.
 const pruneChunk = 2000
+
+// ftsFew is the number of rows matching a text search under which Search
+// fetches them by id and sorts them, rather than reading the log newest
+// first (see Search).
+const ftsFew = 2000
+
+// ftsWindow is the number of newest rows a text search matching many rows
+// looks in first (see Search); a variable for the tests.
+var ftsWindow = 20_000
 
 // ErrInvalidQuery is wrapped by Search's error when the query itself is
 // wrong (a negative limit or offset); the API answers it with 400.
@@ -46,6 +57,17 @@ type Query struct {
 	// held back for that reason (acknowledged, silenced, …).
 	Held     bool
 	HeldBack string
+	// Levels keeps only the rows logged at one of these levels (model.Log*);
+	// empty means any.
+	Levels []int
+	// Since and Until keep only the rows dated at or after Since and
+	// before Until; zero means unbounded.
+	Since, Until time.Time
+	// Text keeps only the rows whose message, host or probe contain every
+	// word of it, the last term of each word as a prefix, case folded
+	// ("loadgen-0000 oom" finds "oom-killer" on loadgen-000017). A Text
+	// with no letter or digit matches nothing.
+	Text string
 }
 
 // Append stores entries in one transaction and returns once it is
@@ -84,12 +106,32 @@ func (s *Store) insertLogs(ctx context.Context, entries []model.LogEntry) error 
 	}
 	defer stmt.Close()
 	now := time.Now()
-	for _, e := range entries {
-		if _, err := stmt.ExecContext(ctx, entryTime(e, now), e.Level, e.Group, e.Host, e.Probe, e.Message, e.HeldBack); err != nil {
+	var first int64
+	for i, e := range entries {
+		res, err := stmt.ExecContext(ctx, entryTime(e, now), e.Level, e.Group, e.Host, e.Probe, e.Message, e.HeldBack)
+		if err != nil {
 			return err
 		}
+		if i == 0 {
+			if first, err = res.LastInsertId(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := indexLogs(ctx, tx, first); err != nil {
+		return err
 	}
 	return tx.Commit()
+}
+
+// indexLogs adds the log rows of the transaction from id first on to the
+// search index, in one statement: FTS4 writes a segment per statement, so
+// indexing row by row would cost a segment (and its merges) per row.
+func indexLogs(ctx context.Context, tx *sql.Tx, first int64) error {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO logs_fts (docid, message, host, probe) SELECT id, message, host, probe FROM logs WHERE id >= ?", first); err != nil {
+		return fmt.Errorf("index log rows: %w", err)
+	}
+	return nil
 }
 
 // insertEvents stores a batch from the writer in one transaction: the log
@@ -106,6 +148,7 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 	}
 	defer func() { _ = tx.Rollback() }()
 	var logStmt *sql.Stmt
+	var firstLog int64 // id of the batch's first log row, 0 for none
 	hosts := hostTx{tx: tx, recorded: s.recorded}
 	defer hosts.close()
 	now := time.Now()
@@ -125,8 +168,14 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 			} else {
 				l = e.LogEntry()
 			}
-			if _, err := logStmt.ExecContext(ctx, entryTime(l, now), l.Level, l.Group, l.Host, l.Probe, l.Message, l.HeldBack, string(e.Kind), e.NewStatus); err != nil {
+			res, err := logStmt.ExecContext(ctx, entryTime(l, now), l.Level, l.Group, l.Host, l.Probe, l.Message, l.HeldBack, string(e.Kind), e.NewStatus)
+			if err != nil {
 				return err
+			}
+			if firstLog == 0 {
+				if firstLog, err = res.LastInsertId(); err != nil {
+					return err
+				}
 			}
 		}
 		if recordsHost(e) {
@@ -158,6 +207,11 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 			if err := applyProblem(ctx, tx, e); err != nil {
 				return err
 			}
+		}
+	}
+	if firstLog != 0 {
+		if err := indexLogs(ctx, tx, firstLog); err != nil {
+			return err
 		}
 	}
 	if err := hosts.finish(ctx); err != nil {
@@ -206,18 +260,10 @@ func (s *Store) Search(ctx context.Context, q Query) ([]model.LogEntry, error) {
 	}
 	q.Limit = min(q.Limit, MaxLimit)
 
-	var sb strings.Builder
-	sb.WriteString("SELECT date, level, grp, host, probe, message, held FROM logs")
+	var conds []string
 	var args []any
-	conds := 0
 	where := func(cond string, v ...any) {
-		if conds == 0 {
-			sb.WriteString(" WHERE ")
-		} else {
-			sb.WriteString(" AND ")
-		}
-		conds++
-		sb.WriteString(cond)
+		conds = append(conds, cond)
 		args = append(args, v...)
 	}
 	for _, f := range []struct{ cond, v string }{{"host = ?", q.Host}, {"grp = ?", q.Group}, {"probe = ?", q.Probe}, {"held = ?", q.HeldBack}} {
@@ -228,30 +274,140 @@ func (s *Store) Search(ctx context.Context, q Query) ([]model.LogEntry, error) {
 	if q.Held && q.HeldBack == "" {
 		where("held <> ''")
 	}
-	sb.WriteString(" ORDER BY date DESC, id DESC LIMIT ? OFFSET ?")
-	args = append(args, q.Limit, q.Offset)
-
-	rows, err := s.r.QueryContext(ctx, sb.String(), args...)
-	if err != nil {
+	if len(q.Levels) > 0 {
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(q.Levels)), ", ")
+		levels := make([]any, len(q.Levels))
+		for i, l := range q.Levels {
+			levels[i] = l
+		}
+		where("level IN ("+marks+")", levels...)
+	}
+	if !q.Since.IsZero() {
+		where("date >= ?", q.Since.UnixNano())
+	}
+	if !q.Until.IsZero() {
+		where("date < ?", q.Until.UnixNano())
+	}
+	// page runs the query with one more condition (none when cond is "").
+	page := func(cond string, v ...any) (logPage, error) {
+		c, a := conds, args
+		if cond != "" {
+			c, a = append(slices.Clip(c), cond), append(slices.Clip(a), v...)
+		}
+		return s.searchPage(ctx, c, a, q.Limit, q.Offset)
+	}
+	if q.Text == "" {
+		p, err := page("")
+		return p.rows, err
+	}
+	match := ftsMatch(q.Text)
+	if match == "" {
+		return []model.LogEntry{}, nil
+	}
+	// The plan depends on how many rows match, which SQLite cannot know:
+	// a few are best fetched by id and sorted (0.2 ms at 100,000 rows);
+	// many by reading the date index newest first and keeping the ids that
+	// match (id IN … would fetch and sort all of them: 70 ms for a word on
+	// every row; the unary + keeps SQLite from using the id for lookups).
+	// Counting up to ftsFew costs little.
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT docid FROM logs_fts WHERE logs_fts MATCH ? LIMIT ?)", match, ftsFew).Scan(&n); err != nil {
 		return nil, fmt.Errorf("search logs: %w", err)
 	}
-	defer rows.Close()
-	out := make([]model.LogEntry, 0, min(q.Limit, 64))
-	for rows.Next() {
-		var e model.LogEntry
-		var ns int64
-		if err := rows.Scan(&ns, &e.Level, &e.Group, &e.Host, &e.Probe, &e.Message, &e.HeldBack); err != nil {
+	switch {
+	case n == 0:
+		return []model.LogEntry{}, nil
+	case n < ftsFew:
+		p, err := page("id IN (SELECT docid FROM logs_fts WHERE logs_fts MATCH ?)", match)
+		return p.rows, err
+	}
+	// Many: even the matching ids alone are costly to collect from a big
+	// log (a million rows: 200 ms), and the page is usually among the
+	// newest rows. So the newest ftsWindow ids are searched first, then
+	// eight times as many, and so on. A window's page is the answer when
+	// it is full and no row older than the window (by id) is dated after
+	// its last row: ids follow the writes, dates the events, and the two
+	// orders agree but for rows written late; if one is found, the whole
+	// log is searched.
+	var maxID int64
+	if err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM logs").Scan(&maxID); err != nil {
+		return nil, fmt.Errorf("search logs: %w", err)
+	}
+	for width := int64(ftsWindow); maxID-width > 0; width *= 8 {
+		lo := maxID - width
+		p, err := page("+id IN (SELECT docid FROM logs_fts WHERE logs_fts MATCH ? AND docid > ?)", match, lo)
+		if err != nil {
+			return nil, err
+		}
+		if len(p.rows) < q.Limit {
+			continue
+		}
+		var later int
+		err = s.r.QueryRowContext(ctx, "SELECT 1 FROM logs WHERE date > ? AND id <= ? LIMIT 1", p.lastDate, lo).Scan(&later)
+		if errors.Is(err, sql.ErrNoRows) {
+			return p.rows, nil
+		}
+		if err != nil {
 			return nil, fmt.Errorf("search logs: %w", err)
 		}
-		t := time.Unix(0, ns)
+		break
+	}
+	p, err := page("+id IN (SELECT docid FROM logs_fts WHERE logs_fts MATCH ?)", match)
+	return p.rows, err
+}
+
+// logPage is one page of Search, with the date (unix ns) of its last row.
+type logPage struct {
+	rows     []model.LogEntry
+	lastDate int64
+}
+
+// searchPage runs Search's query: conds ANDed, newest first, paged.
+func (s *Store) searchPage(ctx context.Context, conds []string, args []any, limit, offset int) (logPage, error) {
+	var sb strings.Builder
+	sb.WriteString("SELECT date, level, grp, host, probe, message, held FROM logs")
+	if len(conds) > 0 {
+		sb.WriteString(" WHERE " + strings.Join(conds, " AND "))
+	}
+	sb.WriteString(" ORDER BY date DESC, id DESC LIMIT ? OFFSET ?")
+	rows, err := s.r.QueryContext(ctx, sb.String(), append(slices.Clip(args), limit, offset)...)
+	if err != nil {
+		return logPage{}, fmt.Errorf("search logs: %w", err)
+	}
+	defer rows.Close()
+	p := logPage{rows: make([]model.LogEntry, 0, min(limit, 64))}
+	for rows.Next() {
+		var e model.LogEntry
+		if err := rows.Scan(&p.lastDate, &e.Level, &e.Group, &e.Host, &e.Probe, &e.Message, &e.HeldBack); err != nil {
+			return logPage{}, fmt.Errorf("search logs: %w", err)
+		}
+		t := time.Unix(0, p.lastDate)
 		e.Date = model.FormatDate(t)
 		e.Timestamp = t.Unix()
-		out = append(out, e)
+		p.rows = append(p.rows, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search logs: %w", err)
+		return logPage{}, fmt.Errorf("search logs: %w", err)
 	}
-	return out, nil
+	return p, nil
+}
+
+// ftsMatch turns free text into an FTS4 query: each whitespace-separated
+// word becomes a phrase of its terms (letters and digits, as the unicode61
+// tokenizer cuts them), its last term a prefix; the phrases are ANDed.
+// Nothing of the user's text reaches the query syntax but those terms, so
+// quotes, stars, NEAR or a leading minus are plain text. "" when no word
+// has a term.
+func ftsMatch(text string) string {
+	var phrases []string
+	for _, word := range strings.Fields(text) {
+		terms := strings.FieldsFunc(word, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+		if len(terms) == 0 {
+			continue
+		}
+		phrases = append(phrases, `"`+strings.Join(terms, " ")+`*"`)
+	}
+	return strings.Join(phrases, " ")
 }
 
 // Indexes lists the distinct groups, hosts and probes present in the log,

@@ -456,6 +456,32 @@ func (s *Store) CountOutbox(ctx context.Context) (map[OutboxState]int, error) {
 	return out, nil
 }
 
+// CountOutboxByInstance counts the rows still to be dealt with (pending,
+// held, dead) per notifier instance and state.
+func (s *Store) CountOutboxByInstance(ctx context.Context) (map[string]map[OutboxState]int, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT instance, state, COUNT(*) FROM outbox WHERE state IN ('pending', 'held', 'dead') GROUP BY instance, state")
+	if err != nil {
+		return nil, fmt.Errorf("count notifications per instance: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]map[OutboxState]int{}
+	for rows.Next() {
+		var instance, st string
+		var n int
+		if err := rows.Scan(&instance, &st, &n); err != nil {
+			return nil, fmt.Errorf("count notifications per instance: %w", err)
+		}
+		if out[instance] == nil {
+			out[instance] = map[OutboxState]int{}
+		}
+		out[instance][OutboxState(st)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count notifications per instance: %w", err)
+	}
+	return out, nil
+}
+
 // PruneOutbox deletes delivered and cancelled rows last updated before
 // before, in chunks of short transactions, and returns how many went.
 // Pending, held and dead rows are never pruned: they are work not done.

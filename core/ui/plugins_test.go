@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -164,7 +165,8 @@ notify "legacy" {
 	waitJS(t, ctx, 5*time.Second, `(() => {
 		const p = document.querySelector('#plugins tr[data-instance="legacy"]');
 		return p !== null && p.dataset.state === "restarting" && p.querySelector(".badge").textContent === "restarting" &&
-			p.querySelector(".err").textContent.includes("does not exist");
+			p.querySelector("td.err").textContent.includes("does not exist") &&
+			p.querySelector('td.delivery [data-fact="success"]').textContent === "no delivery attempted since start";
 	})()`)
 
 	// The receiver answers 500: the change is pending, retried with backoff.
@@ -180,6 +182,27 @@ notify "legacy" {
 	n, _ := strconv.Atoi(first)
 	waitJS(t, ctx, 15*time.Second, fmt.Sprintf(`Number(%s?.querySelector(".attempts").textContent) > %d &&
 		document.querySelector('#outbox-counts [data-count="pending"]').textContent === "1"`, pending, n))
+	// Two attempts refused: the notifier is failing, with the receiver's
+	// error, on the page and in /metrics, though its plugin runs.
+	waitJS(t, ctx, 10*time.Second, `(() => {
+		const d = document.querySelector('#plugins tr[data-instance="http"] td.delivery');
+		return d !== null && d.dataset.delivery === "failing" && d.querySelector(".badge").textContent === "failing" &&
+			d.querySelector('[data-fact="failures"]')?.textContent.includes("500 Internal Server Error") === true &&
+			d.querySelector('[data-fact="success"]').textContent === "last delivered never" &&
+			d.querySelector('[data-fact="rows"]').textContent === "1 pending · 1 dead" &&
+			document.querySelector('#plugins tr[data-instance="http"]').dataset.state === "running";
+	})()`)
+	metrics := func() string {
+		m, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("metrics").then(r => r.text())`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := metrics(); !strings.Contains(m, `wigo_notify_state{instance="http",state="failing"} 1`) ||
+		!strings.Contains(m, `wigo_notify_outbox{instance="http",state="dead"} 1`) {
+		t.Errorf("/metrics does not say the http notifier is failing:\n%s", grepLines(m, "wigo_notify_"))
+	}
 	screenshot(t, ctx, "14-plugins-failing")
 	run(t, ctx, colorScheme("dark"))
 	screenshot(t, ctx, "14b-plugins-failing-dark")
@@ -193,6 +216,9 @@ notify "legacy" {
 		t.Fatalf("the dead letter was delivered before Retry")
 	}
 	waitJS(t, ctx, 10*time.Second, `document.querySelector('#outbox-waiting') === null && document.querySelector('#outbox-waiting-empty') !== null`)
+	// Delivered again, but a dead letter waits: degraded.
+	waitJS(t, ctx, 10*time.Second, `document.querySelector('#plugins tr[data-instance="http"] td.delivery')?.dataset.delivery === "degraded" &&
+		document.querySelector('#plugins tr[data-instance="http"] [data-fact="failures"]') === null`)
 	run(t, ctx, chromedp.Click(chromedp.CSS(`#outbox-dead tr[data-id="1"] button`)))
 	if id := await(t, hook.got, 15*time.Second, "the retried dead letter"); id != deadEvent {
 		t.Fatalf("after Retry the receiver got event %q, want %q", id, deadEvent)
@@ -201,12 +227,27 @@ notify "legacy" {
 		document.querySelector('#outbox-dead-empty')?.textContent === "No dead letter." &&
 		document.querySelector('#outbox-counts [data-count="dead"]').textContent === "0" &&
 		document.querySelector('#plugins-msg').textContent.includes("Notification 1 to http is queued again")`)
+	waitJS(t, ctx, 10*time.Second, `document.querySelector('#plugins tr[data-instance="http"] td.delivery')?.dataset.delivery === "healthy"`)
+	if m := metrics(); !strings.Contains(m, `wigo_notify_state{instance="http",state="healthy"} 1`) || !strings.Contains(m, `wigo_notify_consecutive_failures{instance="http"} 0`) {
+		t.Errorf("/metrics does not say the http notifier is healthy again:\n%s", grepLines(m, "wigo_notify_"))
+	}
 	screenshot(t, ctx, "15-plugins-retried")
 	select {
 	case extra := <-hook.got:
 		t.Errorf("unexpected extra delivery of %s", extra)
 	default:
 	}
+}
+
+// grepLines keeps the lines of s that start with prefix.
+func grepLines(s, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func await[T any](t *testing.T, c <-chan T, d time.Duration, what string) T {

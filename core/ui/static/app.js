@@ -11,8 +11,13 @@
 // (the el() helper), never innerHTML: probe messages are untrusted.
 
 const LEVELS = ["OK", "INFO", "WARN", "CRIT", "ERROR", "DOWN"];
-const LOG_LEVELS = { 1: "DEBUG", 2: "NOTICE", 3: "INFO", 4: "ERROR", 5: "WARNING", 6: "CRITICAL", 7: "EMERGENCY" };
-const LOG_LEVEL_STATUS = { 1: 100, 2: 100, 3: 101, 4: 500, 5: 200, 6: 300, 7: 999 };
+// The log view's recent periods.
+const LOG_PERIODS = [["", "any time"], ["1h", "last hour"], ["24h", "last 24 hours"], ["7d", "last 7 days"], ["30d", "last 30 days"]];
+const PERIOD_MS = { "1h": 3600e3, "24h": 86400e3, "7d": 7 * 86400e3, "30d": 30 * 86400e3 };
+
+// The original's log levels (DEBUG … EMERGENCY) in the host views' words,
+// as model.StatusForLogLevel maps them: one vocabulary on every page.
+const LOG_LEVEL_WORD = { 1: "OK", 2: "OK", 3: "INFO", 4: "ERROR", 5: "WARN", 6: "CRIT", 7: "DOWN" };
 const FAVICON_COLOURS = { OK: "#1a7f37", INFO: "#0969da", WARN: "#d4a72c", CRIT: "#cf222e", ERROR: "#8250df", DOWN: "#000000", UNKNOWN: "#8c959f" };
 
 /** level is the word for a status code, as core/model.StatusName. */
@@ -54,6 +59,30 @@ function ago(ts) {
   if (s < 5400) return `${Math.round(s / 60)} min ago`;
   if (s < 172800) return `${Math.round(s / 3600)} h ago`;
   return `${Math.round(s / 86400)} d ago`;
+}
+
+/** timeZone is where the log's times are shown: "utc" (as the API and
+ * wigocli print them) or "local" (the browser's zone), the user's last
+ * choice. */
+function timeZone() {
+  return localStorage.getItem("wigo.tz") === "local" ? "local" : "utc";
+}
+
+/** stamp writes a moment (unix seconds) with its zone, in the chosen one:
+ * "2026-12-04 18:58:08 UTC", "2026-12-04 19:58:08 CET"; the title gives it
+ * in the other. */
+function stamp(ts, tz) {
+  const d = new Date(ts * 1000);
+  const fmt = (zone) => {
+    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+      hourCycle: "h23", timeZoneName: "short",
+    }).formatToParts(d).map((p) => [p.type, p.value]));
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${zone === "UTC" ? "UTC" : parts.timeZoneName}`;
+  };
+  const local = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const [shown, other] = tz === "local" ? [fmt(local), fmt("UTC")] : [fmt("UTC"), fmt(local)];
+  return el("time", { datetime: d.toISOString(), title: other, "data-tz": tz }, shown);
 }
 
 /** age is a text node kept current by the once-a-second ticker. */
@@ -559,16 +588,35 @@ function hostMatches(h, q) {
     level(h.status).toLowerCase() === q || Object.keys(h.probes).some((p) => p.toLowerCase().includes(q));
 }
 
+/** counts shows, for every level, how many hosts are at it (the core's
+ * host status) and how many probes: a CRIT probe on an ERROR host is a
+ * CRIT probe all the same. Levels with nothing are shown quiet, not left
+ * out, so "0 CRIT" reads as news too. */
 function counts(hosts) {
-  const n = Object.fromEntries(LEVELS.map((l) => [l, 0]));
-  for (const h of hosts) n[level(h.status)]++;
-  return el("ul", { class: "counts", "aria-label": "Hosts per status" },
-    LEVELS.filter((l) => n[l] > 0 || l === "OK").map((l) =>
-      el("li", { "data-level": l }, el("span", { class: "badge", "data-level": l }, l), el("strong", {}, n[l]), n[l] === 1 ? "host" : "hosts")));
+  const n = Object.fromEntries(LEVELS.map((l) => [l, { hosts: 0, probes: 0 }]));
+  for (const h of hosts) {
+    n[level(h.status)].hosts++;
+    for (const p of Object.values(h.probes)) {
+      const c = n[level(p.Status)];
+      if (c) c.probes++;
+    }
+  }
+  const plural = (k, word) => `${word}${k === 1 ? "" : "s"}`;
+  return el("ul", { class: "counts", id: "counts", "aria-label": "Hosts and probes per status" },
+    LEVELS.map((l) => el("li", { "data-level": l, class: n[l].hosts + n[l].probes === 0 ? "zero" : null },
+      el("span", { class: "badge", "data-level": l }, l),
+      el("strong", { "data-count": "hosts" }, n[l].hosts), plural(n[l].hosts, "host"),
+      el("strong", { "data-count": "probes" }, n[l].probes), plural(n[l].probes, "probe"))));
 }
 
 function sortedProbes(h) {
   return Object.values(h.probes).sort((a, b) => b.Status - a.Status || a.Name.localeCompare(b.Name));
+}
+
+/** hostLink is a host's name as a link to its view, never broken inside a
+ * word (CSS: .hname). */
+function hostLink(h) {
+  return el("a", { class: "hname", href: `#/host/${encodeURIComponent(h.name)}`, title: h.name }, h.name);
 }
 
 function hostCard(h) {
@@ -577,34 +625,129 @@ function hostCard(h) {
   const shown = probes.length <= 8 ? probes : probes.filter((p) => p.Status > 100).slice(0, 8);
   const hidden = probes.length - shown.length;
   return el("li", { class: "host" + (h.alive ? "" : " down"), "data-level": l, "data-host": h.name },
-    el("h3", {}, el("a", { href: `#/host/${encodeURIComponent(h.name)}` }, h.name),
+    el("h3", {}, hostLink(h),
       el("span", { class: "marks" }, badge(h.status), ackMark(ackFor(h, "")), silenceMark(silencesFor(h, "")))),
     el("p", { class: "sub" },
       h.alive ? `${probes.length} probe${probes.length === 1 ? "" : "s"}` : "DOWN: not heard from",
       " · updated ", age(h.lastUpdate),
       h.path && h.path.length ? ` · via ${h.path.join(" › ")}` : ""),
     el("ul", { class: "probes" }, shown.map((p) =>
-      el("li", { "data-probe": p.Name }, badge(p.Status), el("span", { class: "pname" }, p.Name, softMark(h, p.Name), ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name))),
+      el("li", { "data-probe": p.Name, "data-level": level(p.Status) }, badge(p.Status), el("span", { class: "pname" }, p.Name, softMark(h, p.Name), ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name))),
         el("span", { class: "pmsg", title: p.Message }, p.Message)))),
     hidden > 0 ? el("p", { class: "sub" }, `${hidden} more probe${hidden === 1 ? "" : "s"}, all OK`) : null);
 }
 
-function hostsView(main) {
-  const wallPref = localStorage.getItem("wigo.wall") === "1";
-  const filter = el("input", { type: "search", id: "filter", placeholder: "host, group, probe or status", autocomplete: "off" });
-  const wall = el("button", { type: "button", id: "wall-toggle", "aria-pressed": String(wallPref) }, "Wall view");
+/** compactRow is one host of the compact overview: its name and status,
+ * then only its probes that are not OK, each with its whole message. */
+function compactRow(h) {
+  const l = level(h.status);
+  const bad = sortedProbes(h).filter((p) => p.Status > 100);
+  return el("li", { class: "crow" + (h.alive ? "" : " down"), "data-level": l, "data-host": h.name },
+    el("div", { class: "chost" }, badge(h.status), hostLink(h), ackMark(ackFor(h, "")), silenceMark(silencesFor(h, ""))),
+    el("ul", { class: "cprobes" },
+      h.alive ? null : el("li", { class: "cdown" }, "not heard from since ", age(h.lastUpdate)),
+      bad.map((p) => el("li", { "data-probe": p.Name, "data-level": level(p.Status) }, badge(p.Status),
+        el("span", { class: "pname" }, p.Name), softMark(h, p.Name), ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name)),
+        el("span", { class: "pmsg" }, p.Message)))));
+}
+
+/** groupHeader is a group's heading, tinted by its worst host's status
+ * and saying it in a word, with the group's count of hosts. */
+function groupHeader(g, extra, fold) {
+  return el("div", { class: "ghead", "data-level": level(g.status) },
+    el("h2", { id: `g-${g.name}` }, badge(g.status),
+      g.name ? el("a", { href: `#/group/${encodeURIComponent(g.name)}` }, g.name) : el("span", {}, "(no group)"),
+      el("span", { class: "gcount" }, `${g.list.length} host${g.list.length === 1 ? "" : "s"}`, extra || "")),
+    fold);
+}
+
+// okOpen holds the groups whose OK hosts the user opened, across redraws
+// (the fold of a group with problems is a button in its header, not a
+// <details>, so render() does not keep it by itself).
+const okOpen = new Set();
+
+function okList(ok) {
+  return el("ul", { class: "oklist" }, ok.map((h) => el("li", { "data-host": h.name, "data-level": "OK" }, hostLink(h))));
+}
+
+/** compactGroup lists a group's hosts that are not OK one row each and
+ * folds the OK ones into a count that opens on a click (in the header);
+ * a group with no problem is that fold alone, on one line. */
+function compactGroup(g, problemsOnly, redraw) {
+  const bad = g.list.filter((h) => h.status > 100);
+  const ok = g.list.filter((h) => h.status <= 100);
+  const okText = `${ok.length} host${ok.length === 1 ? "" : "s"} OK`;
+  if (problemsOnly && bad.length === 0) return null;
+  if (bad.length === 0) {
+    // The names are built when the fold opens (render() reopens it after
+    // a redraw, which fires toggle again): a closed fold of thousands of
+    // OK hosts costs nothing per redraw.
+    const fill = (ev) => {
+      const d = ev.currentTarget;
+      if (d.open && !d.querySelector("ul.oklist")) d.append(okList(ok));
+    };
+    return el("section", { class: "cgroup allok", "data-group": g.name, "aria-label": `Group ${g.name || "(no group)"}: all OK` },
+      el("details", { class: "oks okgroup", "data-key": `oks/${g.name}`, "data-level": "OK", ontoggle: fill },
+        el("summary", { "data-key": `oks/${g.name}/summary` }, el("span", { class: "badge", "data-level": "OK" }, "OK"), " ",
+          g.name ? el("a", { href: `#/group/${encodeURIComponent(g.name)}` }, g.name) : "(no group)", ` · ${okText}`)));
+  }
+  const open = okOpen.has(g.name);
+  const fold = ok.length && !problemsOnly ? el("button", {
+    type: "button", class: "okfold", "data-key": `oks/${g.name}`, "aria-expanded": String(open), "aria-controls": `oks-${g.name}`,
+    onclick: () => { if (okOpen.has(g.name)) okOpen.delete(g.name); else okOpen.add(g.name); redraw(); },
+  }, el("span", { class: "badge", "data-level": "OK" }, "OK"), ` ${okText}`) : null;
+  return el("section", { class: "cgroup", "data-group": g.name, "aria-labelledby": `g-${g.name}` },
+    groupHeader(g, ` · ${bad.length} not OK`, fold),
+    el("ul", { class: "compact" }, bad.map(compactRow)),
+    fold && open ? el("div", { id: `oks-${g.name}`, class: "oks" }, okList(ok)) : null);
+}
+
+/** wallTile is one host of the wall: its name and status word, large. */
+function wallTile(h) {
+  const l = level(h.status);
+  const bad = sortedProbes(h).filter((p) => p.Status > 100).map((p) => p.Name);
+  return el("li", { "data-level": l, "data-host": h.name },
+    el("a", { href: `#/host/${encodeURIComponent(h.name)}`, title: bad.join(", ") },
+      el("span", { class: "n" }, h.name), el("span", { class: "w" }, l), bad.length ? ` · ${bad.length} not OK` : ""));
+}
+
+// The overview's modes; without one in the URL, compact above
+// COMPACT_ABOVE hosts (cards would list thousands of OK probes), cards
+// below.
+const MODES = [["compact", "Compact"], ["cards", "Cards"], ["wall", "Wall"]];
+const COMPACT_ABOVE = 30;
+
+function hostsView(main, _parts, params) {
+  const filter = el("input", { type: "search", id: "filter", placeholder: "host, group, probe or status", autocomplete: "off", value: params.get("filter") || "" });
+  let mode = MODES.some(([m]) => m === params.get("mode")) ? params.get("mode") : "";
+  let problemsOnly = params.get("problems") === "1";
+  const modeButtons = MODES.map(([m, label]) => el("button", { type: "button", id: m === "wall" ? "wall-toggle" : `mode-${m}`, "data-mode": m }, label));
+  const problems = el("button", { type: "button", id: "problems-toggle" }, "Problems only");
   const area = el("div", { id: "hosts-area" });
   main.append(
-    el("h1", {}, "Hosts"),
-    el("div", { class: "toolbar" }, el("label", { for: "filter" }, "Filter"), filter, wall),
+    el("div", { class: "toolbar" }, el("h1", {}, "Hosts"), el("label", { for: "filter" }, "Filter"), filter,
+      el("div", { class: "seg", role: "group", "aria-label": "Layout" }, modeButtons), problems),
     area);
+  // The view's state lives in its URL, so a link or a kiosk opens exactly
+  // this view; replaceState does not fire hashchange, so nothing redraws.
+  const save = () => {
+    const q = new URLSearchParams();
+    if (filter.value.trim()) q.set("filter", filter.value.trim());
+    if (mode) q.set("mode", mode);
+    if (problemsOnly) q.set("problems", "1");
+    const s = q.toString();
+    history.replaceState(null, "", `#/hosts${s ? "?" + s : ""}`);
+  };
   const update = () => {
+    const all = sortedHosts();
+    const shown = mode || (all.length > COMPACT_ABOVE ? "compact" : "cards");
+    for (const b of modeButtons) b.setAttribute("aria-pressed", String(b.dataset.mode === shown));
+    problems.setAttribute("aria-pressed", String(problemsOnly));
     if (waiting(area)) return;
     const q = filter.value.trim();
-    const all = sortedHosts();
-    const hosts = all.filter((h) => hostMatches(h, q));
-    const isWall = wall.getAttribute("aria-pressed") === "true";
-    const out = [counts(hosts)];
+    const matching = all.filter((h) => hostMatches(h, q));
+    const hosts = problemsOnly ? matching.filter((h) => h.status > 100) : matching;
+    const out = [counts(matching)];
     if (model.acks.size > 0) {
       // Who took what: the first thing a second on-call person asks.
       out.push(el("section", { class: "acks", "aria-labelledby": "acks-h" },
@@ -614,33 +757,30 @@ function hostsView(main) {
             ` by ${a.Author}`, a.Comment ? `: ${a.Comment}` : "")))));
     }
     if (model.silences.size > 0) out.push(silencesSection());
-    if (q && hosts.length === 0) out.push(el("p", { class: "banner note" }, `No host matches “${q}”.`));
-    if (isWall) {
-      out.push(el("ul", { class: "wall", "aria-label": "All hosts" }, hosts.map((h) => {
-        const l = level(h.status);
-        const bad = sortedProbes(h).filter((p) => p.Status > 100).map((p) => p.Name);
-        return el("li", { "data-level": l, "data-host": h.name },
-          el("a", { href: `#/host/${encodeURIComponent(h.name)}`, title: bad.join(", ") },
-            el("span", { class: "n" }, h.name), el("span", { class: "w" }, l), bad.length ? ` · ${bad.length} not OK` : ""));
-      })));
+    if (q && matching.length === 0) out.push(el("p", { class: "banner note" }, `No host matches “${q}”.`));
+    else if (problemsOnly && hosts.length === 0) out.push(el("p", { class: "banner note", id: "no-problem" }, `No problem: ${matching.length === 1 ? "the host is" : `all ${matching.length} hosts are`} OK.`));
+    if (shown === "wall") {
+      out.push(el("ul", { class: "wall", "aria-label": "All hosts" }, hosts.map(wallTile)));
+    } else if (shown === "compact") {
+      out.push(...groupsOf(matching).map((g) => compactGroup(g, problemsOnly, update)).filter(Boolean));
     } else {
       for (const g of groupsOf(hosts)) {
-        out.push(el("section", { "aria-labelledby": `g-${g.name}` },
-          el("h2", { id: `g-${g.name}` }, badge(g.status),
-            g.name ? el("a", { href: `#/group/${encodeURIComponent(g.name)}` }, g.name) : el("span", { class: "muted" }, "(no group)"),
-            el("span", { class: "muted" }, `${g.list.length} host${g.list.length === 1 ? "" : "s"}`)),
-          el("ul", { class: "hosts" }, g.list.map(hostCard))));
+        out.push(el("section", { "aria-labelledby": `g-${g.name}` }, groupHeader(g), el("ul", { class: "hosts" }, g.list.map(hostCard))));
       }
     }
     render(area, ...out);
   };
-  filter.addEventListener("input", update);
-  wall.addEventListener("click", () => {
-    const on = wall.getAttribute("aria-pressed") !== "true";
-    wall.setAttribute("aria-pressed", String(on));
-    localStorage.setItem("wigo.wall", on ? "1" : "0");
-    update();
-  });
+  filter.addEventListener("input", () => { save(); update(); });
+  for (const b of modeButtons) {
+    b.addEventListener("click", () => {
+      // The wall's button toggles: pressed again, it goes back to the
+      // default layout.
+      mode = b.dataset.mode === "wall" && b.getAttribute("aria-pressed") === "true" ? "" : b.dataset.mode;
+      save();
+      update();
+    });
+  }
+  problems.addEventListener("click", () => { problemsOnly = !problemsOnly; save(); update(); });
   return { update };
 }
 
@@ -732,8 +872,8 @@ function probeRows(h) {
         el("th", { scope: "row" }, p.Name),
         el("td", { class: "tight" }, badge(p.Status), softMark(h, p.Name), ackMark(ack), silenceMark(silenced)),
         el("td", { class: "msg" }, p.Message),
-        el("td", { class: "num tight" }, age(p.Timestamp)),
-        el("td", { class: "num tight" }, p.ExitCode ?? "")),
+        el("td", { class: "num tight", "data-label": "result" }, age(p.Timestamp)),
+        el("td", { class: "num tight", "data-label": "exit" }, p.ExitCode ?? "")),
       el("tr", { class: "extra" }, el("td", { colspan: 5 }, extra)),
     ];
   });
@@ -976,6 +1116,10 @@ function logsView(main, _parts, params) {
   const f = { host: params.get("host") || "", group: params.get("group") || "", probe: params.get("probe") || "" };
   let offset = Number(params.get("offset")) || 0;
   let limit = Number(params.get("limit")) || limitDefault;
+  const wanted = (params.get("level") || "").toUpperCase();
+  let lvl = LEVELS.includes(wanted) ? wanted : "";
+  let exact = params.get("level_exact") === "1";
+  let tz = params.get("tz") === "local" || params.get("tz") === "utc" ? params.get("tz") : timeZone();
   const sel = (id, label) => {
     const s = el("select", { id }, el("option", { value: "" }, "any"));
     if (f[id]) s.append(el("option", { value: f[id] }, f[id]));
@@ -984,8 +1128,41 @@ function logsView(main, _parts, params) {
     return [el("label", { for: id }, label), s];
   };
   const selects = { host: sel("host", "Host"), group: sel("group", "Group"), probe: sel("probe", "Probe") };
+  // A label stays on the line of its control when the toolbar wraps.
+  const pair = (...nodes) => el("span", { class: "pair" }, nodes);
+  const levelSel = el("select", { id: "level" }, el("option", { value: "" }, "any"), LEVELS.map((l) => el("option", { value: l }, l)));
+  levelSel.value = lvl;
+  levelSel.addEventListener("change", () => { lvl = levelSel.value; offset = 0; load(); });
+  const exactSel = el("select", { id: "level-exact", "aria-label": "Level match" }, el("option", { value: "0" }, "or worse"), el("option", { value: "1" }, "only"));
+  exactSel.value = exact ? "1" : "0";
+  exactSel.addEventListener("change", () => { exact = exactSel.value === "1"; offset = 0; load(); });
+  const search = el("input", { type: "search", id: "log-q", placeholder: "message, host or probe", autocomplete: "off", value: params.get("q") || "" });
+  let typing = null;
+  search.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => { offset = 0; load(); }, 250); });
+  const tzButton = el("button", { type: "button", id: "tz-toggle", title: "Show times in UTC or in this browser's zone" });
+  const tzLabel = () => { tzButton.textContent = tz === "utc" ? "Times: UTC" : `Times: local (${Intl.DateTimeFormat().resolvedOptions().timeZone})`; };
+  tzLabel();
+  tzButton.addEventListener("click", () => {
+    tz = tz === "utc" ? "local" : "utc";
+    localStorage.setItem("wigo.tz", tz);
+    tzLabel();
+    for (const t of tbody.querySelectorAll("time[data-tz]")) t.replaceWith(stamp(Date.parse(t.getAttribute("datetime")) / 1000, tz));
+    save();
+  });
   const limitSel = el("select", { id: "limit" }, [25, 50, 100, 200, 500].map((n) => el("option", { value: n, selected: n === limit || null }, n)));
   limitSel.addEventListener("change", () => { limit = Number(limitSel.value); offset = 0; load(); });
+  // The period: a recent span (period=24h, from now at each load) or, from
+  // a link, an exact range (since, until: RFC 3339).
+  let period = LOG_PERIODS.some(([v]) => v === params.get("period")) ? params.get("period") : "";
+  let range = { since: params.get("since") || "", until: params.get("until") || "" };
+  const periodSel = el("select", { id: "period" }, LOG_PERIODS.map(([v, label]) => el("option", { value: v }, label)),
+    range.since || range.until ? el("option", { value: "range" }, `${range.since ? "from " + range.since : ""} ${range.until ? "until " + range.until : ""}`.trim()) : null);
+  periodSel.value = range.since || range.until ? "range" : period;
+  periodSel.addEventListener("change", () => {
+    if (periodSel.value !== "range") { period = periodSel.value; range = { since: "", until: "" }; }
+    offset = 0;
+    load();
+  });
   const status = el("p", { class: "muted", role: "status", "aria-live": "polite" });
   const tbody = el("tbody");
   const prev = el("button", { type: "button", onclick: () => { offset = Math.max(0, offset - limit); load(); } }, "← Newer");
@@ -993,20 +1170,25 @@ function logsView(main, _parts, params) {
   const pageInfo = el("span", { class: "muted" });
   main.append(
     el("h1", {}, "Log"),
-    el("div", { class: "toolbar" }, selects.host, selects.group, selects.probe, el("label", { for: "limit" }, "Per page"), limitSel),
+    el("div", { class: "toolbar" }, el("label", { for: "log-q" }, "Search"), search,
+      pair(el("label", { for: "level" }, "Level"), levelSel, exactSel), pair(el("label", { for: "period" }, "When"), periodSel), tzButton),
+    el("div", { class: "toolbar" }, pair(selects.host), pair(selects.group), pair(selects.probe), pair(el("label", { for: "limit" }, "Per page"), limitSel)),
     status,
-    el("table", { "aria-label": "Status-change log" },
+    el("table", { id: "logs", "aria-label": "Status-change log" },
       el("thead", {}, el("tr", {}, ["Date", "Level", "Host", "Group", "Probe", "Message"].map((c) => el("th", { scope: "col" }, c)))),
       tbody),
     el("div", { class: "pager" }, prev, pageInfo, next));
 
-  const row = (e) => el("tr", { "data-level": level(LOG_LEVEL_STATUS[e.Level] || 100), class: e.live ? "live" : null },
-    el("td", { class: "num" }, el("time", { datetime: new Date(e.Timestamp * 1000).toISOString() }, new Date(e.Timestamp * 1000).toLocaleString())),
-    el("td", {}, el("span", { class: "badge", "data-level": level(LOG_LEVEL_STATUS[e.Level] || 100) }, LOG_LEVELS[e.Level] || e.Level)),
-    el("td", {}, e.Host ? el("a", { href: `#/host/${encodeURIComponent(e.Host)}` }, e.Host) : ""),
-    el("td", {}, e.Group),
-    el("td", {}, e.Probe),
-    el("td", { class: "msg" }, e.HeldBack ? [heldBadge(e.HeldBack), " "] : null, e.Message));
+  const row = (e) => {
+    const word = LOG_LEVEL_WORD[e.Level] || "UNKNOWN";
+    return el("tr", { "data-level": word, class: e.live ? "live" : null },
+      el("td", { class: "num" }, stamp(e.Timestamp, tz)),
+      el("td", {}, el("span", { class: "badge", "data-level": word }, word)),
+      el("td", {}, e.Host ? el("a", { class: "hname", href: `#/host/${encodeURIComponent(e.Host)}`, title: e.Host }, e.Host) : ""),
+      el("td", { "data-label": e.Group ? "group" : "" }, e.Group),
+      el("td", { "data-label": e.Probe ? "probe" : "" }, e.Probe),
+      el("td", { class: "msg" }, e.HeldBack ? [heldBadge(e.HeldBack), " "] : null, e.Message));
+  };
 
   api("api/logs/indexes").then((ix) => {
     for (const [id, list] of [["host", ix.hosts], ["group", ix.groups], ["probe", ix.probes]]) {
@@ -1016,19 +1198,41 @@ function logsView(main, _parts, params) {
     }
   }).catch(() => { /* the table load reports the error */ });
 
-  let rows = 0;
-  async function load() {
+  /** query is the API's query for the view's filters, which is also the
+   * view's URL (plus tz): a link opens this very page of the log. */
+  const query = () => {
     const q = new URLSearchParams({ limit, offset });
     for (const k of ["host", "group", "probe"]) if (f[k]) q.set(k, f[k]);
+    if (lvl) q.set("level", lvl.toLowerCase());
+    if (lvl && exact) q.set("level_exact", "1");
+    if (search.value.trim()) q.set("q", search.value.trim());
+    for (const k of ["since", "until"]) if (range[k]) q.set(k, range[k]);
+    if (period && !range.since && !range.until) q.set("since", new Date(Date.now() - PERIOD_MS[period]).toISOString().replace(/\.\d+Z$/, "Z"));
+    return q;
+  };
+  const save = () => {
+    const q = query();
+    if (period && !range.since && !range.until) { q.delete("since"); q.set("period", period); }
+    if (tz === "local") q.set("tz", "local");
     history.replaceState(null, "", `#/logs?${q}`);
+  };
+  let rows = 0;
+  let seq = 0;
+  async function load() {
+    const q = query();
+    save();
     status.textContent = "Loading…";
+    const mine = ++seq;
     try {
       const list = await api(`api/logs?${q}`);
+      if (mine !== seq) return; // a newer search is on its way
       rows = list.length;
       tbody.replaceChildren(...list.map(row));
-      status.textContent = list.length ? "" : "No log entry matches.";
+      status.textContent = list.length ? (q.has("q") ? "Searching: new entries are not added live; search again to see them." : "") : "No log entry matches.";
     } catch (err) {
+      if (mine !== seq) return;
       tbody.replaceChildren();
+      rows = 0;
       status.textContent = `Cannot load the log: ${err.message}`;
     }
     prev.disabled = offset === 0;
@@ -1036,8 +1240,15 @@ function logsView(main, _parts, params) {
     pageInfo.textContent = rows ? `entries ${offset + 1}–${offset + rows}` : "";
   }
   const onLog = (e) => {
-    if (offset !== 0) return; // older pages stay put; the newest page is live
+    if (offset !== 0 || range.until) return; // older pages and past ranges stay put; the newest page is live
     if ((f.host && f.host !== e.Host) || (f.group && f.group !== e.Group) || (f.probe && f.probe !== e.Probe)) return;
+    // The server searches text (its index decides what a word matches):
+    // live rows are not guessed at while a search is shown.
+    if (search.value.trim()) return;
+    if (lvl) {
+      const rank = LEVELS.indexOf(LOG_LEVEL_WORD[e.Level]), want = LEVELS.indexOf(lvl);
+      if (exact ? rank !== want : rank < want) return;
+    }
     tbody.prepend(row(e));
     while (tbody.children.length > limit) tbody.lastElementChild.remove();
     rows = tbody.children.length;
@@ -1046,7 +1257,7 @@ function logsView(main, _parts, params) {
   };
   logListeners.add(onLog);
   load();
-  return { unmount: () => logListeners.delete(onLog) };
+  return { unmount: () => { logListeners.delete(onLog); clearTimeout(typing); } };
 }
 
 // ---------------------------------------------------------------- held back
@@ -1098,14 +1309,13 @@ function heldView(main, _parts, params) {
     el("div", { class: "pager" }, prev, next));
 
   const row = (e) => {
-    const st = LOG_LEVEL_STATUS[e.Level] || 100;
-    return el("tr", { class: "held" + (e.live ? " live" : ""), "data-reason": e.HeldBack, "data-level": level(st) },
-      el("td", { class: "num" }, el("time", { datetime: new Date(e.Timestamp * 1000).toISOString() }, new Date(e.Timestamp * 1000).toLocaleString()),
-        el("br"), age(e.Timestamp)),
+    const word = LOG_LEVEL_WORD[e.Level] || "UNKNOWN";
+    return el("tr", { class: "held" + (e.live ? " live" : ""), "data-reason": e.HeldBack, "data-level": word },
+      el("td", { class: "num" }, stamp(e.Timestamp, timeZone()), el("br"), age(e.Timestamp)),
       el("td", { class: "tight" }, heldBadge(e.HeldBack)),
-      el("td", { class: "tight" }, e.Host ? el("a", { href: `#/host/${encodeURIComponent(e.Host)}` }, e.Host) : ""),
+      el("td", { class: "tight" }, e.Host ? el("a", { class: "hname", href: `#/host/${encodeURIComponent(e.Host)}`, title: e.Host }, e.Host) : ""),
       el("td", { class: "tight" }, e.Probe || el("span", { class: "muted" }, "(host)")),
-      el("td", { class: "msg" }, el("span", { class: "badge", "data-level": level(st) }, LOG_LEVELS[e.Level] || e.Level), " ", e.Message));
+      el("td", { class: "msg" }, el("span", { class: "badge", "data-level": word }, word), " ", e.Message));
   };
   let rows = 0;
   const same = (a, b) => a.Timestamp === b.Timestamp && a.Host === b.Host && a.Probe === b.Probe && a.Message === b.Message;
@@ -1232,6 +1442,23 @@ function authorityView(main) {
 // the colour (a status level's palette) only repeats it.
 const PLUGIN_STATE_LEVEL = { starting: "INFO", running: "OK", restarting: "WARN", failed: "CRIT" };
 const OUTBOX_STATE_LEVEL = { pending: "INFO", held: "UNKNOWN", dead: "CRIT" };
+// A notifier's delivery state, as the core reports it (notify.Delivery*).
+const DELIVERY_LEVEL = { healthy: "OK", degraded: "WARN", failing: "CRIT" };
+
+/** deliveryCell says how a notifier's deliveries go: its state, failures
+ * in a row with the last error, last success, and its rows waiting. */
+function deliveryCell(d) {
+  if (!d) return el("td", { class: "tight" }, el("span", { class: "muted" }, "—"));
+  const at = (t) => (t ? when(t) : el("span", { class: "muted" }, "never"));
+  return el("td", { class: "delivery", "data-delivery": d.state },
+    stateBadge(d.state, DELIVERY_LEVEL),
+    el("ul", { class: "facts" },
+      d.consecutive_failures ? el("li", { "data-fact": "failures" }, `${d.consecutive_failures} failed in a row, last `, at(d.last_failure), ": ",
+        el("span", { class: "err" }, d.last_error || "")) : null,
+      d.last_success || d.last_failure ? el("li", { "data-fact": "success" }, "last delivered ", at(d.last_success)) :
+        el("li", { "data-fact": "success" }, "no delivery attempted since start"),
+      el("li", { "data-fact": "rows" }, `${d.pending} pending · ${d.dead} dead`)));
+}
 
 function stateBadge(word, levels, extra) {
   return el("span", { class: "badge", "data-level": levels[word] || "UNKNOWN", ...extra }, word || "unknown");
@@ -1274,12 +1501,13 @@ function pluginsTable(list) {
       ") to the configuration and restart the daemon.");
   }
   return el("table", { id: "plugins", "aria-label": "Plugin instances" },
-    el("thead", {}, el("tr", {}, ["Instance", "State", "Kind", "Plugin", "Version", "Restarts", "Since", "Last error"].map((c) => el("th", { scope: "col" }, c)))),
+    el("thead", {}, el("tr", {}, ["Instance", "State", "Delivery", "Kind", "Plugin", "Version", "Restarts", "Since", "Last error"].map((c) => el("th", { scope: "col" }, c)))),
     el("tbody", {}, list.map((p) => {
       const since = Date.parse(p.since);
       return el("tr", { "data-instance": p.instance, "data-kind": p.kind, "data-state": p.state, "data-level": PLUGIN_STATE_LEVEL[p.state] || "UNKNOWN", class: "plugin" },
         el("th", { scope: "row" }, p.instance),
         el("td", { class: "tight" }, stateBadge(p.state, PLUGIN_STATE_LEVEL)),
+        deliveryCell(p.delivery),
         el("td", { class: "tight" }, p.kind),
         el("td", { class: "tight" }, el("code", {}, p.plugin)),
         el("td", { class: "tight" }, p.version || el("span", { class: "muted" }, "—")),
