@@ -224,11 +224,11 @@ type options struct {
 	// action and target: authority allow|revoke UUID, notifications
 	// retry ID.
 	action, target string
-	insecure bool
-	timeout  time.Duration
-	color    string
-	json     bool
-	version  bool
+	insecure       bool
+	timeout        time.Duration
+	color          string
+	json           bool
+	version        bool
 
 	logHost, logGroup, logProbe string
 	logLimit, logOffset         int
