@@ -95,6 +95,11 @@ http {
   # original; with one, "none". New.
   anonymous_role = ""
 
+  # The dashboard's address as people reach it (through a proxy or a DNS
+  # name), e.g. "https://wigo.example.org/": every notification then links
+  # to its host there (the payload's DashboardUrl). New.
+  public_url = ""
+
   # Single sign-on through a proxy that logs the user in (oauth2-proxy, an
   # SSO gateway) and names them in a header, believed from its addresses
   # only. New.

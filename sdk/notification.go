@@ -84,6 +84,10 @@ type Notification struct {
 	// changes, sent at the end of the block's quiet hours) with the
 	// morning's mail.
 	Delivery string `json:"Delivery"`
+	// DashboardUrl opens the dashboard at the event's host, when the
+	// instance knows its public address (http.public_url); absent
+	// otherwise. A notifier puts it in the message as a link.
+	DashboardUrl string `json:"DashboardUrl,omitempty"` //nolint:revive // the payload's spelling, like EventId
 }
 
 // Delivery values: how a notification comes.

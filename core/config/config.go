@@ -172,6 +172,10 @@ type HTTP struct {
 	// AllowedOrigins are other origins whose pages may change things here
 	// and open the websocket ("https://noc.example:8443").
 	AllowedOrigins []string
+	// PublicURL is public_url: the dashboard's address as people reach it
+	// (through a proxy, a DNS name), ending in "/"; notifications link to
+	// their host there. Empty: no links.
+	PublicURL string
 	// AnonymousRole is anonymous_role: "none" or "viewer", what a request
 	// without credentials may do; "" is the default (viewer when neither a
 	// login nor a user is configured, else none).

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math/big"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -74,6 +75,25 @@ var httpFields = []field[HTTP]{
 	boolField("gzip", func(h *HTTP) *bool { return &h.Gzip }),
 	namesField("allowed_hosts", func(h *HTTP) *[]string { return &h.AllowedHosts }),
 	namesField("allowed_origins", func(h *HTTP) *[]string { return &h.AllowedOrigins }),
+	{name: "public_url", decode: func(h *HTTP, a *hcl.Attribute, ctx fieldCtx) (bool, hcl.Diagnostics) {
+		var v string
+		set, diags := decodeAttr(a, &v)
+		if !set {
+			return false, diags
+		}
+		if v != "" {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+				return false, append(diags, invalid(a, "Invalid public_url",
+					fmt.Sprintf("%s must be an http or https address such as \"https://wigo.example.org/\", got %.60q.", ctx.name, v)))
+			}
+			if !strings.HasSuffix(v, "/") {
+				v += "/"
+			}
+		}
+		h.PublicURL = v
+		return true, diags
+	}},
 	{name: "anonymous_role", decode: func(h *HTTP, a *hcl.Attribute, ctx fieldCtx) (bool, hcl.Diagnostics) {
 		var v string
 		set, diags := decodeAttr(a, &v)

@@ -51,3 +51,16 @@ http {
 		}
 	}
 }
+
+func TestPublicURL(t *testing.T) {
+	cfg, diags := Parse(Source{Name: "MAIN", Src: []byte("http {\n  public_url = \"https://wigo.example.org/ops\"\n}\n")})
+	if diags.HasErrors() || cfg.HTTP.PublicURL != "https://wigo.example.org/ops/" {
+		t.Fatalf("public_url: %q %s", cfg.HTTP.PublicURL, FormatDiagnostics(diags))
+	}
+	for _, bad := range []string{"wigo.example.org", "ftp://x/", "https:///", "https://x/?a=1", "https://x/#/hosts"} {
+		_, diags := Parse(Source{Name: "MAIN", Src: []byte("http {\n  public_url = \"" + bad + "\"\n}\n")})
+		if got := FormatDiagnostics(diags); !strings.Contains(got, "MAIN:2,16: Invalid public_url") {
+			t.Errorf("public_url = %q: %s", bad, got)
+		}
+	}
+}

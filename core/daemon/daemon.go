@@ -169,10 +169,11 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	plugins := plugin.NewManager(plugin.Options{Dir: cfg.PluginsDir, Logger: log.Named("plugin"),
 		Host: th, OnRunning: onRunning})
 	pipeline, err = notify.New(notify.Options{
-		Store:     db,
-		Sender:    pluginSender(plugins),
-		Instances: instances,
-		Logger:    log.Named("notify"),
+		Store:        db,
+		Sender:       pluginSender(plugins),
+		Instances:    instances,
+		Logger:       log.Named("notify"),
+		DashboardURL: cfg.HTTP.PublicURL,
 	})
 	if err != nil {
 		db.Close()

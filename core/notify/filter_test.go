@@ -469,3 +469,36 @@ func TestEscalationsOnly(t *testing.T) {
 		t.Errorf("queued for %v, want mail (the problem), mail (the DOWN), pager (the escalation only)", got)
 	}
 }
+
+// With the dashboard's public address, each notification links to its
+// host's page there; without, the payload has no link.
+func TestDashboardURL(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "wigo.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, c := range []struct{ base, want string }{
+		{"https://wigo.example.org/ops/", "https://wigo.example.org/ops/#/host/web%201"},
+		{"", ""},
+	} {
+		p, err := New(Options{Store: st, Sender: newRecorder(nil), Instances: []Instance{allOf("mail")}, DashboardURL: c.base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := p.Prepare([]event.Event{change("web 1", "disk")})
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("prepare: %v %v", entries, err)
+		}
+		var n struct{ DashboardUrl *string }
+		if err := json.Unmarshal(entries[0].Payload, &n); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case c.want == "" && n.DashboardUrl != nil:
+			t.Errorf("without public_url: DashboardUrl %q, want none", *n.DashboardUrl)
+		case c.want != "" && (n.DashboardUrl == nil || *n.DashboardUrl != c.want):
+			t.Errorf("DashboardUrl %v, want %q", n.DashboardUrl, c.want)
+		}
+	}
+}

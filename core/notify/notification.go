@@ -79,6 +79,9 @@ type Notification struct {
 	// DeliveryDelayed (held by the receiving block's quiet hours, sent at
 	// their end).
 	Delivery string `json:"Delivery"`
+	// DashboardUrl opens the dashboard at the event's host (http.public_url
+	// set); absent otherwise.
+	DashboardUrl string `json:"DashboardUrl,omitempty"` //nolint:revive // the payload's spelling, like EventId
 }
 
 // Delivery values: how a notification comes (sdk.Delivery*).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -118,6 +119,9 @@ type Options struct {
 	Instances []Instance
 	// Logger; nil means a null logger.
 	Logger hclog.Logger
+	// DashboardURL, when set, is the dashboard's public address
+	// (http.public_url): each notification links to its host there.
+	DashboardURL string
 	// MaxAttempts before a row becomes a dead letter; 0 means
 	// DefaultMaxAttempts.
 	MaxAttempts int
@@ -311,6 +315,9 @@ func (p *Pipeline) prepare(events []event.Event) ([]store.OutboxEntry, error) {
 		n, ok := Build(e, id)
 		if !ok {
 			continue
+		}
+		if p.opts.DashboardURL != "" && e.Host != "" {
+			n.DashboardUrl = p.opts.DashboardURL + "#/host/" + url.PathEscape(e.Host)
 		}
 		payload, err := json.Marshal(n)
 		if err != nil {
