@@ -52,7 +52,7 @@ func TestHealthFollowsDeliveries(t *testing.T) {
 	}
 
 	refuse.Store(false)
-	eventually(t, "http delivered", func() bool { return health("http").Delivered == 1 })
+	eventually(t, "http delivered and marked", func() bool { h := health("http"); return h.Delivered == 1 && h.Pending == 0 })
 	if h := health("http"); h.State != DeliveryHealthy || h.ConsecutiveFailures != 0 || h.LastSuccess.Before(h.LastFailure) || h.Pending != 0 {
 		t.Errorf("receiver back: %+v, want healthy, last success after the last failure", h)
 	}

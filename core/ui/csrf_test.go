@@ -93,16 +93,16 @@ func TestBrowserCrossSiteWritesRefused(t *testing.T) {
 			ctx := browser(t)
 			p := startPushPair(t, login)
 			base := p.master.d.URL()
-			dash := base
-			if login != "" {
-				dash = strings.Replace(base, "http://", "http://"+login+"@", 1)
-			}
 			row := func(table string) string {
 				return fmt.Sprintf(`document.querySelector('#auth-%s tr[data-uuid="%s"]')`, table, p.uuid)
 			}
-			// The operator has the dashboard open (with a login, the
-			// browser now holds the credentials).
-			run(t, ctx, chromedp.Navigate(dash+"/#/authority"))
+			// The operator has the dashboard open (with a login, logged in:
+			// the browser now holds the session cookie).
+			if user, pw, ok := strings.Cut(login, ":"); ok {
+				logIn(t, ctx, base, "#/authority", user, pw)
+			} else {
+				run(t, ctx, chromedp.Navigate(base+"/#/authority"))
+			}
 			waitJS(t, ctx, 20*time.Second, row("waiting")+` !== null`)
 
 			attack := func(action string) {
@@ -141,7 +141,7 @@ func TestBrowserCrossSiteWritesRefused(t *testing.T) {
 			}
 
 			// The dashboard's own button works.
-			run(t, ctx, chromedp.Navigate(dash+"/#/authority"))
+			run(t, ctx, chromedp.Navigate(base+"/#/authority"))
 			run(t, ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#auth-waiting tr[data-uuid="%s"] button`, p.uuid))))
 			waitJS(t, ctx, 10*time.Second, row("allowed")+` !== null && `+row("waiting")+` === null`)
 
