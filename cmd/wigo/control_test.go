@@ -60,6 +60,9 @@ func TestProbeControl(t *testing.T) {
 	if d, _ := schedule(t, env.url, "counted")["disabled"].(map[string]any); d == nil || d["reason"] != "replacing the disk" || d["by"] != "local" {
 		t.Errorf("schedule while disabled: %v", schedule(t, env.url, "counted"))
 	}
+	// Who did it, and from where, is in the log.
+	awaitLogRows(t, env.url, "probe=counted", "Probe counted run on request by local (from 127.0.0.1)", 1)
+	awaitLogRows(t, env.url, "probe=counted", "Probe counted disabled until 2026-12-04T09:01:", 1)
 	if code, body := change(t, http.MethodPost, env.url+"/api/hosts/e2e-host/probes/counted/run", nil); code != http.StatusConflict || !strings.Contains(body, "disabled") {
 		t.Errorf("run now while disabled: %d %s", code, body)
 	}

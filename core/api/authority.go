@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strconv"
 )
 
 // Handlers of the push server's client authority. The push server is a
@@ -79,6 +80,7 @@ func (s *server) postRelay(r *http.Request) (any, error) {
 		return nil, pushServerError(err)
 	}
 	s.log.Info("push client relay changed through the API", "uuid", uuid, "relay", relay, "remote", r.RemoteAddr)
+	s.record(r, "", "", "push client "+uuid+" may relay: "+strconv.FormatBool(relay))
 	return "OK", nil
 }
 
@@ -91,6 +93,7 @@ func (s *server) postAllow(r *http.Request) (any, error) {
 		return nil, pushServerError(err)
 	}
 	s.log.Info("push client allowed through the API", "uuid", uuid, "remote", r.RemoteAddr)
+	s.record(r, "", "", "push client "+uuid+" approved")
 	return "OK", nil
 }
 
@@ -103,6 +106,7 @@ func (s *server) postRevoke(r *http.Request) (any, error) {
 		return nil, pushServerError(err)
 	}
 	s.log.Info("push client revoked through the API", "uuid", uuid, "remote", r.RemoteAddr)
+	s.record(r, "", "", "push client "+uuid+" revoked")
 	return "OK", nil
 }
 

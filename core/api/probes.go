@@ -95,6 +95,7 @@ func (s *server) postRun(r *http.Request) (any, error) {
 		return nil, controlError(err, name)
 	}
 	s.log.Info("probe run on request", "probe", name, "by", author(r), "remote", r.RemoteAddr)
+	s.record(r, "", name, "Probe "+name+" run on request")
 	return map[string]string{"running": name}, nil
 }
 
@@ -143,6 +144,11 @@ func (s *server) postDisable(r *http.Request) (any, error) {
 		return nil, err
 	}
 	s.log.Info("probe disabled", "probe", h.Probe, "reason", h.Reason, "until", h.Until, "by", h.By, "remote", r.RemoteAddr)
+	until := "until enabled"
+	if !h.Until.IsZero() {
+		until = "until " + h.Until.UTC().Format(time.RFC3339)
+	}
+	s.record(r, "", h.Probe, "Probe "+h.Probe+" disabled "+until+": "+h.Reason)
 	return h, nil
 }
 
@@ -162,5 +168,6 @@ func (s *server) postEnable(r *http.Request) (any, error) {
 		return nil, errorf(http.StatusConflict, "probe %q is not disabled", truncate(name, 80))
 	}
 	s.log.Info("probe enabled", "probe", name, "by", author(r), "remote", r.RemoteAddr)
+	s.record(r, "", name, "Probe "+name+" enabled")
 	return map[string]string{"enabled": name}, nil
 }

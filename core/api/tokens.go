@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -91,6 +92,7 @@ func (s *server) postToken(r *http.Request) (any, error) {
 		return nil, err
 	}
 	s.log.Info("token created", "id", info.ID, "name", name, "role", role, "expires", expires, "by", author(r), "remote", r.RemoteAddr)
+	s.record(r, "", "", "API token "+name+" ("+role.String()+") created")
 	return newToken{TokenInfo: info, Token: secret}, nil
 }
 
@@ -108,6 +110,7 @@ func (s *server) deleteToken(r *http.Request) (any, error) {
 		return nil, err
 	}
 	s.log.Info("token revoked", "id", id, "by", author(r), "remote", r.RemoteAddr)
+	s.record(r, "", "", "API token "+id+" revoked")
 	return map[string]string{"revoked": id}, nil
 }
 
@@ -139,4 +142,14 @@ func (s *server) postLogin(w http.ResponseWriter, r *http.Request) (any, error) 
 func (s *server) postLogout(w http.ResponseWriter, r *http.Request) (any, error) {
 	s.auth.Logout(w, r)
 	return map[string]bool{"logged_out": true}, nil
+}
+
+// record logs, in the log table, a change made through the API that no
+// other event logs: what, by whom, from where.
+func (s *server) record(r *http.Request, host, probe, what string) {
+	from, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		from = r.RemoteAddr
+	}
+	s.state.Record(host, probe, what+" by "+author(r)+" (from "+from+")")
 }

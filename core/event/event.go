@@ -67,6 +67,11 @@ const (
 	// one host they put off for it (Delays), as one notification for that
 	// notifier only (Decision.To).
 	Delayed Kind = "delayed"
+	// OperatorAction records a change someone made that no other event
+	// says (a probe run, disabled or enabled, a token made or revoked, a
+	// push client approved): logged with who and from where, notified to
+	// nobody.
+	OperatorAction Kind = "operator_action"
 )
 
 // Decision.Flapping values.
@@ -299,6 +304,8 @@ func (e Event) Logged() bool {
 		return e.Decision.HeldBack != HeldUnchanged
 	case HostRemoved:
 		return e.ByOperator
+	case OperatorAction:
+		return true
 	}
 	return false
 }

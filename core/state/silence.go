@@ -136,3 +136,22 @@ func matchers(si event.Silence) string {
 	}
 	return m
 }
+
+// Record logs an operator's action on host (this instance's when empty)
+// and probe (may be empty): message says who did what, from where. It
+// changes nothing else.
+func (s *State) Record(host, probe, message string) {
+	s.mu.Lock()
+	h := s.local
+	if host != "" && host != h.Name {
+		if id, ok := s.byName[host]; ok {
+			h = s.remotes[id]
+		}
+	}
+	e := event.Event{Kind: event.OperatorAction, Time: s.opts.Now(), HostUUID: h.UUID, Host: h.Name, Group: h.Group,
+		Probe: probe, OldStatus: model.StatusOK, NewStatus: model.StatusOK, Message: message, Remote: h.Remote, ByOperator: true}
+	if host != "" && host != h.Name {
+		e.HostUUID, e.Host, e.Group, e.Remote = "", host, "", true
+	}
+	s.commit([]event.Event{e})
+}
