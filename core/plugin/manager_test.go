@@ -193,18 +193,37 @@ notify "http" {
 	}
 }
 
+// TestCheckRunsThePluginsValidation: what the real notify-http's Configure
+// refuses is reported at the attribute it names (sdk.AttributeError), by
+// Check as by Start, which records it in Health too.
 func TestCheckRunsThePluginsValidation(t *testing.T) {
-	cfg, name := load(t, `
+	for _, tc := range []struct{ block, want string }{
+		{`
 notify "http" {
   url    = "http://127.0.0.1:1/"
   format = "xml"
 }
-`)
-	m := newManager(t, Options{})
-	out := config.FormatDiagnostics(m.Check(cfg.Notify))
-	want := name + `:3,1: notify "http" rejected its configuration; format "xml": want "form" or "json"`
-	if !strings.Contains(out, want) {
-		t.Fatalf("Check:\n%s\nwant %s", out, want)
+`, `:5,12: notify "http": Invalid value for "format"; "xml" is not a format: want "form" or "json".`},
+		{`
+notify "http" {
+  format = "json"
+  url    = "ftp://example.org/x"
+}
+`, `:5,12: notify "http": Invalid value for "url"; "ftp://example.org/x" is not an absolute http:// or https:// URL.`},
+	} {
+		cfg, name := load(t, tc.block)
+		m := newManager(t, Options{})
+		out := config.FormatDiagnostics(m.Check(cfg.Notify))
+		if want := name + tc.want + "\n"; out != want {
+			t.Errorf("Check:\n%s\nwant %s", out, want)
+		}
+		out = config.FormatDiagnostics(m.Start(context.Background(), cfg.Notify))
+		if want := name + tc.want + "\n"; out != want {
+			t.Errorf("Start:\n%s\nwant %s", out, want)
+		}
+		if h := m.Health(); len(h) != 1 || !strings.Contains(h[0].LastError, name+tc.want) {
+			t.Errorf("health = %+v", h)
+		}
 	}
 }
 
