@@ -14,7 +14,7 @@ func TestConfigureReplyRoundTrip(t *testing.T) {
 		wantMsg string      // what an older host shows
 		want    Diagnostics // what this host places
 	}{
-		"accepted": {},
+		"accepted":    {},
 		"plain error": {err: errors.New("port in use"), wantMsg: "port in use"},
 		"attribute": {err: AttributeError("url", "want http"),
 			wantMsg: `url: Invalid value for "url"; want http`,
