@@ -326,6 +326,18 @@ func TestCheck(t *testing.T) {
 	if !strings.Contains(string(out), want) || !strings.Contains(string(out), `"url"`) {
 		t.Fatalf("-check output lacks %q and a suggestion:\n%s", want, out)
 	}
+
+	// A value the plugin's Configure refuses is reported at that
+	// attribute, not at the block.
+	writeFile(t, filepath.Join(env.dir, "wigo.d", "20-notify.hcl"), "notify \"http\" {\n  format = \"json\"\n  url    = \"ftp://127.0.0.1:9/\"\n}\n", 0o644)
+	out, err = exec.Command(wigoBin, "-c", env.config, "-check").CombinedOutput()
+	if err == nil {
+		t.Fatalf("-check accepted an ftp url:\n%s", out)
+	}
+	want = filepath.Join(env.dir, "wigo.d", "20-notify.hcl") + `:3,12: notify "http": Invalid value for "url"; "ftp://127.0.0.1:9/" is not an absolute http:// or https:// URL.`
+	if !strings.Contains(string(out), want) {
+		t.Fatalf("-check output lacks %q:\n%s", want, out)
+	}
 }
 
 func TestMissingConfigExplains(t *testing.T) {
