@@ -52,7 +52,8 @@ func Plugins(tb testing.TB) string {
 
 // Build returns the path of the binary of pkg (an import path, or a
 // directory relative to the test's package such as "./testdata/x") built
-// with the given build tags.
+// with the given build tags. It is alone in its directory, which can then
+// serve as a plugins_dir holding that one plugin.
 func Build(tb testing.TB, pkg string, tags ...string) string {
 	tb.Helper()
 	bin, err := BuildPackage(pkg, tags...)
