@@ -20,6 +20,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/testbin"
 )
 
 var wigoBin, pluginsDir, cliBin string
@@ -29,23 +30,25 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// The daemon is built with the race detector, which testbin does not
+	// offer: the tests run it as the process under test.
 	wigoBin = filepath.Join(dir, "wigo")
-	pluginsDir = filepath.Join(dir, "plugins")
-	cliBin = filepath.Join(dir, "wigocli")
-	for _, args := range [][]string{
-		{"build", "-race", "-tags", "fakeclock", "-o", wigoBin, "."},
-		{"build", "-o", cliBin, "../wigocli"},
-		{"build", "-o", pluginsDir + "/", "../../plugins/..."},
-	} {
-		cmd := exec.Command("go", args...)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "go", args, err)
-			os.Exit(1)
-		}
+	cmd := exec.Command("go", "build", "-race", "-tags", "fakeclock", "-o", wigoBin, ".")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "go build the daemon:", err)
+		os.Exit(1)
+	}
+	if cliBin, err = testbin.BuildPackage("../wigocli"); err == nil {
+		pluginsDir, err = testbin.BuildPlugins()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
