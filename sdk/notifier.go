@@ -19,8 +19,10 @@ type Notifier interface {
 	// Schema declares the plugin's HCL block.
 	Schema() Schema
 	// Configure receives the operator's block decoded against Schema. An
-	// error is shown to the operator next to the block and the instance
-	// does not run.
+	// error is shown to the operator and the instance does not run:
+	// AttributeError or Diagnostics at the attribute they name, any other
+	// error next to the block. Diagnostics holding only warnings are shown
+	// and the config accepted.
 	Configure(ctx context.Context, cfg Config) error
 	// Notify delivers one notification. An error makes the host retry
 	// later with backoff, so return one only for failures worth retrying or
