@@ -60,7 +60,9 @@
 //
 // A misspelt attribute, a missing required one or a wrong type is reported
 // by `wigo -check` with the file, line and column, before the plugin is
-// configured. Errors returned by Configure are shown next to the block;
+// configured. An error returned by Configure is shown at the attribute it
+// names when it is sdk.AttributeError or sdk.Diagnostics, else next to the
+// block;
 // errors returned by Notify make the host retry with backoff, so the same
 // notification (same EventId) may arrive more than once.
 //

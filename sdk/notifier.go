@@ -19,8 +19,10 @@ type Notifier interface {
 	// Schema declares the plugin's HCL block.
 	Schema() Schema
 	// Configure receives the operator's block decoded against Schema. An
-	// error is shown to the operator next to the block and the instance
-	// does not run.
+	// error is shown to the operator and the instance does not run:
+	// AttributeError or Diagnostics at the attribute they name, any other
+	// error next to the block. Diagnostics holding only warnings are shown
+	// and the config accepted.
 	Configure(ctx context.Context, cfg Config) error
 	// Notify delivers one notification. An error makes the host retry
 	// later with backoff, so return one only for failures worth retrying or
@@ -33,6 +35,11 @@ type Notifier interface {
 type RemoteError struct {
 	// Msg is the plugin's error text.
 	Msg string
+	// Diagnostics are set on a Configure error when the plugin sent them
+	// (sdk.AttributeError and friends): each says which attribute is
+	// wrong. When none of them is an error, the config was accepted and
+	// they are warnings to show.
+	Diagnostics Diagnostics
 }
 
 // Error implements error.
@@ -96,8 +103,7 @@ func (s *notifierServer) Schema(context.Context, *pb.SchemaRequest) (*pb.SchemaR
 }
 
 func (s *notifierServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
-	err := s.impl.Configure(ctx, NewConfig(req.GetInstance(), req.GetConfigJson()))
-	return &pb.ConfigureResponse{Error: errString(err)}, nil
+	return configureReply(s.impl.Configure(ctx, NewConfig(req.GetInstance(), req.GetConfigJson()))), nil
 }
 
 func (s *notifierServer) Notify(ctx context.Context, req *pb.NotifyRequest) (*pb.NotifyResponse, error) {
@@ -132,7 +138,7 @@ func (c *NotifierClient) Configure(ctx context.Context, instance string, configJ
 	if err != nil {
 		return fmt.Errorf("configure: %w", err)
 	}
-	return remoteErr(resp.GetError())
+	return configureResult(resp)
 }
 
 // Notify sends one notification.

@@ -76,8 +76,7 @@ func (s *outputServer) Schema(context.Context, *pb.SchemaRequest) (*pb.SchemaRes
 }
 
 func (s *outputServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
-	err := s.impl.Configure(ctx, NewConfig(req.GetInstance(), req.GetConfigJson()))
-	return &pb.ConfigureResponse{Error: errString(err)}, nil
+	return configureReply(s.impl.Configure(ctx, NewConfig(req.GetInstance(), req.GetConfigJson()))), nil
 }
 
 func (s *outputServer) Write(ctx context.Context, req *pb.WriteRequest) (*pb.WriteResponse, error) {
@@ -131,7 +130,7 @@ func (c *OutputClient) Configure(ctx context.Context, instance string, configJSO
 	if err != nil {
 		return fmt.Errorf("configure: %w", err)
 	}
-	return remoteErr(resp.GetError())
+	return configureResult(resp)
 }
 
 // Write sends one batch of metrics.

@@ -150,8 +150,7 @@ func (s *transportServer) Schema(context.Context, *pb.SchemaRequest) (*pb.Schema
 }
 
 func (s *transportServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
-	err := s.impl.Configure(ctx, NewConfig(req.GetInstance(), req.GetConfigJson()))
-	return &pb.ConfigureResponse{Error: errString(err)}, nil
+	return configureReply(s.impl.Configure(ctx, NewConfig(req.GetInstance(), req.GetConfigJson()))), nil
 }
 
 func (s *transportServer) Start(ctx context.Context, req *pb.StartRequest) (*pb.StartResponse, error) {
@@ -357,7 +356,7 @@ func (c *TransportClient) Configure(ctx context.Context, instance string, config
 	if err != nil {
 		return fmt.Errorf("configure: %w", err)
 	}
-	return remoteErr(resp.GetError())
+	return configureResult(resp)
 }
 
 // Start serves host to the plugin through the broker and starts it. The

@@ -119,7 +119,7 @@ HttpUrl = %[10]q
 		}
 	}
 	var logs bytes.Buffer
-	cmd := exec.Command(wigoBin, "-c", path)
+	cmd := exec.Command(wigoBin(t), "-c", path)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

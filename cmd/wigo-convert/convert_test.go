@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 
 	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/notify"
+	"github.com/wigo-project/wigo/core/testbin"
 )
 
 // fixture is the original Wigo's sample configuration, kept next to the
@@ -52,64 +52,35 @@ func convertFile(t *testing.T, path string) (*config.Config, *Result, string) {
 	return cfg, res, out
 }
 
-var (
-	wigoOnce sync.Once
-	wigoBin  string
-	wigoErr  error
-)
+// wigoBin is the daemon binary, built once per test run.
+func wigoBin(t *testing.T) string {
+	t.Helper()
+	return testbin.Build(t, "github.com/wigo-project/wigo/cmd/wigo")
+}
 
 // wigoCheck runs the real daemon binary with -check on path, which also
 // starts every configured plugin to decode its block. The daemon and the
-// plugins are built once per test run, into a temp dir removed by
-// TestMain; a drop-in beside path points plugins_dir at them.
+// plugins are built once per test run; a drop-in beside path points
+// plugins_dir at them.
 func wigoCheck(t *testing.T, path string) {
 	t.Helper()
-	wigoOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "wigo-convert-test")
-		if err != nil {
-			wigoErr = err
-			return
-		}
-		wigoBin = filepath.Join(dir, "wigo")
-		out, err := exec.Command("go", "build", "-o", wigoBin, "github.com/wigo-project/wigo/cmd/wigo").CombinedOutput()
-		if err != nil {
-			wigoErr = &buildError{err, out}
-			return
-		}
-		out, err = exec.Command("go", "build", "-o", filepath.Join(dir, "plugins")+"/", "github.com/wigo-project/wigo/plugins/...").CombinedOutput()
-		if err != nil {
-			wigoErr = &buildError{err, out}
-		}
-	})
-	if wigoErr != nil {
-		t.Fatalf("build wigo: %v", wigoErr)
-	}
 	dropIn := filepath.Join(filepath.Dir(path), "wigo.d", "zz-test-plugins.hcl")
 	if err := os.MkdirAll(filepath.Dir(dropIn), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	plugins := fmt.Sprintf("plugins_dir = %q\n", filepath.Join(filepath.Dir(wigoBin), "plugins"))
+	plugins := fmt.Sprintf("plugins_dir = %q\n", testbin.Plugins(t))
 	if err := os.WriteFile(dropIn, []byte(plugins), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(wigoBin, "-c", path, "-check").CombinedOutput()
+	out, err := exec.Command(wigoBin(t), "-c", path, "-check").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "configuration OK") {
 		t.Fatalf("wigo -check refused the converted file: %v\n%s", err, out)
 	}
 }
 
-type buildError struct {
-	err error
-	out []byte
-}
-
-func (e *buildError) Error() string { return e.err.Error() + "\n" + string(e.out) }
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if wigoBin != "" {
-		os.RemoveAll(filepath.Dir(wigoBin))
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
@@ -522,7 +493,7 @@ func TestDaemonRunsConvertedFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	cmd := exec.Command(wigoBin, "-c", path)
+	cmd := exec.Command(wigoBin(t), "-c", path)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wigo-project/wigo/core/testbin"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
+}
 
 // steady returns n samples 10 s apart whose series are flat with noise,
 // a sawtooth RSS (GC cycles) and a WAL that fills then stays.
@@ -152,18 +160,10 @@ func TestSoakShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a master for 15 s")
 	}
-	bin := t.TempDir()
-	for _, args := range [][]string{
-		{"build", "-o", filepath.Join(bin, "wigo"), "../wigo"},
-		{"build", "-o", filepath.Join(bin, "plugins") + "/", "../../plugins/transport-pull", "../../plugins/notify-http"},
-	} {
-		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
-			t.Fatalf("go %v: %v\n%s", args, err, out)
-		}
-	}
+	wigo, plugins := testbin.Build(t, "../wigo"), testbin.Plugins(t)
 	tsv := filepath.Join(t.TempDir(), "soak", "short.tsv")
 	out := &syncBuffer{}
-	err := runSoak(context.Background(), []string{"-wigo", filepath.Join(bin, "wigo"), "-plugins", filepath.Join(bin, "plugins"),
+	err := runSoak(context.Background(), []string{"-wigo", wigo, "-plugins", plugins,
 		"-dir", t.TempDir(), "-duration", "15s", "-sample", "1s", "-probes", "20", "-flip-every", "3",
 		"-remotes", "20", "-remote-probes", "5", "-remote-interval", "1s", "-check-interval", "1s", "-change", "0.2",
 		"-rule", "gross", "-out", tsv}, out)

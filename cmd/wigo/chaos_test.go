@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/testbin"
 )
 
 // chaosInt reads a positive integer from the environment, def when unset.
@@ -528,10 +529,7 @@ func TestChaosPushMasterDown(t *testing.T) {
 // back, each host listed once.
 func TestChaosReconnectStorm(t *testing.T) {
 	n := chaosInt(t, "WIGO_CHAOS_STORM_CLIENTS", 50)
-	loadgen := filepath.Join(filepath.Dir(wigoBin), "wigo-loadgen")
-	if out, err := exec.Command("go", "build", "-o", loadgen, "../wigo-loadgen").CombinedOutput(); err != nil {
-		t.Fatalf("build wigo-loadgen: %v\n%s", err, out)
-	}
+	loadgen := testbin.Build(t, "../wigo-loadgen")
 	port := freePort(t)
 	mid := pushDaemon(t, "master", "")
 	block := strings.Replace(pushServerBlock(mid.dir, port, true), "auto_accept          = true",

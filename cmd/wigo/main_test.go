@@ -20,6 +20,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/testbin"
 )
 
 var wigoBin, pluginsDir, cliBin string
@@ -29,23 +30,25 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// The daemon is built with the race detector, which testbin does not
+	// offer: the tests run it as the process under test.
 	wigoBin = filepath.Join(dir, "wigo")
-	pluginsDir = filepath.Join(dir, "plugins")
-	cliBin = filepath.Join(dir, "wigocli")
-	for _, args := range [][]string{
-		{"build", "-race", "-tags", "fakeclock", "-o", wigoBin, "."},
-		{"build", "-o", cliBin, "../wigocli"},
-		{"build", "-o", pluginsDir + "/", "../../plugins/..."},
-	} {
-		cmd := exec.Command("go", args...)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "go", args, err)
-			os.Exit(1)
-		}
+	cmd := exec.Command("go", "build", "-race", "-tags", "fakeclock", "-o", wigoBin, ".")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "go build the daemon:", err)
+		os.Exit(1)
+	}
+	if cliBin, err = testbin.BuildPackage("../wigocli"); err == nil {
+		pluginsDir, err = testbin.BuildPlugins()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
@@ -325,6 +328,18 @@ func TestCheck(t *testing.T) {
 	want = filepath.Join(env.dir, "wigo.d", "20-notify.hcl") + ":2,3: Unsupported argument"
 	if !strings.Contains(string(out), want) || !strings.Contains(string(out), `"url"`) {
 		t.Fatalf("-check output lacks %q and a suggestion:\n%s", want, out)
+	}
+
+	// A value the plugin's Configure refuses is reported at that
+	// attribute, not at the block.
+	writeFile(t, filepath.Join(env.dir, "wigo.d", "20-notify.hcl"), "notify \"http\" {\n  format = \"json\"\n  url    = \"ftp://127.0.0.1:9/\"\n}\n", 0o644)
+	out, err = exec.Command(wigoBin, "-c", env.config, "-check").CombinedOutput()
+	if err == nil {
+		t.Fatalf("-check accepted an ftp url:\n%s", out)
+	}
+	want = filepath.Join(env.dir, "wigo.d", "20-notify.hcl") + `:3,12: notify "http": Invalid value for "url"; "ftp://127.0.0.1:9/" is not an absolute http:// or https:// URL.`
+	if !strings.Contains(string(out), want) {
+		t.Fatalf("-check output lacks %q:\n%s", want, out)
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/wigo-project/wigo/core/notify"
 	"github.com/wigo-project/wigo/core/plugin"
 	"github.com/wigo-project/wigo/core/state"
+	"github.com/wigo-project/wigo/core/testbin"
 	"github.com/wigo-project/wigo/core/ws"
 	"github.com/wigo-project/wigo/plugins/output-opentsdb/tsdbtest"
 )
@@ -41,19 +42,13 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Exit(func() int {
-		dir, err := os.MkdirTemp("", "wigo-metrics-plugins-")
+		defer testbin.Cleanup()
+		bin, err := testbin.BuildPackage("github.com/wigo-project/wigo/plugins/output-opentsdb")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		defer os.RemoveAll(dir)
-		pluginsDir = dir
-		build := exec.Command("go", "build", "-o", filepath.Join(dir, "output-opentsdb"), "github.com/wigo-project/wigo/plugins/output-opentsdb")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build output-opentsdb:", err)
-			return 1
-		}
+		pluginsDir = filepath.Dir(bin)
 		return m.Run()
 	}())
 }

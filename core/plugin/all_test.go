@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -91,12 +90,6 @@ func (*mailSession) Logout() error { return nil }
 // config, as the daemon does, and sees each deliver: a form POST, a mail at
 // a real SMTP server and a POST made by the real apprise.
 func TestThreeNotifiers(t *testing.T) {
-	for _, name := range []string{"notify-email", "notify-apprise"} {
-		build := exec.Command("go", "build", "-o", filepath.Join(pluginsDir, name), "github.com/wigo-project/wigo/plugins/"+name)
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", name, err, out)
-		}
-	}
 	_, appriseErr := exec.LookPath("apprise")
 	if appriseErr != nil && os.Getenv("CI") != "" {
 		t.Fatal("apprise is not installed, and CI is set")

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/sdk"
 )
@@ -119,5 +121,29 @@ func TestDiscover(t *testing.T) {
 	}
 	if _, err := Discover(filepath.Join(pluginsDir, "nope")); err == nil {
 		t.Fatal("want an error for a missing dir")
+	}
+}
+
+// TestConfigureWarnings: a Configure that returns only warnings is
+// accepted; Check reports the warning at its attribute, and Start runs the
+// instance and logs it.
+func TestConfigureWarnings(t *testing.T) {
+	cfg, name := load(t, "output \"file\" {\n  path = \"metrics.log\"\n}\n")
+	want := name + `:3,10: warning: output "file": Relative path; It is resolved against the daemon's working directory.` + "\n"
+	var logs lockedBuffer
+	m := NewManager(Options{Dir: pluginsDir, Logger: hclog.New(&hclog.LoggerOptions{Name: "wigo", Output: &logs, Level: hclog.Info})})
+	defer m.Stop()
+	diags := m.Check(cfg.Outputs)
+	if got := config.FormatDiagnostics(diags); diags.HasErrors() || got != want {
+		t.Fatalf("Check:\n%s\nwant %s", got, want)
+	}
+	if diags := m.Start(context.Background(), cfg.Outputs); len(diags) != 0 {
+		t.Fatalf("Start: %s", config.FormatDiagnostics(diags))
+	}
+	if h := m.Health(); len(h) != 1 || h[0].State != StateRunning {
+		t.Fatalf("health = %+v", h)
+	}
+	if !strings.Contains(logs.String(), "plugin accepted its configuration with a warning") || !strings.Contains(logs.String(), name+`:3,10: warning: output \"file\": Relative path`) {
+		t.Fatalf("log lacks the warning:\n%s", logs.String())
 	}
 }

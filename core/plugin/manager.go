@@ -277,20 +277,40 @@ func (m *Manager) Check(blocks []config.PluginBlock) hcl.Diagnostics {
 		defer p.kill()
 		ctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
 		defer cancel()
-		if err := p.kc.Configure(ctx, b.Label, cfg); err != nil {
-			diags = append(diags, configureDiag(b, err))
-		}
-		return diags
+		return append(diags, configureDiags(b, p.schema, p.kc.Configure(ctx, b.Label, cfg))...)
 	})
 }
 
-func configureDiag(b config.PluginBlock, err error) *hcl.Diagnostic {
-	return &hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  fmt.Sprintf("%s %q rejected its configuration", b.Kind, b.Label),
-		Detail:   err.Error(),
-		Subject:  b.DefRange.Ptr(),
+// configureDiags is what a plugin's Configure said about b, at the
+// operator's text: a structured diagnostic at the attribute it names, a
+// plain error (a plugin that sends only text) at the block header. Nil
+// when it said nothing.
+func configureDiags(b config.PluginBlock, s sdk.Schema, err error) hcl.Diagnostics {
+	if err == nil {
+		return nil
 	}
+	prefix := fmt.Sprintf("%s %q", b.Kind, b.Label)
+	var remote *sdk.RemoteError
+	if !errors.As(err, &remote) || len(remote.Diagnostics) == 0 {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  prefix + " rejected its configuration",
+			Detail:   err.Error(),
+			Subject:  b.DefRange.Ptr(),
+		}}
+	}
+	body := b.Body
+	if body == nil {
+		body = hcl.EmptyBody()
+	}
+	diags := hclschema.Diagnostics(body, s, remote.Diagnostics, b.DefRange)
+	for _, d := range diags {
+		if d.Summary == "" {
+			d.Summary = "rejected its configuration"
+		}
+		d.Summary = prefix + ": " + d.Summary
+	}
+	return diags
 }
 
 // Start starts and configures one process per block. A block that fails
@@ -331,31 +351,43 @@ func (m *Manager) Start(ctx context.Context, blocks []config.PluginBlock) hcl.Di
 			return diags
 		}
 		in.config = cfg
-		if err := m.configure(ctx, in, p); err != nil {
+		if refused, err := m.configure(ctx, in, p); err != nil {
 			p.kill()
 			m.retry(in, err)
-			return append(diags, configureDiag(b, err))
+			if refused == nil {
+				refused = hcl.Diagnostics{startDiag(b, err)}
+			}
+			return append(diags, refused...)
 		}
 		m.run(in, p)
 		return diags
 	})
 }
 
-func (m *Manager) configure(ctx context.Context, in *instance, p *proc) error {
+// configure configures p with in's config and starts a transport. When the
+// plugin refused the config, diags say where; warnings it sent about an
+// accepted one are logged.
+func (m *Manager) configure(ctx context.Context, in *instance, p *proc) (hcl.Diagnostics, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
 	defer cancel()
-	if err := p.kc.Configure(ctx, in.block.Label, in.config); err != nil {
-		return fmt.Errorf("configure %s %q: %w", in.block.Kind, in.block.Label, err)
+	diags := configureDiags(in.block, p.schema, p.kc.Configure(ctx, in.block.Label, in.config))
+	if diags.HasErrors() {
+		return diags, errors.New(strings.TrimSpace(config.FormatDiagnostics(diags)))
+	}
+	for _, line := range strings.Split(strings.TrimSpace(config.FormatDiagnostics(diags)), "\n") {
+		if line != "" {
+			m.opts.Logger.Warn("plugin accepted its configuration with a warning", "kind", in.block.Kind, "instance", in.block.Label, "warning", line)
+		}
 	}
 	if tc, ok := p.kc.(*sdk.TransportClient); ok {
 		if m.opts.Host == nil {
-			return fmt.Errorf("start %s %q: the daemon gave the plugin manager no host service", in.block.Kind, in.block.Label)
+			return nil, fmt.Errorf("start %s %q: the daemon gave the plugin manager no host service", in.block.Kind, in.block.Label)
 		}
 		if err := tc.Start(ctx, m.opts.Host); err != nil {
-			return fmt.Errorf("start %s %q: %w", in.block.Kind, in.block.Label, err)
+			return nil, fmt.Errorf("start %s %q: %w", in.block.Kind, in.block.Label, err)
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // run marks in as running on p and starts its supervisor.

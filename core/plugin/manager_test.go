@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -17,15 +16,18 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/core/testbin"
 	"github.com/wigo-project/wigo/sdk"
 )
 
-// pluginsDir holds real plugin binaries built once by TestMain, plus the
-// broken ones the failure tests need.
+// pluginsDir holds links to every real plugin binary and the test plugins
+// of testdata, built once by TestMain, plus the broken ones the failure
+// tests need.
 var pluginsDir string
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
+		defer testbin.Cleanup()
 		dir, err := os.MkdirTemp("", "wigo-plugins-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -33,15 +35,26 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		pluginsDir = dir
-		for name, pkg := range map[string]string{
-			"notify-http":    "github.com/wigo-project/wigo/plugins/notify-http",
-			"transport-echo": "./testdata/transport-echo",
-			"output-file":    "./testdata/output-file",
-		} {
-			build := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
-			build.Stdout, build.Stderr = os.Stderr, os.Stderr
-			if err := build.Run(); err != nil {
-				fmt.Fprintln(os.Stderr, "build", name+":", err)
+		real, err := testbin.BuildPlugins()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		bins := []string{}
+		for _, name := range []string{"notify-http", "notify-email", "notify-apprise", "transport-push"} {
+			bins = append(bins, filepath.Join(real, name))
+		}
+		for _, pkg := range []string{"./testdata/transport-echo", "./testdata/output-file"} {
+			bin, err := testbin.BuildPackage(pkg)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			bins = append(bins, bin)
+		}
+		for _, bin := range bins {
+			if err := os.Symlink(bin, filepath.Join(dir, filepath.Base(bin))); err != nil {
+				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
 		}
@@ -193,18 +206,37 @@ notify "http" {
 	}
 }
 
+// TestCheckRunsThePluginsValidation: what the real notify-http's Configure
+// refuses is reported at the attribute it names (sdk.AttributeError), by
+// Check as by Start, which records it in Health too.
 func TestCheckRunsThePluginsValidation(t *testing.T) {
-	cfg, name := load(t, `
+	for _, tc := range []struct{ block, want string }{
+		{`
 notify "http" {
   url    = "http://127.0.0.1:1/"
   format = "xml"
 }
-`)
-	m := newManager(t, Options{})
-	out := config.FormatDiagnostics(m.Check(cfg.Notify))
-	want := name + `:3,1: notify "http" rejected its configuration; format "xml": want "form" or "json"`
-	if !strings.Contains(out, want) {
-		t.Fatalf("Check:\n%s\nwant %s", out, want)
+`, `:5,12: notify "http": Invalid value for "format"; "xml" is not a format: want "form" or "json".`},
+		{`
+notify "http" {
+  format = "json"
+  url    = "ftp://example.org/x"
+}
+`, `:5,12: notify "http": Invalid value for "url"; "ftp://example.org/x" is not an absolute http:// or https:// URL.`},
+	} {
+		cfg, name := load(t, tc.block)
+		m := newManager(t, Options{})
+		out := config.FormatDiagnostics(m.Check(cfg.Notify))
+		if want := name + tc.want + "\n"; out != want {
+			t.Errorf("Check:\n%s\nwant %s", out, want)
+		}
+		out = config.FormatDiagnostics(m.Start(context.Background(), cfg.Notify))
+		if want := name + tc.want + "\n"; out != want {
+			t.Errorf("Start:\n%s\nwant %s", out, want)
+		}
+		if h := m.Health(); len(h) != 1 || !strings.Contains(h[0].LastError, name+tc.want) {
+			t.Errorf("health = %+v", h)
+		}
 	}
 }
 

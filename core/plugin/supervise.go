@@ -123,7 +123,7 @@ func (m *Manager) restart(in *instance, old *proc, cause error, backoff *time.Du
 		}
 		if err == nil {
 			ctx, cancel := contextStopping(m.stopping)
-			if err = m.configure(ctx, in, p); err != nil {
+			if _, err = m.configure(ctx, in, p); err != nil {
 				p.kill()
 			}
 			cancel()

@@ -3,40 +3,16 @@ package ui_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/core/testbin"
 )
-
-// The real transport-push binary, built once per test binary into the
-// folder notifyHTTPPlugin makes (which TestMain removes).
-var (
-	pushPluginOnce sync.Once
-	pushPluginErr  error
-)
-
-func transportPushPlugin(t *testing.T) string {
-	t.Helper()
-	dir := notifyHTTPPlugin(t)
-	pushPluginOnce.Do(func() {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "transport-push"),
-			"github.com/wigo-project/wigo/plugins/transport-push").CombinedOutput()
-		if err != nil {
-			pushPluginErr = fmt.Errorf("build transport-push: %v\n%s", err, out)
-		}
-	})
-	if pushPluginErr != nil {
-		t.Fatal(pushPluginErr)
-	}
-	return dir
-}
 
 // withTransport parses one transport block and sets it as cfg's only one.
 func withTransport(t *testing.T, cfg *config.Config, block string) {
@@ -66,7 +42,7 @@ type pushPair struct {
 // "login:password".
 func startPushPair(t *testing.T, login string) pushPair {
 	t.Helper()
-	plugins := transportPushPlugin(t)
+	plugins := testbin.Plugins(t)
 	pushPort := freePort(t)
 
 	master := testConfig(t)

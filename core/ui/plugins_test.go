@@ -8,11 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,40 +22,13 @@ import (
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/notify"
 	"github.com/wigo-project/wigo/core/store"
-)
-
-// The real notify-http binary, built once per test binary and only by the
-// tests that need it.
-var (
-	pluginOnce sync.Once
-	pluginDir  string
-	pluginErr  error
+	"github.com/wigo-project/wigo/core/testbin"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pluginDir != "" {
-		os.RemoveAll(pluginDir)
-	}
+	testbin.Cleanup()
 	os.Exit(code)
-}
-
-func notifyHTTPPlugin(t *testing.T) string {
-	t.Helper()
-	pluginOnce.Do(func() {
-		if pluginDir, pluginErr = os.MkdirTemp("", "wigo-ui-plugins-"); pluginErr != nil {
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(pluginDir, "notify-http"),
-			"github.com/wigo-project/wigo/plugins/notify-http").CombinedOutput()
-		if err != nil {
-			pluginErr = fmt.Errorf("build notify-http: %v\n%s", err, out)
-		}
-	})
-	if pluginErr != nil {
-		t.Fatal(pluginErr)
-	}
-	return pluginDir
 }
 
 // hookSink is the receiver notify-http posts to; it answers status.
@@ -128,7 +99,7 @@ func TestBrowserPluginsView(t *testing.T) {
 	ctx := browser(t)
 	hook, hookSrv := newHookSink(t)
 	cfg := testConfig(t)
-	cfg.PluginsDir = notifyHTTPPlugin(t)
+	cfg.PluginsDir = testbin.Plugins(t)
 	parsed, diags := config.Parse(config.Source{Name: filepath.Join(t.TempDir(), "notify.hcl"),
 		Src: fmt.Appendf(nil, `
 notify "http" {

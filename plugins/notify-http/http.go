@@ -65,10 +65,10 @@ func (n *notifier) Configure(_ context.Context, c sdk.Config) error {
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("url %q: want an absolute http:// or https:// URL", cfg.URL)
+		return sdk.AttributeError("url", fmt.Sprintf("%q is not an absolute http:// or https:// URL.", cfg.URL))
 	}
 	if cfg.Format != formatForm && cfg.Format != formatJSON {
-		return fmt.Errorf("format %q: want %q or %q", cfg.Format, formatForm, formatJSON)
+		return sdk.AttributeError("format", fmt.Sprintf("%q is not a format: want %q or %q.", cfg.Format, formatForm, formatJSON))
 	}
 	timeout, err := sdk.ParseDuration("timeout", cfg.Timeout)
 	if err != nil {

@@ -136,8 +136,8 @@ func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{`ulr = "http://x/"`, `test.hcl:1,1: Unsupported argument; An argument named "ulr" is not expected here. Did you mean "url"?`},
 		{``, `Missing required argument`},
-		{`url = "ftp://x/"`, `want an absolute http:// or https:// URL`},
-		{"url = \"http://x/\"\nformat = \"xml\"", `format "xml"`},
+		{`url = "ftp://x/"`, `test.hcl:1,7: Invalid value for "url"; "ftp://x/" is not an absolute http:// or https:// URL.`},
+		{"url = \"http://x/\"\nformat = \"xml\"", `test.hcl:2,10: Invalid value for "format"; "xml" is not a format: want "form" or "json".`},
 		{"url = \"http://x/\"\ntimeout = \"soon\"", `timeout "soon"`},
 		{"url = \"http://x/\"\ntimeout = 5\nheaders = { a = \"${1e99999999 * 1e99999999}\" }", `test.hcl:3,17: Expression not allowed`},
 	} {

@@ -12,22 +12,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/testbin"
 )
 
 // Tests against real daemons: the wigo binary runs the transport-push
 // binary under its plugin manager, as in production.
-
-var (
-	binOnce             sync.Once
-	binErr              error
-	wigoBin, pluginsBin string
-)
 
 // binaries builds wigo and the transport-push plugin once per test run.
 // The plugin is built without the race detector: its memory is measured.
@@ -36,28 +30,13 @@ func binaries(t *testing.T) (wigo, plugins string) {
 	if testing.Short() {
 		t.Skip("builds and runs real daemons")
 	}
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "wigo-push-e2e")
-		if err != nil {
-			binErr = err
-			return
-		}
-		wigoBin = filepath.Join(dir, "wigo")
-		pluginsBin = filepath.Join(dir, "plugins")
-		for _, args := range [][]string{
-			{"build", "-o", wigoBin, "github.com/wigo-project/wigo/cmd/wigo"},
-			{"build", "-o", filepath.Join(pluginsBin, "transport-push"), "."},
-		} {
-			if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
-				binErr = fmt.Errorf("go %v: %v\n%s", args, err, out)
-				return
-			}
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return wigoBin, pluginsBin
+	return testbin.Build(t, "github.com/wigo-project/wigo/cmd/wigo"), filepath.Dir(testbin.Build(t, "."))
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
 }
 
 // daemon is one wigo instance laid out in a temp dir.

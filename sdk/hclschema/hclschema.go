@@ -142,22 +142,9 @@ func Spec(s sdk.Schema) (hcldec.ObjectSpec, error) {
 // guard walks the attributes the schema knows (unknown ones are refused by
 // hcldec without being evaluated) and refuses anything but plain data.
 func guard(body hcl.Body, s sdk.Schema) hcl.Diagnostics {
-	bs := &hcl.BodySchema{}
-	for _, a := range s.Attributes {
-		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name})
-	}
-	nested := map[string]sdk.Schema{}
-	for _, b := range s.Blocks {
-		hb := hcl.BlockHeaderSchema{Type: b.TypeName}
-		if b.Label != "" {
-			hb.LabelNames = []string{b.Label}
-		}
-		bs.Blocks = append(bs.Blocks, hb)
-		nested[b.TypeName] = b.Body
-	}
 	// Structural errors (bad labels, duplicates) are left to hcldec, which
 	// reports them the same way; only evaluation is dangerous here.
-	content, _, _ := body.PartialContent(bs)
+	content, nested := partialContent(body, s)
 	if content == nil {
 		return nil
 	}
@@ -270,4 +257,25 @@ func HugeNumber(v cty.Value) bool {
 		return !huge, nil
 	})
 	return huge
+}
+
+// partialContent is body's content as s declares it, without evaluating
+// anything, and the schema of each nested block type. Structural errors are
+// ignored: hcldec reports them.
+func partialContent(body hcl.Body, s sdk.Schema) (*hcl.BodyContent, map[string]sdk.Schema) {
+	bs := &hcl.BodySchema{}
+	for _, a := range s.Attributes {
+		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name})
+	}
+	nested := map[string]sdk.Schema{}
+	for _, b := range s.Blocks {
+		hb := hcl.BlockHeaderSchema{Type: b.TypeName}
+		if b.Label != "" {
+			hb.LabelNames = []string{b.Label}
+		}
+		bs.Blocks = append(bs.Blocks, hb)
+		nested[b.TypeName] = b.Body
+	}
+	content, _, _ := body.PartialContent(bs)
+	return content, nested
 }

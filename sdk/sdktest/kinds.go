@@ -6,7 +6,6 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/wigo-project/wigo/sdk"
-	"github.com/wigo-project/wigo/sdk/hclschema"
 )
 
 // OutputClient drives an in-process output plugin.
@@ -33,11 +32,7 @@ func (c *OutputClient) Configure(src string) error {
 	if err != nil {
 		c.t.Fatalf("schema: %v", err)
 	}
-	b, diags := hclschema.DecodeSource("test.hcl", src, s)
-	if diags.HasErrors() {
-		return diagError(diags)
-	}
-	return c.Client.Configure(ctx, "test", b)
+	return configure(s, src, c.Client.Configure)
 }
 
 // Write sends one batch and returns the plugin's error.
@@ -73,11 +68,7 @@ func (c *TransportClient) Configure(src string) error {
 	if err != nil {
 		c.t.Fatalf("schema: %v", err)
 	}
-	b, diags := hclschema.DecodeSource("test.hcl", src, s)
-	if diags.HasErrors() {
-		return diagError(diags)
-	}
-	return c.Client.Configure(ctx, "test", b)
+	return configure(s, src, c.Client.Configure)
 }
 
 // Start starts the plugin with host as the core.

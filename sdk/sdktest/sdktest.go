@@ -16,12 +16,14 @@ package sdktest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/wigo-project/wigo/sdk"
 	"github.com/wigo-project/wigo/sdk/hclschema"
@@ -74,17 +76,45 @@ func (c *NotifierClient) Decode(src string) ([]byte, error) {
 }
 
 // Configure decodes src (see Decode) and sends it to the plugin's
-// Configure; the error is a decoding error or the plugin's own.
+// Configure; the error is a decoding error or the plugin's own, its
+// diagnostics (sdk.AttributeError) placed at their test.hcl line and column
+// as the host places them in the operator's file.
 func (c *NotifierClient) Configure(src string) error {
 	c.t.Helper()
-	b, err := c.Decode(src)
-	if err != nil {
-		return err
+	return configure(c.Schema(), src, c.Client.Configure)
+}
+
+// configure decodes src against s as the host does and hands the result to
+// call, a client's Configure.
+func configure(s sdk.Schema, src string, call func(context.Context, string, []byte) error) error {
+	f, diags := hclsyntax.ParseConfig([]byte(src), "test.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		return diagError(diags)
+	}
+	block := hcl.Range{Filename: "test.hcl", Start: hcl.InitialPos, End: hcl.InitialPos}
+	b, diags := hclschema.Decode(f.Body, s, block)
+	if diags.HasErrors() {
+		return diagError(diags)
 	}
 	ctx, cancel := newCtx()
 	defer cancel()
-	return c.Client.Configure(ctx, "test", b)
+	err := call(ctx, "test", b)
+	var remote *sdk.RemoteError
+	if errors.As(err, &remote) && len(remote.Diagnostics) > 0 {
+		return &placedError{text: diagError(hclschema.Diagnostics(f.Body, s, remote.Diagnostics, block)).Error(), err: remote}
+	}
+	return err
 }
+
+// placedError is a plugin's Configure error shown with its positions; it
+// unwraps to the *sdk.RemoteError, for tests that look at the diagnostics.
+type placedError struct {
+	text string
+	err  error
+}
+
+func (e *placedError) Error() string { return e.text }
+func (e *placedError) Unwrap() error { return e.err }
 
 // Notify sends n to the plugin and returns the plugin's error.
 func (c *NotifierClient) Notify(n *sdk.Notification) error {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -25,43 +24,21 @@ import (
 	"github.com/wigo-project/wigo/core/notify"
 	"github.com/wigo-project/wigo/core/plugin"
 	"github.com/wigo-project/wigo/core/store/storetest"
-)
-
-// The plugin binary is built once per test binary, on first use: a plain
-// `go test ./...` that runs no benchmark and no end-to-end test does not pay
-// for the build.
-var (
-	buildOnce  sync.Once
-	pluginsDir string
-	buildErr   error
+	"github.com/wigo-project/wigo/core/testbin"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pluginsDir != "" {
-		os.RemoveAll(pluginsDir)
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
-// pluginDir returns a plugins_dir holding a freshly built notify-http.
+// pluginDir returns a plugins_dir holding notify-http, built on first use:
+// a plain `go test ./...` that runs no benchmark and no end-to-end test
+// does not pay for the build.
 func pluginDir(tb testing.TB) string {
 	tb.Helper()
-	buildOnce.Do(func() {
-		pluginsDir, buildErr = os.MkdirTemp("", "wigo-notifybench-")
-		if buildErr != nil {
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(pluginsDir, "notify-http"),
-			"github.com/wigo-project/wigo/plugins/notify-http").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("build notify-http: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	return pluginsDir
+	return filepath.Dir(testbin.Build(tb, "github.com/wigo-project/wigo/plugins/notify-http"))
 }
 
 // sink is the local HTTP receiver: it records when each event's POST

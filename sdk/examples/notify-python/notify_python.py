@@ -166,8 +166,12 @@ def main():
                 ]))
 
         def Configure(self, request, context):
-            # Checks what a schema cannot say; an error is shown to the
-            # operator next to the block, and the instance does not run.
+            # Checks what a schema cannot say; an error refuses the config
+            # and the instance does not run. A diagnostic with a path is
+            # shown at that attribute's line and column; a bare error (as
+            # the timeout check sends, and as a plugin written before
+            # diagnostics does) at the block. Set error as well, for hosts
+            # that do not read diagnostics.
             try:
                 cfg = json.loads(request.config_json or b"{}")
             except ValueError as e:
@@ -177,8 +181,13 @@ def main():
             url, timeout = cfg.get("url") or "", cfg.get("timeout")
             parsed = urllib.parse.urlsplit(url if isinstance(url, str) else "")
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                detail = "%s is not an absolute http:// or https:// URL." % json.dumps(url)
                 return base_pb2.ConfigureResponse(
-                    error="url %s: want an absolute http:// or https:// URL" % json.dumps(url))
+                    error="url: " + detail,
+                    diagnostics=[base_pb2.Diagnostic(
+                        severity=base_pb2.Diagnostic.ERROR,
+                        summary='Invalid value for "url"', detail=detail,
+                        path=[base_pb2.PathStep(name="url")])])
             if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
                 return base_pb2.ConfigureResponse(
                     error="timeout %s: want a number of seconds above 0" % json.dumps(timeout))

@@ -465,7 +465,9 @@ func logHas(log string, parts ...string) bool {
 
 // TestConfigErrors: `wigo -check` reports what the plugin's schema refuses
 // (decoded by the daemon against the Schema the plugin sent) and what its
-// Configure refuses, at the block, and says nothing of a good block.
+// Configure refuses: at the attribute its diagnostic names (url), at the
+// block for a bare error string (timeout, as older plugins send); and says
+// nothing of a good block.
 func TestConfigErrors(t *testing.T) {
 	requirePlugin(t)
 	for _, c := range []struct {
@@ -473,7 +475,7 @@ func TestConfigErrors(t *testing.T) {
 		want  string
 	}{
 		{"notify \"py\" {\n  plugin = \"notify-python\"\n  url    = \"ftp://example.org/x\"\n}\n",
-			`wigo.hcl:16,1: notify "py" rejected its configuration; url "ftp://example.org/x": want an absolute http:// or https:// URL`},
+			`wigo.hcl:18,12: notify "py": Invalid value for "url"; "ftp://example.org/x" is not an absolute http:// or https:// URL.`},
 		{"notify \"py\" {\n  plugin  = \"notify-python\"\n  url     = \"http://127.0.0.1:1/\"\n  timeout = 0\n}\n",
 			`wigo.hcl:16,1: notify "py" rejected its configuration; timeout 0: want a number of seconds above 0`},
 		{"notify \"py\" {\n  plugin = \"notify-python\"\n  uri    = \"http://127.0.0.1:1/\"\n}\n",

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/wigo-project/wigo/sdk"
 )
@@ -21,9 +22,16 @@ func (o *out) Configure(_ context.Context, c sdk.Config) error {
 	var cfg struct {
 		Path string `json:"path"`
 	}
-	err := c.Decode(&cfg)
+	if err := c.Decode(&cfg); err != nil {
+		return err
+	}
 	o.path = cfg.Path
-	return err
+	if !filepath.IsAbs(cfg.Path) {
+		// Accepted, with a warning at the attribute.
+		return sdk.Diagnostics{{Severity: sdk.SeverityWarning, Summary: "Relative path",
+			Detail: "It is resolved against the daemon's working directory.", Path: sdk.AttributePath("path")}}
+	}
+	return nil
 }
 
 func (o *out) Write(_ context.Context, ms []sdk.Metric) error {

@@ -28,6 +28,56 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type Diagnostic_Severity int32
+
+const (
+	// Unspecified is taken as ERROR.
+	Diagnostic_SEVERITY_UNSPECIFIED Diagnostic_Severity = 0
+	Diagnostic_ERROR                Diagnostic_Severity = 1
+	Diagnostic_WARNING              Diagnostic_Severity = 2
+)
+
+// Enum value maps for Diagnostic_Severity.
+var (
+	Diagnostic_Severity_name = map[int32]string{
+		0: "SEVERITY_UNSPECIFIED",
+		1: "ERROR",
+		2: "WARNING",
+	}
+	Diagnostic_Severity_value = map[string]int32{
+		"SEVERITY_UNSPECIFIED": 0,
+		"ERROR":                1,
+		"WARNING":              2,
+	}
+)
+
+func (x Diagnostic_Severity) Enum() *Diagnostic_Severity {
+	p := new(Diagnostic_Severity)
+	*p = x
+	return p
+}
+
+func (x Diagnostic_Severity) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Diagnostic_Severity) Descriptor() protoreflect.EnumDescriptor {
+	return file_wigo_plugin_v1_base_proto_enumTypes[0].Descriptor()
+}
+
+func (Diagnostic_Severity) Type() protoreflect.EnumType {
+	return &file_wigo_plugin_v1_base_proto_enumTypes[0]
+}
+
+func (x Diagnostic_Severity) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Diagnostic_Severity.Descriptor instead.
+func (Diagnostic_Severity) EnumDescriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_base_proto_rawDescGZIP(), []int{8, 0}
+}
+
 // PluginInfo describes the plugin binary.
 type PluginInfo struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -443,9 +493,15 @@ func (x *ConfigureRequest) GetInstance() string {
 
 type ConfigureResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// error is non-empty when the config is rejected; it is shown to the
-	// operator next to the block's position.
-	Error         string `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	// error is non-empty when the config is rejected. A host that reads
+	// diagnostics shows it next to the block's position only when
+	// diagnostics is empty; set it anyway (the error summaries, one per
+	// line), so that older hosts refuse the config too.
+	Error string `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	// diagnostics say what is wrong, each at the attribute it is about. Any
+	// diagnostic of severity ERROR (or unspecified) rejects the config;
+	// warnings alone are shown and the config is accepted.
+	Diagnostics   []*Diagnostic `protobuf:"bytes,2,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -487,6 +543,192 @@ func (x *ConfigureResponse) GetError() string {
 	return ""
 }
 
+func (x *ConfigureResponse) GetDiagnostics() []*Diagnostic {
+	if x != nil {
+		return x.Diagnostics
+	}
+	return nil
+}
+
+// Diagnostic is one problem a plugin found in its decoded config.
+type Diagnostic struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Severity Diagnostic_Severity    `protobuf:"varint,1,opt,name=severity,proto3,enum=wigo.plugin.v1.Diagnostic_Severity" json:"severity,omitempty"`
+	// summary is one sentence saying what is wrong.
+	Summary string `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	// detail says how to fix it.
+	Detail string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	// path names the attribute the diagnostic is about, from the plugin's
+	// block down; empty means the block as a whole. The host reports the
+	// diagnostic at that attribute's file, line and column.
+	Path          []*PathStep `protobuf:"bytes,4,rep,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Diagnostic) Reset() {
+	*x = Diagnostic{}
+	mi := &file_wigo_plugin_v1_base_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Diagnostic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Diagnostic) ProtoMessage() {}
+
+func (x *Diagnostic) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_base_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Diagnostic.ProtoReflect.Descriptor instead.
+func (*Diagnostic) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_base_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Diagnostic) GetSeverity() Diagnostic_Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return Diagnostic_SEVERITY_UNSPECIFIED
+}
+
+func (x *Diagnostic) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *Diagnostic) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *Diagnostic) GetPath() []*PathStep {
+	if x != nil {
+		return x.Path
+	}
+	return nil
+}
+
+// PathStep is one step of a Diagnostic's path: an attribute or nested
+// block type by name, then, for a labeled block or a map, the key, or,
+// for an unlabeled block or a list, the index.
+type PathStep struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Step:
+	//
+	//	*PathStep_Name
+	//	*PathStep_Key
+	//	*PathStep_Index
+	Step          isPathStep_Step `protobuf_oneof:"step"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PathStep) Reset() {
+	*x = PathStep{}
+	mi := &file_wigo_plugin_v1_base_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PathStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PathStep) ProtoMessage() {}
+
+func (x *PathStep) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_base_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PathStep.ProtoReflect.Descriptor instead.
+func (*PathStep) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_base_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *PathStep) GetStep() isPathStep_Step {
+	if x != nil {
+		return x.Step
+	}
+	return nil
+}
+
+func (x *PathStep) GetName() string {
+	if x != nil {
+		if x, ok := x.Step.(*PathStep_Name); ok {
+			return x.Name
+		}
+	}
+	return ""
+}
+
+func (x *PathStep) GetKey() string {
+	if x != nil {
+		if x, ok := x.Step.(*PathStep_Key); ok {
+			return x.Key
+		}
+	}
+	return ""
+}
+
+func (x *PathStep) GetIndex() int64 {
+	if x != nil {
+		if x, ok := x.Step.(*PathStep_Index); ok {
+			return x.Index
+		}
+	}
+	return 0
+}
+
+type isPathStep_Step interface {
+	isPathStep_Step()
+}
+
+type PathStep_Name struct {
+	// name is an attribute name or a nested block's type name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3,oneof"`
+}
+
+type PathStep_Key struct {
+	// key selects a labeled nested block by its label, or a map element.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3,oneof"`
+}
+
+type PathStep_Index struct {
+	// index selects an unlabeled nested block (in file order) or a list
+	// element, from 0.
+	Index int64 `protobuf:"varint,3,opt,name=index,proto3,oneof"`
+}
+
+func (*PathStep_Name) isPathStep_Step() {}
+
+func (*PathStep_Key) isPathStep_Step() {}
+
+func (*PathStep_Index) isPathStep_Step() {}
+
 var File_wigo_plugin_v1_base_proto protoreflect.FileDescriptor
 
 const file_wigo_plugin_v1_base_proto_rawDesc = "" +
@@ -520,9 +762,25 @@ const file_wigo_plugin_v1_base_proto_rawDesc = "" +
 	"\x10ConfigureRequest\x12\x1f\n" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
 	"configJson\x12\x1a\n" +
-	"\binstance\x18\x02 \x01(\tR\binstance\")\n" +
+	"\binstance\x18\x02 \x01(\tR\binstance\"g\n" +
 	"\x11ConfigureResponse\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05errorBFZDgithub.com/wigo-project/wigo/sdk/internal/pb/wigo/plugin/v1;pluginv1b\x06proto3"
+	"\x05error\x18\x01 \x01(\tR\x05error\x12<\n" +
+	"\vdiagnostics\x18\x02 \x03(\v2\x1a.wigo.plugin.v1.DiagnosticR\vdiagnostics\"\xeb\x01\n" +
+	"\n" +
+	"Diagnostic\x12?\n" +
+	"\bseverity\x18\x01 \x01(\x0e2#.wigo.plugin.v1.Diagnostic.SeverityR\bseverity\x12\x18\n" +
+	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\x12,\n" +
+	"\x04path\x18\x04 \x03(\v2\x18.wigo.plugin.v1.PathStepR\x04path\"<\n" +
+	"\bSeverity\x12\x18\n" +
+	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\t\n" +
+	"\x05ERROR\x10\x01\x12\v\n" +
+	"\aWARNING\x10\x02\"T\n" +
+	"\bPathStep\x12\x14\n" +
+	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x12\x12\n" +
+	"\x03key\x18\x02 \x01(\tH\x00R\x03key\x12\x16\n" +
+	"\x05index\x18\x03 \x01(\x03H\x00R\x05indexB\x06\n" +
+	"\x04stepBFZDgithub.com/wigo-project/wigo/sdk/internal/pb/wigo/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_wigo_plugin_v1_base_proto_rawDescOnce sync.Once
@@ -536,28 +794,35 @@ func file_wigo_plugin_v1_base_proto_rawDescGZIP() []byte {
 	return file_wigo_plugin_v1_base_proto_rawDescData
 }
 
-var file_wigo_plugin_v1_base_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_wigo_plugin_v1_base_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_wigo_plugin_v1_base_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_wigo_plugin_v1_base_proto_goTypes = []any{
-	(*PluginInfo)(nil),        // 0: wigo.plugin.v1.PluginInfo
-	(*Attribute)(nil),         // 1: wigo.plugin.v1.Attribute
-	(*Block)(nil),             // 2: wigo.plugin.v1.Block
-	(*Schema)(nil),            // 3: wigo.plugin.v1.Schema
-	(*SchemaRequest)(nil),     // 4: wigo.plugin.v1.SchemaRequest
-	(*SchemaResponse)(nil),    // 5: wigo.plugin.v1.SchemaResponse
-	(*ConfigureRequest)(nil),  // 6: wigo.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil), // 7: wigo.plugin.v1.ConfigureResponse
+	(Diagnostic_Severity)(0),  // 0: wigo.plugin.v1.Diagnostic.Severity
+	(*PluginInfo)(nil),        // 1: wigo.plugin.v1.PluginInfo
+	(*Attribute)(nil),         // 2: wigo.plugin.v1.Attribute
+	(*Block)(nil),             // 3: wigo.plugin.v1.Block
+	(*Schema)(nil),            // 4: wigo.plugin.v1.Schema
+	(*SchemaRequest)(nil),     // 5: wigo.plugin.v1.SchemaRequest
+	(*SchemaResponse)(nil),    // 6: wigo.plugin.v1.SchemaResponse
+	(*ConfigureRequest)(nil),  // 7: wigo.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil), // 8: wigo.plugin.v1.ConfigureResponse
+	(*Diagnostic)(nil),        // 9: wigo.plugin.v1.Diagnostic
+	(*PathStep)(nil),          // 10: wigo.plugin.v1.PathStep
 }
 var file_wigo_plugin_v1_base_proto_depIdxs = []int32{
-	3, // 0: wigo.plugin.v1.Block.body:type_name -> wigo.plugin.v1.Schema
-	1, // 1: wigo.plugin.v1.Schema.attributes:type_name -> wigo.plugin.v1.Attribute
-	2, // 2: wigo.plugin.v1.Schema.blocks:type_name -> wigo.plugin.v1.Block
-	0, // 3: wigo.plugin.v1.SchemaResponse.info:type_name -> wigo.plugin.v1.PluginInfo
-	3, // 4: wigo.plugin.v1.SchemaResponse.schema:type_name -> wigo.plugin.v1.Schema
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	4,  // 0: wigo.plugin.v1.Block.body:type_name -> wigo.plugin.v1.Schema
+	2,  // 1: wigo.plugin.v1.Schema.attributes:type_name -> wigo.plugin.v1.Attribute
+	3,  // 2: wigo.plugin.v1.Schema.blocks:type_name -> wigo.plugin.v1.Block
+	1,  // 3: wigo.plugin.v1.SchemaResponse.info:type_name -> wigo.plugin.v1.PluginInfo
+	4,  // 4: wigo.plugin.v1.SchemaResponse.schema:type_name -> wigo.plugin.v1.Schema
+	9,  // 5: wigo.plugin.v1.ConfigureResponse.diagnostics:type_name -> wigo.plugin.v1.Diagnostic
+	0,  // 6: wigo.plugin.v1.Diagnostic.severity:type_name -> wigo.plugin.v1.Diagnostic.Severity
+	10, // 7: wigo.plugin.v1.Diagnostic.path:type_name -> wigo.plugin.v1.PathStep
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_wigo_plugin_v1_base_proto_init() }
@@ -565,18 +830,24 @@ func file_wigo_plugin_v1_base_proto_init() {
 	if File_wigo_plugin_v1_base_proto != nil {
 		return
 	}
+	file_wigo_plugin_v1_base_proto_msgTypes[9].OneofWrappers = []any{
+		(*PathStep_Name)(nil),
+		(*PathStep_Key)(nil),
+		(*PathStep_Index)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wigo_plugin_v1_base_proto_rawDesc), len(file_wigo_plugin_v1_base_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   8,
+			NumEnums:      1,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_wigo_plugin_v1_base_proto_goTypes,
 		DependencyIndexes: file_wigo_plugin_v1_base_proto_depIdxs,
+		EnumInfos:         file_wigo_plugin_v1_base_proto_enumTypes,
 		MessageInfos:      file_wigo_plugin_v1_base_proto_msgTypes,
 	}.Build()
 	File_wigo_plugin_v1_base_proto = out.File
