@@ -127,6 +127,8 @@ type fakeRemote struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
 	down bool
+	// refused counts the polls answered while down.
+	refused int
 }
 
 func newFakeRemote(t *testing.T, name string, polled chan<- string) *fakeRemote {
@@ -135,6 +137,9 @@ func newFakeRemote(t *testing.T, name string, polled chan<- string) *fakeRemote 
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		down := f.down
+		if down {
+			f.refused++
+		}
 		f.mu.Unlock()
 		defer func() {
 			select {
@@ -165,7 +170,30 @@ func newFakeRemote(t *testing.T, name string, polled chan<- string) *fakeRemote 
 func (f *fakeRemote) setDown(v bool) {
 	f.mu.Lock()
 	f.down = v
+	f.refused = 0
 	f.mu.Unlock()
+}
+
+// awaitRefused waits until every remote refused a poll since it was set
+// down: a poll answered just before is then over, and the master's last
+// word from each is older than the next move of the clock.
+func awaitRefused(t *testing.T, remotes []*fakeRemote) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, f := range remotes {
+		for {
+			f.mu.Lock()
+			n := f.refused
+			f.mu.Unlock()
+			if n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s was not polled since it went down", f.name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
 
 // hostsWhere returns the names of the pulled hosts whose alive flag is
@@ -227,6 +255,7 @@ transport "pull" {
 	for _, f := range remotes {
 		f.setDown(true)
 	}
+	awaitRefused(t, remotes)
 	clk.add(t, 61*time.Second)
 	waitFor(t, env.url, 20*time.Second, func(w *model.Wigo) bool { return len(hostsWhere(w, false)) == 51 })
 	awaitLogRows(t, env.url, "limit=100", "not notified: parent relay-1 is DOWN (dependency behind-relay)", 50)
