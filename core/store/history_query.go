@@ -135,3 +135,7 @@ func (s *Store) seriesPoints(ctx context.Context, id int64, source string, from,
 	}
 	return out, rows.Err()
 }
+
+// HistoryRetention is how far back the metric history goes: the
+// retention of its rollups.
+func (s *Store) HistoryRetention() time.Duration { return s.opts.History.Retention }
