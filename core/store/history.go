@@ -257,7 +257,8 @@ func mergeBuckets(ctx context.Context, tx *sql.Tx, points []rawPoint) error {
 // the raw points of every 5-minute bucket that ended (a minute ago, for
 // the last points to be committed) into history_5m, then deletes the raw
 // points older than the raw retention, the buckets older than the
-// retention and the series left with neither. Each step is a few short
+// retention, the series left with neither and the daemon's runs
+// (MarkRun) older than the retention. Each step is a few short
 // transactions, so the batching writer is never held off for long; what
 // is left when ctx ends is done by the next call. The daemon calls it
 // every minute on its clock.
@@ -274,6 +275,9 @@ func (s *Store) MaintainHistory(ctx context.Context, now time.Time) error {
 	}
 	if _, err := s.pruneHistory(ctx, "history_5m", now.Add(-h.Retention)); err != nil {
 		return err
+	}
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM history_runs WHERE last < ?", now.Add(-h.Retention).UnixMilli()); err != nil {
+		return fmt.Errorf("forget old runs: %w", err)
 	}
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM history_series WHERE
 		NOT EXISTS (SELECT 1 FROM history_raw WHERE series = history_series.id) AND

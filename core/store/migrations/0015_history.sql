@@ -7,7 +7,9 @@
 -- history_5m keeps 5-minute buckets of the non-null points (min, max, sum
 -- and count for the average, last with its time) for the longer retention.
 -- history_meta holds rolled_until: raw points before it are in the
--- buckets. Times are unix milliseconds. Both point tables are keyed by
+-- buckets. history_runs holds each run of the daemon, from its start to
+-- the last minute it was seen running, so a status timeline shows the time
+-- between two runs as unknown rather than as the status before the stop. Times are unix milliseconds. Both point tables are keyed by
 -- (series, t) without a rowid: a query reads one series' range in key
 -- order and a point costs no second index.
 CREATE TABLE history_series (
@@ -40,4 +42,9 @@ CREATE TABLE history_5m (
 CREATE TABLE history_meta (
     key   TEXT    PRIMARY KEY,
     value INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE history_runs (
+    start INTEGER PRIMARY KEY,
+    last  INTEGER NOT NULL
 ) STRICT;
