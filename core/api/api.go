@@ -137,8 +137,8 @@ type Options struct {
 	Tokens TokenStore
 	// Probes, when set, runs and disables the local probes.
 	Probes ProbeControl
-	// History, when set, answers the metric history route; nil makes it
-	// answer 503.
+	// History, when set, answers the metric history and timeline routes;
+	// nil makes them answer 503.
 	History HistoryReader
 	// Now is the time the history's ranges are counted from; nil means
 	// time.Now.
@@ -297,6 +297,7 @@ func (s *server) routes() []route {
 		{http.MethodDelete, auth.RoleOperator, "/api/silences/{id}", s.deleteSilence, nil},
 		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/status", s.getHostStatus, nil},
 		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/logs", s.getHostLogs, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/timeline", s.getHostTimeline, nil},
 		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes", s.getHostProbes, nil},
 		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}", s.getHostProbe, nil},
 		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}/metrics", s.getHostProbeMetrics, nil},

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/store"
 )
 
@@ -20,6 +22,69 @@ type HistoryReader interface {
 	History(ctx context.Context, q store.HistoryQuery) ([]store.HistorySeries, string, time.Duration, error)
 	// HistoryRetention is how far back the history goes.
 	HistoryRetention() time.Duration
+	// Timeline is a host's status over a range, and its probes'.
+	Timeline(ctx context.Context, host string, from, to time.Time, probes []string) (store.Timeline, error)
+}
+
+// timelineAnswer is GET /api/hosts/:host/timeline.
+type timelineAnswer struct {
+	Host   string                        `json:"host"`
+	From   time.Time                     `json:"from"`
+	To     time.Time                     `json:"to"`
+	Status []timelineInterval            `json:"status"`
+	Probes map[string][]timelineInterval `json:"probes"`
+}
+
+// timelineInterval is a stretch at one level; status null and level
+// "unknown" where nothing was heard.
+type timelineInterval struct {
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+	Status *int      `json:"status"`
+	Level  string    `json:"level"`
+}
+
+func (s *server) getHostTimeline(r *http.Request) (any, error) {
+	if s.history == nil {
+		return nil, errorf(http.StatusServiceUnavailable, "metric history is not enabled on this instance")
+	}
+	host := r.PathValue("hostname")
+	from, to, err := historyRange(r.URL.Query(), s.now(), s.history.HistoryRetention())
+	if err != nil {
+		return nil, err
+	}
+	var probes []string
+	if h, ok := s.state.FindHost(host); ok {
+		for name := range h.Probes {
+			probes = append(probes, name)
+		}
+	}
+	tl, err := s.history.Timeline(r.Context(), host, from, to, probes)
+	if err != nil {
+		return nil, err
+	}
+	if len(probes) == 0 && len(tl.Probes) == 0 {
+		if _, ok := s.state.FindHost(host); !ok {
+			return nil, hostNotFound(host)
+		}
+	}
+	out := timelineAnswer{Host: host, From: from.UTC(), To: to.UTC(), Status: intervalsOut(tl.Host), Probes: map[string][]timelineInterval{}}
+	for name, iv := range tl.Probes {
+		out.Probes[name] = intervalsOut(iv)
+	}
+	return out, nil
+}
+
+func intervalsOut(iv []store.Interval) []timelineInterval {
+	out := make([]timelineInterval, 0, len(iv))
+	for _, i := range iv {
+		level := "unknown"
+		if i.Status != nil {
+			level = strings.ToLower(model.StatusName(*i.Status))
+		}
+		out = append(out, timelineInterval{From: i.From.UTC(), To: i.To.UTC(), Status: i.Status, Level: level})
+	}
+	return out
 }
 
 // metricsAnswer is GET /api/hosts/:host/probes/:probe/metrics.

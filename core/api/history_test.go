@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -94,5 +95,67 @@ func TestHostProbeMetrics(t *testing.T) {
 	w = serve(h, get("/api/hosts/master-1/probes/crit/metrics?from="+t0.Add(-time.Hour).Format(time.RFC3339)+"&step=1s"))
 	if w.Code != 400 || !strings.Contains(w.Body.String(), "more than 2000 points") {
 		t.Errorf("an hour at 1s: %d %s, want 400 more than 2000 points", w.Code, w.Body)
+	}
+}
+
+// The timeline route answers a host's and its probes' intervals, unknown
+// before the daemon's first run and before the probe appeared, matching
+// its schema.
+func TestHostTimeline(t *testing.T) {
+	st, clk := newFixtureState(t)
+	db := storetest.Open(t)
+	now := clk.Now()
+	ch := make(chan event.Event, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- db.RunWriter(ctx, ch) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	ch <- event.Event{Kind: event.ProbeAppeared, Time: now.Add(-20 * time.Minute), Host: "master-1", Probe: "crit", NewStatus: 300}
+	if err := db.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MarkRun(context.Background(), now.Add(-30*time.Minute), now); err != nil {
+		t.Fatal(err)
+	}
+	h := New(Options{State: st, History: db, Now: clk.Now})
+	doc, err := OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := serve(h, get("/api/hosts/master-1/timeline"))
+	if w.Code != http.StatusOK {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	validate(t, "timeline", schemaFor(t, doc.Paths.Find("/api/hosts/{hostname}/timeline").Get, 200), w.Body.Bytes())
+	var got timelineAnswer
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	levels := func(iv []timelineInterval) string {
+		var out []string
+		for _, i := range iv {
+			out = append(out, fmt.Sprintf("%s %s", i.To.Sub(i.From), i.Level))
+		}
+		return strings.Join(out, ", ")
+	}
+	if got, want := levels(got.Status), "30m0s unknown, 10m0s ok, 20m0s crit"; got != want {
+		t.Errorf("host: %s, want %s", got, want)
+	}
+	if got, want := levels(got.Probes["crit"]), "40m0s unknown, 20m0s crit"; got != want {
+		t.Errorf("probe crit: %s, want %s", got, want)
+	}
+	for target, code := range map[string]int{
+		"/api/hosts/nobody/timeline":               404,
+		"/api/hosts/master-1/timeline?to=soon":     400,
+		"/api/hosts/master-1/timeline?from=2&to=1": 400,
+	} {
+		if w := serve(h, get(target)); w.Code != code {
+			t.Errorf("GET %s: %d %s, want %d", target, w.Code, w.Body, code)
+		}
 	}
 }

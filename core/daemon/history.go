@@ -29,17 +29,23 @@ func (d *Daemon) storeAlso(h config.History) func(*event.Event) bool {
 	}
 }
 
-// maintainHistory runs the store's history maintenance every historyEvery
-// on the daemon's clock until ctx is done. It runs with the history off
+// maintainHistory records the daemon's run (what the status timeline
+// tells a stop by) and runs the store's history maintenance, every
+// historyEvery on the daemon's clock until ctx is done. It runs with the history off
 // too, so the points of an earlier run still go at their retention. A
 // failure is logged and retried at the next turn: a late rollup costs
 // nothing, the points stay until it is done.
 func (d *Daemon) maintainHistory(ctx context.Context) {
+	started := d.clock.Now()
 	for {
 		now := d.clock.Now()
-		if err := d.store.MaintainHistory(ctx, now); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrClosed) {
-			d.log.Error("metric history maintenance failed", "error", err)
+		failed := func(what string, err error) {
+			if err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrClosed) {
+				d.log.Error(what+" failed", "error", err)
+			}
 		}
+		failed("recording the daemon's run", d.store.MarkRun(ctx, started, now))
+		failed("metric history maintenance", d.store.MaintainHistory(ctx, now))
 		select {
 		case <-ctx.Done():
 			return
