@@ -123,6 +123,12 @@ func (s *Store) insertPoints(ctx context.Context, tx *sql.Tx, points []point, fr
 	if len(points) == 0 {
 		return nil
 	}
+	// Read inside the transaction, which holds the one write connection:
+	// series deleted before it began have moved the generation already.
+	if gen := s.seriesGen.Load(); gen != s.seriesSeen {
+		clear(s.series)
+		s.seriesSeen = gen
+	}
 	rolled, err := rolledUntil(ctx, tx)
 	if err != nil {
 		return err
@@ -279,9 +285,26 @@ func (s *Store) MaintainHistory(ctx context.Context, now time.Time) error {
 	if _, err := s.w.ExecContext(ctx, "DELETE FROM history_runs WHERE last < ?", now.Add(-h.Retention).UnixMilli()); err != nil {
 		return fmt.Errorf("forget old runs: %w", err)
 	}
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM history_series WHERE
-		NOT EXISTS (SELECT 1 FROM history_raw WHERE series = history_series.id) AND
-		NOT EXISTS (SELECT 1 FROM history_5m WHERE series = history_series.id)`); err != nil {
+	return s.forgetEmptySeries(ctx)
+}
+
+// forgetEmptySeries deletes the series left with no point and no bucket.
+// The writer's cache of ids must not outlive their rows: the generation
+// moves before the delete, so a batch that begins after it sees the move
+// (insertPoints), and one that began before it committed points that keep
+// their series.
+func (s *Store) forgetEmptySeries(ctx context.Context) error {
+	const empty = `NOT EXISTS (SELECT 1 FROM history_raw WHERE series = history_series.id) AND
+		NOT EXISTS (SELECT 1 FROM history_5m WHERE series = history_series.id)`
+	var any bool
+	if err := s.w.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM history_series WHERE "+empty+")").Scan(&any); err != nil {
+		return fmt.Errorf("forget empty metric series: %w", err)
+	}
+	if !any {
+		return nil
+	}
+	s.seriesGen.Add(1)
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM history_series WHERE "+empty); err != nil {
 		return fmt.Errorf("forget empty metric series: %w", err)
 	}
 	return nil

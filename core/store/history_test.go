@@ -249,6 +249,16 @@ func TestHistoryRetentionKeepsTheFileSizeStable(t *testing.T) {
 	if gone != 0 {
 		t.Error("the series of a host gone past the retention is still there")
 	}
+	// The host comes back: its point gets a series again, not the id the
+	// writer once knew.
+	ch <- result("gone", "cpu", false, now, model.Metric{Value: 2})
+	flush(t, s)
+	if err := s.r.QueryRow("SELECT count(*) FROM history_raw r JOIN history_series s ON s.id = r.series WHERE s.host = 'gone'").Scan(&gone); err != nil {
+		t.Fatal(err)
+	}
+	if gone != 1 {
+		t.Errorf("%d points of the host back, want 1 in a series of its own", gone)
+	}
 	t.Logf("file size by day: 5:%d 10:%d 15:%d 20:%d 25:%d 30:%d", sizes[5], sizes[10], sizes[15], sizes[20], sizes[25], sizes[30])
 	// Steady state from the retention on: day 30 is no bigger than day 15
 	// plus a tenth (pages freed by deletion are reused).

@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -121,8 +122,11 @@ type Store struct {
 	// (one at a time) touches it.
 	recorded map[string]hostRow
 	// series caches the ids of the metric series the batching writer
-	// committed (history.go). Only the writer touches it.
-	series map[seriesKey]int64
+	// committed (history.go). Only the writer touches it; it drops it when
+	// seriesGen moves (MaintainHistory deleted series) from seriesSeen.
+	series     map[seriesKey]int64
+	seriesGen  atomic.Uint64
+	seriesSeen uint64
 	// outbox, when set, gives the batching writer the outbox rows of its
 	// events (SetOutbox).
 	outbox Outbox
