@@ -296,11 +296,11 @@ func (s *Store) MaintainHistory(ctx context.Context, now time.Time) error {
 func (s *Store) forgetEmptySeries(ctx context.Context) error {
 	const empty = `NOT EXISTS (SELECT 1 FROM history_raw WHERE series = history_series.id) AND
 		NOT EXISTS (SELECT 1 FROM history_5m WHERE series = history_series.id)`
-	var any bool
-	if err := s.w.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM history_series WHERE "+empty+")").Scan(&any); err != nil {
+	var some bool
+	if err := s.w.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM history_series WHERE "+empty+")").Scan(&some); err != nil {
 		return fmt.Errorf("forget empty metric series: %w", err)
 	}
-	if !any {
+	if !some {
 		return nil
 	}
 	s.seriesGen.Add(1)

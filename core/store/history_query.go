@@ -20,8 +20,8 @@ type HistoryQuery struct {
 	From, To    time.Time
 	// Step is the width of a returned point. Below HistoryBucket, and
 	// when the raw points still cover From, the points are folded from
-	// the raw ones; otherwise from the 5-minute buckets, and Step is
-	// rounded up to a whole number of them.
+	// the raw ones; otherwise from the 5-minute buckets, Step rounded up
+	// to a whole number of them and From down to a bucket's start.
 	Step time.Duration
 	// Now is the time the raw retention is counted back from.
 	Now time.Time
@@ -49,10 +49,12 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) ([]HistorySeries, s
 	if q.Step <= 0 {
 		return nil, "", 0, fmt.Errorf("metric history: step %s is not positive", q.Step)
 	}
-	source, step := SourceRaw, q.Step
-	if step >= HistoryBucket || q.From.Before(q.Now.Add(-s.opts.History.RawRetention)) {
+	source, step, from := SourceRaw, q.Step, q.From
+	if step >= HistoryBucket || from.Before(q.Now.Add(-s.opts.History.RawRetention)) {
+		// Steps of whole buckets from a bucket's start, so none is split.
 		source = SourceRollup
 		step = (step + HistoryBucket - 1) / HistoryBucket * HistoryBucket
+		from = from.Truncate(HistoryBucket)
 	}
 	rows, err := s.r.QueryContext(ctx, "SELECT id, tags FROM history_series WHERE host = ? AND probe = ? ORDER BY tags", q.Host, q.Probe)
 	if err != nil {
@@ -81,7 +83,7 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) ([]HistorySeries, s
 		if err := json.Unmarshal([]byte(sr.tags), &hs.Tags); err != nil {
 			return nil, "", 0, fmt.Errorf("metric history of %s/%s: tags %q: %w", q.Host, q.Probe, sr.tags, err)
 		}
-		if hs.Points, err = s.seriesPoints(ctx, sr.id, source, q.From, q.To, step); err != nil {
+		if hs.Points, err = s.seriesPoints(ctx, sr.id, source, from, q.To, step); err != nil {
 			return nil, "", 0, fmt.Errorf("metric history of %s/%s: %w", q.Host, q.Probe, err)
 		}
 		if len(hs.Points) > 0 {

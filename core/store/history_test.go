@@ -269,3 +269,36 @@ func TestHistoryRetentionKeepsTheFileSizeStable(t *testing.T) {
 		t.Errorf("file on day 15 (%d bytes) no bigger than on day 2 (%d): did anything get stored?", sizes[15], sizes[2])
 	}
 }
+
+// kindsSeen is an Outbox that records the kinds of the events it is given.
+type kindsSeen struct{ kinds []event.Kind }
+
+func (o *kindsSeen) Prepare(events []event.Event) ([]OutboxEntry, error) {
+	for _, e := range events {
+		o.kinds = append(o.kinds, e.Kind)
+	}
+	return nil, nil
+}
+
+func (o *kindsSeen) Committed([]OutboxEntry) {}
+
+// With an outbox, the results that come for their metrics only are kept
+// in the history and never reach the notifications.
+func TestHistoryResultsAreNoNotifiersBusiness(t *testing.T) {
+	s := OpenTestOptions(t, Options{History: HistoryOptions{Enabled: true}})
+	o := &kindsSeen{}
+	s.SetOutbox(o)
+	ch := historyWriter(t, s)
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	ch <- result("web-1", "load", false, t0, model.Metric{Value: 1})
+	changed := result("web-1", "load", false, t0.Add(time.Second), model.Metric{Value: 2})
+	changed.Kind, changed.NewStatus = event.ProbeChanged, 300
+	ch <- changed
+	flush(t, s)
+	if len(o.kinds) != 1 || o.kinds[0] != event.ProbeChanged {
+		t.Errorf("the outbox was given %v, want only the probe_changed", o.kinds)
+	}
+	if got := countRows(t, s, "history_raw"); got != 2 {
+		t.Errorf("%d points kept, want 2", got)
+	}
+}

@@ -154,9 +154,11 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 	}
 	// With an outbox every event is the batch's business: one that is
 	// neither logged nor recorded may still be notified.
+	// But a probe_updated that is not kept came for its metrics only
+	// (historyPoints): it is no notifier's kind.
 	keep := kept
 	if outbox != nil {
-		keep = func(event.Event) bool { return true }
+		keep = func(e event.Event) bool { return e.Kind != event.ProbeUpdated || kept(e) }
 	}
 	add := func(e event.Event) error {
 		waiting := len(points)
