@@ -152,6 +152,18 @@ flapping {
   threshold = 5
 }
 
+# Metric history: every metric of every probe kept in the database for the
+# charts and GET /api/hosts/HOST/probes/PROBE/metrics. Each point is kept
+# raw_retention seconds (48 h), then as 5-minute rollups (min, max,
+# average, count, last) for retention seconds (30 days). remote_hosts also
+# keeps the metrics of the hosts a master learns. New.
+history {
+  enabled       = true
+  remote_hosts  = false
+  raw_retention = 172800
+  retention     = 2592000
+}
+
 # Default event filter of every notify block; each notify block can override
 # any of these four attributes for itself.
 notifications {

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -136,6 +137,12 @@ type Options struct {
 	Tokens TokenStore
 	// Probes, when set, runs and disables the local probes.
 	Probes ProbeControl
+	// History, when set, answers the metric history and timeline routes;
+	// nil makes them answer 503.
+	History HistoryReader
+	// Now is the time the history's ranges are counted from; nil means
+	// time.Now.
+	Now func() time.Time
 	// Gzip compresses answers for clients that accept it.
 	Gzip bool
 	// Logger receives request logs (debug level) and handler failures. Nil
@@ -160,6 +167,8 @@ type server struct {
 	probes     ProbeControl
 	auth       *auth.Authenticator
 	flush      func(context.Context) error
+	history    HistoryReader
+	now        func() time.Time
 	gzip       bool
 	version    string
 	log        hclog.Logger
@@ -184,6 +193,8 @@ func New(opts Options) http.Handler {
 		tokens:     opts.Tokens,
 		probes:     opts.Probes,
 		flush:      opts.Flush,
+		history:    opts.History,
+		now:        opts.Now,
 		gzip:       opts.Gzip,
 		version:    opts.Version,
 		log:        opts.Logger,
@@ -192,6 +203,9 @@ func New(opts Options) http.Handler {
 	}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	// One handler per path, answering each of its methods, so that a 405
 	// names every method the path has.
@@ -283,8 +297,10 @@ func (s *server) routes() []route {
 		{http.MethodDelete, auth.RoleOperator, "/api/silences/{id}", s.deleteSilence, nil},
 		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/status", s.getHostStatus, nil},
 		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/logs", s.getHostLogs, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/timeline", s.getHostTimeline, nil},
 		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes", s.getHostProbes, nil},
 		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}", s.getHostProbe, nil},
+		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}/metrics", s.getHostProbeMetrics, nil},
 		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}/status", s.getHostProbeStatus, nil},
 		{http.MethodGet, auth.RoleViewer, "/api/hosts/{hostname}/probes/{probe}/logs", s.getHostProbeLogs, nil},
 		{http.MethodGet, auth.RoleViewer, "/api/probes/{probe}/logs", s.getProbeLogs, nil},

@@ -114,6 +114,8 @@ type Config struct {
 	Logs Logs
 	// Flapping configures flap detection.
 	Flapping Flapping
+	// History configures the metric history kept in SQLite.
+	History History
 	// Attempts is how many results in a row at a new status confirm a
 	// probe's change before it is notified (check attempts; 1: the first),
 	// RecoveryAttempts the same for a recovery to OK.
@@ -280,6 +282,7 @@ func Default() *Config {
 		},
 		Logs:     Logs{RetentionDays: 30},
 		Flapping: Flapping{Window: time.Hour, Threshold: 5},
+		History:  defaultHistory,
 		Attempts: 1, RecoveryAttempts: 1,
 		Notifications: Notifications{
 			MinLevel:      250,

@@ -452,6 +452,7 @@ func TestDefaultConfigFile(t *testing.T) {
 	check("notifications", names(notificationFields))
 	check("logs", names(logsFields))
 	check("flapping", names(flappingFields))
+	check("history", names(historyFields))
 }
 
 func names[R any](fields []field[R]) []string {

@@ -143,11 +143,11 @@ type pendingFilter struct {
 	label string
 }
 
-var singletonBlocks = map[string]bool{"http": true, "notifications": true, "logs": true, "flapping": true}
+var singletonBlocks = map[string]bool{"http": true, "notifications": true, "logs": true, "flapping": true, "history": true}
 
 var topSchema = func() *hcl.BodySchema {
 	s := schemaOf(topFields)
-	for _, t := range []string{"http", "notifications", "logs", "flapping"} {
+	for _, t := range []string{"http", "notifications", "logs", "flapping", "history"} {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: t})
 	}
 	for _, t := range []string{KindNotify, KindOutput, KindTransport, KindMaintenance, KindDependency, KindCheck, KindUser} {
@@ -263,6 +263,8 @@ func (l *loader) file(s Source) {
 			c, d := b.Body.Content(flappingSchema)
 			l.add(d)
 			apply(l, &l.cfg.Flapping, flappingFields, c.Attributes, base, "flapping.")
+		case "history":
+			l.history(b, base)
 		}
 	}
 }

@@ -120,6 +120,8 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	db, err := store.Open(cfg.Database, store.Options{
 		Retention: retention,
 		Logger:    log,
+		History: store.HistoryOptions{Enabled: cfg.History.Enabled, RemoteHosts: cfg.History.RemoteHosts,
+			RawRetention: cfg.History.RawRetention, Retention: cfg.History.Retention},
 	})
 	if err != nil {
 		return nil, err
@@ -187,10 +189,11 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	// change. It only asks for the kinds it may log, record (the hosts,
 	// acknowledgements and silences a restart restores) or notify, so the
 	// high-volume probe_updated stream never crosses its channel: only the
-	// few results logged (those counting toward a soft change) do.
+	// few results logged (those counting toward a soft change) do, and,
+	// with the metric history on, those carrying metrics (storeAlso).
 	d.logSub = d.bus.Subscribe(event.SubscribeOptions{Lossless: true, Buffer: 4096,
 		Kinds: append([]event.Kind{event.HostAppeared, event.Acknowledged, event.AckRemoved,
-			event.SilenceSet, event.SilenceEnded}, notify.Kinds...), Also: (*event.Event).Logged})
+			event.SilenceSet, event.SilenceEnded}, notify.Kinds...), Also: d.storeAlso(cfg.History)})
 
 	d.metrics = d.newMetricsRouter()
 	holds, err := db.Holds(context.Background())
@@ -322,6 +325,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 	run("state", func() error { d.state.Run(ctx); return nil })
 	run("store retention", func() error { d.store.RunRetention(ctx); return nil })
+	run("metric history", func() error { d.maintainHistory(ctx); return nil })
 	run("last heard", func() error { d.saveLastHeardEvery(ctx, lastHeardInterval); return nil })
 	run("silences", func() error { d.runSchedules(ctx); return nil })
 	run("metrics", func() error { d.metrics.Run(ctx); return nil })

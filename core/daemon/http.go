@@ -49,6 +49,8 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 		EndSilence: d.EndSilence,
 		Flush:      d.store.Flush,
 		Logs:       d.store,
+		History:    d.store,
+		Now:        d.clock.Now,
 		Gzip:       h.Gzip,
 		Logger:     log,
 		Version:    Version,

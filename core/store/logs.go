@@ -137,8 +137,9 @@ func indexLogs(ctx context.Context, tx *sql.Tx, first int64) error {
 // insertEvents stores a batch from the writer in one transaction: the log
 // row of each logged event, each event's change to the record of hosts and
 // the notifications of the batch (Outbox), so a log row, the state it
-// describes and its notification are durable together.
-func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox []OutboxEntry) error {
+// describes and its notification are durable together; points, the
+// metric history waiting in the writer, ride in the same transaction.
+func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox []OutboxEntry, points ...point) error {
 	if s.isClosed() {
 		return ErrClosed
 	}
@@ -222,10 +223,17 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 			return fmt.Errorf("queue %d notifications: %w", len(outbox), err)
 		}
 	}
+	fresh := map[seriesKey]int64{}
+	if err := s.insertPoints(ctx, tx, points, fresh); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
 	hosts.commit()
+	for k, id := range fresh {
+		s.series[k] = id
+	}
 	return nil
 }
 

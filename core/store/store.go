@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -71,6 +72,9 @@ type Options struct {
 	// learns that rows are durable; it must be quick and must not call back
 	// into the Store's writer.
 	OnCommit func(n int)
+	// History says whether and how long the metrics of probe results are
+	// kept (history.go). Its zero value keeps none.
+	History HistoryOptions
 }
 
 func (o Options) withDefaults() Options {
@@ -92,6 +96,7 @@ func (o Options) withDefaults() Options {
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = DefaultBusyTimeout
 	}
+	o.History = o.History.withDefaults()
 	return o
 }
 
@@ -116,6 +121,12 @@ type Store struct {
 	// a probe change does not rewrite an unchanged host. Only the writer
 	// (one at a time) touches it.
 	recorded map[string]hostRow
+	// series caches the ids of the metric series the batching writer
+	// committed (history.go). Only the writer touches it; it drops it when
+	// seriesGen moves (MaintainHistory deleted series) from seriesSeen.
+	series     map[seriesKey]int64
+	seriesGen  atomic.Uint64
+	seriesSeen uint64
 	// outbox, when set, gives the batching writer the outbox rows of its
 	// events (SetOutbox).
 	outbox Outbox
@@ -169,7 +180,7 @@ func Open(path string, opts Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{path: path, opts: opts, log: log, w: w, flushReq: make(chan chan error), recorded: map[string]hostRow{}}
+	s := &Store{path: path, opts: opts, log: log, w: w, flushReq: make(chan chan error), recorded: map[string]hostRow{}, series: map[seriesKey]int64{}}
 	fail := func(err error) (*Store, error) {
 		_ = w.Close()
 		if s.r != nil {

@@ -128,26 +128,48 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 	// commit writes the batch in transactions of at most size rows,
 	// retrying until it succeeds or stop is done. Committed rows leave the
 	// batch at once, so a failure half-way never commits a row twice.
+	//
+	// The metric points waiting (points) ride in the first transaction;
+	// without a batch they are committed alone, when histDue fires or
+	// historyBatch of them wait: one commit every few seconds rather than
+	// one per probe result.
+	var points []point
+	histTimer := time.NewTimer(time.Hour)
+	histTimer.Stop()
+	var histDue <-chan time.Time // non-nil while points are waiting
 	commit := func(stop context.Context) error {
-		for len(batch) > 0 {
+		for len(batch) > 0 || len(points) > 0 {
 			n := min(len(batch), size)
-			if err := s.commitWithRetry(stop, batch[:n], outbox); err != nil {
+			if err := s.commitWithRetry(stop, batch[:n], outbox, points); err != nil {
 				return err
 			}
 			batch = append(batch[:0], batch[n:]...)
+			points = points[:0]
 		}
 		timer.Stop()
 		due = nil
+		histTimer.Stop()
+		histDue = nil
 		return nil
 	}
 	// With an outbox every event is the batch's business: one that is
 	// neither logged nor recorded may still be notified.
+	// But a probe_updated that is not kept came for its metrics only
+	// (historyPoints): it is no notifier's kind.
 	keep := kept
 	if outbox != nil {
-		keep = func(event.Event) bool { return true }
+		keep = func(e event.Event) bool { return e.Kind != event.ProbeUpdated || kept(e) }
 	}
 	add := func(e event.Event) error {
+		waiting := len(points)
+		if points = s.historyPoints(points, e); waiting == 0 && len(points) > 0 {
+			histTimer.Reset(s.opts.History.Flush)
+			histDue = histTimer.C
+		}
 		if !keep(e) {
+			if len(points) >= historyBatch {
+				return commit(ctx)
+			}
 			return nil
 		}
 		batch = append(batch, e)
@@ -189,6 +211,12 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 				return fmt.Errorf("log writer: %w", err)
 			}
 
+		case <-histDue:
+			histDue = nil
+			if err := commit(ctx); errors.Is(err, ErrClosed) {
+				return fmt.Errorf("log writer: %w", err)
+			}
+
 		case reply := <-s.flushReq:
 			// Take exactly what is queued now: events queued later are not
 			// this Flush's business, and a busy publisher must not keep it
@@ -220,6 +248,7 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 				// is still in the buffer and is drained here.
 				closeSource()
 				for e := range events {
+					points = s.historyPoints(points, e)
 					if keep(e) {
 						batch = append(batch, e)
 					}
@@ -230,6 +259,7 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 					if !ok {
 						break
 					}
+					points = s.historyPoints(points, e)
 					if keep(e) {
 						batch = append(batch, e)
 					}
@@ -249,13 +279,13 @@ func kept(e event.Event) bool {
 
 // commitWithRetry stores a batch of events in one transaction (their log
 // rows, their changes to the record of hosts and, with an outbox, their
-// notifications), retrying a failure with
+// notifications) with the metric points waiting, retrying a failure with
 // capped exponential backoff until it succeeds, stop is done or the Store is
 // closed. The insert itself runs on a background context: cancelling stop
 // must never abort a commit under way.
-func (s *Store) commitWithRetry(stop context.Context, events []event.Event, outbox Outbox) error {
+func (s *Store) commitWithRetry(stop context.Context, events []event.Event, outbox Outbox, points []point) error {
 	var entries []OutboxEntry
-	if outbox != nil {
+	if outbox != nil && len(events) > 0 {
 		var err error
 		if entries, err = outbox.Prepare(events); err != nil {
 			// Only an unencodable event gets here; its log row and host
@@ -271,7 +301,7 @@ func (s *Store) commitWithRetry(stop context.Context, events []event.Event, outb
 		}
 	}
 	for attempt := 1; ; attempt++ {
-		err := s.insertEvents(context.Background(), events, entries)
+		err := s.insertEvents(context.Background(), events, entries, points...)
 		if err == nil {
 			if attempt > 1 {
 				s.log.Info("log rows committed after retrying", "events", len(events), "attempts", attempt)
@@ -297,6 +327,6 @@ func (s *Store) commitWithRetry(stop context.Context, events []event.Event, outb
 	if s.opts.OnCommit != nil && logged > 0 {
 		s.opts.OnCommit(logged)
 	}
-	s.log.Trace("events committed", "events", len(events), "log_rows", logged)
+	s.log.Trace("events committed", "events", len(events), "log_rows", logged, "metric_points", len(points))
 	return nil
 }
