@@ -50,13 +50,18 @@ test: test-deps vet
 # (testdata/fuzz/): the parsers of untrusted input. Longer runs:
 # make fuzz FUZZTIME=10m (a finding lands in the package's testdata/fuzz).
 FUZZTIME ?= 10s
+# Each new input that widens coverage is minimised first, by default for up
+# to 60 s, with the executions counter standing still: on a large seed (the
+# whole etc/wigo.hcl) a 10 s run could end inside a minimisation and fail
+# with "context deadline exceeded". Bounded by a count instead.
+FUZZMINIMIZE ?= 100x
 FUZZ_TARGETS := core/config:FuzzLoad core/probe:FuzzParseOutput core/transport:FuzzDecodeAndIngest \
 	core/api:FuzzQuery core/notify:FuzzBuild plugins/transport-pull:FuzzPrepare \
 	plugins/transport-push:FuzzParseOps
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./$${t%%:*}; \
 	done
 
 # The chaos and crash suite at the scale RELIABILITY.md quotes (make test
