@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -33,30 +32,14 @@ var checkFields = []field[Check]{
 	intField("recovery_attempts", 1, 100, func(c *Check) *int { return &c.RecoveryAttempts }),
 }
 
-var checkSchema = schemaOf(checkFields)
-
 // check reads a check block: it must match something and set something.
 func (l *loader) check(b *hcl.Block, base string) {
-	if len(b.Labels) != 1 || len(b.LabelRanges) != 1 {
+	name, ok := l.claimName(b, KindCheck)
+	if !ok {
 		return
 	}
-	c := Check{Name: b.Labels[0], DefRange: b.DefRange}
-	key := KindCheck + " " + strconv.Quote(c.Name)
-	if prev, ok := l.seen[key]; ok {
-		l.add(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Duplicate " + key + " block",
-			Detail:  fmt.Sprintf("%s is already defined at %s; rename one of them.", key, pos(prev)),
-			Subject: b.DefRange.Ptr()}})
-		return
-	}
-	l.seen[key] = b.DefRange
-	content, diags := b.Body.Content(checkSchema)
-	l.add(diags)
-	if diags.HasErrors() {
-		return
-	}
-	n := len(l.diags)
-	apply(l, &c, checkFields, content.Attributes, base, "check."+c.Name+".")
-	if len(l.diags) > n && l.diags[n:].HasErrors() {
+	c := Check{Name: name, DefRange: b.DefRange}
+	if _, ok := decodeFields(l, b, &c, checkFields, base, "check."+c.Name+"."); !ok {
 		return
 	}
 	if len(c.Probes) == 0 && len(c.Hosts) == 0 && len(c.Groups) == 0 {

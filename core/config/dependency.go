@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -32,31 +31,16 @@ var dependencyFields = []field[Dependency]{
 	namesField("parents", func(d *Dependency) *[]string { return &d.Parents }),
 }
 
-var dependencySchema = schemaOf(dependencyFields)
-
 // dependency reads a dependency block: it needs children and parents, and
 // a parent is a host name, not a pattern.
 func (l *loader) dependency(b *hcl.Block, base string) {
-	if len(b.Labels) != 1 || len(b.LabelRanges) != 1 {
+	name, ok := l.claimName(b, KindDependency)
+	if !ok {
 		return
 	}
-	d := Dependency{Name: b.Labels[0], DefRange: b.DefRange}
-	key := KindDependency + " " + strconv.Quote(d.Name)
-	if prev, ok := l.seen[key]; ok {
-		l.add(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Duplicate " + key + " block",
-			Detail:  fmt.Sprintf("%s is already defined at %s; rename one of them.", key, pos(prev)),
-			Subject: b.DefRange.Ptr()}})
-		return
-	}
-	l.seen[key] = b.DefRange
-	content, diags := b.Body.Content(dependencySchema)
-	l.add(diags)
-	if diags.HasErrors() {
-		return
-	}
-	n := len(l.diags)
-	apply(l, &d, dependencyFields, content.Attributes, base, "dependency."+d.Name+".")
-	if len(l.diags) > n && l.diags[n:].HasErrors() {
+	d := Dependency{Name: name, DefRange: b.DefRange}
+	content, ok := decodeFields(l, b, &d, dependencyFields, base, "dependency."+d.Name+".")
+	if !ok {
 		return
 	}
 	if len(d.Hosts) == 0 && len(d.Groups) == 0 {

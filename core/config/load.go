@@ -468,3 +468,35 @@ func resolvePath(base, p string) string {
 func pos(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d,%d", r.Filename, r.Start.Line, r.Start.Column)
 }
+
+// claimName returns the label of a kind "name" block (check, dependency,
+// maintenance, user), and false when it has no single label (hcl said so)
+// or another block of the kind already has that name (said here).
+func (l *loader) claimName(b *hcl.Block, kind string) (string, bool) {
+	if len(b.Labels) != 1 || len(b.LabelRanges) != 1 {
+		return "", false
+	}
+	key := kind + " " + strconv.Quote(b.Labels[0])
+	if prev, ok := l.seen[key]; ok {
+		l.add(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Duplicate " + key + " block",
+			Detail:  fmt.Sprintf("%s is already defined at %s; rename one of them.", key, pos(prev)),
+			Subject: b.DefRange.Ptr()}})
+		return "", false
+	}
+	l.seen[key] = b.DefRange
+	return b.Labels[0], true
+}
+
+// decodeFields decodes b's body onto r by fields (attributes named prefix
+// + name in messages); it returns the body's content, and false when
+// something was refused (reported).
+func decodeFields[R any](l *loader, b *hcl.Block, r *R, fields []field[R], base, prefix string) (*hcl.BodyContent, bool) {
+	content, diags := b.Body.Content(schemaOf(fields))
+	l.add(diags)
+	if diags.HasErrors() {
+		return nil, false
+	}
+	n := len(l.diags)
+	apply(l, r, fields, content.Attributes, base, prefix)
+	return content, !(len(l.diags) > n && l.diags[n:].HasErrors())
+}

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -39,23 +38,14 @@ var maintenanceFields = []field[Maintenance]{
 	stringField("time_zone", func(m *Maintenance) *string { return &m.TimeZone }),
 }
 
-var maintenanceSchema = schemaOf(maintenanceFields)
-
 // maintenance reads a maintenance block: its schedule must parse in its
 // time zone, and it must say what it silences.
 func (l *loader) maintenance(b *hcl.Block, base string) {
-	if len(b.Labels) != 1 || len(b.LabelRanges) != 1 {
-		return // hcl has already reported the missing or extra label
-	}
-	m := Maintenance{Name: b.Labels[0], TimeZone: "UTC", DefRange: b.DefRange}
-	key := KindMaintenance + " " + strconv.Quote(m.Name)
-	if prev, ok := l.seen[key]; ok {
-		l.add(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Duplicate " + key + " block",
-			Detail:  fmt.Sprintf("%s is already defined at %s; rename one of them.", key, pos(prev)),
-			Subject: b.DefRange.Ptr()}})
+	name, ok := l.claimName(b, KindMaintenance)
+	if !ok {
 		return
 	}
-	l.seen[key] = b.DefRange
+	m := Maintenance{Name: name, TimeZone: "UTC", DefRange: b.DefRange}
 	if m.Name == "" || strings.IndexFunc(m.Name, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
 	}) >= 0 {
@@ -64,14 +54,8 @@ func (l *loader) maintenance(b *hcl.Block, base string) {
 			Subject: b.LabelRanges[0].Ptr()}})
 		return
 	}
-	content, diags := b.Body.Content(maintenanceSchema)
-	l.add(diags)
-	if diags.HasErrors() {
-		return
-	}
-	n := len(l.diags)
-	apply(l, &m, maintenanceFields, content.Attributes, base, "maintenance."+m.Name+".")
-	if len(l.diags) > n && l.diags[n:].HasErrors() {
+	content, ok := decodeFields(l, b, &m, maintenanceFields, base, "maintenance."+m.Name+".")
+	if !ok {
 		return
 	}
 	loc, err := schedule.LoadZone(m.TimeZone)

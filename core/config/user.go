@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -66,8 +65,6 @@ var userFields = []field[User]{
 	roleField("role", func(u *User) *auth.Role { return &u.Role }),
 }
 
-var userSchema = schemaOf(userFields)
-
 var proxyFields = []field[TrustedProxy]{
 	stringField("header", func(p *TrustedProxy) *string { return &p.Header }),
 	stringField("role_header", func(p *TrustedProxy) *string { return &p.RoleHeader }),
@@ -96,36 +93,20 @@ var proxyFields = []field[TrustedProxy]{
 	}},
 }
 
-var proxySchema = schemaOf(proxyFields)
-
 // user reads a user block: it needs a password hash and a role.
 func (l *loader) user(b *hcl.Block, base string) {
-	if len(b.Labels) != 1 || len(b.LabelRanges) != 1 {
+	name, ok := l.claimName(b, KindUser)
+	if !ok {
 		return
 	}
-	u := User{Name: b.Labels[0], DefRange: b.DefRange}
-	key := KindUser + " " + strconv.Quote(u.Name)
-	if prev, ok := l.seen[key]; ok {
-		l.add(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Duplicate " + key + " block",
-			Detail:  fmt.Sprintf("%s is already defined at %s; rename one of them.", key, pos(prev)),
-			Subject: b.DefRange.Ptr()}})
-		return
-	}
-	l.seen[key] = b.DefRange
+	u := User{Name: name, DefRange: b.DefRange}
 	if u.Name == "" || len(u.Name) > 64 || u.Name == "local" || u.Name == "anonymous" || u.Name[0] == ' ' {
 		l.add(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid user name",
 			Detail:  fmt.Sprintf("user %q: a name of 1 to 64 characters, not local or anonymous (those name requests without credentials).", u.Name),
 			Subject: b.LabelRanges[0].Ptr()}})
 		return
 	}
-	content, diags := b.Body.Content(userSchema)
-	l.add(diags)
-	if diags.HasErrors() {
-		return
-	}
-	n := len(l.diags)
-	apply(l, &u, userFields, content.Attributes, base, "user."+u.Name+".")
-	if len(l.diags) > n && l.diags[n:].HasErrors() {
+	if _, ok := decodeFields(l, b, &u, userFields, base, "user."+u.Name+"."); !ok {
 		return
 	}
 	if u.PasswordHash == "" || u.Role == auth.RoleNone {
@@ -140,14 +121,7 @@ func (l *loader) user(b *hcl.Block, base string) {
 // trustedProxy reads the http block's trusted_proxy block.
 func (l *loader) trustedProxy(b *hcl.Block, base string) {
 	p := TrustedProxy{DefaultRole: auth.RoleViewer}
-	content, diags := b.Body.Content(proxySchema)
-	l.add(diags)
-	if diags.HasErrors() {
-		return
-	}
-	n := len(l.diags)
-	apply(l, &p, proxyFields, content.Attributes, base, "http.trusted_proxy.")
-	if len(l.diags) > n && l.diags[n:].HasErrors() {
+	if _, ok := decodeFields(l, b, &p, proxyFields, base, "http.trusted_proxy."); !ok {
 		return
 	}
 	if p.Header == "" || len(p.From) == 0 {
