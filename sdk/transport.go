@@ -37,6 +37,14 @@ type Host interface {
 // client is waiting for approval.
 const EventClientWaiting = "client_waiting"
 
+// EventRemoteUnanswered is the event kind a transport raises when a remote
+// it polls has not answered once since the transport started: host is the
+// remote's address (the Source of its updates), hostUUID is empty (the
+// remote never said its own), and message is the failure. The core shows
+// the remote DOWN, "never answered", until it answers. Raising it again is
+// harmless.
+const EventRemoteUnanswered = "remote_unanswered"
+
 // EventHost is optionally implemented by a Host that accepts core events
 // raised by the transport (e.g. EventClientWaiting). The Host a plugin
 // receives in Start implements it; the call fails if the core does not

@@ -114,6 +114,9 @@ func (e *docEncoder) wigo(w *model.Wigo) {
 		b = append(b, `,"NotHeardSince":`...)
 		b = appendString(b, w.NotHeardSince)
 	}
+	if w.NeverAnswered {
+		b = append(b, `,"NeverAnswered":true`...)
+	}
 	e.buf = append(b, '}')
 	e.maybeFlush()
 }

@@ -56,8 +56,9 @@ func trickyDoc() *model.Wigo {
 			"z": {Uuid: "z", LocalHost: &model.Host{Name: "z"}, RemoteWigos: map[string]*model.Wigo{
 				"deep": {Uuid: "deep", LastUpdate: math.MaxInt64, RemoteWigos: map[string]*model.Wigo{}},
 			}},
-			"a":   {Uuid: "a", ClaimedBy: "10.0.0.66:4000"},
-			"nil": nil,
+			"a":                        {Uuid: "a", ClaimedBy: "10.0.0.66:4000"},
+			"unanswered:10.0.0.9:4000": {Uuid: "unanswered:10.0.0.9:4000", GlobalMessage: "DOWN", NotHeardSince: "2026-12-04T21:00:00Z", NeverAnswered: true},
+			"nil":                      nil,
 		},
 		Hostname: weird, LastUpdate: math.MinInt64, ClaimedBy: weird,
 	}
@@ -103,7 +104,7 @@ func TestDocEncoderMatchesEncodingJSON(t *testing.T) {
 // unless the field is omitempty and left empty).
 func TestDocEncoderKnowsEveryField(t *testing.T) {
 	for typ, n := range map[reflect.Type]int{
-		reflect.TypeFor[model.Wigo]():        11,
+		reflect.TypeFor[model.Wigo]():        12,
 		reflect.TypeFor[model.Host]():        4,
 		reflect.TypeFor[model.ProbeResult](): 10,
 		reflect.TypeFor[model.Metric]():      2,

@@ -62,6 +62,11 @@ type Wigo struct {
 	// heard of it (RFC 3339, UTC), kept across restarts. The original has
 	// no such key; it is additive and omitted otherwise.
 	NotHeardSince string `json:"NotHeardSince,omitempty"`
+	// NeverAnswered is set on a configured remote that has not answered
+	// once since this instance started: it is DOWN since NotHeardSince,
+	// named after its address, and its UUID is not its own (it never said
+	// it). Not in the original; omitted otherwise.
+	NeverAnswered bool `json:"NeverAnswered,omitempty"`
 }
 
 // LogEntry is one row of the status-change log in the original's shape.

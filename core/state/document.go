@@ -83,6 +83,7 @@ func (t tree) doc(h *Host, childKey string, visited map[string]bool) *model.Wigo
 	if !h.Alive {
 		w.GlobalMessage = "DOWN"
 		w.NotHeardSince = h.LastUpdate.UTC().Format(time.RFC3339)
+		w.NeverAnswered = Unanswered(h.UUID)
 	}
 	for _, c := range t.children[childKey] {
 		if visited[c.UUID] {

@@ -125,6 +125,16 @@ func (s *State) Ingest(source string, doc *model.Wigo) error {
 		if s.byName[h.Name] == id {
 			delete(s.byName, h.Name)
 		}
+		if Unanswered(id) {
+			// The remote answered at last: its DOWN is over (a recovery for
+			// whoever was told), and its stand-in gives way to what it reports.
+			up := *h
+			up.Alive, up.Status, up.LastUpdate = true, model.StatusOK, now
+			events = append(events,
+				hostEvent(event.HostUp, &up, h.Status, now, "Host "+h.Name+" answered at last, as "+nodes[0].host.Name),
+				hostEvent(event.HostRemoved, &up, up.Status, now, "Host "+h.Name+" is now known by the name it reports: "+nodes[0].host.Name))
+			continue
+		}
 		events = append(events, hostEvent(event.HostRemoved, h, h.Status, now,
 			"Host "+h.Name+" is no longer reported by its instance"))
 	}

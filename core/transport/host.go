@@ -326,13 +326,28 @@ const (
 	maxEventMessage = 1024
 )
 
-// Event raises a core event on behalf of a transport plugin. Only
-// sdk.EventClientWaiting is accepted: it publishes an event.ClientWaiting
-// (WARNING, remote) about the push client hostUUID/host on the state's bus,
-// where the log store records it and the notification pipeline routes it.
-// The values came from the network: host and hostUUID must be non-empty
-// and hold at most 255 characters, none of them control characters.
+// Event raises a core event on behalf of a transport plugin. Two kinds are
+// accepted:
+//   - sdk.EventClientWaiting publishes an event.ClientWaiting (WARNING,
+//     remote) about the push client hostUUID/host on the state's bus, where
+//     the log store records it and the notification pipeline routes it;
+//   - sdk.EventRemoteUnanswered shows the polled remote at address host
+//     DOWN as never answered (state.State.Unanswered).
+//
+// The values came from the network: names must be non-empty and hold at
+// most 255 characters, none of them control characters; a message that is
+// not so is replaced.
 func (h *Host) Event(_ context.Context, kind, hostUUID, host, message string) error {
+	if kind == sdk.EventRemoteUnanswered {
+		if err := validEventName("remote address", host); err != nil {
+			return err
+		}
+		if message == "" || len(message) > maxEventMessage || strings.ContainsFunc(message, unicode.IsControl) {
+			message = "no answer"
+		}
+		h.opts.State.Unanswered(host, message)
+		return nil
+	}
 	if kind != sdk.EventClientWaiting {
 		return fmt.Errorf("event: unknown kind %q", kind)
 	}

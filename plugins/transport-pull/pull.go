@@ -52,7 +52,10 @@ type run struct {
 	// every few seconds cost one call per batch instead of one per poll.
 	batch *sdk.Batcher
 	// alive hands "answered, unchanged" updates, in bigger batches.
-	alive       *sdk.Batcher
+	alive *sdk.Batcher
+	// events, when the core takes events, is told of a remote that has
+	// not answered once (sdk.EventRemoteUnanswered).
+	events      sdk.EventHost
 	retries     int
 	maxResponse int64
 	log         hclog.Logger
@@ -89,6 +92,7 @@ func (p *puller) Start(_ context.Context, host sdk.Host) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	rn := &run{client: p.client, batch: p.batch, alive: p.alive, retries: p.cfg.retries, maxResponse: p.cfg.maxResponse, log: p.log}
+	rn.events, _ = host.(sdk.EventHost)
 	for _, r := range p.cfg.remotes {
 		p.wg.Add(1)
 		go func() {
@@ -177,8 +181,9 @@ func (p *run) poll(ctx context.Context, r *remote) {
 	t := time.NewTimer(first)
 	defer t.Stop()
 	var (
-		lastErr string
-		seen    last
+		lastErr  string
+		seen     last
+		answered bool
 	)
 	for {
 		select {
@@ -201,8 +206,23 @@ func (p *run) poll(ctx context.Context, r *remote) {
 		case lastErr != "":
 			log.Info("remote answers again")
 		}
+		if err == nil {
+			answered = true
+		} else if !answered && p.events != nil && errText(err) != lastErr {
+			p.unanswered(ctx, r, errText(err), log)
+		}
 		lastErr = errText(err)
 		t.Reset(max(r.interval-time.Since(started), r.interval/10))
+	}
+}
+
+// unanswered tells the core that r has not answered once since the start,
+// so that it shows r DOWN rather than not at all.
+func (p *run) unanswered(ctx context.Context, r *remote, reason string, log hclog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := p.events.Event(ctx, sdk.EventRemoteUnanswered, "", r.addr, reason); err != nil {
+		log.Debug("the core takes no unanswered remote", "error", err)
 	}
 }
 

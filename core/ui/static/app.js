@@ -135,6 +135,7 @@ function loadSnapshot(doc) {
       lastUpdate: w.LastUpdate,
       version: w.Version,
       claimedBy: w.ClaimedBy || "",
+      neverAnswered: !!w.NeverAnswered,
       remote,
       path,
     };
@@ -278,7 +279,10 @@ function hostFor(e) {
   const key = e.HostUuid || (e.Remote ? e.Host : model.localUuid);
   let h = model.hosts.get(key);
   if (!h) {
-    h = { uuid: key, name: e.Host, group: e.Group, alive: true, probes: {}, status: 100, remote: e.Remote, path: [] };
+    // A configured remote that never answered has a stand-in UUID made of
+    // this prefix and its address (documents say NeverAnswered).
+    h = { uuid: key, name: e.Host, group: e.Group, alive: true, probes: {}, status: 100, remote: e.Remote, path: [],
+      neverAnswered: key.startsWith("unanswered:") };
     model.hosts.set(key, h);
   }
   h.name = e.Host || h.name;
@@ -628,7 +632,7 @@ function hostCard(h) {
     el("h3", {}, hostLink(h),
       el("span", { class: "marks" }, badge(h.status), ackMark(ackFor(h, "")), silenceMark(silencesFor(h, "")))),
     el("p", { class: "sub" },
-      h.alive ? `${probes.length} probe${probes.length === 1 ? "" : "s"}` : "DOWN: not heard from",
+      h.alive ? `${probes.length} probe${probes.length === 1 ? "" : "s"}` : h.neverAnswered ? "DOWN: never answered" : "DOWN: not heard from",
       " · updated ", age(h.lastUpdate),
       h.path && h.path.length ? ` · via ${h.path.join(" › ")}` : ""),
     el("ul", { class: "probes" }, shown.map((p) =>
@@ -645,7 +649,7 @@ function compactRow(h) {
   return el("li", { class: "crow" + (h.alive ? "" : " down"), "data-level": l, "data-host": h.name },
     el("div", { class: "chost" }, badge(h.status), hostLink(h), ackMark(ackFor(h, "")), silenceMark(silencesFor(h, ""))),
     el("ul", { class: "cprobes" },
-      h.alive ? null : el("li", { class: "cdown" }, "not heard from since ", age(h.lastUpdate)),
+      h.alive ? null : el("li", { class: "cdown" }, h.neverAnswered ? "never answered since " : "not heard from since ", age(h.lastUpdate)),
       bad.map((p) => el("li", { "data-probe": p.Name, "data-level": level(p.Status) }, badge(p.Status),
         el("span", { class: "pname" }, p.Name), softMark(h, p.Name), ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name)),
         el("span", { class: "pmsg" }, p.Message)))));
@@ -890,16 +894,16 @@ function hostHeader(h, tag) {
   return el(tag, { id: tag === "h2" ? `h-${h.name}` : null }, badge(h.status),
     tag === "h2" ? el("a", { href: `#/host/${encodeURIComponent(h.name)}` }, h.name) : h.name,
     silenceMark(silencesFor(h, "")),
-    h.alive ? null : el("span", { class: "badge", "data-level": "DOWN" }, "NOT HEARD FROM"),
+    h.alive ? null : el("span", { class: "badge", "data-level": "DOWN" }, h.neverAnswered ? "NEVER ANSWERED" : "NOT HEARD FROM"),
     h.claimedBy ? el("span", { class: "badge", "data-level": "WARN", title: `${h.claimedBy} also claims this host's UUID; refused` }, "UUID CLAIMED TWICE") : null);
 }
 
 function hostMeta(h) {
   return el("p", { class: "muted" },
     h.group ? ["group ", el("a", { href: `#/group/${encodeURIComponent(h.group)}` }, h.group), " · "] : null,
-    "updated ", age(h.lastUpdate),
+    h.neverAnswered ? ["never answered since ", age(h.lastUpdate), " · a configured remote"] : ["updated ", age(h.lastUpdate)],
     h.remote ? ` · remote${h.path.length ? " via " + h.path.join(" › ") : ""}` : " · this instance",
-    h.uuid ? ` · ${h.uuid}` : "",
+    h.uuid && !h.neverAnswered ? ` · ${h.uuid}` : "",
     h.claimedBy ? ` · also claimed by ${h.claimedBy} (refused)` : "",
     " · ", el("a", { href: `#/logs?host=${encodeURIComponent(h.name)}` }, "log"));
 }
