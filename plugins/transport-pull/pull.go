@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
@@ -93,13 +92,11 @@ func (p *puller) Start(_ context.Context, host sdk.Host) error {
 	p.cancel = cancel
 	rn := &run{client: p.client, batch: p.batch, alive: p.alive, retries: p.cfg.retries, maxResponse: p.cfg.maxResponse, log: p.log}
 	rn.events, _ = host.(sdk.EventHost)
-	for _, r := range p.cfg.remotes {
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			rn.poll(ctx, r)
-		}()
-	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		rn.schedule(ctx, p.cfg.remotes)
+	}()
 	if len(p.cfg.remotes) == 0 {
 		p.log.Warn("no remote configured: nothing to poll")
 	} else {
@@ -172,48 +169,28 @@ func newClient(remotes []*remote) *http.Client {
 	}}
 }
 
-// poll runs one remote's loop: a first poll at a random point of the
-// interval (so thousands of remotes do not fire together after a start),
-// then one per interval.
-func (p *run) poll(ctx context.Context, r *remote) {
-	log := p.log.With("remote", r.label, "url", r.url)
-	first := time.Duration(rand.Int64N(int64(r.interval)))
-	t := time.NewTimer(first)
-	defer t.Stop()
-	var (
-		lastErr  string
-		seen     last
-		answered bool
-	)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		started := time.Now()
-		err := p.once(ctx, r, &seen)
-		if ctx.Err() != nil {
-			return
-		}
-		// Log a failure when it starts or changes, and the recovery; a
-		// remote down for a day must not write a line every interval.
-		switch msg := errText(err); {
-		case msg != "" && msg != lastErr:
-			log.Warn("poll failed", "error", msg)
-		case msg != "":
-			log.Debug("poll still failing", "error", msg)
-		case lastErr != "":
-			log.Info("remote answers again")
-		}
-		if err == nil {
-			answered = true
-		} else if !answered && p.events != nil && errText(err) != lastErr {
-			p.unanswered(ctx, r, errText(err), log)
-		}
-		lastErr = errText(err)
-		t.Reset(max(r.interval-time.Since(started), r.interval/10))
+// poll polls pl's remote once, and logs a failure when it starts or
+// changes, and the recovery: a remote down for a day must not write a line
+// every interval.
+func (p *run) poll(ctx context.Context, pl *poller) {
+	err := p.once(ctx, pl.r, &pl.seen)
+	if ctx.Err() != nil {
+		return
 	}
+	switch msg := errText(err); {
+	case msg != "" && msg != pl.lastErr:
+		pl.log.Warn("poll failed", "error", msg)
+	case msg != "":
+		pl.log.Debug("poll still failing", "error", msg)
+	case pl.lastErr != "":
+		pl.log.Info("remote answers again")
+	}
+	if err == nil {
+		pl.answered = true
+	} else if !pl.answered && p.events != nil && errText(err) != pl.lastErr {
+		p.unanswered(ctx, pl.r, errText(err), pl.log)
+	}
+	pl.lastErr = errText(err)
 }
 
 // unanswered tells the core that r has not answered once since the start,
