@@ -228,6 +228,14 @@ func TestBrowserHistoryCharts(t *testing.T) {
 	run(t, ctx, eval(`(svg => { const r = svg.getBoundingClientRect(); svg.dispatchEvent(new PointerEvent("pointermove", {clientX: r.left + r.width * 0.8, clientY: r.top + 50, bubbles: true})); })(`+chart+`)`))
 	waitJS(t, ctx, 5*time.Second, `(tip => !tip.hidden && /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/.test(tip.textContent) && /\d+ %/.test(tip.textContent))(document.querySelector('figure.chart[data-series="value"] .tip'))`)
 	screenshot(t, ctx, "history-probe-hover-1400-light")
+	// The chart's CSV link gives its points, one row each.
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`fetch(document.querySelector("figure.chart a.csv").href).then(r => r.text()).then(t => t.trim().split("\n"))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != stored+1 || rows[0] != "time,host,probe,tags,min,max,avg,last,count" || !strings.HasSuffix(rows[1], ",web-7,load,unit=%,10,10,10,10,1") {
+		t.Errorf("the CSV link gives %d rows, want a header and %d points: %q", len(rows), stored, rows[:min(3, len(rows))])
+	}
 
 	// The range picker: 1 h asks for 10 s steps and gets the points of the
 	// last hour only; 24 h the rollups, with a min/max band.
@@ -236,7 +244,8 @@ func TestBrowserHistoryCharts(t *testing.T) {
 	lastHour := `(n => n >= 44 && n <= 46)(+` + chart + `?.dataset.points)`
 	waitJS(t, ctx, 10*time.Second, `location.hash.includes("range=1h") && `+lastHour)
 	run(t, ctx, eval(`document.querySelector('button[data-range="24h"]').click()`))
-	waitJS(t, ctx, 10*time.Second, chart+`?.dataset.source === "rollup" && `+chart+`.querySelector("path.band")?.getAttribute("d").length > 0`)
+	waitJS(t, ctx, 10*time.Second, chart+`?.dataset.source === "rollup" && `+chart+`.querySelector("path.band")?.getAttribute("d").length > 0 && `+
+		chart+`.querySelector("path.line").getAttribute("d").split("M").length === 3`)
 	screenshot(t, ctx, "history-probe-rollup-1400-light")
 	run(t, ctx, eval(`document.querySelector('button[data-range="1h"]').click()`))
 	waitJS(t, ctx, 10*time.Second, chart+`?.dataset.source === "raw" && `+lastHour)

@@ -1238,9 +1238,10 @@ function seriesValue(p) {
 }
 
 /** chartSVG draws one series over [from, to] at width w: the value axis,
- * the time axis, the min/max band of rollups, the line (broken where
- * nothing was received), and a cursor layer for hover. */
-function chartSVG(s, from, to, w, tz) {
+ * the time axis, a tint behind the stretches its probe was not OK
+ * (intervals of the timeline), the min/max band of rollups, the line
+ * (broken where nothing was received), and a cursor layer for hover. */
+function chartSVG(s, from, to, w, tz, intervals) {
   const h = CHART.height;
   const pw = Math.max(40, w - CHART.left - CHART.right), ph = h - CHART.top - CHART.bottom;
   const pts = s.points.filter((p) => p.count > 0 && p.t >= from - s.step * 1000 && p.t <= to);
@@ -1262,15 +1263,15 @@ function chartSVG(s, from, to, w, tz) {
     axis.push(svg("line", { class: "grid", x1: CHART.left, x2: CHART.left + pw, y1: yy, y2: yy }),
       svg("text", { class: "tick", x: CHART.left - 6, y: (+yy + 4).toFixed(1), "text-anchor": "end" }, num(v)));
   }
-  // Runs of points with no hole: a step left out, or a jump much longer
-  // than the usual distance between points (the daemon was stopped, the
-  // probe did not run), breaks the line.
+  // Runs of points with no hole: a jump over twice the usual distance
+  // between points (the daemon was stopped, the probe did not run, a
+  // bucket received nothing) breaks the line.
   const gaps = pts.slice(1).map((p, i) => p.t - pts[i].t).sort((a, b) => a - b);
   const usual = Math.max(s.step * 1000, gaps.length ? gaps[Math.floor(gaps.length / 2)] : 0);
   const runs = [];
   let run = [];
   for (const p of pts) {
-    if (run.length && p.t - run[run.length - 1].t > usual * 3) { runs.push(run); run = []; }
+    if (run.length && p.t - run[run.length - 1].t > usual * 2) { runs.push(run); run = []; }
     run.push(p);
   }
   if (run.length) runs.push(run);
@@ -1280,12 +1281,16 @@ function chartSVG(s, from, to, w, tz) {
     `M${r.map((p) => `${f(x(p.t))} ${f(y(p.max))}`).join("L")}L${r.slice().reverse().map((p) => `${f(x(p.t))} ${f(y(p.min))}`).join("L")}Z`).join("") : "";
   // A lone point (a run of one) is a dot: a line of one point is invisible.
   const dots = runs.filter((r) => r.length === 1).map((r) => svg("circle", { class: "dot", cx: f(x(r[0].t)), cy: f(y(seriesValue(r[0]))), r: 2.5 }));
+  const tints = (intervals || []).filter((iv) => iv.level !== "ok" && iv.level !== "unknown").map((iv) => {
+    const a = Math.max(from, Date.parse(iv.from)), b = Math.min(to, Date.parse(iv.to));
+    return b > a ? svg("rect", { class: "tint", "data-level": iv.level.toUpperCase(), x: f(x(a)), y: CHART.top, width: f(Math.max(1, x(b) - x(a))), height: ph }) : null;
+  });
   const cursor = svg("g", { class: "cursor", visibility: "hidden" },
     svg("line", { x1: 0, x2: 0, y1: CHART.top, y2: CHART.top + ph }), svg("circle", { r: 4.5, cx: 0, cy: 0 }));
   const node = svg("svg", { class: "chart", width: w, height: h, viewBox: `0 0 ${w} ${h}`, tabindex: 0,
     "data-points": pts.length, "data-source": s.rollup ? "rollup" : "raw",
     role: "img", "aria-label": pts.length ? `${s.name}: ${pts.length} points from ${num(seriesValue(pts[0]))} to ${num(seriesValue(pts[pts.length - 1]))}` : `${s.name}: no point in this range` },
-  axis, timeAxis(from, to, CHART.left, pw, h - 6, CHART.top, tz),
+  tints, axis, timeAxis(from, to, CHART.left, pw, h - 6, CHART.top, tz),
   svg("line", { class: "axis", x1: CHART.left, x2: CHART.left + pw, y1: CHART.top + ph, y2: CHART.top + ph }),
   band ? svg("path", { class: "band", d: band }) : null,
   svg("path", { class: "line", d: line }), dots, cursor);
@@ -1327,9 +1332,9 @@ function chartFigure(s, lvl) {
     while (lo < hi) { const m = (lo + hi) >> 1; if (drawn.x(pts[m].t) < px) lo = m + 1; else hi = m; }
     return lo > 0 && Math.abs(drawn.x(pts[lo - 1].t) - px) < Math.abs(drawn.x(pts[lo].t) - px) ? lo - 1 : lo;
   };
-  const draw = (from, to, w) => {
+  const draw = (from, to, w, intervals) => {
     const old = at;
-    drawn = chartSVG(s, from, to, w, s.tz);
+    drawn = chartSVG(s, from, to, w, s.tz, intervals);
     const l = drawn.pts[drawn.pts.length - 1];
     last.textContent = l ? `${num(seriesValue(l))}${unit ? " " + unit : ""}` : "";
     last.title = l ? `last point: ${longTime(l.t, s.tz)}` : "";
@@ -1466,7 +1471,7 @@ function historyPanel(hostName, probe, params, save) {
     const w = charts.firstElementChild ? charts.firstElementChild.clientWidth : width;
     for (const [s, f] of figures) {
       f.node.dataset.level = levelOf(s.probeName);
-      f.draw(cur.from, cur.to, Math.max(120, Math.floor(w)));
+      f.draw(cur.from, cur.to, Math.max(120, Math.floor(w)), tl && tl.probes[s.probeName]);
     }
   };
   const probesWithMetrics = () => {
@@ -1560,11 +1565,14 @@ function historyPanel(hostName, probe, params, save) {
     tlTimer = setTimeout(async () => {
       if (!cur) return;
       const now = range.key === "custom" ? cur : span(range);
+      const mine = seq; // a range picked meanwhile loads its own
       try {
         const t = await api(`${base}/timeline?${new URLSearchParams({ from: isoSeconds(now.from), to: isoSeconds(now.to) })}`);
+        if (mine !== seq) return;
         tl = t;
         cur = { ...cur, from: now.from, to: now.to };
         drawTimeline();
+        drawCharts(false);
       } catch { /* the next change tries again */ }
     }, 1000);
   };
