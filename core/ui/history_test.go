@@ -103,7 +103,7 @@ func TestBrowserHistoryCharts(t *testing.T) {
 			LocalHost: &model.Host{Name: "web-7", Group: "web", Probes: map[string]*model.ProbeResult{
 				"load": {Name: "load", Version: "1.0", Status: status, Message: fmt.Sprintf("load %.0f", value), Timestamp: now.Unix(),
 					Metrics: []model.Metric{{Tags: map[string]string{"unit": "%"}, Value: value}}},
-				"disk": {Name: "disk", Version: "1.0", Status: 100, Message: "/ 41%", Timestamp: now.Unix(),
+				"disk": {Name: "disk", Version: "1.0", Status: 100, Message: fmt.Sprintf("/ %d%%", 41+m%7), Timestamp: now.Unix(),
 					Metrics: []model.Metric{{Tags: map[string]string{"mount": "/"}, Value: 41 + float64(m%7)}, {Tags: map[string]string{"mount": "/var"}, Value: 70 + float64(m)/5}}},
 			}}}
 		if err := r.d.State().Ingest("web-7:4000", doc); err != nil {
@@ -263,6 +263,19 @@ func TestBrowserHistoryCharts(t *testing.T) {
 	if !rising || after[len(after)-1] > 20 {
 		t.Errorf("after a live point of 150: y %v (before %v); want the points before, then one at the top", after, before)
 	}
+
+	// The host cards: each host's main metric (its worst probe's first,
+	// here web-7's disk mount=/) as a sparkline of the last 3 h, live.
+	run(t, ctx, chromedp.Navigate(r2.d.URL()+"/#/hosts?mode=cards"))
+	spark := `document.querySelector('li.host[data-host="web-7"] a.spark')`
+	waitJS(t, ctx, 10*time.Second, `(a => a !== null && +a.querySelector("svg")?.dataset.points > 20 && a.querySelector(".sname").textContent === "disk mount=/")(`+spark+`)`)
+	screenshot(t, ctx, "history-hosts-cards-1400-light")
+	last, err := chromedp.Run(ctx, chromedp.Evaluate[string](spark+`.querySelector("strong").textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(r2, 94, 100, 151)
+	waitJS(t, ctx, 10*time.Second, spark+`.querySelector("strong").textContent !== `+strconv.Quote(last)+` && window.__noReload === 1`)
 
 	// Screenshots, and nothing wider than a phone's screen at 400 px.
 	for _, v := range []struct{ name, hash, ready string }{

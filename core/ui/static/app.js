@@ -620,7 +620,7 @@ function hostLink(h) {
   return el("a", { class: "hname", href: `#/host/${encodeURIComponent(h.name)}`, title: h.name }, h.name);
 }
 
-function hostCard(h) {
+function hostCard(h, spark) {
   const l = level(h.status);
   const probes = sortedProbes(h);
   const shown = probes.length <= 8 ? probes : probes.filter((p) => p.Status > 100).slice(0, 8);
@@ -632,6 +632,7 @@ function hostCard(h) {
       h.alive ? `${probes.length} probe${probes.length === 1 ? "" : "s"}` : "DOWN: not heard from",
       " · updated ", age(h.lastUpdate),
       h.path && h.path.length ? ` · via ${h.path.join(" › ")}` : ""),
+    spark ? sparkFor(h) : null,
     el("ul", { class: "probes" }, shown.map((p) =>
       el("li", { "data-probe": p.Name, "data-level": level(p.Status) }, badge(p.Status), el("span", { class: "pname" }, p.Name, softMark(h, p.Name), ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name))),
         el("span", { class: "pmsg", title: p.Message }, p.Message)))),
@@ -766,7 +767,7 @@ function hostsView(main, _parts, params) {
       out.push(...groupsOf(matching).map((g) => compactGroup(g, problemsOnly, update)).filter(Boolean));
     } else {
       for (const g of groupsOf(hosts)) {
-        out.push(el("section", { "aria-labelledby": `g-${g.name}` }, groupHeader(g), el("ul", { class: "hosts" }, g.list.map(hostCard))));
+        out.push(el("section", { "aria-labelledby": `g-${g.name}` }, groupHeader(g), el("ul", { class: "hosts" }, g.list.map((h) => hostCard(h, hosts.length <= SPARK_MAX_CARDS)))));
       }
     }
     render(area, ...out);
@@ -1146,6 +1147,22 @@ function heard(e) {
   if (Number.isFinite(t)) serverSkew = t - Date.now();
   if (RESULT_KINDS.has(e.Kind) && e.New && e.New.Metrics && e.New.Metrics.length) for (const f of metricListeners) f(e, t);
   if (e.Kind !== "probe_updated") for (const f of statusListeners) f(e);
+}
+
+/** addPoint adds the value v received at t to points (the API's shape,
+ * steps of stepMs): into the last point while in its step (steps start
+ * where the answer's did), as a new point after it otherwise; points
+ * before from go. */
+function addPoint(points, stepMs, t, v, from) {
+  const lastP = points[points.length - 1];
+  const at = lastP ? lastP.t + Math.floor((t - lastP.t) / stepMs) * stepMs : t;
+  if (lastP && lastP.t === at && lastP.count > 0) {
+    lastP.min = Math.min(lastP.min, v); lastP.max = Math.max(lastP.max, v);
+    lastP.avg = (lastP.avg * lastP.count + v) / (lastP.count + 1); lastP.count++; lastP.last = v;
+  } else if (!lastP || at > lastP.t) {
+    points.push({ t: at, min: v, max: v, avg: v, last: v, count: 1 });
+  }
+  while (points.length && points[0].t < from - stepMs) points.shift();
 }
 
 /** svg builds an SVG element as el() builds HTML ones. */
@@ -1538,18 +1555,7 @@ function historyPanel(hostName, probe, params, save) {
         series.push(s);
         added = true;
       }
-      // Steps start where the answer's did: from the last point on.
-      const stepMs = s.step * 1000;
-      const lastP = s.points[s.points.length - 1];
-      const at = lastP ? lastP.t + Math.floor((t - lastP.t) / stepMs) * stepMs : t;
-      const v = m.Value;
-      if (lastP && lastP.t === at && lastP.count > 0) {
-        lastP.min = Math.min(lastP.min, v); lastP.max = Math.max(lastP.max, v);
-        lastP.avg = (lastP.avg * lastP.count + v) / (lastP.count + 1); lastP.count++; lastP.last = v;
-      } else if (!lastP || at > lastP.t) {
-        s.points.push({ t: at, min: v, max: v, avg: v, last: v, count: 1 });
-      }
-      while (s.points.length && s.points[0].t < now.from - stepMs) s.points.shift();
+      addPoint(s.points, s.step * 1000, t, m.Value, now.from);
     }
     cur = { ...cur, from: now.from, to: Math.max(now.to, t) };
     if (added) msg.textContent = "";
@@ -1635,6 +1641,97 @@ function historyPanel(hostName, probe, params, save) {
     },
   };
 }
+
+// ---------------------------------------------------------------- sparklines
+
+// A host card shows its main metric (the first metric of its worst probe
+// that has any) over the last SPARK_SPAN seconds, in steps of SPARK_STEP
+// (raw points, so the last minutes are there). Each host's is fetched at
+// most once per SPARK_TTL ms, SPARK_PARALLEL at a time, then kept live by
+// the websocket; above SPARK_MAX_CARDS cards none is drawn, so a wall of
+// thousands costs no request.
+const SPARK_SPAN = 3 * 3600, SPARK_STEP = 120, SPARK_TTL = 300e3, SPARK_PARALLEL = 4, SPARK_MAX_CARDS = 60;
+const SPARK_W = 150, SPARK_H = 30;
+// sparks holds each host's sparkline by host name: the series and its
+// node, moved from card to card as the cards are drawn again.
+const sparks = new Map();
+const sparkQueue = [];
+let sparkRunning = 0;
+
+function mainMetric(h) {
+  for (const p of sortedProbes(h)) if (p.Metrics && p.Metrics.length) return { probe: p, tags: p.Metrics[0].Tags || {} };
+  return null;
+}
+
+/** sparkFor is the node of h's sparkline, loading it when due; null for
+ * a host without metrics. */
+function sparkFor(h) {
+  const m = mainMetric(h);
+  if (!m) return null;
+  const key = tagsKeyOf(m.tags);
+  let sp = sparks.get(h.name);
+  if (!sp || sp.probe !== m.probe.Name || sp.key !== key) {
+    sp = { host: h.name, probe: m.probe.Name, key, name: tagsText(m.tags), unit: m.tags.unit || "", points: null, at: 0, queued: false,
+      node: el("a", { class: "spark", href: `#/host/${encodeURIComponent(h.name)}/${encodeURIComponent(m.probe.Name)}` }) };
+    sparks.set(h.name, sp);
+  }
+  sp.node.dataset.level = level(m.probe.Status);
+  if (Date.now() - sp.at > SPARK_TTL && !sp.queued) {
+    sp.queued = true;
+    sparkQueue.push(sp);
+    pumpSparks();
+  }
+  return sp.node;
+}
+
+function pumpSparks() {
+  while (sparkRunning < SPARK_PARALLEL && sparkQueue.length) {
+    const sp = sparkQueue.shift();
+    sparkRunning++;
+    const to = serverNow();
+    const q = new URLSearchParams({ from: isoSeconds(to - SPARK_SPAN * 1000), to: isoSeconds(to), step: `${SPARK_STEP}s` });
+    api(`api/hosts/${encodeURIComponent(sp.host)}/probes/${encodeURIComponent(sp.probe)}/metrics?${q}`).then((m) => {
+      const sr = m.series.find((x) => tagsKeyOf(x.tags) === sp.key);
+      sp.points = sr ? sr.points : [];
+    }).catch(() => {
+      sp.points = []; // no history here (503) or none for it: tried again after SPARK_TTL
+    }).finally(() => {
+      sp.at = Date.now();
+      sp.queued = false;
+      sparkRunning--;
+      drawSpark(sp);
+      pumpSparks();
+    });
+  }
+}
+
+/** drawSpark draws sp's points as a line with the last value beside it. */
+function drawSpark(sp) {
+  const to = serverNow(), from = to - SPARK_SPAN * 1000;
+  const pts = (sp.points || []).filter((p) => p.count > 0 && p.t >= from - SPARK_STEP * 1000);
+  // One point is no trend: nothing is drawn until there are two.
+  if (pts.length < 2) { sp.node.replaceChildren(); return; }
+  let lo = Math.min(...pts.map((p) => p.avg)), hi = Math.max(...pts.map((p) => p.avg));
+  if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
+  const x = (t) => ((t - from) / (to - from)) * (SPARK_W - 4) + 2;
+  const y = (v) => 2 + (1 - (v - lo) / (hi - lo)) * (SPARK_H - 4);
+  const d = pts.map((p, i) => `${i ? "L" : "M"}${x(p.t).toFixed(1)} ${y(p.avg).toFixed(1)}`).join("");
+  const last = pts[pts.length - 1];
+  const what = `${sp.probe}${sp.name === "value" ? "" : " " + sp.name}`;
+  sp.node.title = `${what}, the last ${SPARK_SPAN / 3600} h: from ${num(pts[0].avg)} to ${num(last.avg)}${sp.unit ? " " + sp.unit : ""}`;
+  sp.node.replaceChildren(el("span", { class: "sname" }, what),
+    svg("svg", { width: SPARK_W, height: SPARK_H, viewBox: `0 0 ${SPARK_W} ${SPARK_H}`, "data-points": pts.length, "aria-hidden": "true" }, svg("path", { class: "line", d })),
+    el("strong", {}, `${num(last.avg)}${sp.unit ? " " + sp.unit : ""}`));
+}
+
+metricListeners.add((e, t) => {
+  const sp = sparks.get(e.Host);
+  if (!sp || !sp.points || e.Probe !== sp.probe || !Number.isFinite(t)) return;
+  const m = e.New.Metrics.find((x) => tagsKeyOf(x.Tags) === sp.key);
+  if (!m || typeof m.Value !== "number" || !Number.isFinite(m.Value)) return;
+  addPoint(sp.points, SPARK_STEP * 1000, t, m.Value, serverNow() - SPARK_SPAN * 1000);
+  drawSpark(sp);
+});
 
 // ---------------------------------------------------------------- API helper
 
