@@ -301,7 +301,6 @@ func TestBrowserHistoryCharts(t *testing.T) {
 	}
 }
 
-
 // awaitRun polls r's timeline of its own host until it says the daemon
 // was running at when: its run is recorded up to there (the daemon marks
 // its run every minute of its clock, on a goroutine of its own).
