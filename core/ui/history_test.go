@@ -250,6 +250,20 @@ func TestBrowserHistoryCharts(t *testing.T) {
 	run(t, ctx, eval(`document.querySelector('button[data-range="1h"]').click()`))
 	waitJS(t, ctx, 10*time.Second, chart+`?.dataset.source === "raw" && `+lastHour)
 
+	// A custom range, in the browser's time: minutes 15 to 35, one point
+	// each (the end excluded), the range in the URL.
+	local := func(m int) string {
+		return `(ms => new Date(ms - new Date(ms).getTimezoneOffset() * 60000).toISOString().slice(0, 16))(` + strconv.FormatInt(at(m).UnixMilli(), 10) + `)`
+	}
+	run(t, ctx, eval(`document.querySelector('button[data-range="custom"]').click();
+		document.querySelector("#hist-from").value = `+local(15)+`;
+		document.querySelector("#hist-to").value = `+local(35)+`;
+		document.querySelector("form.custom button[type=submit]").click()`))
+	waitJS(t, ctx, 10*time.Second, `location.hash.includes("from=") && `+chart+`?.dataset.points === "20" && document.querySelector('button[data-range="custom"]').getAttribute("aria-pressed") === "true"`)
+	screenshot(t, ctx, "history-probe-custom-1400-light")
+	run(t, ctx, eval(`document.querySelector('button[data-range="1h"]').click()`))
+	waitJS(t, ctx, 10*time.Second, `!location.hash.includes("from=") && `+lastHour)
+
 	// A new result, live: drawn after the last point, at the top, without
 	// a reload.
 	before := ys()

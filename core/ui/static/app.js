@@ -1472,7 +1472,8 @@ function historyPanel(hostName, probe, params, save) {
       [{ name: `${hostName} (host)`, intervals: tl.status }, ...Object.keys(tl.probes).sort().map((p) => ({ name: p, intervals: tl.probes[p] }))];
     timeline.replaceChildren(timelineSVG(rows, cur.from, cur.to, width, timeZone()),
       el("p", { class: "legend muted" }, ["OK", "WARN", "CRIT", "ERROR", "UNKNOWN"].map((l) =>
-        el("span", { "data-level": l }, el("i", { "aria-hidden": "true" }), l === "UNKNOWN" ? "nothing heard (stopped, DOWN)" : l))));
+        el("span", { "data-level": l }, el("i", { "aria-hidden": "true" }), l === "UNKNOWN" ? "nothing heard (stopped, DOWN)" : l)),
+        el("span", { class: "zone" }, `times in ${zoneName(timeZone())}`)));
   };
   const drawCharts = (rebuild) => {
     if (!cur || !width) return;
@@ -1587,7 +1588,7 @@ function historyPanel(hostName, probe, params, save) {
       range = { key: b.dataset.range };
       custom.hidden = true;
       customBtn.setAttribute("aria-expanded", "false");
-      save({ range: range.key === DEFAULT_RANGE ? null : range.key });
+      save({ range: range.key === DEFAULT_RANGE ? null : range.key, from: null, to: null });
       load();
     });
   }
