@@ -16,7 +16,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wigo-project/wigo/core/daemon"
+	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/state"
 )
 
 // testClock is a daemon's clock the test sets by hand; between two sets
@@ -338,4 +340,19 @@ func awaitRun(t *testing.T, r *running, when time.Time) {
 		}
 	}
 	t.Fatalf("the daemon's run is not recorded up to %s", when)
+}
+
+// On an instance without the metric history the host and probe views say
+// so in a sentence (the API answers 503), and the rest of the view works.
+func TestBrowserHistoryOff(t *testing.T) {
+	ctx := browser(t)
+	st := state.New(state.Options{UUID: "master-uuid", Hostname: "master", Group: "core", Bus: event.NewBus()})
+	st.ProbeResult(&model.ProbeResult{Name: "load", Status: 100, Message: "ok", Timestamp: time.Now().Unix(), Metrics: []model.Metric{{Value: 0.4}}})
+	srv := authorityServer(t, st, nil)
+	for _, hash := range []string{"#/host/master", "#/host/master/load"} {
+		run(t, ctx, chromedp.Navigate(srv.URL+"/"+hash))
+		waitJS(t, ctx, 10*time.Second, `document.querySelector('tr.probe[data-probe="load"]') !== null &&
+			document.querySelector("#history-msg")?.textContent.startsWith("Metric history is not enabled on this instance") &&
+			document.querySelector("#charts").children.length === 0`)
+	}
 }

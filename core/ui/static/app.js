@@ -1475,7 +1475,9 @@ function historyPanel(hostName, probe, params, save) {
         el("span", { "data-level": l }, el("i", { "aria-hidden": "true" }), l === "UNKNOWN" ? "nothing heard (stopped, DOWN)" : l)),
         el("span", { class: "zone" }, `times in ${zoneName(timeZone())}`)));
   };
-  const drawCharts = (rebuild) => {
+  // drawCharts draws the charts again (of one probe only, when only its
+  // points changed), or builds them anew.
+  const drawCharts = (rebuild, onlyProbe) => {
     if (!cur || !width) return;
     if (rebuild) {
       figures = new Map();
@@ -1484,10 +1486,13 @@ function historyPanel(hostName, probe, params, save) {
         figures.set(s, f);
         return f.node;
       }));
-      if (!series.length && !msg.textContent) msg.textContent = "No metric in this range.";
+      const h = [...model.hosts.values()].find((x) => x.name === hostName);
+      if (!series.length && !msg.textContent) msg.textContent = h && h.remote ?
+        "No metric in this range. A master keeps the metrics of the hosts it learns only with history { remote_hosts = true }." : "No metric in this range.";
     }
     const w = charts.firstElementChild ? charts.firstElementChild.clientWidth : width;
     for (const [s, f] of figures) {
+      if (onlyProbe && s.probeName !== onlyProbe) continue;
       f.node.dataset.level = levelOf(s.probeName);
       f.draw(cur.from, cur.to, Math.max(120, Math.floor(w)), tl && tl.probes[s.probeName]);
     }
@@ -1560,8 +1565,8 @@ function historyPanel(hostName, probe, params, save) {
     }
     cur = { ...cur, from: now.from, to: Math.max(now.to, t) };
     if (added) msg.textContent = "";
-    drawCharts(added);
-    drawTimeline();
+    // The other charts and the timeline move on with the minute's tick.
+    drawCharts(added, added ? null : e.Probe);
   };
   // A status change of this host reloads the timeline, a second later
   // (the store writes the log in batches).
