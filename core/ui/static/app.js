@@ -1514,7 +1514,10 @@ function historyPanel(hostName, probe, params, save) {
     const csvOf = (p) => `${base}/probes/${encodeURIComponent(p)}/metrics?${mq}&format=csv`;
     msg.textContent = "Loading…";
     try {
-      const [t, ...ms] = await Promise.all([api(`${base}/timeline?${q}`), ...names.map((p) => api(`${base}/probes/${encodeURIComponent(p)}/metrics?${mq}`))]);
+      // A probe gone since (404) has no chart; any other failure is the
+      // whole panel's.
+      const [t, ...ms] = await Promise.all([api(`${base}/timeline?${q}`), ...names.map((p) => api(`${base}/probes/${encodeURIComponent(p)}/metrics?${mq}`)
+        .catch((err) => { if (err.status === 404) return { probe: p, step: cur.step, source: "raw", series: [] }; throw err; }))]);
       if (mine !== seq) return;
       tl = t;
       const tz = timeZone();
