@@ -2,9 +2,13 @@ package api
 
 import (
 	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -119,6 +123,10 @@ func (s *server) getHostProbeMetrics(r *http.Request) (any, error) {
 		return nil, errorf(http.StatusServiceUnavailable, "metric history is not enabled on this instance")
 	}
 	host, probe := r.PathValue("hostname"), r.PathValue("probe")
+	asCSV, err := wantsCSV(r)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	from, to, err := historyRange(r.URL.Query(), now, s.history.HistoryRetention())
 	if err != nil {
@@ -151,7 +159,72 @@ func (s *server) getHostProbeMetrics(r *http.Request) (any, error) {
 		}
 		out.Series = append(out.Series, ms)
 	}
+	if asCSV {
+		return metricsCSV(out), nil
+	}
 	return out, nil
+}
+
+// wantsCSV reads which format the metrics are asked in: format=csv or
+// format=json, else CSV when the Accept header names text/csv and JSON
+// otherwise.
+func wantsCSV(r *http.Request) (bool, error) {
+	switch f := r.URL.Query().Get("format"); f {
+	case "csv":
+		return true, nil
+	case "json":
+		return false, nil
+	case "":
+		return strings.Contains(strings.ToLower(r.Header.Get("Accept")), "text/csv"), nil
+	default:
+		return false, errorf(http.StatusBadRequest, "format %q is not csv or json", f)
+	}
+}
+
+// csvAnswer is an answer written as CSV (writeJSON writes it as it is,
+// with its file name), for a spreadsheet rather than a program.
+type csvAnswer struct {
+	filename string
+	rows     [][]string
+}
+
+// metricsCSV is the series as one row per point: time (RFC 3339, UTC),
+// host, probe, tags (k=v, sorted, space-separated), min, max, avg, last,
+// count; a gap has empty values and count 0.
+func metricsCSV(a metricsAnswer) *csvAnswer {
+	out := &csvAnswer{filename: a.Host + "-" + a.Probe + "-metrics.csv",
+		rows: [][]string{{"time", "host", "probe", "tags", "min", "max", "avg", "last", "count"}}}
+	value := func(f *float64) string {
+		if f == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*f, 'g', -1, 64)
+	}
+	for _, sr := range a.Series {
+		keys := make([]string, 0, len(sr.Tags))
+		for k := range sr.Tags {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		tags := make([]string, len(keys))
+		for i, k := range keys {
+			tags[i] = k + "=" + sr.Tags[k]
+		}
+		for _, p := range sr.Points {
+			out.rows = append(out.rows, []string{time.UnixMilli(p.T).UTC().Format(time.RFC3339), a.Host, a.Probe, strings.Join(tags, " "),
+				value(p.Min), value(p.Max), value(p.Avg), value(p.Last), strconv.FormatInt(p.Count, 10)})
+		}
+	}
+	return out
+}
+
+// write writes the rows as CSV.
+func (c *csvAnswer) write(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.WriteAll(c.rows); err != nil {
+		return fmt.Errorf("write CSV: %w", err)
+	}
+	return nil
 }
 
 // historyRange reads from and to (RFC 3339 or unix seconds; defaults: the

@@ -96,6 +96,32 @@ func TestHostProbeMetrics(t *testing.T) {
 	if w.Code != 400 || !strings.Contains(w.Body.String(), "more than 2000 points") {
 		t.Errorf("an hour at 1s: %d %s, want 400 more than 2000 points", w.Code, w.Body)
 	}
+
+	// The same points as CSV, asked by format=csv or by Accept: one row
+	// per point, a gap with empty values; a format that is neither is a
+	// 400, and a bad range is answered in JSON still.
+	wantCSV := "time,host,probe,tags,min,max,avg,last,count\n"
+	for i, v := range []string{"1,1,1,1,1", "3,3,3,3,1", ",,,,0", "5,5,5,5,1"} {
+		wantCSV += t0.Add(time.Duration(i)*time.Minute).UTC().Format(time.RFC3339) + ",master-1,crit,unit=ms," + v + "\n"
+	}
+	byAccept := get("/api/hosts/master-1/probes/crit/metrics?step=60").with("Accept", "text/csv")
+	for _, r := range []request{get("/api/hosts/master-1/probes/crit/metrics?step=60&format=csv"), byAccept} {
+		w = serve(h, r)
+		if w.Code != 200 || w.Body.String() != wantCSV || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/csv") ||
+			w.Header().Get("Content-Disposition") != `attachment; filename=master-1-crit-metrics.csv` {
+			t.Errorf("GET %s (Accept %q): %d %q %q\n%s\nwant\n%s", r.target, r.header.Get("Accept"), w.Code, w.Header().Get("Content-Type"), w.Header().Get("Content-Disposition"), w.Body, wantCSV)
+		}
+	}
+	for target, want := range map[string]string{
+		"/api/hosts/master-1/probes/crit/metrics?format=xml":             `format \"xml\" is not csv or json`,
+		"/api/hosts/master-1/probes/crit/metrics?format=csv&step=0.5":    "below the least of 1s",
+		"/api/hosts/master-1/probes/crit/metrics?format=csv&from=Monday": "is not a time",
+	} {
+		w = serve(h, get(target))
+		if w.Code != 400 || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") || !strings.Contains(w.Body.String(), want) {
+			t.Errorf("GET %s: %d %s %s, want 400 in JSON saying %s", target, w.Code, w.Header().Get("Content-Type"), w.Body, want)
+		}
+	}
 }
 
 // The timeline route answers a host's and its probes' intervals, unknown

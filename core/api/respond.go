@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"sync"
@@ -103,6 +104,11 @@ func (l *lazyHeader) Write(p []byte) (int, error) {
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
+	c, isCSV := v.(*csvAnswer)
+	if isCSV {
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": c.filename}))
+	}
 	h.Set("Cache-Control", "no-store")
 	if s.gzip && !slices.Contains(h.Values("Vary"), "Accept-Encoding") {
 		// Whether or not this client gets gzip, a cache must key on it.
@@ -122,7 +128,9 @@ func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 		out = gz
 	}
 	var err error
-	if doc, ok := v.(*model.Wigo); ok {
+	if isCSV {
+		err = c.write(out)
+	} else if doc, ok := v.(*model.Wigo); ok {
 		// The big one (GET /api, /api/hosts/:hostname), polled by every
 		// pull master: streamed, see docEncoder.
 		err = encodeDocument(out, doc)

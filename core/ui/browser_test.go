@@ -230,14 +230,14 @@ type running struct {
 	done   chan error
 }
 
-func startDaemon(t *testing.T, cfg *config.Config) *running {
+func startDaemon(t *testing.T, cfg *config.Config, opts ...daemon.Option) *running {
 	t.Helper()
 	var d *daemon.Daemon
 	var err error
 	// The previous instance's port may take a moment to be free again on
 	// a busy machine; retrying New is the only way to learn it is.
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		if d, err = daemon.New(cfg, hclog.NewNullLogger()); err == nil || time.Now().After(deadline) {
+		if d, err = daemon.New(cfg, hclog.NewNullLogger(), opts...); err == nil || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)

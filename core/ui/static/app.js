@@ -414,6 +414,7 @@ function connect() {
     }
     model.seq = msg.seq;
     applyEvent(msg.event);
+    heard(msg.event);
     changed();
   };
   ws.onclose = () => {
@@ -623,7 +624,7 @@ function hostLink(h) {
   return el("a", { class: "hname", href: `#/host/${encodeURIComponent(h.name)}`, title: h.name }, h.name);
 }
 
-function hostCard(h) {
+function hostCard(h, spark) {
   const l = level(h.status);
   const probes = sortedProbes(h);
   const shown = probes.length <= 8 ? probes : probes.filter((p) => p.Status > 100).slice(0, 8);
@@ -635,6 +636,7 @@ function hostCard(h) {
       h.alive ? `${probes.length} probe${probes.length === 1 ? "" : "s"}` : h.neverAnswered ? "DOWN: never answered" : "DOWN: not heard from",
       " · updated ", age(h.lastUpdate),
       h.path && h.path.length ? ` · via ${h.path.join(" › ")}` : ""),
+    spark ? sparkFor(h) : null,
     el("ul", { class: "probes" }, shown.map((p) =>
       el("li", { "data-probe": p.Name, "data-level": level(p.Status) }, badge(p.Status), el("span", { class: "pname" }, p.Name, softMark(h, p.Name), ackMark(ackFor(h, p.Name)), silenceMark(silencesFor(h, p.Name))),
         el("span", { class: "pmsg", title: p.Message }, p.Message)))),
@@ -769,7 +771,7 @@ function hostsView(main, _parts, params) {
       out.push(...groupsOf(matching).map((g) => compactGroup(g, problemsOnly, update)).filter(Boolean));
     } else {
       for (const g of groupsOf(hosts)) {
-        out.push(el("section", { "aria-labelledby": `g-${g.name}` }, groupHeader(g), el("ul", { class: "hosts" }, g.list.map(hostCard))));
+        out.push(el("section", { "aria-labelledby": `g-${g.name}` }, groupHeader(g), el("ul", { class: "hosts" }, g.list.map((h) => hostCard(h, hosts.length <= SPARK_MAX_CARDS)))));
       }
     }
     render(area, ...out);
@@ -873,7 +875,7 @@ function probeRows(h) {
     extra.push(rawBox);
     return [
       el("tr", { class: "probe", "data-level": level(p.Status), "data-probe": p.Name },
-        el("th", { scope: "row" }, p.Name),
+        el("th", { scope: "row" }, el("a", { href: `#/host/${encodeURIComponent(h.name)}/${encodeURIComponent(p.Name)}`, title: `${p.Name}: its history` }, p.Name)),
         el("td", { class: "tight" }, badge(p.Status), softMark(h, p.Name), ackMark(ack), silenceMark(silenced)),
         el("td", { class: "msg" }, p.Message),
         el("td", { class: "num tight", "data-label": "result" }, age(p.Timestamp)),
@@ -925,15 +927,34 @@ function groupView(main, [name]) {
   };
 }
 
-function hostView(main, [name]) {
+/** hostView shows a host with its probes (#/host/NAME), or one of its
+ * probes (#/host/NAME/PROBE); under either, the history of its metrics and
+ * statuses over the range in the URL (?range=24h, or from= and to=). */
+function hostView(main, [name, probeName], params) {
   const area = el("div");
-  main.append(area);
+  const save = (changes) => {
+    for (const [k, v] of Object.entries(changes)) if (v === null) params.delete(k); else params.set(k, v);
+    const q = params.toString();
+    history.replaceState(null, "", `#/host/${encodeURIComponent(name)}${probeName ? "/" + encodeURIComponent(probeName) : ""}${q ? "?" + q : ""}`);
+  };
+  const hist = historyPanel(name, probeName || null, params, save);
+  main.append(area, hist.node);
   return {
     update() {
       if (waiting(area)) return;
+      hist.update();
       const h = [...model.hosts.values()].find((x) => x.name === name);
       if (!h) {
         area.replaceChildren(el("h1", {}, name), el("p", { class: "banner note" }, `No host named “${name}” is known to this instance.`));
+        return;
+      }
+      if (probeName) {
+        const p = h.probes[probeName];
+        render(area, el("h1", {}, p ? badge(p.Status) : null, probeName, el("span", { class: "muted" }, "on"), hostLink(h), h.alive ? null : el("span", { class: "badge", "data-level": "DOWN" }, "NOT HEARD FROM")),
+          el("p", { class: "muted" }, "probe of ", el("a", { href: `#/host/${encodeURIComponent(h.name)}` }, h.name), " · ",
+            el("a", { href: `#/logs?host=${encodeURIComponent(h.name)}&probe=${encodeURIComponent(probeName)}` }, "log")),
+          p ? probesTable({ ...h, probes: { [probeName]: p } }) :
+            el("p", { class: "banner note" }, `${h.name} has no probe named “${probeName}” now; what its history holds is below.`));
         return;
       }
       const hostAck = ackFor(h, "");
@@ -944,6 +965,7 @@ function hostView(main, [name]) {
       render(area, ...[hostHeader(h, "h1"), hostMeta(h), hostAck ? ackNote(h, "", hostAck) : null,
         silenced.length ? silenceNote(silenced) : null, actions, probesTable(h)].filter(Boolean));
     },
+    unmount: hist.unmount,
   };
 }
 
@@ -1092,6 +1114,637 @@ async function expireSilence(si, button) {
     window.alert(`Not expired: ${err.message}`);
   }
 }
+
+// ---------------------------------------------------------------- history
+
+// The range picker's presets: [key, label, span in s, step in s]. Each
+// step keeps a chart at a few hundred points (one every few pixels at a
+// desk's width); from 24 h on it is whole 5-minute buckets, which the API
+// answers from the rollups, with their min/max.
+const RANGES = [["1h", "1 h", 3600, 10], ["6h", "6 h", 6 * 3600, 60], ["24h", "24 h", 86400, 300], ["7d", "7 d", 7 * 86400, 1800], ["30d", "30 d", 30 * 86400, 7200]];
+const DEFAULT_RANGE = "6h";
+// Geometry of a chart, in CSS pixels: the plot's margins (room for the
+// value labels on the left and the times below) and heights.
+const CHART = { left: 58, right: 14, top: 10, bottom: 24, height: 190 };
+// A time-axis tick's interval is the first of these (in s) that leaves
+// TICK_PX pixels between labels.
+const TICKS = [60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+const TICK_PX = 96;
+// A live point of these kinds carries a probe's new result.
+const RESULT_KINDS = new Set(["probe_changed", "probe_appeared", "probe_updated"]);
+
+/** serverNow is the daemon's time, as its events date themselves: the
+ * ranges the API is asked for are the daemon's "last hour", whatever this
+ * browser's clock says. */
+let serverSkew = 0;
+function serverNow() { return Date.now() + serverSkew; }
+
+// metricListeners receive every probe result that carries metrics, as it
+// arrives over the websocket.
+const metricListeners = new Set();
+// statusListeners receive every change that moves a timeline.
+const statusListeners = new Set();
+
+/** heard takes what an event says about the time and the history. */
+function heard(e) {
+  const t = Date.parse(e.Time);
+  if (Number.isFinite(t)) serverSkew = t - Date.now();
+  if (RESULT_KINDS.has(e.Kind) && e.New && e.New.Metrics && e.New.Metrics.length) for (const f of metricListeners) f(e, t);
+  if (e.Kind !== "probe_updated") for (const f of statusListeners) f(e);
+}
+
+/** addPoint adds the value v received at t to points (the API's shape,
+ * steps of stepMs): into the last point while in its step (steps start
+ * where the answer's did), as a new point after it otherwise; points
+ * before from go. */
+function addPoint(points, stepMs, t, v, from) {
+  const lastP = points[points.length - 1];
+  const at = lastP ? lastP.t + Math.floor((t - lastP.t) / stepMs) * stepMs : t;
+  if (lastP && lastP.t === at && lastP.count > 0) {
+    lastP.min = Math.min(lastP.min, v); lastP.max = Math.max(lastP.max, v);
+    lastP.avg = (lastP.avg * lastP.count + v) / (lastP.count + 1); lastP.count++; lastP.last = v;
+  } else if (!lastP || at > lastP.t) {
+    points.push({ t: at, min: v, max: v, avg: v, last: v, count: 1 });
+  }
+  while (points.length && points[0].t < from - stepMs) points.shift();
+}
+
+/** svg builds an SVG element as el() builds HTML ones. */
+function svg(tag, attrs, ...children) {
+  const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null && v !== false) e.setAttribute(k, String(v));
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+/** tagsText names a series by its tags: "mount=/var", "value" for none. */
+function tagsText(tags) {
+  return Object.entries(tags || {}).filter(([k]) => k !== "unit").map(([k, v]) => `${k}=${v}`).join(" ") || "value";
+}
+
+/** tagsKey is a tag set as the store keys it (sorted keys). */
+function tagsKeyOf(tags) {
+  return JSON.stringify(Object.keys(tags || {}).sort().map((k) => [k, tags[k]]));
+}
+
+/** num writes a value short enough for an axis: 3 significant digits,
+ * with k, M, G, T above a thousand. */
+function num(v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "—";
+  const a = Math.abs(v);
+  for (const [d, s] of [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]]) if (a >= d) return `${+(v / d).toPrecision(3)}${s}`;
+  if (a === 0) return "0";
+  return a >= 0.01 ? String(+v.toPrecision(3)) : v.toExponential(1);
+}
+
+/** niceStep is a round interval (1, 2 or 5 × 10ⁿ) near span/n. */
+function niceStep(span, n) {
+  const raw = span / n;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const f = raw / p;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
+}
+
+/** clockText writes a moment for a time axis, in the zone of the log
+ * view's choice: "14:30", or "12-04" at midnight and on a daily axis. */
+function clockText(ms, tz, withDate) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
+    timeZone: tz === "local" ? undefined : "UTC", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  }).formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+  const hm = `${parts.hour}:${parts.minute}`;
+  return withDate || hm === "00:00" ? `${parts.month}-${parts.day}${hm === "00:00" ? "" : " " + hm}` : hm;
+}
+
+/** longTime is a moment in full, for a tooltip: "2026-12-04 14:30:05 UTC". */
+function longTime(ms, tz) {
+  return stamp(ms / 1000, tz).textContent;
+}
+
+function zoneName(tz) {
+  return tz === "local" ? Intl.DateTimeFormat().resolvedOptions().timeZone : "UTC";
+}
+
+/** duration says how long a stretch lasted: "45 s", "12 min", "3 h 5 min". */
+function duration(ms) {
+  const s = Math.round(ms / 1000);
+  if (s < 90) return `${s} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  if (s < 172800) return `${Math.floor(s / 3600)} h${s % 3600 >= 60 ? ` ${Math.round((s % 3600) / 60)} min` : ""}`;
+  return `${Math.round(s / 86400)} d`;
+}
+
+/** timeAxis draws the vertical grid and the time labels of [from, to]
+ * over a plot w wide starting at x0, labels at y. */
+function timeAxis(from, to, x0, w, y, top, tz) {
+  const span = (to - from) / 1000;
+  const every = (TICKS.find((s) => (w * s) / span >= TICK_PX) || TICKS[TICKS.length - 1]) * 1000;
+  // Ticks fall on whole intervals of the zone shown (midnight, 14:00).
+  const off = tz === "local" ? -new Date(from).getTimezoneOffset() * 60000 : 0;
+  const out = [];
+  for (let t = Math.ceil((from + off) / every) * every - off; t <= to; t += every) {
+    const x = x0 + ((t - from) / (to - from)) * w;
+    out.push(svg("line", { class: "grid", x1: x.toFixed(1), x2: x.toFixed(1), y1: top, y2: y - 14 }),
+      svg("text", { class: "tick", x: x.toFixed(1), y, "text-anchor": "middle" }, clockText(t, tz, every >= 86400e3)));
+  }
+  return out;
+}
+
+/** seriesValue is the value a point is drawn at: its average over the
+ * step (the value itself for a raw point). */
+function seriesValue(p) {
+  return p.avg;
+}
+
+/** chartSVG draws one series over [from, to] at width w: the value axis,
+ * the time axis, a tint behind the stretches its probe was not OK
+ * (intervals of the timeline), the min/max band of rollups, the line
+ * (broken where nothing was received), and a cursor layer for hover. */
+function chartSVG(s, from, to, w, tz, intervals) {
+  const h = CHART.height;
+  const pw = Math.max(40, w - CHART.left - CHART.right), ph = h - CHART.top - CHART.bottom;
+  const pts = s.points.filter((p) => p.count > 0 && p.t >= from - s.step * 1000 && p.t <= to);
+  let lo = Infinity, hi = -Infinity;
+  for (const p of pts) { lo = Math.min(lo, p.min); hi = Math.max(hi, p.max); }
+  if (!pts.length) { lo = 0; hi = 1; }
+  // A value that hardly moves above zero is drawn from zero: a flat line
+  // at the top of an axis from 41.9 to 42.1 would look like a cliff.
+  if (lo > 0 && lo < hi * 0.5) lo = 0;
+  if (hi - lo < 1e-9) { const pad = Math.abs(hi) * 0.1 || 1; lo -= pad; hi += pad; }
+  const step = niceStep(hi - lo, 4);
+  lo = Math.floor(lo / step) * step;
+  hi = Math.ceil(hi / step) * step;
+  const x = (t) => CHART.left + ((t - from) / (to - from)) * pw;
+  const y = (v) => CHART.top + (1 - (v - lo) / (hi - lo)) * ph;
+  const axis = [];
+  for (let v = lo; v <= hi + step / 2; v += step) {
+    const yy = y(v).toFixed(1);
+    axis.push(svg("line", { class: "grid", x1: CHART.left, x2: CHART.left + pw, y1: yy, y2: yy }),
+      svg("text", { class: "tick", x: CHART.left - 6, y: (+yy + 4).toFixed(1), "text-anchor": "end" }, num(v)));
+  }
+  // Runs of points with no hole: a jump over twice the usual distance
+  // between points (the daemon was stopped, the probe did not run, a
+  // bucket received nothing) breaks the line.
+  const gaps = pts.slice(1).map((p, i) => p.t - pts[i].t).sort((a, b) => a - b);
+  const usual = Math.max(s.step * 1000, gaps.length ? gaps[Math.floor(gaps.length / 2)] : 0);
+  const runs = [];
+  let run = [];
+  for (const p of pts) {
+    if (run.length && p.t - run[run.length - 1].t > usual * 2) { runs.push(run); run = []; }
+    run.push(p);
+  }
+  if (run.length) runs.push(run);
+  const f = (v) => v.toFixed(1);
+  const line = runs.map((r) => r.map((p, i) => `${i ? "L" : "M"}${f(x(p.t))} ${f(y(seriesValue(p)))}`).join("")).join("");
+  const band = s.rollup ? runs.filter((r) => r.length > 1).map((r) =>
+    `M${r.map((p) => `${f(x(p.t))} ${f(y(p.max))}`).join("L")}L${r.slice().reverse().map((p) => `${f(x(p.t))} ${f(y(p.min))}`).join("L")}Z`).join("") : "";
+  // A lone point (a run of one) is a dot: a line of one point is invisible.
+  const dots = runs.filter((r) => r.length === 1).map((r) => svg("circle", { class: "dot", cx: f(x(r[0].t)), cy: f(y(seriesValue(r[0]))), r: 2.5 }));
+  const tints = (intervals || []).filter((iv) => iv.level !== "ok" && iv.level !== "unknown").map((iv) => {
+    const a = Math.max(from, Date.parse(iv.from)), b = Math.min(to, Date.parse(iv.to));
+    return b > a ? svg("rect", { class: "tint", "data-level": iv.level.toUpperCase(), x: f(x(a)), y: CHART.top, width: f(Math.max(1, x(b) - x(a))), height: ph }) : null;
+  });
+  const cursor = svg("g", { class: "cursor", visibility: "hidden" },
+    svg("line", { x1: 0, x2: 0, y1: CHART.top, y2: CHART.top + ph }), svg("circle", { r: 4.5, cx: 0, cy: 0 }));
+  const node = svg("svg", { class: "chart", width: w, height: h, viewBox: `0 0 ${w} ${h}`, tabindex: 0,
+    "data-points": pts.length, "data-source": s.rollup ? "rollup" : "raw",
+    role: "img", "aria-label": pts.length ? `${s.name}: ${pts.length} points from ${num(seriesValue(pts[0]))} to ${num(seriesValue(pts[pts.length - 1]))}` : `${s.name}: no point in this range` },
+  tints, axis, timeAxis(from, to, CHART.left, pw, h - 6, CHART.top, tz),
+  svg("line", { class: "axis", x1: CHART.left, x2: CHART.left + pw, y1: CHART.top + ph, y2: CHART.top + ph }),
+  band ? svg("path", { class: "band", d: band }) : null,
+  svg("path", { class: "line", d: line }), dots, cursor);
+  return { node, pts, x, y, pw };
+}
+
+/** chartFigure is one metric's chart with its name, last value and a
+ * tooltip that follows the pointer (or the arrow keys) with the time and
+ * the value of the nearest point. */
+function chartFigure(s, lvl) {
+  const unit = (s.tags && s.tags.unit) || "";
+  const last = el("strong", { class: "last" });
+  const tip = el("div", { class: "tip", hidden: true, role: "status" });
+  const fig = el("figure", { class: "chart", "data-level": lvl, "data-series": s.name },
+    el("figcaption", {}, el("span", { class: "sname" }, s.probe ? [el("a", { href: s.href }, s.probe), " · "] : null, s.name, unit ? el("span", { class: "muted" }, ` (${unit})`) : null,
+      " ", el("a", { class: "csv", href: s.csv, download: "", title: `The series of ${s.probeName} in this range, as CSV` }, "CSV")), last),
+    el("div", { class: "plot" }), tip);
+  let drawn = null, at = -1;
+  const show = (i) => {
+    if (!drawn || !drawn.pts.length) return;
+    at = Math.max(0, Math.min(drawn.pts.length - 1, i));
+    const p = drawn.pts[at];
+    const cx = drawn.x(p.t), cy = drawn.y(seriesValue(p));
+    const cursor = drawn.node.querySelector(".cursor");
+    cursor.setAttribute("visibility", "visible");
+    cursor.querySelector("line").setAttribute("x1", cx); cursor.querySelector("line").setAttribute("x2", cx);
+    cursor.querySelector("circle").setAttribute("cx", cx); cursor.querySelector("circle").setAttribute("cy", cy);
+    const u = unit ? ` ${unit}` : "";
+    tip.replaceChildren(el("span", { class: "when" }, longTime(p.t, s.tz)), " ", el("strong", {}, `${num(seriesValue(p))}${u}`),
+      ...(s.rollup || p.count > 1 ? [el("span", { class: "muted" }, ` min ${num(p.min)} · max ${num(p.max)} · ${p.count} point${p.count === 1 ? "" : "s"}`)] : []));
+    tip.hidden = false;
+    const left = Math.min(Math.max(0, cx - tip.offsetWidth / 2), fig.clientWidth - tip.offsetWidth);
+    tip.style.left = `${left}px`;
+  };
+  const hide = () => { tip.hidden = true; at = -1; if (drawn) drawn.node.querySelector(".cursor").setAttribute("visibility", "hidden"); };
+  const nearest = (px) => {
+    const pts = drawn.pts;
+    let lo = 0, hi = pts.length - 1;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (drawn.x(pts[m].t) < px) lo = m + 1; else hi = m; }
+    return lo > 0 && Math.abs(drawn.x(pts[lo - 1].t) - px) < Math.abs(drawn.x(pts[lo].t) - px) ? lo - 1 : lo;
+  };
+  const draw = (from, to, w, intervals) => {
+    const old = at;
+    drawn = chartSVG(s, from, to, w, s.tz, intervals);
+    const l = drawn.pts[drawn.pts.length - 1];
+    last.textContent = l ? `${num(seriesValue(l))}${unit ? " " + unit : ""}` : "";
+    last.title = l ? `last point: ${longTime(l.t, s.tz)}` : "";
+    drawn.node.addEventListener("pointermove", (ev) => show(nearest(ev.clientX - drawn.node.getBoundingClientRect().left)));
+    drawn.node.addEventListener("pointerleave", hide);
+    drawn.node.addEventListener("blur", hide);
+    drawn.node.addEventListener("keydown", (ev) => {
+      const d = { ArrowLeft: -1, ArrowRight: 1, Home: -Infinity, End: Infinity }[ev.key];
+      if (ev.key === "Escape") hide();
+      if (d === undefined) return;
+      ev.preventDefault();
+      show(at < 0 ? drawn.pts.length - 1 : Number.isFinite(d) ? at + d : d < 0 ? 0 : drawn.pts.length - 1);
+    });
+    fig.querySelector(".plot").replaceChildren(drawn.node);
+    if (old >= 0) show(Math.min(old, drawn.pts.length - 1));
+  };
+  return { node: fig, draw };
+}
+
+/** timelineSVG draws the status of each row (the host, its probes) over
+ * [from, to] as coloured stretches with their level in a word where it
+ * fits: red CRIT, orange WARN, green OK, grey where nothing was heard. */
+function timelineSVG(rows, from, to, w, tz) {
+  const band = 18, label = 17, gap = 6;
+  const pw = Math.max(40, w - CHART.left - CHART.right);
+  const h = rows.length * (label + band + gap) + 20;
+  const x = (t) => CHART.left + ((Math.min(to, Math.max(from, t)) - from) / (to - from)) * pw;
+  const parts = [];
+  rows.forEach((r, i) => {
+    const top = i * (label + band + gap);
+    parts.push(svg("text", { class: "rowname", x: CHART.left, y: top + 13 }, r.name));
+    const g = svg("g", { class: "band", "data-row": r.name });
+    for (const iv of r.intervals) {
+      const a = Date.parse(iv.from), b = Date.parse(iv.to);
+      if (b <= from || a >= to) continue;
+      const word = iv.level === "unknown" ? "UNKNOWN" : iv.level.toUpperCase();
+      const x1 = x(a), x2 = x(b);
+      const text = word === "UNKNOWN" ? "nothing heard" : word;
+      g.append(svg("g", { "data-level": word, "data-from": a, "data-to": b },
+        svg("rect", { x: x1.toFixed(1), y: top + label, width: Math.max(1, x2 - x1).toFixed(1), height: band },
+          svg("title", {}, `${text}: ${longTime(a, tz)} – ${longTime(b, tz)} (${duration(b - a)})`)),
+        x2 - x1 > text.length * 8 + 8 ? svg("text", { class: "word", x: ((x1 + x2) / 2).toFixed(1), y: top + label + 13, "text-anchor": "middle" }, text) : null));
+    }
+    parts.push(g);
+  });
+  const axisY = rows.length * (label + band + gap) + 12;
+  return svg("svg", { class: "timeline", width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img",
+    "aria-label": rows.map((r) => `${r.name}: ${r.intervals.filter((iv) => iv.level !== "ok").map((iv) => `${iv.level === "unknown" ? "nothing heard" : iv.level} ${duration(Date.parse(iv.to) - Date.parse(iv.from))}`).join(", ") || "ok"}`).join("; ") },
+  timeAxis(from, to, CHART.left, pw, axisY, 0, tz), parts);
+}
+
+/** rangeOf reads the view's range from its URL: a preset (range=6h) or
+ * an exact one (from, to: RFC 3339). */
+function rangeOf(params) {
+  const from = Date.parse(params.get("from") || ""), to = Date.parse(params.get("to") || "");
+  if (Number.isFinite(from) && Number.isFinite(to) && from < to) return { key: "custom", from, to };
+  const key = RANGES.some(([k]) => k === params.get("range")) ? params.get("range") : DEFAULT_RANGE;
+  return { key };
+}
+
+/** span is the range's [from, to] in ms and its step in s: a preset ends
+ * now on the daemon's clock; a custom range steps to about 300 points. */
+function span(range) {
+  if (range.key === "custom") {
+    const secs = (range.to - range.from) / 1000;
+    const step = Math.max(1, Math.ceil(secs / 300 / (secs >= 86400 ? 300 : 1)) * (secs >= 86400 ? 300 : 1));
+    return { from: range.from, to: range.to, step };
+  }
+  const [, , secs, step] = RANGES.find(([k]) => k === range.key);
+  const to = serverNow();
+  return { from: to - secs * 1000, to, step };
+}
+
+function isoSeconds(ms) {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, "Z");
+}
+
+/** localInput is a moment as a datetime-local input shows it. */
+function localInput(ms) {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
+  return d.toISOString().slice(0, 16);
+}
+
+/** historyPanel shows, under a host (probe null) or one probe, the range
+ * picker, the status timeline and a chart of each metric, and keeps them
+ * live: new points come over the websocket, status changes reload the
+ * timeline. save(q) writes the range into the view's URL. */
+function historyPanel(hostName, probe, params, save) {
+  let range = rangeOf(params);
+  const buttons = RANGES.map(([k, label]) => el("button", { type: "button", "data-range": k, "aria-pressed": "false" }, label));
+  const customBtn = el("button", { type: "button", "data-range": "custom", "aria-pressed": "false", "aria-expanded": "false" }, "Custom…");
+  const fromIn = el("input", { type: "datetime-local", id: "hist-from", "aria-label": "From" });
+  const toIn = el("input", { type: "datetime-local", id: "hist-to", "aria-label": "To" });
+  const custom = el("form", { class: "custom", hidden: true },
+    el("label", { for: "hist-from" }, "From"), fromIn, el("label", { for: "hist-to" }, "to"), toIn,
+    el("button", { type: "submit", class: "primary" }, "Show"), el("span", { class: "muted" }, "(this browser's time)"));
+  const msg = el("p", { class: "muted", id: "history-msg", role: "status" });
+  const timeline = el("div", { class: "tl", id: "timeline" });
+  const charts = el("div", { class: "charts", id: "charts" });
+  const node = el("section", { class: "history", "aria-labelledby": "history-h" },
+    el("div", { class: "toolbar" }, el("h2", { id: "history-h" }, "History"),
+      el("div", { class: "seg", role: "group", "aria-label": "Time range" }, buttons, customBtn)),
+    custom, msg, timeline, charts);
+  const base = `api/hosts/${encodeURIComponent(hostName)}`;
+  let series = [], tl = null, cur = null, figures = new Map(), width = 0, seq = 0, probesKey = null;
+
+  const pressed = () => {
+    for (const b of [...buttons, customBtn]) b.setAttribute("aria-pressed", String(b.dataset.range === range.key));
+  };
+  const probeHref = (p) => `#/host/${encodeURIComponent(hostName)}/${encodeURIComponent(p)}`;
+  const levelOf = (p) => {
+    const h = [...model.hosts.values()].find((x) => x.name === hostName);
+    return h && h.probes[p] ? level(h.probes[p].Status) : "UNKNOWN";
+  };
+  const drawTimeline = () => {
+    if (!tl || !cur || !width) return;
+    const rows = probe ? [{ name: probe, intervals: tl.probes[probe] || [] }] :
+      [{ name: `${hostName} (host)`, intervals: tl.status }, ...Object.keys(tl.probes).sort().map((p) => ({ name: p, intervals: tl.probes[p] }))];
+    timeline.replaceChildren(timelineSVG(rows, cur.from, cur.to, width, timeZone()),
+      el("p", { class: "legend muted" }, ["OK", "WARN", "CRIT", "ERROR", "UNKNOWN"].map((l) =>
+        el("span", { "data-level": l }, el("i", { "aria-hidden": "true" }), l === "UNKNOWN" ? "nothing heard (stopped, DOWN)" : l)),
+        el("span", { class: "zone" }, `times in ${zoneName(timeZone())}`)));
+  };
+  // drawCharts draws the charts again (of one probe only, when only its
+  // points changed), or builds them anew.
+  const drawCharts = (rebuild, onlyProbe) => {
+    if (!cur || !width) return;
+    if (rebuild) {
+      figures = new Map();
+      charts.replaceChildren(...series.map((s) => {
+        const f = chartFigure(s, levelOf(s.probeName));
+        figures.set(s, f);
+        return f.node;
+      }));
+      const h = [...model.hosts.values()].find((x) => x.name === hostName);
+      if (!series.length && !msg.textContent) msg.textContent = h && h.remote ?
+        "No metric in this range. A master keeps the metrics of the hosts it learns only with history { remote_hosts = true }." : "No metric in this range.";
+    }
+    const w = charts.firstElementChild ? charts.firstElementChild.clientWidth : width;
+    for (const [s, f] of figures) {
+      if (onlyProbe && s.probeName !== onlyProbe) continue;
+      f.node.dataset.level = levelOf(s.probeName);
+      f.draw(cur.from, cur.to, Math.max(120, Math.floor(w)), tl && tl.probes[s.probeName]);
+    }
+  };
+  const probesWithMetrics = () => {
+    if (probe) return [probe];
+    const h = [...model.hosts.values()].find((x) => x.name === hostName);
+    return h ? Object.values(h.probes).filter((p) => p.Metrics && p.Metrics.length).map((p) => p.Name).sort() : [];
+  };
+  async function load() {
+    const mine = ++seq;
+    cur = span(range);
+    pressed();
+    const q = new URLSearchParams({ from: isoSeconds(cur.from), to: isoSeconds(cur.to) });
+    const mq = new URLSearchParams(q);
+    mq.set("step", `${cur.step}s`);
+    const names = probesWithMetrics();
+    probesKey = names.join("\n");
+    const csvOf = (p) => `${base}/probes/${encodeURIComponent(p)}/metrics?${mq}&format=csv`;
+    msg.textContent = "Loading…";
+    try {
+      // A probe gone since (404) has no chart; any other failure is the
+      // whole panel's.
+      const [t, ...ms] = await Promise.all([api(`${base}/timeline?${q}`), ...names.map((p) => api(`${base}/probes/${encodeURIComponent(p)}/metrics?${mq}`)
+        .catch((err) => { if (err.status === 404) return { probe: p, step: cur.step, source: "raw", series: [] }; throw err; }))]);
+      if (mine !== seq) return;
+      tl = t;
+      const tz = timeZone();
+      series = ms.flatMap((m) => m.series.map((sr) => ({
+        probeName: m.probe, probe: probe ? null : m.probe, href: probeHref(m.probe), name: tagsText(sr.tags), tags: sr.tags, key: tagsKeyOf(sr.tags),
+        step: m.step, rollup: m.source !== "raw", tz, points: sr.points, csv: csvOf(m.probe),
+      })));
+      msg.textContent = "";
+      width = timeline.clientWidth;
+      drawTimeline();
+      drawCharts(true);
+      // The store commits points every few seconds: a result newer than
+      // the answer's last point is added as if it came live.
+      const h = [...model.hosts.values()].find((x) => x.name === hostName);
+      for (const p of names) {
+        const r = h && h.probes[p];
+        if (r && r.Metrics && r.Metrics.length) onMetrics({ Host: hostName, Probe: p, New: r }, r.Timestamp * 1000, true);
+      }
+    } catch (err) {
+      if (mine !== seq) return;
+      msg.textContent = err.status === 503 ? "Metric history is not enabled on this instance (history { enabled = true })." : `Cannot load the history: ${err.message}`;
+      timeline.replaceChildren();
+      charts.replaceChildren();
+    }
+  }
+  // A new result's metrics become points of their series (merged into the
+  // last one while in its step), the window slides to now, and only the
+  // charts of that probe are drawn again.
+  const onMetrics = (e, t, catchUp) => {
+    if (e.Host !== hostName || (probe && e.Probe !== probe) || range.key === "custom" || !cur || !Number.isFinite(t)) return;
+    // A result the answer holds already, or one dated outside the range
+    // (a remote's clock): nothing to add.
+    if (catchUp && (t > serverNow() + 60000 || series.some((x) => x.probeName === e.Probe && x.points.length && x.points[x.points.length - 1].t + x.step * 1000 > t))) return;
+    const now = span(range);
+    let added = false;
+    for (const m of e.New.Metrics) {
+      if (typeof m.Value !== "number" || !Number.isFinite(m.Value)) continue;
+      const key = tagsKeyOf(m.Tags);
+      let s = series.find((x) => x.probeName === e.Probe && x.key === key);
+      if (!s) {
+        if (!probe && !probesWithMetrics().includes(e.Probe)) continue;
+        s = { probeName: e.Probe, probe: probe ? null : e.Probe, href: probeHref(e.Probe), name: tagsText(m.Tags), tags: m.Tags || {}, key,
+          step: cur.step, rollup: false, tz: timeZone(), points: [], csv: `${base}/probes/${encodeURIComponent(e.Probe)}/metrics?format=csv` };
+        series.push(s);
+        added = true;
+      }
+      addPoint(s.points, s.step * 1000, t, m.Value, now.from);
+    }
+    cur = { ...cur, from: now.from, to: Math.max(now.to, t) };
+    if (added) msg.textContent = "";
+    // The other charts and the timeline move on with the minute's tick.
+    drawCharts(added, added ? null : e.Probe);
+  };
+  // A status change of this host reloads the timeline, a second later
+  // (the store writes the log in batches).
+  let tlTimer = null;
+  const onStatus = (e) => {
+    if (e.Host !== hostName || (probe && e.Probe && e.Probe !== probe)) return;
+    clearTimeout(tlTimer);
+    tlTimer = setTimeout(async () => {
+      if (!cur) return;
+      const now = range.key === "custom" ? cur : span(range);
+      const mine = seq; // a range picked meanwhile loads its own
+      try {
+        const t = await api(`${base}/timeline?${new URLSearchParams({ from: isoSeconds(now.from), to: isoSeconds(now.to) })}`);
+        if (mine !== seq) return;
+        tl = t;
+        cur = { ...cur, from: now.from, to: now.to };
+        drawTimeline();
+        drawCharts(false);
+      } catch { /* the next change tries again */ }
+    }, 1000);
+  };
+  for (const b of buttons) {
+    b.addEventListener("click", () => {
+      range = { key: b.dataset.range };
+      custom.hidden = true;
+      customBtn.setAttribute("aria-expanded", "false");
+      save({ range: range.key === DEFAULT_RANGE ? null : range.key, from: null, to: null });
+      load();
+    });
+  }
+  customBtn.addEventListener("click", () => {
+    custom.hidden = !custom.hidden;
+    customBtn.setAttribute("aria-expanded", String(!custom.hidden));
+    if (!custom.hidden) {
+      const s = cur || span(range);
+      fromIn.value = localInput(s.from);
+      toIn.value = localInput(s.to);
+      fromIn.focus();
+    }
+  });
+  custom.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const from = new Date(fromIn.value).getTime(), to = new Date(toIn.value).getTime();
+    if (!(from < to)) { msg.textContent = "The start must be before the end."; return; }
+    range = { key: "custom", from, to };
+    save({ range: null, from: isoSeconds(from), to: isoSeconds(to) });
+    load();
+  });
+  const resized = new ResizeObserver(() => {
+    const w = timeline.clientWidth;
+    if (!w || w === width) return;
+    width = w;
+    drawTimeline();
+    drawCharts(false);
+  });
+  resized.observe(node);
+  metricListeners.add(onMetrics);
+  statusListeners.add(onStatus);
+  // Once a minute a preset's timeline moves on with the clock.
+  const tick = setInterval(() => { if (range.key !== "custom") onStatus({ Host: hostName }); }, 60000);
+  let started = false;
+  return {
+    node,
+    /** update loads once the state is known, and again when the host's
+     * probes with metrics change. */
+    update() {
+      if (!model.ready) return;
+      if (!started) { started = true; load(); return; }
+      if (probesWithMetrics().join("\n") !== probesKey) load();
+      else for (const [s, f] of figures) f.node.dataset.level = levelOf(s.probeName);
+    },
+    unmount() {
+      metricListeners.delete(onMetrics);
+      statusListeners.delete(onStatus);
+      clearTimeout(tlTimer);
+      clearInterval(tick);
+      resized.disconnect();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- sparklines
+
+// A host card shows its main metric (the first metric of its worst probe
+// that has any) over the last SPARK_SPAN seconds, in steps of SPARK_STEP
+// (raw points, so the last minutes are there). Each host's is fetched at
+// most once per SPARK_TTL ms, SPARK_PARALLEL at a time, then kept live by
+// the websocket; above SPARK_MAX_CARDS cards none is drawn, so a wall of
+// thousands costs no request.
+const SPARK_SPAN = 3 * 3600, SPARK_STEP = 120, SPARK_TTL = 300e3, SPARK_PARALLEL = 4, SPARK_MAX_CARDS = 60;
+const SPARK_W = 150, SPARK_H = 30;
+// sparks holds each host's sparkline by host name: the series and its
+// node, moved from card to card as the cards are drawn again.
+const sparks = new Map();
+const sparkQueue = [];
+let sparkRunning = 0;
+
+function mainMetric(h) {
+  for (const p of sortedProbes(h)) if (p.Metrics && p.Metrics.length) return { probe: p, tags: p.Metrics[0].Tags || {} };
+  return null;
+}
+
+/** sparkFor is the node of h's sparkline, loading it when due; null for
+ * a host without metrics. */
+function sparkFor(h) {
+  const m = mainMetric(h);
+  if (!m) return null;
+  const key = tagsKeyOf(m.tags);
+  let sp = sparks.get(h.name);
+  if (!sp || sp.probe !== m.probe.Name || sp.key !== key) {
+    sp = { host: h.name, probe: m.probe.Name, key, name: tagsText(m.tags), unit: m.tags.unit || "", points: null, at: 0, queued: false,
+      node: el("a", { class: "spark", href: `#/host/${encodeURIComponent(h.name)}/${encodeURIComponent(m.probe.Name)}` }) };
+    sparks.set(h.name, sp);
+  }
+  sp.node.dataset.level = level(m.probe.Status);
+  if (Date.now() - sp.at > SPARK_TTL && !sp.queued) {
+    sp.queued = true;
+    sparkQueue.push(sp);
+    pumpSparks();
+  }
+  return sp.node;
+}
+
+function pumpSparks() {
+  while (sparkRunning < SPARK_PARALLEL && sparkQueue.length) {
+    const sp = sparkQueue.shift();
+    sparkRunning++;
+    const to = serverNow();
+    const q = new URLSearchParams({ from: isoSeconds(to - SPARK_SPAN * 1000), to: isoSeconds(to), step: `${SPARK_STEP}s` });
+    api(`api/hosts/${encodeURIComponent(sp.host)}/probes/${encodeURIComponent(sp.probe)}/metrics?${q}`).then((m) => {
+      const sr = m.series.find((x) => tagsKeyOf(x.tags) === sp.key);
+      sp.points = sr ? sr.points : [];
+    }).catch(() => {
+      sp.points = []; // no history here (503) or none for it: tried again after SPARK_TTL
+    }).finally(() => {
+      sp.at = Date.now();
+      sp.queued = false;
+      sparkRunning--;
+      drawSpark(sp);
+      pumpSparks();
+    });
+  }
+}
+
+/** drawSpark draws sp's points as a line with the last value beside it. */
+function drawSpark(sp) {
+  const to = serverNow(), from = to - SPARK_SPAN * 1000;
+  const pts = (sp.points || []).filter((p) => p.count > 0 && p.t >= from - SPARK_STEP * 1000);
+  // One point is no trend: nothing is drawn until there are two.
+  if (pts.length < 2) { sp.node.replaceChildren(); return; }
+  let lo = Math.min(...pts.map((p) => p.avg)), hi = Math.max(...pts.map((p) => p.avg));
+  if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
+  const x = (t) => ((t - from) / (to - from)) * (SPARK_W - 4) + 2;
+  const y = (v) => 2 + (1 - (v - lo) / (hi - lo)) * (SPARK_H - 4);
+  const d = pts.map((p, i) => `${i ? "L" : "M"}${x(p.t).toFixed(1)} ${y(p.avg).toFixed(1)}`).join("");
+  const last = pts[pts.length - 1];
+  const what = `${sp.probe}${sp.name === "value" ? "" : " " + sp.name}`;
+  sp.node.title = `${what}, the last ${SPARK_SPAN / 3600} h: from ${num(pts[0].avg)} to ${num(last.avg)}${sp.unit ? " " + sp.unit : ""}`;
+  sp.node.replaceChildren(el("span", { class: "sname" }, what),
+    svg("svg", { width: SPARK_W, height: SPARK_H, viewBox: `0 0 ${SPARK_W} ${SPARK_H}`, "data-points": pts.length, "aria-hidden": "true" }, svg("path", { class: "line", d })),
+    el("strong", {}, `${num(last.avg)}${sp.unit ? " " + sp.unit : ""}`));
+}
+
+metricListeners.add((e, t) => {
+  const sp = sparks.get(e.Host);
+  if (!sp || !sp.points || e.Probe !== sp.probe || !Number.isFinite(t)) return;
+  const m = e.New.Metrics.find((x) => tagsKeyOf(x.Tags) === sp.key);
+  if (!m || typeof m.Value !== "number" || !Number.isFinite(m.Value)) return;
+  addPoint(sp.points, SPARK_STEP * 1000, t, m.Value, serverNow() - SPARK_SPAN * 1000);
+  drawSpark(sp);
+});
 
 // ---------------------------------------------------------------- API helper
 
