@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -220,4 +221,48 @@ func (s *hostServer) Control(ctx context.Context, req *pb.ControlRequest) (*pb.C
 		return nil, status.Error(codes.Unimplemented, "the core does not carry out probe control")
 	}
 	return controlReply(ch.Control(ctx, controlFromPB(req))), nil
+}
+
+// controlStatus is the HTTP status an instance's API answers for each
+// refusal, and the refusal its status stands for (ControlCodeOf).
+var controlStatus = []struct {
+	code   ControlCode
+	status int
+}{
+	// First the code each status reads back as.
+	{ControlInvalid, http.StatusBadRequest},
+	{ControlRefused, http.StatusForbidden},
+	{ControlNotFound, http.StatusNotFound},
+	{ControlConflict, http.StatusConflict},
+	{ControlUnsupported, http.StatusNotImplemented},
+	{ControlUnreachable, http.StatusBadGateway},
+	{ControlBusy, http.StatusServiceUnavailable},
+	{ControlTimeout, http.StatusGatewayTimeout},
+	{ControlNotMine, http.StatusBadGateway},
+	{ControlFailed, http.StatusBadGateway},
+}
+
+// ControlStatus is the HTTP status an API answers for a refusal of code.
+func ControlStatus(code ControlCode) int {
+	for _, c := range controlStatus {
+		if c.code == code {
+			return c.status
+		}
+	}
+	return http.StatusBadGateway
+}
+
+// ControlCodeOf is the refusal an API's error status stands for: what a
+// transport forwarding to another instance's API (or replaying into its
+// own) returns for that answer. 401 (credentials refused) is ControlRefused.
+func ControlCodeOf(status int) ControlCode {
+	if status == http.StatusUnauthorized {
+		return ControlRefused
+	}
+	for _, c := range controlStatus {
+		if c.status == status {
+			return c.code
+		}
+	}
+	return ControlFailed
 }

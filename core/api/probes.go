@@ -115,21 +115,6 @@ func (s *server) forward(r *http.Request, t target, req sdk.ControlRequest) (any
 	return json.RawMessage(out), nil
 }
 
-// remoteStatus maps a refusal of probe control from a remote to the status
-// answered here.
-var remoteStatus = map[sdk.ControlCode]int{
-	sdk.ControlNotMine:     http.StatusBadGateway,
-	sdk.ControlRefused:     http.StatusForbidden,
-	sdk.ControlNotFound:    http.StatusNotFound,
-	sdk.ControlConflict:    http.StatusConflict,
-	sdk.ControlInvalid:     http.StatusBadRequest,
-	sdk.ControlUnreachable: http.StatusBadGateway,
-	sdk.ControlTimeout:     http.StatusGatewayTimeout,
-	sdk.ControlBusy:        http.StatusServiceUnavailable,
-	sdk.ControlUnsupported: http.StatusNotImplemented,
-	sdk.ControlFailed:      http.StatusBadGateway,
-}
-
 // remoteError is the answer to a forwarded action that failed: the
 // remote's refusal with its sentence, 504 when the time ran out, 502 when
 // it could not be reached.
@@ -137,11 +122,7 @@ func remoteError(host string, err error) error {
 	var ce *sdk.ControlError
 	switch {
 	case errors.As(err, &ce):
-		st, ok := remoteStatus[ce.Code]
-		if !ok {
-			st = http.StatusBadGateway
-		}
-		return errorf(st, "remote host %q: %s", truncate(host, 80), ce.Message)
+		return errorf(sdk.ControlStatus(ce.Code), "remote host %q: %s", truncate(host, 80), ce.Message)
 	case errors.Is(err, context.DeadlineExceeded):
 		return &Error{Status: http.StatusGatewayTimeout, Err: err,
 			Message: fmt.Sprintf("remote host %q did not answer within %v", truncate(host, 80), remoteControlTimeout)}
