@@ -42,6 +42,9 @@ type clientConfig struct {
 	ClientKey    string `json:"client_key"`
 	PushInterval int    `json:"push_interval"`
 	BufferSize   int    `json:"buffer_size"`
+	// AllowRemoteControl lets the master run, disable and enable this
+	// instance's probes (and read their schedule) over the connection.
+	AllowRemoteControl bool `json:"allow_remote_control"`
 }
 
 type config struct {
@@ -113,6 +116,7 @@ func (t *transport) Schema() sdk.Schema {
 			{Name: "client_key", Type: sdk.TypePath, Default: "", Description: "This client's ed25519 key (PEM, 0600), created on first start. Empty: push_client.key next to uuid_sig."},
 			{Name: "push_interval", Type: sdk.TypeNumber, Default: 10, Description: "Seconds between heartbeats and full re-reads of the local state."},
 			{Name: "buffer_size", Type: sdk.TypeNumber, Default: 1000, Description: "Changes kept while the master is away; beyond it the oldest are merged."},
+			{Name: "allow_remote_control", Type: sdk.TypeBool, Default: false, Description: "Let the master run, disable and enable this instance's probes, and read their schedule (its operators, through its API)."},
 		}}},
 	}}
 }
