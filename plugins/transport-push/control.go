@@ -17,11 +17,13 @@ const (
 	// answer: more are refused (busy) at once rather than queued behind a
 	// client that is slow to answer.
 	maxPendingControls = 8
-	// controlAckTimeout is how long the master waits for the answer.
+	// controlAckTimeout is how long the master waits for the answer
+	// (tuning.controlTimeout).
 	controlAckTimeout = 10 * time.Second
-	// maxClientControls bounds the actions a client carries out at once;
-	// more are answered busy.
-	maxClientControls = 4
+	// maxClientControls bounds the actions a client carries out at once,
+	// as many as a master lets wait: more (left from an older session)
+	// are answered busy.
+	maxClientControls = maxPendingControls
 )
 
 var _ sdk.Controller = (*transport)(nil)
@@ -70,7 +72,7 @@ func (s *server) control(ctx context.Context, req sdk.ControlRequest) ([]byte, e
 	if err := se.stream.Send(&pushpb.ServerMessage{Body: &pushpb.ServerMessage_Control{Control: m}}); err != nil {
 		return nil, sdk.ControlErrorf(sdk.ControlUnreachable, "the connection to push client %s (%s) broke: %v", se.hostname, uuid, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, controlAckTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.tune.controlTimeout)
 	defer cancel()
 	select {
 	case r := <-answer:
@@ -85,7 +87,7 @@ func (s *server) control(ctx context.Context, req sdk.ControlRequest) ([]byte, e
 	case <-se.stream.ctx.Done():
 		return nil, sdk.ControlErrorf(sdk.ControlUnreachable, "the session of push client %s (%s) ended before it answered", se.hostname, uuid)
 	case <-ctx.Done():
-		return nil, sdk.ControlErrorf(sdk.ControlTimeout, "push client %s (%s) did not answer within %v", se.hostname, uuid, controlAckTimeout)
+		return nil, sdk.ControlErrorf(sdk.ControlTimeout, "push client %s (%s) did not answer within %v", se.hostname, uuid, s.tune.controlTimeout)
 	}
 }
 
@@ -156,9 +158,15 @@ func (c *client) apply(ctx context.Context, m *pushpb.Control) *pushpb.ControlRe
 	if ms := m.GetUntilUnixMs(); ms != 0 {
 		req.Until = time.UnixMilli(ms)
 	}
-	ctx, cancel := context.WithTimeout(ctx, controlAckTimeout)
+	// Within the master's wait, so that it gets this answer rather than
+	// none.
+	limit := c.tune.controlTimeout * 3 / 4
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	out, err := ch.Control(ctx, req)
+	if err != nil && ctx.Err() != nil {
+		err = sdk.ControlErrorf(sdk.ControlTimeout, "its core did not carry it out within %v", limit)
+	}
 	if err != nil {
 		c.log.Info("probe control from the master refused", "action", req.Action.String(), "host", req.Host, "probe", req.Probe, "by", req.By, "error", err)
 		ce, ok := err.(*sdk.ControlError)

@@ -61,10 +61,13 @@ type tuning struct {
 	helloTimeout time.Duration
 	// clock, when set, replaces the real one for rate limits.
 	clock clock
+	// controlTimeout is how long the master waits for a client's answer
+	// to a Control, and the client gives its core to carry it out.
+	controlTimeout time.Duration
 }
 
 func defaultTuning() tuning {
-	return tuning{minBackoff: time.Second, maxBackoff: time.Minute, coalesce: 200 * time.Millisecond}
+	return tuning{minBackoff: time.Second, maxBackoff: time.Minute, coalesce: 200 * time.Millisecond, controlTimeout: controlAckTimeout}
 }
 
 // transport is the transport-push plugin: a server role (receives pushes,
