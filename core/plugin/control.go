@@ -11,11 +11,13 @@ import (
 // Control has the transport instance carry out probe control on a host it
 // learned (sdk.Controller). The plugin's refusals come back as
 // *sdk.ControlError, kept out of call (they are answers, not a broken
-// connection); ErrUnavailable and ErrUnknownInstance as for Notify.
+// connection); ErrUnavailable and ErrUnknownInstance as for Notify. It
+// runs alongside the instance's other calls: an answer may take the
+// remote's seconds.
 func (m *Manager) Control(ctx context.Context, instance string, req sdk.ControlRequest) ([]byte, error) {
 	var out []byte
 	var answer error
-	err := m.call(ctx, config.KindTransport, instance, func(ctx context.Context, kc kindClient) error {
+	err := m.callOn(ctx, config.KindTransport, instance, false, func(ctx context.Context, kc kindClient) error {
 		tc, ok := kc.(*sdk.TransportClient)
 		if !ok {
 			return sdk.ControlErrorf(sdk.ControlNotMine, "not a transport")
