@@ -2,9 +2,11 @@ package sdk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -265,4 +267,55 @@ func ControlCodeOf(status int) ControlCode {
 		}
 	}
 	return ControlFailed
+}
+
+// ControlRoute is the route of req's action on an instance's HTTP API,
+// below /api: its method, its path (the host and probe escaped) and, for a
+// disabling, its form (reason; for, as a duration, or until). A transport
+// forwarding to a remote's API, and the core replaying a request it
+// received into its own, build the request from it.
+func ControlRoute(req ControlRequest) (method, path string, form url.Values, err error) {
+	host := "/hosts/" + url.PathEscape(req.Host)
+	form = url.Values{}
+	switch req.Action {
+	case ControlRun, ControlEnable:
+	case ControlDisable:
+		form.Set("reason", req.Reason)
+		if req.For > 0 {
+			form.Set("for", req.For.String())
+		} else if !req.Until.IsZero() {
+			form.Set("until", req.Until.UTC().Format(time.RFC3339))
+		}
+	case ControlSchedule:
+		return http.MethodGet, host + "/schedule", form, nil
+	default:
+		return "", "", nil, ControlErrorf(ControlInvalid, "unknown probe-control %s", req.Action)
+	}
+	return http.MethodPost, host + "/probes/" + url.PathEscape(req.Probe) + "/" + req.Action.String(), form, nil
+}
+
+// ControlAnswer reads an instance's API answer to a ControlRoute request:
+// the body of a 200, or the refusal its status stands for (ControlCodeOf)
+// with the sentence of its {"error": …}, after prefix.
+func ControlAnswer(status int, body []byte, prefix string) ([]byte, error) {
+	if status == http.StatusOK {
+		if !json.Valid(body) {
+			return nil, ControlErrorf(ControlFailed, "%sthe answer is not JSON", prefix)
+		}
+		return body, nil
+	}
+	var e struct {
+		Error string `json:"error"`
+	}
+	msg := http.StatusText(status)
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		msg = e.Error
+	}
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	if status == http.StatusUnauthorized {
+		msg = "it refused the credentials (" + msg + ")"
+	}
+	return nil, &ControlError{Code: ControlCodeOf(status), Message: prefix + msg}
 }

@@ -98,8 +98,9 @@ func (s *server) controlTarget(r *http.Request) (target, error) {
 }
 
 // forward has the instance running t.remote carry out req, and answers
-// what it answered.
-func (s *server) forward(r *http.Request, t target, req sdk.ControlRequest) (any, error) {
+// what it answered. Done, it is logged, and recorded in the log table as
+// "Probe P of H <done>" when done is not empty (a read is not).
+func (s *server) forward(r *http.Request, t target, req sdk.ControlRequest, done string) (any, error) {
 	h := t.remote
 	req.Host, req.HostUUID, req.Source = h.Name, h.UUID, h.Source
 	req.By = by(r)
@@ -111,6 +112,11 @@ func (s *server) forward(r *http.Request, t target, req sdk.ControlRequest) (any
 	}
 	if !json.Valid(out) {
 		return nil, errorf(http.StatusBadGateway, "remote host %q: its instance answered something that is not JSON", truncate(h.Name, 80))
+	}
+	if done != "" {
+		s.log.Info("remote probe control", "action", req.Action.String(), "host", h.Name, "probe", req.Probe, "reason", req.Reason,
+			"for", req.For, "until", req.Until, "by", req.By, "remote", r.RemoteAddr)
+		s.record(r, h.Name, req.Probe, "Probe "+req.Probe+" of "+h.Name+" "+done)
 	}
 	return json.RawMessage(out), nil
 }
@@ -160,7 +166,7 @@ func (s *server) getSchedule(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if t.remote != nil {
-		return s.forward(r, t, sdk.ControlRequest{Action: sdk.ControlSchedule})
+		return s.forward(r, t, sdk.ControlRequest{Action: sdk.ControlSchedule}, "")
 	}
 	pc := t.local
 	out := scheduleList{Probes: []scheduled{}}
@@ -191,12 +197,7 @@ func (s *server) postRun(r *http.Request) (any, error) {
 	}
 	name := r.PathValue("probe")
 	if t.remote != nil {
-		out, err := s.forward(r, t, sdk.ControlRequest{Probe: name, Action: sdk.ControlRun})
-		if err == nil {
-			s.log.Info("remote probe run on request", "host", t.remote.Name, "probe", name, "by", by(r), "remote", r.RemoteAddr)
-			s.record(r, t.remote.Name, name, "Probe "+name+" of "+t.remote.Name+" run on request")
-		}
-		return out, err
+		return s.forward(r, t, sdk.ControlRequest{Probe: name, Action: sdk.ControlRun}, "run on request")
 	}
 	if err := t.local.RunNow(r.Context(), name); err != nil {
 		return nil, controlError(err, name)
@@ -249,12 +250,7 @@ func (s *server) postDisable(r *http.Request) (any, error) {
 		if lasting == 0 {
 			req.Until = h.Until
 		}
-		out, err := s.forward(r, t, req)
-		if err == nil {
-			s.log.Info("remote probe disabled", "host", t.remote.Name, "probe", h.Probe, "reason", h.Reason, "for", lasting, "until", req.Until, "by", h.By, "remote", r.RemoteAddr)
-			s.record(r, t.remote.Name, h.Probe, "Probe "+h.Probe+" of "+t.remote.Name+" disabled "+holdEnd(lasting, req.Until)+": "+h.Reason)
-		}
-		return out, err
+		return s.forward(r, t, req, "disabled "+holdEnd(lasting, req.Until)+": "+h.Reason)
 	}
 	if err := t.local.Disable(h); err != nil {
 		return nil, controlError(err, h.Probe)
@@ -289,12 +285,7 @@ func (s *server) postEnable(r *http.Request) (any, error) {
 	}
 	name := r.PathValue("probe")
 	if t.remote != nil {
-		out, err := s.forward(r, t, sdk.ControlRequest{Probe: name, Action: sdk.ControlEnable})
-		if err == nil {
-			s.log.Info("remote probe enabled", "host", t.remote.Name, "probe", name, "by", by(r), "remote", r.RemoteAddr)
-			s.record(r, t.remote.Name, name, "Probe "+name+" of "+t.remote.Name+" enabled")
-		}
-		return out, err
+		return s.forward(r, t, sdk.ControlRequest{Probe: name, Action: sdk.ControlEnable}, "enabled")
 	}
 	ok, err := t.local.Enable(r.Context(), name, by(r))
 	if err != nil {

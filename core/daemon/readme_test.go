@@ -62,14 +62,7 @@ http {
   port = 0
 }
 `
-	cfg, diags := config.Parse(config.Source{Name: filepath.Join(dir, "wigo.hcl"), Src: []byte(src)})
-	if diags.HasErrors() {
-		t.Fatal(config.FormatDiagnostics(diags))
-	}
-	d, err := New(cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := newDaemon(t, dir, src)
 	t.Cleanup(func() { d.listener.Close(); d.store.Close() })
 
 	// served are the patterns: "METHOD /path" for the API's, the daemon's
@@ -123,4 +116,19 @@ func duplicates(list []string) []string {
 		seen[s] = true
 	}
 	return dup
+}
+
+// newDaemon builds the daemon of the configuration src, as a wigo.hcl in
+// dir.
+func newDaemon(t *testing.T, dir, src string, opts ...Option) *Daemon {
+	t.Helper()
+	cfg, diags := config.Parse(config.Source{Name: filepath.Join(dir, "wigo.hcl"), Src: []byte(src)})
+	if diags.HasErrors() {
+		t.Fatal(config.FormatDiagnostics(diags))
+	}
+	d, err := New(cfg, hclog.NewNullLogger(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

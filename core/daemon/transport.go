@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -91,28 +89,16 @@ func (rc *remoteControl) Control(ctx context.Context, req sdk.ControlRequest) (j
 // named after who asked on the master.
 func replayControl(h http.Handler) transport.ControlFunc {
 	return func(ctx context.Context, req sdk.ControlRequest) ([]byte, error) {
-		base := "/api/hosts/" + url.PathEscape(req.Host)
-		method, path, form := http.MethodPost, base+"/probes/"+url.PathEscape(req.Probe)+"/"+req.Action.String(), url.Values{}
-		switch req.Action {
-		case sdk.ControlRun, sdk.ControlEnable:
-		case sdk.ControlDisable:
-			form.Set("reason", req.Reason)
-			if req.For > 0 {
-				form.Set("for", req.For.String())
-			} else if !req.Until.IsZero() {
-				form.Set("until", req.Until.UTC().Format(time.RFC3339))
-			}
-		case sdk.ControlSchedule:
-			method, path = http.MethodGet, base+"/schedule"
-		default:
-			return nil, sdk.ControlErrorf(sdk.ControlInvalid, "unknown probe-control %s", req.Action)
+		method, path, form, err := sdk.ControlRoute(req)
+		if err != nil {
+			return nil, err
 		}
 		who := strings.TrimSpace(req.By)
 		if who == "" {
 			who = "someone"
 		}
 		ctx = auth.WithIdentity(ctx, auth.Identity{Name: who + " through the push master", Role: auth.RoleOperator, Via: "push", Credentials: true})
-		r, err := http.NewRequestWithContext(ctx, method, path, strings.NewReader(form.Encode()))
+		r, err := http.NewRequestWithContext(ctx, method, "/api"+path, strings.NewReader(form.Encode()))
 		if err != nil {
 			return nil, sdk.ControlErrorf(sdk.ControlInvalid, "probe control of %q/%q: %v", req.Host, req.Probe, err)
 		}
@@ -120,16 +106,7 @@ func replayControl(h http.Handler) transport.ControlFunc {
 		r.RemoteAddr = "the push connection"
 		w := &answer{header: http.Header{}, status: http.StatusOK}
 		h.ServeHTTP(w, r)
-		if w.status == http.StatusOK {
-			return w.body.Bytes(), nil
-		}
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(w.body.Bytes(), &e) != nil || e.Error == "" {
-			e.Error = http.StatusText(w.status)
-		}
-		return nil, &sdk.ControlError{Code: sdk.ControlCodeOf(w.status), Message: e.Error}
+		return sdk.ControlAnswer(w.status, w.body.Bytes(), "")
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,20 +46,9 @@ func (p *puller) Control(ctx context.Context, req sdk.ControlRequest) ([]byte, e
 	if rm.controlToken == "" {
 		return nil, sdk.ControlErrorf(sdk.ControlRefused, "this master holds no control token for remote %s: set control_token_file in its remote block (an operator's token of the remote)", rm.label)
 	}
-	method, path, form := http.MethodPost, "/hosts/"+url.PathEscape(req.Host)+"/probes/"+url.PathEscape(req.Probe)+"/"+req.Action.String(), url.Values{}
-	switch req.Action {
-	case sdk.ControlRun, sdk.ControlEnable:
-	case sdk.ControlDisable:
-		form.Set("reason", req.Reason)
-		if req.For > 0 {
-			form.Set("for", req.For.String())
-		} else if !req.Until.IsZero() {
-			form.Set("until", req.Until.UTC().Format(time.RFC3339))
-		}
-	case sdk.ControlSchedule:
-		method, path = http.MethodGet, "/hosts/"+url.PathEscape(req.Host)+"/schedule"
-	default:
-		return nil, sdk.ControlErrorf(sdk.ControlInvalid, "unknown probe-control %s", req.Action)
+	method, path, form, err := sdk.ControlRoute(req)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, controlTimeout)
 	defer cancel()
@@ -102,24 +90,8 @@ func (p *puller) Control(ctx context.Context, req sdk.ControlRequest) ([]byte, e
 		return nil, sdk.ControlErrorf(sdk.ControlUnreachable, "remote %s: reading its answer: %v", rm.label, unwrapURL(err))
 	case len(b) > maxControlAnswer:
 		return nil, sdk.ControlErrorf(sdk.ControlFailed, "remote %s answered more than %d bytes", rm.label, maxControlAnswer)
-	case resp.StatusCode == http.StatusOK:
-		if !json.Valid(b) {
-			return nil, sdk.ControlErrorf(sdk.ControlFailed, "remote %s answered something that is not JSON", rm.label)
-		}
-		return b, nil
 	}
-	var e struct {
-		Error string `json:"error"`
-	}
-	msg := http.StatusText(resp.StatusCode)
-	if json.Unmarshal(b, &e) == nil && e.Error != "" {
-		msg = trunc(e.Error, 300)
-	}
-	code := sdk.ControlCodeOf(resp.StatusCode)
-	if resp.StatusCode == http.StatusUnauthorized {
-		msg = "it refused the control token (" + msg + ")"
-	}
-	return nil, &sdk.ControlError{Code: code, Message: fmt.Sprintf("its instance (%s) answered %d: %s", rm.label, resp.StatusCode, msg)}
+	return sdk.ControlAnswer(resp.StatusCode, b, fmt.Sprintf("its instance (%s) answered %d: ", rm.label, resp.StatusCode))
 }
 
 // unwrapURL drops net/http's "Get \"url\": " prefix, which repeats the
@@ -130,11 +102,4 @@ func unwrapURL(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-func trunc(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

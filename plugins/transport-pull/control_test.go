@@ -87,7 +87,7 @@ func TestControlForwardsToTheRemoteAPI(t *testing.T) {
 	if code(err) != sdk.ControlRefused || !strings.Contains(err.Error(), "answered 403: this instance (leaf) does not accept") {
 		t.Errorf("disable refused by the remote: %v (code %d)", err, code(err))
 	}
-	if _, err := control(addr(remote), sdk.ControlEnable); code(err) != sdk.ControlRefused || !strings.Contains(err.Error(), "it refused the control token (token expired)") {
+	if _, err := control(addr(remote), sdk.ControlEnable); code(err) != sdk.ControlRefused || !strings.Contains(err.Error(), "it refused the credentials (token expired)") {
 		t.Errorf("enable with a refused token: %v (code %d)", err, code(err))
 	}
 	if _, err := control(addr(remote), sdk.ControlSchedule); code(err) != sdk.ControlNotFound {
