@@ -129,8 +129,9 @@ func controlRemote(t *testing.T, master daemonEnv, host, by string, clk *testClo
 	}
 }
 
-// A master pulling two remotes runs, disables for a minute and enables
-// again a probe of the one that allows it (http.remote_control, the
+// A master pulling two remotes (and running a push server, which the core
+// asks first) runs, disables for a minute and enables again a probe of
+// the one that allows it (http.remote_control, the
 // master holding an operator's token of it), each result on the master
 // within 2 s; the other, which does not allow it, refuses with 403 and
 // says how to allow it.
@@ -146,6 +147,9 @@ func TestRemoteProbeControlPull(t *testing.T) {
 		writeFile(t, tokenFile, operatorToken(t, rm, "master")+"\n", 0o600)
 		remotes += fmt.Sprintf("  remote %q {\n    login = \"root\"\n    password = \"root-pw\"\n    control_token_file = %q\n  }\n", rm.addr(), tokenFile)
 	}
+	// A push server too, asked first: the core goes on to the transport
+	// that learned the host.
+	appendConfig(t, master, pushServerBlock(master.dir, freePort(t), true))
 	appendConfig(t, master, "transport \"pull\" {\n  check_interval = 1\n"+remotes+"}\n")
 	withUsers(t, master)
 	for _, e := range []daemonEnv{leaf, closed, master} {
