@@ -165,8 +165,8 @@ func TestRemoteProbeControlPull(t *testing.T) {
 }
 
 // A push master runs, disables for a minute and enables again a probe of
-// a client that allows it (allow_remote_control in its client block), over
-// the client's own connection, each result on the master within 2 s; a
+// a client that allows it (allow_remote_control in its client block, its
+// HTTP server off), over the client's own connection, each result on the master within 2 s; a
 // client that does not allow it is refused with 403 at once.
 func TestRemoteProbeControlPush(t *testing.T) {
 	port := freePort(t)
@@ -179,6 +179,9 @@ func TestRemoteProbeControlPush(t *testing.T) {
 		block := pushClientBlock(c.dir, port)
 		if c.dir == open.dir {
 			block = regexp.MustCompile(`push_interval = 1\n`).ReplaceAllString(block, "push_interval = 1\n    allow_remote_control = true\n")
+			// A client nobody reaches: no HTTP server, its API still
+			// carries out what the master asks.
+			writeFile(t, filepath.Join(c.dir, "wigo.d", "nohttp.hcl"), "http {\n  enabled = false\n}\n", 0o644)
 		}
 		appendFile(t, c.config, block)
 	}
