@@ -114,6 +114,12 @@ http {
   # Was: Http.Gzip (later versions of the original)
   gzip = true
 
+  # Carry out probe control forwarded by a master that pulls this instance
+  # (run now, disable, enable, the schedule: the master sends an operator's
+  # token of this instance, see transport "pull" control_token). Off:
+  # refused with 403. New.
+  remote_control = false
+
   # Names this instance answers to in the Host header; other names are
   # refused (DNS rebinding). Empty: localhost, the host names and the listen
   # addresses. Add the name a proxy, a DNS alias or a NAT address uses;
@@ -271,6 +277,11 @@ notifications {
 #     password       = "secret"
 #     depth          = 1          # levels of its remotes to take; 0 = all
 #     check_interval = 30
+#     # Probe control of this remote's hosts from here (POST
+#     # /api/hosts/HOST/probes/PROBE/run, disable, enable; the schedule):
+#     # an operator's token of the remote, which must set
+#     # http.remote_control = true. New.
+#     control_token_file = "/etc/wigo/remote-10.0.0.3.token"
 #   }
 # }
 
@@ -296,5 +307,6 @@ notifications {
 #     master_cert   = "/var/lib/wigo/master.crt"            # PushClient.SslCert (pinned on first contact)
 #     uuid_sig      = "/var/lib/wigo/uuid.sig"              # PushClient.UuidSig
 #     push_interval = 10                                    # PushClient.PushInterval, seconds
+#     allow_remote_control = false   # the master may run, disable and enable this instance's probes. New.
 #   }
 # }

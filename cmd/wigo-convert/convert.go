@@ -76,7 +76,7 @@ type original struct {
 		SslCert      string
 		UuidSig      string
 		PushInterval int
-		// Newer versions; reported (no equivalent yet).
+		// Newer versions: the client block's allow_remote_control.
 		AllowRemoteControl bool
 	}
 	RemoteWigos struct {
@@ -428,7 +428,7 @@ func (c *converter) http() {
 	b.SetAttributeValue("gzip", cty.BoolVal(h.Gzip))
 	c.root.AppendNewline()
 	if c.defined("Http", "AllowWriteActions") || c.defined("Http", "AnonymousRole") {
-		c.warn("Http.AllowWriteActions = %v, Http.AnonymousRole = %q: no equivalent yet; acknowledgements and silences are accepted with the login, or from this machine when there is none, and the API cannot run or disable probes",
+		c.warn("Http.AllowWriteActions = %v, Http.AnonymousRole = %q: no equivalent yet; acknowledgements, silences and probe control are accepted with the login, or from this machine when there is none",
 			h.AllowWriteActions, h.AnonymousRole)
 	}
 }
@@ -988,14 +988,14 @@ func (c *converter) push() {
 
 	client := hclwrite.NewBlock("client", nil)
 	cb := client.Body()
-	comment(cb, "Was: [PushClient] Address, Port, SslCert (pinned on first contact), UuidSig, PushInterval")
+	comment(cb, "Was: [PushClient] Address, Port, SslCert (pinned on first contact), UuidSig, PushInterval, AllowRemoteControl")
 	cb.SetAttributeValue("address", str(cl.Address))
 	cb.SetAttributeValue("port", num(cl.Port))
 	cb.SetAttributeValue("master_cert", str(cl.SslCert))
 	cb.SetAttributeValue("uuid_sig", str(cl.UuidSig))
 	cb.SetAttributeValue("push_interval", num(cl.PushInterval))
-	if c.defined("PushClient", "AllowRemoteControl") && cl.AllowRemoteControl {
-		c.warn("PushClient.AllowRemoteControl = true: no equivalent yet; the master cannot run or disable this host's probes")
+	if c.defined("PushClient", "AllowRemoteControl") {
+		cb.SetAttributeValue("allow_remote_control", cty.BoolVal(cl.AllowRemoteControl))
 	}
 	if cl.Enabled && !cl.SslEnabled {
 		c.warn("PushClient.SslEnabled = false: push is always TLS in this Wigo")

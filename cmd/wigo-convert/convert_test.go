@@ -401,6 +401,7 @@ func TestConvertEverySection(t *testing.T) {
 		MasterCert   string `cty:"master_cert"`
 		UUIDSig      string `cty:"uuid_sig"`
 		PushInterval int    `cty:"push_interval"`
+		AllowRemote  bool   `cty:"allow_remote_control"`
 	}
 	var push struct {
 		Server []server `cty:"server"`
@@ -414,13 +415,13 @@ func TestConvertEverySection(t *testing.T) {
 		}},
 		"client": &hcldec.BlockListSpec{TypeName: "client", MaxItems: 1, Nested: hcldec.ObjectSpec{
 			"address": sAttr("address"), "port": nAttr("port"), "master_cert": sAttr("master_cert"),
-			"uuid_sig": sAttr("uuid_sig"), "push_interval": nAttr("push_interval"),
+			"uuid_sig": sAttr("uuid_sig"), "push_interval": nAttr("push_interval"), "allow_remote_control": bAttr("allow_remote_control"),
 		}},
 	}, &push)
 	wantServer := server{Address: "0.0.0.0", Port: 4101, TLSCert: "/etc/wigo/ssl/wigo.crt", TLSKey: "/etc/wigo/ssl/wigo.key",
 		Allowed: "/var/lib/wigo/allowed_clients", AutoAccept: true, MaxWaiting: 50}
 	wantClient := client{Address: "master.example.org", Port: 4102, MasterCert: "/var/lib/wigo/master.crt",
-		UUIDSig: "/var/lib/wigo/uuid.sig", PushInterval: 20}
+		UUIDSig: "/var/lib/wigo/uuid.sig", PushInterval: 20, AllowRemote: true}
 	if len(push.Server) != 1 || push.Server[0] != wantServer || len(push.Client) != 1 || push.Client[0] != wantClient {
 		t.Errorf("push = %+v", push)
 	}
@@ -432,7 +433,6 @@ func TestConvertEverySection(t *testing.T) {
 		"Global.ProbesLibDirectory",
 		"Global.MetricsRetentionDays",
 		"Http.AllowWriteActions",
-		"PushClient.AllowRemoteControl",
 		"Dependencies[2]: DependsOn names no other host",
 	}
 	for _, w := range wantWarn {

@@ -137,6 +137,12 @@ type Options struct {
 	Tokens TokenStore
 	// Probes, when set, runs and disables the local probes.
 	Probes ProbeControl
+	// Remote, when set, forwards probe control on remote hosts to the
+	// instances running them; nil answers 501 for them.
+	Remote RemoteControl
+	// AcceptForwarded is http.remote_control: probe control forwarded by a
+	// master (ForwardedHeader) is carried out; without it, refused (403).
+	AcceptForwarded bool
 	// History, when set, answers the metric history and timeline routes;
 	// nil makes them answer 503.
 	History HistoryReader
@@ -165,14 +171,17 @@ type server struct {
 	endSilence func(event.Silence, string)
 	tokens     TokenStore
 	probes     ProbeControl
-	auth       *auth.Authenticator
-	flush      func(context.Context) error
-	history    HistoryReader
-	now        func() time.Time
-	gzip       bool
-	version    string
-	log        hclog.Logger
-	mux        *http.ServeMux
+	remote     RemoteControl
+	// remoteControl is Options.AcceptForwarded.
+	remoteControl bool
+	auth          *auth.Authenticator
+	flush         func(context.Context) error
+	history       HistoryReader
+	now           func() time.Time
+	gzip          bool
+	version       string
+	log           hclog.Logger
+	mux           *http.ServeMux
 	// epoch sets this process's ETags apart from another's: the state's
 	// revision starts again from zero after a restart.
 	epoch uint64
@@ -185,21 +194,23 @@ func New(opts Options) http.Handler {
 		panic("api.New: Options.State is required")
 	}
 	s := &server{
-		state:      opts.State,
-		logs:       opts.Logs,
-		authority:  opts.Authority,
-		decider:    opts.Decider,
-		endSilence: opts.EndSilence,
-		tokens:     opts.Tokens,
-		probes:     opts.Probes,
-		flush:      opts.Flush,
-		history:    opts.History,
-		now:        opts.Now,
-		gzip:       opts.Gzip,
-		version:    opts.Version,
-		log:        opts.Logger,
-		mux:        http.NewServeMux(),
-		epoch:      rand.Uint64(),
+		state:         opts.State,
+		logs:          opts.Logs,
+		authority:     opts.Authority,
+		decider:       opts.Decider,
+		endSilence:    opts.EndSilence,
+		tokens:        opts.Tokens,
+		probes:        opts.Probes,
+		remote:        opts.Remote,
+		remoteControl: opts.AcceptForwarded,
+		flush:         opts.Flush,
+		history:       opts.History,
+		now:           opts.Now,
+		gzip:          opts.Gzip,
+		version:       opts.Version,
+		log:           opts.Logger,
+		mux:           http.NewServeMux(),
+		epoch:         rand.Uint64(),
 	}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()

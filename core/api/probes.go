@@ -2,12 +2,18 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/wigo-project/wigo/core/probe"
+	"github.com/wigo-project/wigo/core/state"
+	"github.com/wigo-project/wigo/sdk"
 )
 
 // ProbeControl runs and disables the local probes (core/probe's Manager).
@@ -40,30 +46,129 @@ type scheduled struct {
 	Disabled *probe.Hold `json:"disabled,omitempty"`
 }
 
-// localControl returns the probe controls when :hostname is this
-// instance: a remote host's probes are its own instance's to control.
-func (s *server) localControl(r *http.Request) (ProbeControl, error) {
-	if s.probes == nil {
-		return nil, errorf(http.StatusServiceUnavailable, "this instance runs no probes")
+// ForwardedHeader marks a probe-control request that a master forwards
+// to the instance running the host (transport-pull does): its value says
+// who asked on the master. An instance carries such requests out only
+// with http.remote_control = true, and logs them as that person's,
+// through the credentials the master sent.
+const ForwardedHeader = "X-Wigo-Forwarded-By"
+
+// RemoteControl forwards probe control on a remote host to the instance
+// running it, through the transport that learned the host (the daemon's
+// transport plugins). It answers that instance's answer (JSON) or an
+// *sdk.ControlError.
+type RemoteControl interface {
+	Control(ctx context.Context, req sdk.ControlRequest) (json.RawMessage, error)
+}
+
+// remoteControlTimeout bounds a forwarded action, the transports' own
+// timeouts included.
+const remoteControlTimeout = 20 * time.Second
+
+// target is the host a probe-control request is about: this instance
+// (local), or a remote host and how to reach it.
+type target struct {
+	local ProbeControl
+	// remote is the host when it is not this instance.
+	remote *state.Host
+}
+
+// controlTarget finds :hostname. A request forwarded by a master is
+// carried out only when this instance allows it (http.remote_control).
+func (s *server) controlTarget(r *http.Request) (target, error) {
+	if fwd := r.Header.Get(ForwardedHeader); fwd != "" && !s.remoteControl {
+		return target{}, errorf(http.StatusForbidden, "this instance (%s) does not accept probe control forwarded by a master: set remote_control = true in its http block to allow it",
+			truncate(s.state.Local().Name, 80))
 	}
 	name := r.PathValue("hostname")
-	if name != s.state.Local().Name {
-		if _, ok := s.state.FindHost(name); ok {
-			return nil, errorf(http.StatusNotImplemented, "host %q is a remote host: its probes are run by its own instance; control them there (forwarding is not built yet)", truncate(name, 80))
+	if name == s.state.Local().Name {
+		if s.probes == nil {
+			return target{}, errorf(http.StatusServiceUnavailable, "this instance runs no probes")
 		}
-		return nil, errorf(http.StatusNotFound, "host %q not found", truncate(name, 80))
+		return target{local: s.probes}, nil
 	}
-	return s.probes, nil
+	h, ok := s.state.FindHost(name)
+	if !ok {
+		return target{}, errorf(http.StatusNotFound, "host %q not found", truncate(name, 80))
+	}
+	if s.remote == nil {
+		return target{}, errorf(http.StatusNotImplemented, "host %q is a remote host and this instance forwards no probe control: control it on its own instance", truncate(name, 80))
+	}
+	return target{remote: h}, nil
+}
+
+// forward has the instance running t.remote carry out req, and answers
+// what it answered. Done, it is logged, and recorded in the log table as
+// "Probe P of H <done>" when done is not empty (a read is not).
+func (s *server) forward(r *http.Request, t target, req sdk.ControlRequest, done string) (any, error) {
+	h := t.remote
+	req.Host, req.HostUUID, req.Source = h.Name, h.UUID, h.Source
+	req.By = by(r)
+	ctx, cancel := context.WithTimeout(r.Context(), remoteControlTimeout)
+	defer cancel()
+	out, err := s.remote.Control(ctx, req)
+	if err != nil {
+		return nil, remoteError(h.Name, err)
+	}
+	if !json.Valid(out) {
+		return nil, errorf(http.StatusBadGateway, "remote host %q: its instance answered something that is not JSON", truncate(h.Name, 80))
+	}
+	if done != "" {
+		s.log.Info("remote probe control", "action", req.Action.String(), "host", h.Name, "probe", req.Probe, "reason", req.Reason,
+			"for", req.For, "until", req.Until, "by", req.By, "remote", r.RemoteAddr)
+		s.record(r, h.Name, req.Probe, "Probe "+req.Probe+" of "+h.Name+" "+done)
+	}
+	return json.RawMessage(out), nil
+}
+
+// remoteError is the answer to a forwarded action that failed: the
+// remote's refusal with its sentence, 504 when the time ran out, 502 when
+// it could not be reached.
+func remoteError(host string, err error) error {
+	var ce *sdk.ControlError
+	switch {
+	case errors.As(err, &ce):
+		return errorf(sdk.ControlStatus(ce.Code), "remote host %q: %s", truncate(host, 80), ce.Message)
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Status: http.StatusGatewayTimeout, Err: err,
+			Message: fmt.Sprintf("remote host %q did not answer within %v", truncate(host, 80), remoteControlTimeout)}
+	}
+	return &Error{Status: http.StatusBadGateway, Err: err,
+		Message: fmt.Sprintf("remote host %q could not be reached through its transport", truncate(host, 80))}
+}
+
+// forwardedBy is who a forwarded request is logged as: who asked on the
+// master, through the credentials the master sent.
+func forwardedBy(r *http.Request) string {
+	fwd := strings.Map(func(c rune) rune {
+		if unicode.IsControl(c) {
+			return -1
+		}
+		return c
+	}, r.Header.Get(ForwardedHeader))
+	return truncate(fwd, 120) + " through " + author(r)
+}
+
+// by is who a request is logged as.
+func by(r *http.Request) string {
+	if r.Header.Get(ForwardedHeader) != "" {
+		return forwardedBy(r)
+	}
+	return author(r)
 }
 
 // getSchedule answers GET /api/hosts/:host/schedule: every local probe's
 // interval, next and last run, and whether it is disabled (by itself, or
 // by whom, why and until when).
 func (s *server) getSchedule(r *http.Request) (any, error) {
-	pc, err := s.localControl(r)
+	t, err := s.controlTarget(r)
 	if err != nil {
 		return nil, err
 	}
+	if t.remote != nil {
+		return s.forward(r, t, sdk.ControlRequest{Action: sdk.ControlSchedule}, "")
+	}
+	pc := t.local
 	out := scheduleList{Probes: []scheduled{}}
 	for _, p := range pc.Probes() {
 		out.Probes = append(out.Probes, scheduled{Name: p.Name, Interval: p.Interval.Seconds(), Next: p.Next, LastRun: p.LastRun,
@@ -86,15 +191,18 @@ func controlError(err error, name string) error {
 // now; its result comes like any other (GET …/probes/:probe, the
 // websocket).
 func (s *server) postRun(r *http.Request) (any, error) {
-	pc, err := s.localControl(r)
+	t, err := s.controlTarget(r)
 	if err != nil {
 		return nil, err
 	}
 	name := r.PathValue("probe")
-	if err := pc.RunNow(r.Context(), name); err != nil {
+	if t.remote != nil {
+		return s.forward(r, t, sdk.ControlRequest{Probe: name, Action: sdk.ControlRun}, "run on request")
+	}
+	if err := t.local.RunNow(r.Context(), name); err != nil {
 		return nil, controlError(err, name)
 	}
-	s.log.Info("probe run on request", "probe", name, "by", author(r), "remote", r.RemoteAddr)
+	s.log.Info("probe run on request", "probe", name, "by", by(r), "remote", r.RemoteAddr)
 	s.record(r, "", name, "Probe "+name+" run on request")
 	return map[string]string{"running": name}, nil
 }
@@ -107,7 +215,7 @@ const maxHold = 366 * 24 * time.Hour
 // reason, required; for, a duration such as 1h or 2d, or until, an RFC 3339
 // time; neither: until enabled). It survives a restart.
 func (s *server) postDisable(r *http.Request) (any, error) {
-	pc, err := s.localControl(r)
+	t, err := s.controlTarget(r)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +223,8 @@ func (s *server) postDisable(r *http.Request) (any, error) {
 		return nil, errorf(http.StatusBadRequest, "cannot read the form: %v", err)
 	}
 	now := s.state.Now()
-	h := probe.Hold{Probe: r.PathValue("probe"), Reason: r.Form.Get("reason"), By: author(r), Since: now}
+	h := probe.Hold{Probe: r.PathValue("probe"), Reason: r.Form.Get("reason"), By: by(r), Since: now}
+	var lasting time.Duration
 	if h.Reason == "" || !utf8.ValidString(h.Reason) || len(h.Reason) > maxAckComment {
 		return nil, errorf(http.StatusBadRequest, "reason: say why, in at most %d bytes of text", maxAckComment)
 	}
@@ -127,7 +236,7 @@ func (s *server) postDisable(r *http.Request) (any, error) {
 		if err != nil || d < time.Minute || d > maxHold {
 			return nil, errorf(http.StatusBadRequest, "for=%q: want a duration from 1m to a year, such as 30m, 2h or 7d", truncate(f, 20))
 		}
-		h.Until = now.Add(d)
+		h.Until, lasting = now.Add(d), d
 	case u != "":
 		t, err := time.Parse(time.RFC3339, u)
 		if err != nil || !t.After(now) || t.Sub(now) > maxHold {
@@ -135,7 +244,15 @@ func (s *server) postDisable(r *http.Request) (any, error) {
 		}
 		h.Until = t
 	}
-	if err := pc.Disable(h); err != nil {
+	if t.remote != nil {
+		// The remote's own clock counts a duration: it is sent as one.
+		req := sdk.ControlRequest{Probe: h.Probe, Action: sdk.ControlDisable, Reason: h.Reason, For: lasting}
+		if lasting == 0 {
+			req.Until = h.Until
+		}
+		return s.forward(r, t, req, "disabled "+holdEnd(lasting, req.Until)+": "+h.Reason)
+	}
+	if err := t.local.Disable(h); err != nil {
 		return nil, controlError(err, h.Probe)
 	}
 	// The hold is stored; what the probe last showed is too, once this
@@ -144,30 +261,40 @@ func (s *server) postDisable(r *http.Request) (any, error) {
 		return nil, err
 	}
 	s.log.Info("probe disabled", "probe", h.Probe, "reason", h.Reason, "until", h.Until, "by", h.By, "remote", r.RemoteAddr)
-	until := "until enabled"
-	if !h.Until.IsZero() {
-		until = "until " + h.Until.UTC().Format(time.RFC3339)
-	}
-	s.record(r, "", h.Probe, "Probe "+h.Probe+" disabled "+until+": "+h.Reason)
+	s.record(r, "", h.Probe, "Probe "+h.Probe+" disabled "+holdEnd(0, h.Until)+": "+h.Reason)
 	return h, nil
+}
+
+// holdEnd says how long a disabling lasts, for the log.
+func holdEnd(lasting time.Duration, until time.Time) string {
+	switch {
+	case lasting > 0:
+		return "for " + lasting.String()
+	case !until.IsZero():
+		return "until " + until.UTC().Format(time.RFC3339)
+	}
+	return "until enabled"
 }
 
 // postEnable answers POST /api/hosts/:host/probes/:probe/enable: the
 // probe is run again at once.
 func (s *server) postEnable(r *http.Request) (any, error) {
-	pc, err := s.localControl(r)
+	t, err := s.controlTarget(r)
 	if err != nil {
 		return nil, err
 	}
 	name := r.PathValue("probe")
-	ok, err := pc.Enable(r.Context(), name, author(r))
+	if t.remote != nil {
+		return s.forward(r, t, sdk.ControlRequest{Probe: name, Action: sdk.ControlEnable}, "enabled")
+	}
+	ok, err := t.local.Enable(r.Context(), name, by(r))
 	if err != nil {
 		return nil, controlError(err, name)
 	}
 	if !ok {
 		return nil, errorf(http.StatusConflict, "probe %q is not disabled", truncate(name, 80))
 	}
-	s.log.Info("probe enabled", "probe", name, "by", author(r), "remote", r.RemoteAddr)
+	s.log.Info("probe enabled", "probe", name, "by", by(r), "remote", r.RemoteAddr)
 	s.record(r, "", name, "Probe "+name+" enabled")
 	return map[string]string{"enabled": name}, nil
 }

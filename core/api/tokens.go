@@ -151,5 +151,5 @@ func (s *server) record(r *http.Request, host, probe, what string) {
 	if err != nil {
 		from = r.RemoteAddr
 	}
-	s.state.Record(host, probe, what+" by "+author(r)+" (from "+from+")")
+	s.state.Record(host, probe, what+" by "+by(r)+" (from "+from+")")
 }

@@ -184,6 +184,11 @@ type HTTP struct {
 	AnonymousRole string
 	// TrustedProxy is the trusted_proxy block, nil without one.
 	TrustedProxy *TrustedProxy
+	// RemoteControl is remote_control: probe control forwarded by a master
+	// (run, disable, enable this instance's probes, read their schedule)
+	// is carried out, under the role of the credentials it comes with.
+	// Off by default: refused with 403.
+	RemoteControl bool
 }
 
 // TLS reports whether the server must speak HTTPS.

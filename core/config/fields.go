@@ -73,6 +73,7 @@ var httpFields = []field[HTTP]{
 	stringField("login", func(h *HTTP) *string { return &h.Login }),
 	stringField("password", func(h *HTTP) *string { return &h.Password }),
 	boolField("gzip", func(h *HTTP) *bool { return &h.Gzip }),
+	boolField("remote_control", func(h *HTTP) *bool { return &h.RemoteControl }),
 	namesField("allowed_hosts", func(h *HTTP) *[]string { return &h.AllowedHosts }),
 	namesField("allowed_origins", func(h *HTTP) *[]string { return &h.AllowedOrigins }),
 	{name: "public_url", decode: func(h *HTTP, a *hcl.Attribute, ctx fieldCtx) (bool, hcl.Diagnostics) {

@@ -226,6 +226,10 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 			db.Close()
 			return nil, err
 		}
+	} else {
+		// No listener, but a push master's probe control still goes
+		// through the API's route table.
+		d.newAPI(d.authenticator(log.Named("http")), log.Named("http"))
 	}
 	return d, nil
 }

@@ -39,22 +39,7 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 		return nil, nil, err
 	}
 	authn := d.authenticator(log)
-	apiHandler := api.New(api.Options{
-		Auth:       authn,
-		Tokens:     d.store,
-		Probes:     d.probe,
-		State:      d.state,
-		Authority:  pushAuthority(d.plugins, d.cfg),
-		Decider:    d.decider,
-		EndSilence: d.EndSilence,
-		Flush:      d.store.Flush,
-		Logs:       d.store,
-		History:    d.store,
-		Now:        d.clock.Now,
-		Gzip:       h.Gzip,
-		Logger:     log,
-		Version:    Version,
-	})
+	apiHandler := d.newAPI(authn, log)
 	hub := ws.New(ws.Options{
 		State:          d.state,
 		Acks:           d.decider.Acks,
@@ -95,6 +80,33 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 		}))
 	}
 	return guard.Wrap(authn.Middleware(mux)), hub, nil
+}
+
+// newAPI builds the API handler, and has the transports carry out the
+// probe control they receive (a push client's master asking) through it.
+func (d *Daemon) newAPI(authn *auth.Authenticator, log hclog.Logger) http.Handler {
+	a := api.New(api.Options{
+		Auth:            authn,
+		Tokens:          d.store,
+		Probes:          d.probe,
+		Remote:          newRemoteControl(d.plugins, d.cfg),
+		AcceptForwarded: d.cfg.HTTP.RemoteControl,
+		State:           d.state,
+		Authority:       pushAuthority(d.plugins, d.cfg),
+		Decider:         d.decider,
+		EndSilence:      d.EndSilence,
+		Flush:           d.store.Flush,
+		Logs:            d.store,
+		History:         d.store,
+		Now:             d.clock.Now,
+		Gzip:            d.cfg.HTTP.Gzip,
+		Logger:          log,
+		Version:         Version,
+	})
+	if d.transport != nil {
+		d.transport.SetControl(replayControl(a))
+	}
+	return a
 }
 
 // loginFirst sends a browser that opens the dashboard without credentials

@@ -4,14 +4,10 @@ import (
 	"context"
 	"io"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
-	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/model"
 )
 
@@ -28,14 +24,7 @@ http {
   enabled = false
 }
 `
-	cfg, diags := config.Parse(config.Source{Name: filepath.Join(dir, "wigo.hcl"), Src: []byte(src)})
-	if diags.HasErrors() {
-		t.Fatal(config.FormatDiagnostics(diags))
-	}
-	d, err := New(cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := newDaemon(t, dir, src)
 	t.Cleanup(func() { d.store.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

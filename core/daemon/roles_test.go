@@ -5,16 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/wigo-project/wigo/core/api"
 	"github.com/wigo-project/wigo/core/auth"
-	"github.com/wigo-project/wigo/core/config"
 )
 
 // Every route the daemon serves (the API's table and the daemon's own)
@@ -49,14 +45,7 @@ http {
   }
 }
 `
-	cfg, diags := config.Parse(config.Source{Name: filepath.Join(dir, "wigo.hcl"), Src: []byte(src)})
-	if diags.HasErrors() {
-		t.Fatal(config.FormatDiagnostics(diags))
-	}
-	d, err := New(cfg, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := newDaemon(t, dir, src)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()

@@ -3,14 +3,10 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
-	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/event"
 )
 
@@ -37,14 +33,7 @@ http {
   enabled = false
 }
 `
-	cfg, diags := config.Parse(config.Source{Name: filepath.Join(dir, "wigo.hcl"), Src: []byte(src)})
-	if diags.HasErrors() {
-		t.Fatal(config.FormatDiagnostics(diags))
-	}
-	d, err := New(cfg, hclog.NewNullLogger(), WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := newDaemon(t, dir, src, WithClock(clk))
 	sub := d.bus.Subscribe(event.SubscribeOptions{Buffer: 1000, Kinds: []event.Kind{
 		event.ProbeChanged, event.ProbeAppeared, event.SilenceSet, event.SilenceEnded, event.CurrentState, event.Renotify, event.HostDown, event.HostUp,
 		event.Delayed}})

@@ -465,14 +465,23 @@ func (m *Manager) Write(ctx context.Context, instance string, metrics []sdk.Metr
 
 // call runs f on the running process of the instance, one call at a time.
 func (m *Manager) call(ctx context.Context, kind, label string, f func(context.Context, kindClient) error) error {
+	return m.callOn(ctx, kind, label, true, f)
+}
+
+// callOn is call; with serial false, f runs alongside the instance's other
+// calls (a transport's probe control, which waits for a remote's answer,
+// must not hold up the authority's calls or the control of other hosts).
+func (m *Manager) callOn(ctx context.Context, kind, label string, serial bool, f func(context.Context, kindClient) error) error {
 	m.mu.Lock()
 	in := m.instances[key(kind, label)]
 	m.mu.Unlock()
 	if in == nil {
 		return fmt.Errorf("%s %q: %w", kind, label, ErrUnknownInstance)
 	}
-	in.calls.Lock()
-	defer in.calls.Unlock()
+	if serial {
+		in.calls.Lock()
+		defer in.calls.Unlock()
+	}
 	in.mu.Lock()
 	p, state := in.proc, in.state
 	in.mu.Unlock()

@@ -68,6 +68,10 @@ type Host struct {
 	lastErr map[string]string
 
 	documents, patches, unchanged atomic.Uint64
+
+	// control carries out probe control asked through a transport
+	// (SetControl).
+	control atomic.Pointer[ControlFunc]
 }
 
 // Stats count what the transports handed in since start, by the work it

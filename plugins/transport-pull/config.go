@@ -40,6 +40,8 @@ func schema() sdk.Schema {
 		{Name: "depth", Type: sdk.TypeNumber, Description: "levels of the remote's hierarchy to keep: 0 = all, 1 = the remote only (default: the block's)"},
 		{Name: "check_interval", Type: sdk.TypeNumber, Description: "seconds between polls (default: the block's)"},
 		{Name: "timeout", Type: sdk.TypeNumber, Description: "seconds allowed for one request (default: the block's)"},
+		{Name: "control_token", Type: sdk.TypeString, Description: "an operator's API token of the remote, sent with probe control of its hosts (run, disable, enable); the remote must set http.remote_control = true"},
+		{Name: "control_token_file", Type: sdk.TypePath, Description: "a file holding control_token (read at start), so the token stays out of the configuration"},
 	}
 	return sdk.Schema{
 		Attributes: []sdk.Attribute{
@@ -61,14 +63,16 @@ func schema() sdk.Schema {
 
 // rawRemote is a remote block as decoded; nil means inherit.
 type rawRemote struct {
-	Port          *float64 `json:"port"`
-	TLS           *bool    `json:"tls"`
-	CAFile        *string  `json:"ca_file"`
-	Login         *string  `json:"login"`
-	Password      *string  `json:"password"`
-	Depth         *float64 `json:"depth"`
-	CheckInterval *float64 `json:"check_interval"`
-	Timeout       *float64 `json:"timeout"`
+	Port             *float64 `json:"port"`
+	TLS              *bool    `json:"tls"`
+	CAFile           *string  `json:"ca_file"`
+	Login            *string  `json:"login"`
+	Password         *string  `json:"password"`
+	Depth            *float64 `json:"depth"`
+	CheckInterval    *float64 `json:"check_interval"`
+	Timeout          *float64 `json:"timeout"`
+	ControlToken     *string  `json:"control_token"`
+	ControlTokenFile *string  `json:"control_token_file"`
 }
 
 type rawConfig struct {
@@ -96,6 +100,11 @@ type remote struct {
 	depth    int
 	interval time.Duration
 	timeout  time.Duration
+	// base is the remote's API root ("http://host:port/api").
+	base string
+	// controlToken is sent (Bearer) with probe control of the remote's
+	// hosts; empty: none is forwarded. Never logged.
+	controlToken string
 }
 
 type config struct {
@@ -170,7 +179,11 @@ func parseConfig(c sdk.Config) (*config, error) {
 				rm.tls.RootCAs = pool
 			}
 		}
-		rm.url = scheme + "://" + rm.addr + "/api"
+		rm.base = scheme + "://" + rm.addr + "/api"
+		rm.url = rm.base
+		if rm.controlToken, err = controlToken(label, r); err != nil {
+			return err
+		}
 		if other, dup := byAddr[rm.addr]; dup {
 			return fmt.Errorf("remote %q: same address %s as remote %q", label, rm.addr, other)
 		}
@@ -215,6 +228,29 @@ func splitLabel(label string) (string, int, error) {
 		return "", 0, fmt.Errorf("remote %q: bad host:port", label)
 	}
 	return host, port, nil
+}
+
+// controlToken is the remote's control_token, or the content of its
+// control_token_file; the error never quotes the token.
+func controlToken(label string, r rawRemote) (string, error) {
+	tok, file := pick(r.ControlToken, ""), pick(r.ControlTokenFile, "")
+	switch {
+	case tok != "" && file != "":
+		return "", fmt.Errorf("remote %q: give control_token or control_token_file, not both", label)
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("remote %q: control_token_file: %w", label, err)
+		}
+		tok = strings.TrimSpace(string(b))
+		if tok == "" {
+			return "", fmt.Errorf("remote %q: control_token_file %s is empty", label, file)
+		}
+	}
+	if strings.ContainsFunc(tok, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
+		return "", fmt.Errorf("remote %q: the control token holds spaces or control characters", label)
+	}
+	return tok, nil
 }
 
 func pick[T any](v *T, def T) T {

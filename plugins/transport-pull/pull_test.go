@@ -426,6 +426,11 @@ remotes = ["x"]`,
 		"tiny timeout":  `remote "x" { timeout = 0.000001 }`,
 		"wrong type":    `check_interval = "soon"`,
 		"unknown attr":  `remote "x" { hostname = "y" }`,
+		"two tokens": `remote "x" {
+control_token = "a"
+control_token_file = "/etc/hostname" }`,
+		"missing token file": `remote "x" { control_token_file = "/nonexistent/token" }`,
+		"token with a space": `remote "x" { control_token = "a b" }`,
 	} {
 		if err := sdktest.Transport(t, &puller{}).Configure(src); err == nil {
 			t.Errorf("%s: accepted", name)

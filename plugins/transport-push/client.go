@@ -417,7 +417,7 @@ func (c *client) session() (accepted, waiting bool, err error) {
 	defer context.AfterFunc(ctx, func() { _ = stream.Close() })()
 	c.mu.Lock()
 	hello := &pushpb.Hello{ProtocolVersion: protocolVersion, Uuid: c.uuid, Hostname: c.hostname, Signature: c.sig, ClientVersion: version,
-		PublicKey: key.Public().(ed25519.PublicKey)}
+		PublicKey: key.Public().(ed25519.PublicKey), AllowRemoteControl: c.cfg.AllowRemoteControl}
 	c.mu.Unlock()
 	if hello.KeyProof, err = keyProof(conn.(*tls.Conn), key, hello.Uuid); err != nil {
 		return false, false, err
@@ -452,6 +452,11 @@ func (c *client) session() (accepted, waiting bool, err error) {
 		c.storeSignature(w.GetSignature())
 		c.log.Info("accepted by the master", "master", c.addr, "uuid", hello.Uuid)
 	}
+	// results carries the answers to the master's Control messages to the
+	// sending loop, the one writer of the connection; controls bounds the
+	// ones carried out at once.
+	results := make(chan *pushpb.ControlResult, maxClientControls)
+	controls := make(chan struct{}, maxClientControls)
 	go func() {
 		// Every message is acknowledged and a heartbeat goes out at least
 		// every heartbeatEvery: a master silent for three of them is gone
@@ -466,9 +471,29 @@ func (c *client) session() (accepted, waiting bool, err error) {
 			if a := m.GetAck(); a != nil {
 				c.acked(a.GetSeq())
 			}
+			if ctl := m.GetControl(); ctl != nil {
+				select {
+				case controls <- struct{}{}:
+					go func() {
+						defer func() { <-controls }()
+						r := c.apply(ctx, ctl)
+						select {
+						case results <- r:
+						case <-ctx.Done():
+						}
+					}()
+				default:
+					go func() {
+						select {
+						case results <- &pushpb.ControlResult{Id: ctl.GetId(), Code: uint32(sdk.ControlBusy), Error: "this client carries out other actions of the master's; try again shortly"}:
+						case <-ctx.Done():
+						}
+					}()
+				}
+			}
 		}
 	}()
-	return true, false, c.send(ctx, stream)
+	return true, false, c.send(ctx, stream, results)
 }
 
 // clientKey returns the client's key, reading (or creating) it the first
@@ -511,8 +536,9 @@ func sendError(ctx context.Context, err error) error {
 }
 
 // send pushes the snapshot then every pending delta as it comes, with a
-// heartbeat after push_interval of silence.
-func (c *client) send(ctx context.Context, stream *pushpb.ClientConn) error {
+// heartbeat after push_interval of silence, and the answers to the
+// master's Control messages.
+func (c *client) send(ctx context.Context, stream *pushpb.ClientConn, results <-chan *pushpb.ControlResult) error {
 	c.mu.Lock()
 	snap, err := c.base.encode()
 	sent := c.baseID
@@ -565,6 +591,10 @@ func (c *client) send(ctx context.Context, stream *pushpb.ClientConn) error {
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		case <-c.changed:
+		case r := <-results:
+			if err := stream.Send(&pushpb.ClientMessage{Seq: sent, Body: &pushpb.ClientMessage_ControlResult{ControlResult: r}}); err != nil {
+				return sendError(ctx, err)
+			}
 		case <-heartbeat.C:
 			if err := stream.Send(&pushpb.ClientMessage{Seq: sent, Body: &pushpb.ClientMessage_Heartbeat{Heartbeat: &pushpb.Heartbeat{}}}); err != nil {
 				return sendError(ctx, err)

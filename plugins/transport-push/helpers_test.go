@@ -204,7 +204,8 @@ func newLogger(t testing.TB, name string) (hclog.Logger, *logBuf) {
 }
 
 func fastTuning() tuning {
-	return tuning{minBackoff: 20 * time.Millisecond, maxBackoff: 200 * time.Millisecond, coalesce: 10 * time.Millisecond, helloTimeout: 2 * time.Second}
+	return tuning{minBackoff: 20 * time.Millisecond, maxBackoff: 200 * time.Millisecond, coalesce: 10 * time.Millisecond, helloTimeout: 2 * time.Second,
+		controlTimeout: 2 * time.Second}
 }
 
 // freePort returns a port free at the time of the call.

@@ -49,6 +49,17 @@ type server struct {
 // session is one accepted client connection.
 type session struct {
 	cancel context.CancelCauseFunc
+	// stream sends the master's Control messages; allowControl is what
+	// the client's hello said of them.
+	stream       *serverConn
+	hostname     string
+	allowControl bool
+
+	mu sync.Mutex
+	// pending are the Control actions waiting for the client's answer,
+	// by id (control.go).
+	pending map[uint64]chan *pushpb.ControlResult
+	nextID  uint64
 }
 
 var (
@@ -348,7 +359,7 @@ func (s *server) Session(stream *serverConn, remote string) error {
 		stream.authenticated()
 	}
 	ctx := stream.ctx
-	me := &session{cancel: stream.cancel}
+	me := &session{cancel: stream.cancel, stream: stream, hostname: hostname, allowControl: hello.GetAllowRemoteControl()}
 	s.mu.Lock()
 	if old := s.sessions[uuid]; old != nil {
 		old.cancel(errReplaced)
@@ -366,7 +377,7 @@ func (s *server) Session(stream *serverConn, remote string) error {
 		return err
 	}
 	s.log.Debug("push session open", "uuid", uuid, "hostname", hostname, "remote", remote)
-	return s.serve(ctx, stream, remote, uuid, hostname)
+	return s.serve(ctx, stream, me, remote, uuid, hostname)
 }
 
 // relayRule keeps a session that is not a relay to its own host: what the
@@ -442,7 +453,7 @@ func (r *relayRule) ops(ops []op, doc tree) []op {
 // The connection's one goroutine reads, ingests and acknowledges; a
 // revoked, replaced or stopped session is cut at once (its read is
 // interrupted) and told why.
-func (s *server) serve(ctx context.Context, stream *serverConn, remote, uuid, hostname string) error {
+func (s *server) serve(ctx context.Context, stream *serverConn, se *session, remote, uuid, hostname string) error {
 	rule := &relayRule{log: s.log, auth: s.auth, uuid: uuid, hostname: hostname, remote: remote, relay: s.auth.relays(uuid)}
 	var doc tree
 	var lastSeq uint64
@@ -513,6 +524,10 @@ func (s *server) serve(ctx context.Context, stream *serverConn, remote, uuid, ho
 				continue
 			}
 			upd = sdk.Update{Source: uuid, HostUUID: uuid}
+		case *pushpb.ClientMessage_ControlResult:
+			// The answer to a Control: nothing for the core, no ack.
+			se.answered(body.ControlResult)
+			continue
 		default:
 			return s.refuse(remote, uuid, codes.InvalidArgument, "unexpected message", nil)
 		}
@@ -583,6 +598,9 @@ type serverConn struct {
 	authenticated func()
 	// source is the peer's sourceKey.
 	source string
+	// wmu orders the writes of the session's goroutine (acks) and of the
+	// Control calls.
+	wmu sync.Mutex
 }
 
 func newServerConn(conn *tls.Conn, maxRecv int) *serverConn {
@@ -609,6 +627,8 @@ func (c *serverConn) Recv() (*pushpb.ClientMessage, error) {
 
 // Send writes m; a client that stops reading is dropped after writeTimeout.
 func (c *serverConn) Send(m *pushpb.ServerMessage) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	_ = c.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	return pushpb.WriteFrame(c.conn, m)
 }

@@ -42,6 +42,9 @@ type clientConfig struct {
 	ClientKey    string `json:"client_key"`
 	PushInterval int    `json:"push_interval"`
 	BufferSize   int    `json:"buffer_size"`
+	// AllowRemoteControl lets the master run, disable and enable this
+	// instance's probes (and read their schedule) over the connection.
+	AllowRemoteControl bool `json:"allow_remote_control"`
 }
 
 type config struct {
@@ -58,10 +61,13 @@ type tuning struct {
 	helloTimeout time.Duration
 	// clock, when set, replaces the real one for rate limits.
 	clock clock
+	// controlTimeout is how long the master waits for a client's answer
+	// to a Control, and the client gives its core to carry it out.
+	controlTimeout time.Duration
 }
 
 func defaultTuning() tuning {
-	return tuning{minBackoff: time.Second, maxBackoff: time.Minute, coalesce: 200 * time.Millisecond}
+	return tuning{minBackoff: time.Second, maxBackoff: time.Minute, coalesce: 200 * time.Millisecond, controlTimeout: controlAckTimeout}
 }
 
 // transport is the transport-push plugin: a server role (receives pushes,
@@ -113,6 +119,7 @@ func (t *transport) Schema() sdk.Schema {
 			{Name: "client_key", Type: sdk.TypePath, Default: "", Description: "This client's ed25519 key (PEM, 0600), created on first start. Empty: push_client.key next to uuid_sig."},
 			{Name: "push_interval", Type: sdk.TypeNumber, Default: 10, Description: "Seconds between heartbeats and full re-reads of the local state."},
 			{Name: "buffer_size", Type: sdk.TypeNumber, Default: 1000, Description: "Changes kept while the master is away; beyond it the oldest are merged."},
+			{Name: "allow_remote_control", Type: sdk.TypeBool, Default: false, Description: "Let the master run, disable and enable this instance's probes, and read their schedule (its operators, through its API)."},
 		}}},
 	}}
 }

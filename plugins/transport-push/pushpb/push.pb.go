@@ -90,6 +90,7 @@ type ClientMessage struct {
 	//	*ClientMessage_Snapshot
 	//	*ClientMessage_Delta
 	//	*ClientMessage_Heartbeat
+	//	*ClientMessage_ControlResult
 	Body          isClientMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -175,6 +176,15 @@ func (x *ClientMessage) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *ClientMessage) GetControlResult() *ControlResult {
+	if x != nil {
+		if x, ok := x.Body.(*ClientMessage_ControlResult); ok {
+			return x.ControlResult
+		}
+	}
+	return nil
+}
+
 type isClientMessage_Body interface {
 	isClientMessage_Body()
 }
@@ -195,6 +205,10 @@ type ClientMessage_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,5,opt,name=heartbeat,proto3,oneof"`
 }
 
+type ClientMessage_ControlResult struct {
+	ControlResult *ControlResult `protobuf:"bytes,6,opt,name=control_result,json=controlResult,proto3,oneof"`
+}
+
 func (*ClientMessage_Hello) isClientMessage_Body() {}
 
 func (*ClientMessage_Snapshot) isClientMessage_Body() {}
@@ -202,6 +216,8 @@ func (*ClientMessage_Snapshot) isClientMessage_Body() {}
 func (*ClientMessage_Delta) isClientMessage_Body() {}
 
 func (*ClientMessage_Heartbeat) isClientMessage_Body() {}
+
+func (*ClientMessage_ControlResult) isClientMessage_Body() {}
 
 type Hello struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -222,9 +238,13 @@ type Hello struct {
 	// "wigo-push-key-proof-v1\0", the 32-byte TLS exporter value of this
 	// connection (label "EXPORTER-wigo-push-key-proof", no context) and
 	// uuid: the client holds the key, on this very connection.
-	KeyProof      []byte `protobuf:"bytes,7,opt,name=key_proof,json=keyProof,proto3" json:"key_proof,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	KeyProof []byte `protobuf:"bytes,7,opt,name=key_proof,json=keyProof,proto3" json:"key_proof,omitempty"`
+	// allow_remote_control: the client carries out the master's probe
+	// control (Control) on itself (its client block's allow_remote_control);
+	// a master sends Control only to a client that says so.
+	AllowRemoteControl bool `protobuf:"varint,8,opt,name=allow_remote_control,json=allowRemoteControl,proto3" json:"allow_remote_control,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Hello) Reset() {
@@ -304,6 +324,13 @@ func (x *Hello) GetKeyProof() []byte {
 		return x.KeyProof
 	}
 	return nil
+}
+
+func (x *Hello) GetAllowRemoteControl() bool {
+	if x != nil {
+		return x.AllowRemoteControl
+	}
+	return false
 }
 
 // Document carries the client's GET /api document (snapshot) or the
@@ -396,6 +423,7 @@ type ServerMessage struct {
 	//	*ServerMessage_Welcome
 	//	*ServerMessage_Ack
 	//	*ServerMessage_Refusal
+	//	*ServerMessage_Control
 	Body          isServerMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -465,6 +493,15 @@ func (x *ServerMessage) GetRefusal() *Refusal {
 	return nil
 }
 
+func (x *ServerMessage) GetControl() *Control {
+	if x != nil {
+		if x, ok := x.Body.(*ServerMessage_Control); ok {
+			return x.Control
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Body interface {
 	isServerMessage_Body()
 }
@@ -481,11 +518,17 @@ type ServerMessage_Refusal struct {
 	Refusal *Refusal `protobuf:"bytes,3,opt,name=refusal,proto3,oneof"`
 }
 
+type ServerMessage_Control struct {
+	Control *Control `protobuf:"bytes,4,opt,name=control,proto3,oneof"`
+}
+
 func (*ServerMessage_Welcome) isServerMessage_Body() {}
 
 func (*ServerMessage_Ack) isServerMessage_Body() {}
 
 func (*ServerMessage_Refusal) isServerMessage_Body() {}
+
+func (*ServerMessage_Control) isServerMessage_Body() {}
 
 // Refusal is the server's last message when it ends a session: why, with
 // a gRPC status code as the vocabulary (PERMISSION_DENIED = 7: not or no
@@ -659,18 +702,200 @@ func (x *Ack) GetSeq() uint64 {
 	return 0
 }
 
+// Control asks the client to run, disable or enable one of its probes, or
+// to send its probes' schedule, as its own API would; the client answers
+// ControlResult with the same id. Sent only to a client whose Hello set
+// allow_remote_control; the client checks its configuration again.
+type Control struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// action is "run", "disable", "enable" or "schedule".
+	Action string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	// host is the host's name (the client's own, or one it relays).
+	Host  string `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
+	Probe string `protobuf:"bytes,4,opt,name=probe,proto3" json:"probe,omitempty"`
+	// reason, for_ms and until_unix_ms bound a "disable".
+	Reason      string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	ForMs       int64  `protobuf:"varint,6,opt,name=for_ms,json=forMs,proto3" json:"for_ms,omitempty"`
+	UntilUnixMs int64  `protobuf:"varint,7,opt,name=until_unix_ms,json=untilUnixMs,proto3" json:"until_unix_ms,omitempty"`
+	// by is who asked on the master, for the client's log.
+	By            string `protobuf:"bytes,8,opt,name=by,proto3" json:"by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Control) Reset() {
+	*x = Control{}
+	mi := &file_wigo_push_v1_push_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Control) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Control) ProtoMessage() {}
+
+func (x *Control) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_push_v1_push_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Control.ProtoReflect.Descriptor instead.
+func (*Control) Descriptor() ([]byte, []int) {
+	return file_wigo_push_v1_push_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Control) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Control) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *Control) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *Control) GetProbe() string {
+	if x != nil {
+		return x.Probe
+	}
+	return ""
+}
+
+func (x *Control) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Control) GetForMs() int64 {
+	if x != nil {
+		return x.ForMs
+	}
+	return 0
+}
+
+func (x *Control) GetUntilUnixMs() int64 {
+	if x != nil {
+		return x.UntilUnixMs
+	}
+	return 0
+}
+
+func (x *Control) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+// ControlResult answers the Control of the same id.
+type ControlResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// code is 0 when done, else the refusal (the plugin SDK's ControlCode:
+	// 2 refused, 3 not found, 4 conflict, 5 invalid, ...).
+	Code uint32 `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
+	// error is one sentence saying why, when code is not 0.
+	Error string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// result_json is the client API's answer to the same action.
+	ResultJson    []byte `protobuf:"bytes,4,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControlResult) Reset() {
+	*x = ControlResult{}
+	mi := &file_wigo_push_v1_push_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControlResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControlResult) ProtoMessage() {}
+
+func (x *ControlResult) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_push_v1_push_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControlResult.ProtoReflect.Descriptor instead.
+func (*ControlResult) Descriptor() ([]byte, []int) {
+	return file_wigo_push_v1_push_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ControlResult) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ControlResult) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *ControlResult) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ControlResult) GetResultJson() []byte {
+	if x != nil {
+		return x.ResultJson
+	}
+	return nil
+}
+
 var File_wigo_push_v1_push_proto protoreflect.FileDescriptor
 
 const file_wigo_push_v1_push_proto_rawDesc = "" +
 	"\n" +
-	"\x17wigo/push/v1/push.proto\x12\fwigo.push.v1\"\xf5\x01\n" +
+	"\x17wigo/push/v1/push.proto\x12\fwigo.push.v1\"\xbb\x02\n" +
 	"\rClientMessage\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12+\n" +
 	"\x05hello\x18\x02 \x01(\v2\x13.wigo.push.v1.HelloH\x00R\x05hello\x124\n" +
 	"\bsnapshot\x18\x03 \x01(\v2\x16.wigo.push.v1.DocumentH\x00R\bsnapshot\x12.\n" +
 	"\x05delta\x18\x04 \x01(\v2\x16.wigo.push.v1.DocumentH\x00R\x05delta\x127\n" +
-	"\theartbeat\x18\x05 \x01(\v2\x17.wigo.push.v1.HeartbeatH\x00R\theartbeatB\x06\n" +
-	"\x04body\"\xe3\x01\n" +
+	"\theartbeat\x18\x05 \x01(\v2\x17.wigo.push.v1.HeartbeatH\x00R\theartbeat\x12D\n" +
+	"\x0econtrol_result\x18\x06 \x01(\v2\x1b.wigo.push.v1.ControlResultH\x00R\rcontrolResultB\x06\n" +
+	"\x04body\"\x95\x02\n" +
 	"\x05Hello\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x12\n" +
 	"\x04uuid\x18\x02 \x01(\tR\x04uuid\x12\x1a\n" +
@@ -679,14 +904,16 @@ const file_wigo_push_v1_push_proto_rawDesc = "" +
 	"\x0eclient_version\x18\x05 \x01(\tR\rclientVersion\x12\x1d\n" +
 	"\n" +
 	"public_key\x18\x06 \x01(\fR\tpublicKey\x12\x1b\n" +
-	"\tkey_proof\x18\a \x01(\fR\bkeyProof\"\x1e\n" +
+	"\tkey_proof\x18\a \x01(\fR\bkeyProof\x120\n" +
+	"\x14allow_remote_control\x18\b \x01(\bR\x12allowRemoteControl\"\x1e\n" +
 	"\bDocument\x12\x12\n" +
 	"\x04json\x18\x01 \x01(\fR\x04json\"\v\n" +
-	"\tHeartbeat\"\xa4\x01\n" +
+	"\tHeartbeat\"\xd7\x01\n" +
 	"\rServerMessage\x121\n" +
 	"\awelcome\x18\x01 \x01(\v2\x15.wigo.push.v1.WelcomeH\x00R\awelcome\x12%\n" +
 	"\x03ack\x18\x02 \x01(\v2\x11.wigo.push.v1.AckH\x00R\x03ack\x121\n" +
-	"\arefusal\x18\x03 \x01(\v2\x15.wigo.push.v1.RefusalH\x00R\arefusalB\x06\n" +
+	"\arefusal\x18\x03 \x01(\v2\x15.wigo.push.v1.RefusalH\x00R\arefusal\x121\n" +
+	"\acontrol\x18\x04 \x01(\v2\x15.wigo.push.v1.ControlH\x00R\acontrolB\x06\n" +
 	"\x04body\"7\n" +
 	"\aRefusal\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
@@ -701,7 +928,22 @@ const file_wigo_push_v1_push_proto_rawDesc = "" +
 	"\x0eSTATE_ACCEPTED\x10\x01\x12\x11\n" +
 	"\rSTATE_WAITING\x10\x02\"\x17\n" +
 	"\x03Ack\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seqBCZAgithub.com/wigo-project/wigo/plugins/transport-push/pushpb;pushpbb\x06proto3"
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xbe\x01\n" +
+	"\aControl\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\x12\x12\n" +
+	"\x04host\x18\x03 \x01(\tR\x04host\x12\x14\n" +
+	"\x05probe\x18\x04 \x01(\tR\x05probe\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x15\n" +
+	"\x06for_ms\x18\x06 \x01(\x03R\x05forMs\x12\"\n" +
+	"\runtil_unix_ms\x18\a \x01(\x03R\vuntilUnixMs\x12\x0e\n" +
+	"\x02by\x18\b \x01(\tR\x02by\"j\n" +
+	"\rControlResult\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\rR\x04code\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12\x1f\n" +
+	"\vresult_json\x18\x04 \x01(\fR\n" +
+	"resultJsonBCZAgithub.com/wigo-project/wigo/plugins/transport-push/pushpb;pushpbb\x06proto3"
 
 var (
 	file_wigo_push_v1_push_proto_rawDescOnce sync.Once
@@ -716,7 +958,7 @@ func file_wigo_push_v1_push_proto_rawDescGZIP() []byte {
 }
 
 var file_wigo_push_v1_push_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_wigo_push_v1_push_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_wigo_push_v1_push_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_wigo_push_v1_push_proto_goTypes = []any{
 	(Welcome_State)(0),    // 0: wigo.push.v1.Welcome.State
 	(*ClientMessage)(nil), // 1: wigo.push.v1.ClientMessage
@@ -727,21 +969,25 @@ var file_wigo_push_v1_push_proto_goTypes = []any{
 	(*Refusal)(nil),       // 6: wigo.push.v1.Refusal
 	(*Welcome)(nil),       // 7: wigo.push.v1.Welcome
 	(*Ack)(nil),           // 8: wigo.push.v1.Ack
+	(*Control)(nil),       // 9: wigo.push.v1.Control
+	(*ControlResult)(nil), // 10: wigo.push.v1.ControlResult
 }
 var file_wigo_push_v1_push_proto_depIdxs = []int32{
-	2, // 0: wigo.push.v1.ClientMessage.hello:type_name -> wigo.push.v1.Hello
-	3, // 1: wigo.push.v1.ClientMessage.snapshot:type_name -> wigo.push.v1.Document
-	3, // 2: wigo.push.v1.ClientMessage.delta:type_name -> wigo.push.v1.Document
-	4, // 3: wigo.push.v1.ClientMessage.heartbeat:type_name -> wigo.push.v1.Heartbeat
-	7, // 4: wigo.push.v1.ServerMessage.welcome:type_name -> wigo.push.v1.Welcome
-	8, // 5: wigo.push.v1.ServerMessage.ack:type_name -> wigo.push.v1.Ack
-	6, // 6: wigo.push.v1.ServerMessage.refusal:type_name -> wigo.push.v1.Refusal
-	0, // 7: wigo.push.v1.Welcome.state:type_name -> wigo.push.v1.Welcome.State
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	2,  // 0: wigo.push.v1.ClientMessage.hello:type_name -> wigo.push.v1.Hello
+	3,  // 1: wigo.push.v1.ClientMessage.snapshot:type_name -> wigo.push.v1.Document
+	3,  // 2: wigo.push.v1.ClientMessage.delta:type_name -> wigo.push.v1.Document
+	4,  // 3: wigo.push.v1.ClientMessage.heartbeat:type_name -> wigo.push.v1.Heartbeat
+	10, // 4: wigo.push.v1.ClientMessage.control_result:type_name -> wigo.push.v1.ControlResult
+	7,  // 5: wigo.push.v1.ServerMessage.welcome:type_name -> wigo.push.v1.Welcome
+	8,  // 6: wigo.push.v1.ServerMessage.ack:type_name -> wigo.push.v1.Ack
+	6,  // 7: wigo.push.v1.ServerMessage.refusal:type_name -> wigo.push.v1.Refusal
+	9,  // 8: wigo.push.v1.ServerMessage.control:type_name -> wigo.push.v1.Control
+	0,  // 9: wigo.push.v1.Welcome.state:type_name -> wigo.push.v1.Welcome.State
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_wigo_push_v1_push_proto_init() }
@@ -754,11 +1000,13 @@ func file_wigo_push_v1_push_proto_init() {
 		(*ClientMessage_Snapshot)(nil),
 		(*ClientMessage_Delta)(nil),
 		(*ClientMessage_Heartbeat)(nil),
+		(*ClientMessage_ControlResult)(nil),
 	}
 	file_wigo_push_v1_push_proto_msgTypes[4].OneofWrappers = []any{
 		(*ServerMessage_Welcome)(nil),
 		(*ServerMessage_Ack)(nil),
 		(*ServerMessage_Refusal)(nil),
+		(*ServerMessage_Control)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -766,7 +1014,7 @@ func file_wigo_push_v1_push_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wigo_push_v1_push_proto_rawDesc), len(file_wigo_push_v1_push_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

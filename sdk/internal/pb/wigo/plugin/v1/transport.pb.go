@@ -144,6 +144,150 @@ func (AuthorityResponse_Code) EnumDescriptor() ([]byte, []int) {
 	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{2, 0}
 }
 
+type ControlRequest_Action int32
+
+const (
+	ControlRequest_ACTION_UNSPECIFIED ControlRequest_Action = 0
+	// RUN runs the probe now.
+	ControlRequest_ACTION_RUN ControlRequest_Action = 1
+	// DISABLE stops running it until until_unix_ms, for for_ms, or (both
+	// zero) until it is enabled.
+	ControlRequest_ACTION_DISABLE ControlRequest_Action = 2
+	// ENABLE ends a disabling and runs it at once.
+	ControlRequest_ACTION_ENABLE ControlRequest_Action = 3
+	// SCHEDULE reads the host's probes' schedule (probe is empty).
+	ControlRequest_ACTION_SCHEDULE ControlRequest_Action = 4
+)
+
+// Enum value maps for ControlRequest_Action.
+var (
+	ControlRequest_Action_name = map[int32]string{
+		0: "ACTION_UNSPECIFIED",
+		1: "ACTION_RUN",
+		2: "ACTION_DISABLE",
+		3: "ACTION_ENABLE",
+		4: "ACTION_SCHEDULE",
+	}
+	ControlRequest_Action_value = map[string]int32{
+		"ACTION_UNSPECIFIED": 0,
+		"ACTION_RUN":         1,
+		"ACTION_DISABLE":     2,
+		"ACTION_ENABLE":      3,
+		"ACTION_SCHEDULE":    4,
+	}
+)
+
+func (x ControlRequest_Action) Enum() *ControlRequest_Action {
+	p := new(ControlRequest_Action)
+	*p = x
+	return p
+}
+
+func (x ControlRequest_Action) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ControlRequest_Action) Descriptor() protoreflect.EnumDescriptor {
+	return file_wigo_plugin_v1_transport_proto_enumTypes[2].Descriptor()
+}
+
+func (ControlRequest_Action) Type() protoreflect.EnumType {
+	return &file_wigo_plugin_v1_transport_proto_enumTypes[2]
+}
+
+func (x ControlRequest_Action) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ControlRequest_Action.Descriptor instead.
+func (ControlRequest_Action) EnumDescriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{20, 0}
+}
+
+type ControlResponse_Code int32
+
+const (
+	ControlResponse_CODE_OK ControlResponse_Code = 0
+	// CODE_NOT_MINE: this transport did not learn the source.
+	ControlResponse_CODE_NOT_MINE ControlResponse_Code = 1
+	// CODE_REFUSED: the remote does not allow it (its configuration, or
+	// the credentials it was sent).
+	ControlResponse_CODE_REFUSED ControlResponse_Code = 2
+	// CODE_NOT_FOUND: no such host or probe there.
+	ControlResponse_CODE_NOT_FOUND ControlResponse_Code = 3
+	// CODE_CONFLICT: not in a state to do it (running, not disabled).
+	ControlResponse_CODE_CONFLICT ControlResponse_Code = 4
+	// CODE_INVALID: a bad parameter (reason, duration).
+	ControlResponse_CODE_INVALID ControlResponse_Code = 5
+	// CODE_UNREACHABLE: the remote could not be reached.
+	ControlResponse_CODE_UNREACHABLE ControlResponse_Code = 6
+	// CODE_TIMEOUT: the remote did not answer in time.
+	ControlResponse_CODE_TIMEOUT ControlResponse_Code = 7
+	// CODE_BUSY: too many actions wait for the remote already.
+	ControlResponse_CODE_BUSY ControlResponse_Code = 8
+	// CODE_UNSUPPORTED: the remote cannot do it (an original Wigo).
+	ControlResponse_CODE_UNSUPPORTED ControlResponse_Code = 9
+	// CODE_ERROR: anything else; see error.
+	ControlResponse_CODE_ERROR ControlResponse_Code = 10
+)
+
+// Enum value maps for ControlResponse_Code.
+var (
+	ControlResponse_Code_name = map[int32]string{
+		0:  "CODE_OK",
+		1:  "CODE_NOT_MINE",
+		2:  "CODE_REFUSED",
+		3:  "CODE_NOT_FOUND",
+		4:  "CODE_CONFLICT",
+		5:  "CODE_INVALID",
+		6:  "CODE_UNREACHABLE",
+		7:  "CODE_TIMEOUT",
+		8:  "CODE_BUSY",
+		9:  "CODE_UNSUPPORTED",
+		10: "CODE_ERROR",
+	}
+	ControlResponse_Code_value = map[string]int32{
+		"CODE_OK":          0,
+		"CODE_NOT_MINE":    1,
+		"CODE_REFUSED":     2,
+		"CODE_NOT_FOUND":   3,
+		"CODE_CONFLICT":    4,
+		"CODE_INVALID":     5,
+		"CODE_UNREACHABLE": 6,
+		"CODE_TIMEOUT":     7,
+		"CODE_BUSY":        8,
+		"CODE_UNSUPPORTED": 9,
+		"CODE_ERROR":       10,
+	}
+)
+
+func (x ControlResponse_Code) Enum() *ControlResponse_Code {
+	p := new(ControlResponse_Code)
+	*p = x
+	return p
+}
+
+func (x ControlResponse_Code) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ControlResponse_Code) Descriptor() protoreflect.EnumDescriptor {
+	return file_wigo_plugin_v1_transport_proto_enumTypes[3].Descriptor()
+}
+
+func (ControlResponse_Code) Type() protoreflect.EnumType {
+	return &file_wigo_plugin_v1_transport_proto_enumTypes[3]
+}
+
+func (x ControlResponse_Code) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ControlResponse_Code.Descriptor instead.
+func (ControlResponse_Code) EnumDescriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{21, 0}
+}
+
 // AuthorityRequest is one operation on the push clients' authority.
 type AuthorityRequest struct {
 	state  protoimpl.MessageState  `protogen:"open.v1"`
@@ -1227,6 +1371,184 @@ func (x *Change) GetChangeJson() []byte {
 	return nil
 }
 
+// ControlRequest is one probe-control action on a host's probe.
+type ControlRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// host is the host's name as the asking instance knows it.
+	Host string `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
+	// host_uuid is its UUID, source who reported it to this instance (a
+	// pulled remote's address, a push client's UUID: the source the
+	// transport gave Ingest).
+	HostUuid string                `protobuf:"bytes,2,opt,name=host_uuid,json=hostUuid,proto3" json:"host_uuid,omitempty"`
+	Source   string                `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	Probe    string                `protobuf:"bytes,4,opt,name=probe,proto3" json:"probe,omitempty"`
+	Action   ControlRequest_Action `protobuf:"varint,5,opt,name=action,proto3,enum=wigo.plugin.v1.ControlRequest_Action" json:"action,omitempty"`
+	// reason says why (DISABLE).
+	Reason      string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	ForMs       int64  `protobuf:"varint,7,opt,name=for_ms,json=forMs,proto3" json:"for_ms,omitempty"`
+	UntilUnixMs int64  `protobuf:"varint,8,opt,name=until_unix_ms,json=untilUnixMs,proto3" json:"until_unix_ms,omitempty"`
+	// by is who asked, for the log of the instance that carries it out.
+	By            string `protobuf:"bytes,9,opt,name=by,proto3" json:"by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControlRequest) Reset() {
+	*x = ControlRequest{}
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControlRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControlRequest) ProtoMessage() {}
+
+func (x *ControlRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControlRequest.ProtoReflect.Descriptor instead.
+func (*ControlRequest) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ControlRequest) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *ControlRequest) GetHostUuid() string {
+	if x != nil {
+		return x.HostUuid
+	}
+	return ""
+}
+
+func (x *ControlRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *ControlRequest) GetProbe() string {
+	if x != nil {
+		return x.Probe
+	}
+	return ""
+}
+
+func (x *ControlRequest) GetAction() ControlRequest_Action {
+	if x != nil {
+		return x.Action
+	}
+	return ControlRequest_ACTION_UNSPECIFIED
+}
+
+func (x *ControlRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ControlRequest) GetForMs() int64 {
+	if x != nil {
+		return x.ForMs
+	}
+	return 0
+}
+
+func (x *ControlRequest) GetUntilUnixMs() int64 {
+	if x != nil {
+		return x.UntilUnixMs
+	}
+	return 0
+}
+
+func (x *ControlRequest) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+type ControlResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Code  ControlResponse_Code   `protobuf:"varint,1,opt,name=code,proto3,enum=wigo.plugin.v1.ControlResponse_Code" json:"code,omitempty"`
+	// error is one sentence saying why, when code is not CODE_OK.
+	Error string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// result_json is the answer of the instance that carried it out, in the
+	// shape of its HTTP API's answer to the same action.
+	ResultJson    []byte `protobuf:"bytes,3,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControlResponse) Reset() {
+	*x = ControlResponse{}
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControlResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControlResponse) ProtoMessage() {}
+
+func (x *ControlResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_transport_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControlResponse.ProtoReflect.Descriptor instead.
+func (*ControlResponse) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_transport_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ControlResponse) GetCode() ControlResponse_Code {
+	if x != nil {
+		return x.Code
+	}
+	return ControlResponse_CODE_OK
+}
+
+func (x *ControlResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ControlResponse) GetResultJson() []byte {
+	if x != nil {
+		return x.ResultJson
+	}
+	return nil
+}
+
 var File_wigo_plugin_v1_transport_proto protoreflect.FileDescriptor
 
 const file_wigo_plugin_v1_transport_proto_rawDesc = "" +
@@ -1314,20 +1636,58 @@ const file_wigo_plugin_v1_transport_proto_rawDesc = "" +
 	"\x10SubscribeRequest\")\n" +
 	"\x06Change\x12\x1f\n" +
 	"\vchange_json\x18\x01 \x01(\fR\n" +
-	"changeJson2\x81\x03\n" +
+	"changeJson\"\xff\x02\n" +
+	"\x0eControlRequest\x12\x12\n" +
+	"\x04host\x18\x01 \x01(\tR\x04host\x12\x1b\n" +
+	"\thost_uuid\x18\x02 \x01(\tR\bhostUuid\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12\x14\n" +
+	"\x05probe\x18\x04 \x01(\tR\x05probe\x12=\n" +
+	"\x06action\x18\x05 \x01(\x0e2%.wigo.plugin.v1.ControlRequest.ActionR\x06action\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x15\n" +
+	"\x06for_ms\x18\a \x01(\x03R\x05forMs\x12\"\n" +
+	"\runtil_unix_ms\x18\b \x01(\x03R\vuntilUnixMs\x12\x0e\n" +
+	"\x02by\x18\t \x01(\tR\x02by\"l\n" +
+	"\x06Action\x12\x16\n" +
+	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x0e\n" +
+	"\n" +
+	"ACTION_RUN\x10\x01\x12\x12\n" +
+	"\x0eACTION_DISABLE\x10\x02\x12\x11\n" +
+	"\rACTION_ENABLE\x10\x03\x12\x13\n" +
+	"\x0fACTION_SCHEDULE\x10\x04\"\xd3\x02\n" +
+	"\x0fControlResponse\x128\n" +
+	"\x04code\x18\x01 \x01(\x0e2$.wigo.plugin.v1.ControlResponse.CodeR\x04code\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12\x1f\n" +
+	"\vresult_json\x18\x03 \x01(\fR\n" +
+	"resultJson\"\xce\x01\n" +
+	"\x04Code\x12\v\n" +
+	"\aCODE_OK\x10\x00\x12\x11\n" +
+	"\rCODE_NOT_MINE\x10\x01\x12\x10\n" +
+	"\fCODE_REFUSED\x10\x02\x12\x12\n" +
+	"\x0eCODE_NOT_FOUND\x10\x03\x12\x11\n" +
+	"\rCODE_CONFLICT\x10\x04\x12\x10\n" +
+	"\fCODE_INVALID\x10\x05\x12\x14\n" +
+	"\x10CODE_UNREACHABLE\x10\x06\x12\x10\n" +
+	"\fCODE_TIMEOUT\x10\a\x12\r\n" +
+	"\tCODE_BUSY\x10\b\x12\x14\n" +
+	"\x10CODE_UNSUPPORTED\x10\t\x12\x0e\n" +
+	"\n" +
+	"CODE_ERROR\x10\n" +
+	"2\xcd\x03\n" +
 	"\tTransport\x12G\n" +
 	"\x06Schema\x12\x1d.wigo.plugin.v1.SchemaRequest\x1a\x1e.wigo.plugin.v1.SchemaResponse\x12P\n" +
 	"\tConfigure\x12 .wigo.plugin.v1.ConfigureRequest\x1a!.wigo.plugin.v1.ConfigureResponse\x12D\n" +
 	"\x05Start\x12\x1c.wigo.plugin.v1.StartRequest\x1a\x1d.wigo.plugin.v1.StartResponse\x12A\n" +
 	"\x04Stop\x12\x1b.wigo.plugin.v1.StopRequest\x1a\x1c.wigo.plugin.v1.StopResponse\x12P\n" +
-	"\tAuthority\x12 .wigo.plugin.v1.AuthorityRequest\x1a!.wigo.plugin.v1.AuthorityResponse2\x8b\x03\n" +
+	"\tAuthority\x12 .wigo.plugin.v1.AuthorityRequest\x1a!.wigo.plugin.v1.AuthorityResponse\x12J\n" +
+	"\aControl\x12\x1e.wigo.plugin.v1.ControlRequest\x1a\x1f.wigo.plugin.v1.ControlResponse2\xd7\x03\n" +
 	"\x04Host\x12G\n" +
 	"\x06Ingest\x12\x1d.wigo.plugin.v1.IngestRequest\x1a\x1e.wigo.plugin.v1.IngestResponse\x12S\n" +
 	"\n" +
 	"LocalState\x12!.wigo.plugin.v1.LocalStateRequest\x1a\".wigo.plugin.v1.LocalStateResponse\x12G\n" +
 	"\tSubscribe\x12 .wigo.plugin.v1.SubscribeRequest\x1a\x16.wigo.plugin.v1.Change0\x01\x12D\n" +
 	"\x05Event\x12\x1c.wigo.plugin.v1.EventRequest\x1a\x1d.wigo.plugin.v1.EventResponse\x12V\n" +
-	"\vIngestBatch\x12\".wigo.plugin.v1.IngestBatchRequest\x1a#.wigo.plugin.v1.IngestBatchResponseBFZDgithub.com/wigo-project/wigo/sdk/internal/pb/wigo/plugin/v1;pluginv1b\x06proto3"
+	"\vIngestBatch\x12\".wigo.plugin.v1.IngestBatchRequest\x1a#.wigo.plugin.v1.IngestBatchResponse\x12J\n" +
+	"\aControl\x12\x1e.wigo.plugin.v1.ControlRequest\x1a\x1f.wigo.plugin.v1.ControlResponseBFZDgithub.com/wigo-project/wigo/sdk/internal/pb/wigo/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_wigo_plugin_v1_transport_proto_rawDescOnce sync.Once
@@ -1341,73 +1701,83 @@ func file_wigo_plugin_v1_transport_proto_rawDescGZIP() []byte {
 	return file_wigo_plugin_v1_transport_proto_rawDescData
 }
 
-var file_wigo_plugin_v1_transport_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_wigo_plugin_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_wigo_plugin_v1_transport_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_wigo_plugin_v1_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_wigo_plugin_v1_transport_proto_goTypes = []any{
 	(AuthorityRequest_Action)(0), // 0: wigo.plugin.v1.AuthorityRequest.Action
 	(AuthorityResponse_Code)(0),  // 1: wigo.plugin.v1.AuthorityResponse.Code
-	(*AuthorityRequest)(nil),     // 2: wigo.plugin.v1.AuthorityRequest
-	(*AuthorityClient)(nil),      // 3: wigo.plugin.v1.AuthorityClient
-	(*AuthorityResponse)(nil),    // 4: wigo.plugin.v1.AuthorityResponse
-	(*StartRequest)(nil),         // 5: wigo.plugin.v1.StartRequest
-	(*StartResponse)(nil),        // 6: wigo.plugin.v1.StartResponse
-	(*StopRequest)(nil),          // 7: wigo.plugin.v1.StopRequest
-	(*StopResponse)(nil),         // 8: wigo.plugin.v1.StopResponse
-	(*HostUpdate)(nil),           // 9: wigo.plugin.v1.HostUpdate
-	(*ProbeJSON)(nil),            // 10: wigo.plugin.v1.ProbeJSON
-	(*IngestBatchRequest)(nil),   // 11: wigo.plugin.v1.IngestBatchRequest
-	(*UpdateResult)(nil),         // 12: wigo.plugin.v1.UpdateResult
-	(*IngestBatchResponse)(nil),  // 13: wigo.plugin.v1.IngestBatchResponse
-	(*EventRequest)(nil),         // 14: wigo.plugin.v1.EventRequest
-	(*EventResponse)(nil),        // 15: wigo.plugin.v1.EventResponse
-	(*IngestRequest)(nil),        // 16: wigo.plugin.v1.IngestRequest
-	(*IngestResponse)(nil),       // 17: wigo.plugin.v1.IngestResponse
-	(*LocalStateRequest)(nil),    // 18: wigo.plugin.v1.LocalStateRequest
-	(*LocalStateResponse)(nil),   // 19: wigo.plugin.v1.LocalStateResponse
-	(*SubscribeRequest)(nil),     // 20: wigo.plugin.v1.SubscribeRequest
-	(*Change)(nil),               // 21: wigo.plugin.v1.Change
-	nil,                          // 22: wigo.plugin.v1.AuthorityResponse.WaitingEntry
-	nil,                          // 23: wigo.plugin.v1.AuthorityResponse.AllowedEntry
-	(*SchemaRequest)(nil),        // 24: wigo.plugin.v1.SchemaRequest
-	(*ConfigureRequest)(nil),     // 25: wigo.plugin.v1.ConfigureRequest
-	(*SchemaResponse)(nil),       // 26: wigo.plugin.v1.SchemaResponse
-	(*ConfigureResponse)(nil),    // 27: wigo.plugin.v1.ConfigureResponse
+	(ControlRequest_Action)(0),   // 2: wigo.plugin.v1.ControlRequest.Action
+	(ControlResponse_Code)(0),    // 3: wigo.plugin.v1.ControlResponse.Code
+	(*AuthorityRequest)(nil),     // 4: wigo.plugin.v1.AuthorityRequest
+	(*AuthorityClient)(nil),      // 5: wigo.plugin.v1.AuthorityClient
+	(*AuthorityResponse)(nil),    // 6: wigo.plugin.v1.AuthorityResponse
+	(*StartRequest)(nil),         // 7: wigo.plugin.v1.StartRequest
+	(*StartResponse)(nil),        // 8: wigo.plugin.v1.StartResponse
+	(*StopRequest)(nil),          // 9: wigo.plugin.v1.StopRequest
+	(*StopResponse)(nil),         // 10: wigo.plugin.v1.StopResponse
+	(*HostUpdate)(nil),           // 11: wigo.plugin.v1.HostUpdate
+	(*ProbeJSON)(nil),            // 12: wigo.plugin.v1.ProbeJSON
+	(*IngestBatchRequest)(nil),   // 13: wigo.plugin.v1.IngestBatchRequest
+	(*UpdateResult)(nil),         // 14: wigo.plugin.v1.UpdateResult
+	(*IngestBatchResponse)(nil),  // 15: wigo.plugin.v1.IngestBatchResponse
+	(*EventRequest)(nil),         // 16: wigo.plugin.v1.EventRequest
+	(*EventResponse)(nil),        // 17: wigo.plugin.v1.EventResponse
+	(*IngestRequest)(nil),        // 18: wigo.plugin.v1.IngestRequest
+	(*IngestResponse)(nil),       // 19: wigo.plugin.v1.IngestResponse
+	(*LocalStateRequest)(nil),    // 20: wigo.plugin.v1.LocalStateRequest
+	(*LocalStateResponse)(nil),   // 21: wigo.plugin.v1.LocalStateResponse
+	(*SubscribeRequest)(nil),     // 22: wigo.plugin.v1.SubscribeRequest
+	(*Change)(nil),               // 23: wigo.plugin.v1.Change
+	(*ControlRequest)(nil),       // 24: wigo.plugin.v1.ControlRequest
+	(*ControlResponse)(nil),      // 25: wigo.plugin.v1.ControlResponse
+	nil,                          // 26: wigo.plugin.v1.AuthorityResponse.WaitingEntry
+	nil,                          // 27: wigo.plugin.v1.AuthorityResponse.AllowedEntry
+	(*SchemaRequest)(nil),        // 28: wigo.plugin.v1.SchemaRequest
+	(*ConfigureRequest)(nil),     // 29: wigo.plugin.v1.ConfigureRequest
+	(*SchemaResponse)(nil),       // 30: wigo.plugin.v1.SchemaResponse
+	(*ConfigureResponse)(nil),    // 31: wigo.plugin.v1.ConfigureResponse
 }
 var file_wigo_plugin_v1_transport_proto_depIdxs = []int32{
 	0,  // 0: wigo.plugin.v1.AuthorityRequest.action:type_name -> wigo.plugin.v1.AuthorityRequest.Action
 	1,  // 1: wigo.plugin.v1.AuthorityResponse.code:type_name -> wigo.plugin.v1.AuthorityResponse.Code
-	22, // 2: wigo.plugin.v1.AuthorityResponse.waiting:type_name -> wigo.plugin.v1.AuthorityResponse.WaitingEntry
-	23, // 3: wigo.plugin.v1.AuthorityResponse.allowed:type_name -> wigo.plugin.v1.AuthorityResponse.AllowedEntry
-	3,  // 4: wigo.plugin.v1.AuthorityResponse.waiting_clients:type_name -> wigo.plugin.v1.AuthorityClient
-	3,  // 5: wigo.plugin.v1.AuthorityResponse.allowed_clients:type_name -> wigo.plugin.v1.AuthorityClient
-	10, // 6: wigo.plugin.v1.HostUpdate.probes:type_name -> wigo.plugin.v1.ProbeJSON
-	9,  // 7: wigo.plugin.v1.IngestBatchRequest.updates:type_name -> wigo.plugin.v1.HostUpdate
-	12, // 8: wigo.plugin.v1.IngestBatchResponse.results:type_name -> wigo.plugin.v1.UpdateResult
-	24, // 9: wigo.plugin.v1.Transport.Schema:input_type -> wigo.plugin.v1.SchemaRequest
-	25, // 10: wigo.plugin.v1.Transport.Configure:input_type -> wigo.plugin.v1.ConfigureRequest
-	5,  // 11: wigo.plugin.v1.Transport.Start:input_type -> wigo.plugin.v1.StartRequest
-	7,  // 12: wigo.plugin.v1.Transport.Stop:input_type -> wigo.plugin.v1.StopRequest
-	2,  // 13: wigo.plugin.v1.Transport.Authority:input_type -> wigo.plugin.v1.AuthorityRequest
-	16, // 14: wigo.plugin.v1.Host.Ingest:input_type -> wigo.plugin.v1.IngestRequest
-	18, // 15: wigo.plugin.v1.Host.LocalState:input_type -> wigo.plugin.v1.LocalStateRequest
-	20, // 16: wigo.plugin.v1.Host.Subscribe:input_type -> wigo.plugin.v1.SubscribeRequest
-	14, // 17: wigo.plugin.v1.Host.Event:input_type -> wigo.plugin.v1.EventRequest
-	11, // 18: wigo.plugin.v1.Host.IngestBatch:input_type -> wigo.plugin.v1.IngestBatchRequest
-	26, // 19: wigo.plugin.v1.Transport.Schema:output_type -> wigo.plugin.v1.SchemaResponse
-	27, // 20: wigo.plugin.v1.Transport.Configure:output_type -> wigo.plugin.v1.ConfigureResponse
-	6,  // 21: wigo.plugin.v1.Transport.Start:output_type -> wigo.plugin.v1.StartResponse
-	8,  // 22: wigo.plugin.v1.Transport.Stop:output_type -> wigo.plugin.v1.StopResponse
-	4,  // 23: wigo.plugin.v1.Transport.Authority:output_type -> wigo.plugin.v1.AuthorityResponse
-	17, // 24: wigo.plugin.v1.Host.Ingest:output_type -> wigo.plugin.v1.IngestResponse
-	19, // 25: wigo.plugin.v1.Host.LocalState:output_type -> wigo.plugin.v1.LocalStateResponse
-	21, // 26: wigo.plugin.v1.Host.Subscribe:output_type -> wigo.plugin.v1.Change
-	15, // 27: wigo.plugin.v1.Host.Event:output_type -> wigo.plugin.v1.EventResponse
-	13, // 28: wigo.plugin.v1.Host.IngestBatch:output_type -> wigo.plugin.v1.IngestBatchResponse
-	19, // [19:29] is the sub-list for method output_type
-	9,  // [9:19] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	26, // 2: wigo.plugin.v1.AuthorityResponse.waiting:type_name -> wigo.plugin.v1.AuthorityResponse.WaitingEntry
+	27, // 3: wigo.plugin.v1.AuthorityResponse.allowed:type_name -> wigo.plugin.v1.AuthorityResponse.AllowedEntry
+	5,  // 4: wigo.plugin.v1.AuthorityResponse.waiting_clients:type_name -> wigo.plugin.v1.AuthorityClient
+	5,  // 5: wigo.plugin.v1.AuthorityResponse.allowed_clients:type_name -> wigo.plugin.v1.AuthorityClient
+	12, // 6: wigo.plugin.v1.HostUpdate.probes:type_name -> wigo.plugin.v1.ProbeJSON
+	11, // 7: wigo.plugin.v1.IngestBatchRequest.updates:type_name -> wigo.plugin.v1.HostUpdate
+	14, // 8: wigo.plugin.v1.IngestBatchResponse.results:type_name -> wigo.plugin.v1.UpdateResult
+	2,  // 9: wigo.plugin.v1.ControlRequest.action:type_name -> wigo.plugin.v1.ControlRequest.Action
+	3,  // 10: wigo.plugin.v1.ControlResponse.code:type_name -> wigo.plugin.v1.ControlResponse.Code
+	28, // 11: wigo.plugin.v1.Transport.Schema:input_type -> wigo.plugin.v1.SchemaRequest
+	29, // 12: wigo.plugin.v1.Transport.Configure:input_type -> wigo.plugin.v1.ConfigureRequest
+	7,  // 13: wigo.plugin.v1.Transport.Start:input_type -> wigo.plugin.v1.StartRequest
+	9,  // 14: wigo.plugin.v1.Transport.Stop:input_type -> wigo.plugin.v1.StopRequest
+	4,  // 15: wigo.plugin.v1.Transport.Authority:input_type -> wigo.plugin.v1.AuthorityRequest
+	24, // 16: wigo.plugin.v1.Transport.Control:input_type -> wigo.plugin.v1.ControlRequest
+	18, // 17: wigo.plugin.v1.Host.Ingest:input_type -> wigo.plugin.v1.IngestRequest
+	20, // 18: wigo.plugin.v1.Host.LocalState:input_type -> wigo.plugin.v1.LocalStateRequest
+	22, // 19: wigo.plugin.v1.Host.Subscribe:input_type -> wigo.plugin.v1.SubscribeRequest
+	16, // 20: wigo.plugin.v1.Host.Event:input_type -> wigo.plugin.v1.EventRequest
+	13, // 21: wigo.plugin.v1.Host.IngestBatch:input_type -> wigo.plugin.v1.IngestBatchRequest
+	24, // 22: wigo.plugin.v1.Host.Control:input_type -> wigo.plugin.v1.ControlRequest
+	30, // 23: wigo.plugin.v1.Transport.Schema:output_type -> wigo.plugin.v1.SchemaResponse
+	31, // 24: wigo.plugin.v1.Transport.Configure:output_type -> wigo.plugin.v1.ConfigureResponse
+	8,  // 25: wigo.plugin.v1.Transport.Start:output_type -> wigo.plugin.v1.StartResponse
+	10, // 26: wigo.plugin.v1.Transport.Stop:output_type -> wigo.plugin.v1.StopResponse
+	6,  // 27: wigo.plugin.v1.Transport.Authority:output_type -> wigo.plugin.v1.AuthorityResponse
+	25, // 28: wigo.plugin.v1.Transport.Control:output_type -> wigo.plugin.v1.ControlResponse
+	19, // 29: wigo.plugin.v1.Host.Ingest:output_type -> wigo.plugin.v1.IngestResponse
+	21, // 30: wigo.plugin.v1.Host.LocalState:output_type -> wigo.plugin.v1.LocalStateResponse
+	23, // 31: wigo.plugin.v1.Host.Subscribe:output_type -> wigo.plugin.v1.Change
+	17, // 32: wigo.plugin.v1.Host.Event:output_type -> wigo.plugin.v1.EventResponse
+	15, // 33: wigo.plugin.v1.Host.IngestBatch:output_type -> wigo.plugin.v1.IngestBatchResponse
+	25, // 34: wigo.plugin.v1.Host.Control:output_type -> wigo.plugin.v1.ControlResponse
+	23, // [23:35] is the sub-list for method output_type
+	11, // [11:23] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_wigo_plugin_v1_transport_proto_init() }
@@ -1421,8 +1791,8 @@ func file_wigo_plugin_v1_transport_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wigo_plugin_v1_transport_proto_rawDesc), len(file_wigo_plugin_v1_transport_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   22,
+			NumEnums:      4,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

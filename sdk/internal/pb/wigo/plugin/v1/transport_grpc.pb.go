@@ -28,6 +28,7 @@ const (
 	Transport_Start_FullMethodName     = "/wigo.plugin.v1.Transport/Start"
 	Transport_Stop_FullMethodName      = "/wigo.plugin.v1.Transport/Stop"
 	Transport_Authority_FullMethodName = "/wigo.plugin.v1.Transport/Authority"
+	Transport_Control_FullMethodName   = "/wigo.plugin.v1.Transport/Control"
 )
 
 // TransportClient is the client API for Transport service.
@@ -42,6 +43,11 @@ type TransportClient interface {
 	// (the push server role). A transport without one answers UNIMPLEMENTED,
 	// or AUTHORITY_NONE when it has one only in some configurations.
 	Authority(ctx context.Context, in *AuthorityRequest, opts ...grpc.CallOption) (*AuthorityResponse, error)
+	// Control carries out probe control (run now, disable, enable, read the
+	// schedule) on a host the transport learned, on the instance that runs
+	// it. A transport that did not learn the request's source answers
+	// CODE_NOT_MINE; one built before Control answers UNIMPLEMENTED.
+	Control(ctx context.Context, in *ControlRequest, opts ...grpc.CallOption) (*ControlResponse, error)
 }
 
 type transportClient struct {
@@ -102,6 +108,16 @@ func (c *transportClient) Authority(ctx context.Context, in *AuthorityRequest, o
 	return out, nil
 }
 
+func (c *transportClient) Control(ctx context.Context, in *ControlRequest, opts ...grpc.CallOption) (*ControlResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ControlResponse)
+	err := c.cc.Invoke(ctx, Transport_Control_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TransportServer is the server API for Transport service.
 // All implementations must embed UnimplementedTransportServer
 // for forward compatibility.
@@ -114,6 +130,11 @@ type TransportServer interface {
 	// (the push server role). A transport without one answers UNIMPLEMENTED,
 	// or AUTHORITY_NONE when it has one only in some configurations.
 	Authority(context.Context, *AuthorityRequest) (*AuthorityResponse, error)
+	// Control carries out probe control (run now, disable, enable, read the
+	// schedule) on a host the transport learned, on the instance that runs
+	// it. A transport that did not learn the request's source answers
+	// CODE_NOT_MINE; one built before Control answers UNIMPLEMENTED.
+	Control(context.Context, *ControlRequest) (*ControlResponse, error)
 	mustEmbedUnimplementedTransportServer()
 }
 
@@ -138,6 +159,9 @@ func (UnimplementedTransportServer) Stop(context.Context, *StopRequest) (*StopRe
 }
 func (UnimplementedTransportServer) Authority(context.Context, *AuthorityRequest) (*AuthorityResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Authority not implemented")
+}
+func (UnimplementedTransportServer) Control(context.Context, *ControlRequest) (*ControlResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Control not implemented")
 }
 func (UnimplementedTransportServer) mustEmbedUnimplementedTransportServer() {}
 func (UnimplementedTransportServer) testEmbeddedByValue()                   {}
@@ -250,6 +274,24 @@ func _Transport_Authority_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Transport_Control_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ControlRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TransportServer).Control(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Transport_Control_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TransportServer).Control(ctx, req.(*ControlRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Transport_ServiceDesc is the grpc.ServiceDesc for Transport service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -277,6 +319,10 @@ var Transport_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Authority",
 			Handler:    _Transport_Authority_Handler,
 		},
+		{
+			MethodName: "Control",
+			Handler:    _Transport_Control_Handler,
+		},
 	},
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "wigo/plugin/v1/transport.proto",
@@ -288,6 +334,7 @@ const (
 	Host_Subscribe_FullMethodName   = "/wigo.plugin.v1.Host/Subscribe"
 	Host_Event_FullMethodName       = "/wigo.plugin.v1.Host/Event"
 	Host_IngestBatch_FullMethodName = "/wigo.plugin.v1.Host/IngestBatch"
+	Host_Control_FullMethodName     = "/wigo.plugin.v1.Host/Control"
 )
 
 // HostClient is the client API for Host service.
@@ -310,6 +357,9 @@ type HostClient interface {
 	// thousands of updates a second; one call per update would cost more
 	// than the updates.
 	IngestBatch(ctx context.Context, in *IngestBatchRequest, opts ...grpc.CallOption) (*IngestBatchResponse, error)
+	// Control carries out probe control asked by another instance (a push
+	// master) on this one, exactly as this instance's own API would.
+	Control(ctx context.Context, in *ControlRequest, opts ...grpc.CallOption) (*ControlResponse, error)
 }
 
 type hostClient struct {
@@ -379,6 +429,16 @@ func (c *hostClient) IngestBatch(ctx context.Context, in *IngestBatchRequest, op
 	return out, nil
 }
 
+func (c *hostClient) Control(ctx context.Context, in *ControlRequest, opts ...grpc.CallOption) (*ControlResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ControlResponse)
+	err := c.cc.Invoke(ctx, Host_Control_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -399,6 +459,9 @@ type HostServer interface {
 	// thousands of updates a second; one call per update would cost more
 	// than the updates.
 	IngestBatch(context.Context, *IngestBatchRequest) (*IngestBatchResponse, error)
+	// Control carries out probe control asked by another instance (a push
+	// master) on this one, exactly as this instance's own API would.
+	Control(context.Context, *ControlRequest) (*ControlResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -423,6 +486,9 @@ func (UnimplementedHostServer) Event(context.Context, *EventRequest) (*EventResp
 }
 func (UnimplementedHostServer) IngestBatch(context.Context, *IngestBatchRequest) (*IngestBatchResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method IngestBatch not implemented")
+}
+func (UnimplementedHostServer) Control(context.Context, *ControlRequest) (*ControlResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Control not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -528,6 +594,24 @@ func _Host_IngestBatch_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_Control_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ControlRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).Control(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_Control_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).Control(ctx, req.(*ControlRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -550,6 +634,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "IngestBatch",
 			Handler:    _Host_IngestBatch_Handler,
+		},
+		{
+			MethodName: "Control",
+			Handler:    _Host_Control_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
