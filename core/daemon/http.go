@@ -44,7 +44,7 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 		Tokens:     d.store,
 		Probes:     d.probe,
 		State:      d.state,
-		Authority:  pushAuthority(d.plugins, d.cfg),
+		Authority:  pushAuthority(d.plugins),
 		Decider:    d.decider,
 		EndSilence: d.EndSilence,
 		Flush:      d.store.Flush,
@@ -69,7 +69,7 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 		{"/api/notifications", auth.RoleViewer, auth.RoleOperator, d.notify.Handler()},
 		{"/api/notifications/", auth.RoleViewer, auth.RoleOperator, d.notify.Handler()},
 		{"GET /api/plugins", auth.RoleViewer, auth.RoleViewer, http.HandlerFunc(d.servePlugins)},
-		{"GET /metrics", auth.RoleViewer, auth.RoleViewer, d.metricsHandler(hub, pushAuthority(d.plugins, d.cfg))},
+		{"GET /metrics", auth.RoleViewer, auth.RoleViewer, d.metricsHandler(hub, pushAuthority(d.plugins))},
 		// The login page and the files it and the dashboard load hold no
 		// data: anyone may load them.
 		{"/login", auth.RoleNone, auth.RoleNone, page},

@@ -38,10 +38,13 @@ func NewManager(opts Options) *Manager {
 
 func key(kind, label string) string { return kind + "/" + label }
 
-// kindClient is what the SDK clients of every kind have in common.
+// kindClient is what the SDK clients of every kind have in common: their
+// kind's Schema and Configure, and the Base service's Info and Close.
 type kindClient interface {
 	Schema(ctx context.Context) (sdk.PluginInfo, sdk.Schema, error)
 	Configure(ctx context.Context, instance string, configJSON []byte) error
+	Info(ctx context.Context) (sdk.PluginInfo, error)
+	Close(ctx context.Context) error
 }
 
 // proc is one running plugin process.
@@ -379,6 +382,14 @@ func (m *Manager) configure(ctx context.Context, in *instance, p *proc) (hcl.Dia
 			m.opts.Logger.Warn("plugin accepted its configuration with a warning", "kind", in.block.Kind, "instance", in.block.Label, "warning", line)
 		}
 	}
+	// What it declares as configured; a plugin without the Base service
+	// keeps the Schema's info, without capabilities.
+	switch info, err := p.kc.Info(ctx); {
+	case err == nil:
+		p.info.Capabilities = info.Capabilities
+	case !errors.Is(err, sdk.ErrNoBase):
+		return nil, fmt.Errorf("info of %s %q: %w", in.block.Kind, in.block.Label, err)
+	}
 	if tc, ok := p.kc.(*sdk.TransportClient); ok {
 		if m.opts.Host == nil {
 			return nil, fmt.Errorf("start %s %q: the daemon gave the plugin manager no host service", in.block.Kind, in.block.Label)
@@ -508,6 +519,42 @@ func (m *Manager) call(ctx context.Context, kind, label string, f func(context.C
 	return fmt.Errorf("%s %q: %w: %w: %v", kind, label, ErrUnavailable, ErrBroken, err)
 }
 
+// Capable returns the labels of the running instances of kind (a block
+// kind: notify, output, transport) that declare capability c as
+// configured, sorted. The core finds what a plugin can do this way, never
+// by its name.
+func (m *Manager) Capable(kind, c string) []string {
+	m.mu.Lock()
+	list := make([]*instance, 0, len(m.instances))
+	for _, in := range m.instances {
+		if in.block.Kind == kind {
+			list = append(list, in)
+		}
+	}
+	m.mu.Unlock()
+	var out []string
+	for _, in := range list {
+		in.mu.Lock()
+		if in.proc != nil && in.state == StateRunning && in.proc.info.Has(c) {
+			out = append(out, in.block.Label)
+		}
+		in.mu.Unlock()
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Pending reports whether an instance of kind is starting or restarting:
+// what it will declare is not known yet.
+func (m *Manager) Pending(kind string) bool {
+	for _, h := range m.Health() {
+		if h.Kind == kind && (h.State == StateStarting || h.State == StateRestarting) {
+			return true
+		}
+	}
+	return false
+}
+
 // Health returns the state of every instance, sorted by kind and name.
 func (m *Manager) Health() []InstanceHealth {
 	m.mu.Lock()
@@ -523,6 +570,9 @@ func (m *Manager) Health() []InstanceHealth {
 			Instance: in.block.Label, Plugin: in.block.Plugin, Kind: in.block.Kind, Version: in.version,
 			State: in.state, Restarts: in.restarts, LastError: in.lastError, Since: in.since,
 		})
+		if in.proc != nil {
+			out[len(out)-1].Capabilities = in.proc.info.Capabilities
+		}
 		in.mu.Unlock()
 	}
 	sort.Slice(out, func(i, j int) bool {

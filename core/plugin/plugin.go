@@ -127,6 +127,8 @@ type InstanceHealth struct {
 	Kind string `json:"kind"`
 	// Version is what the plugin reported, once it has started.
 	Version string `json:"version,omitempty"`
+	// Capabilities are what the running plugin declares (sdk.Cap*).
+	Capabilities []string `json:"capabilities,omitempty"`
 	// State is running, restarting or failed.
 	State State `json:"state"`
 	// Restarts counts restart attempts after crashes.
