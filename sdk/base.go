@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -106,6 +107,13 @@ func (s *baseServer) Close(ctx context.Context, _ *pb.CloseRequest) (*pb.CloseRe
 	c, ok := s.impl.(Closer)
 	if !ok {
 		return &pb.CloseResponse{}, nil
+	}
+	// The reply must make it back before the host's deadline: the plugin's
+	// own ends a little earlier.
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-min(time.Until(d)/10, 500*time.Millisecond)))
+		defer cancel()
 	}
 	err := c.Close(ctx)
 	resp := &pb.CloseResponse{Error: errString(err)}

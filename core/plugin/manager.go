@@ -613,16 +613,36 @@ func (m *Manager) Stop() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if tc, ok := p.kc.(*sdk.TransportClient); ok {
-				// A transport gets to say goodbye to its peers first.
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				if err := tc.Stop(ctx); err != nil {
-					m.opts.Logger.Warn("transport did not stop cleanly", "instance", in.block.Label, "error", err)
-				}
-				cancel()
-			}
-			p.kill()
+			m.retire(in.block, p)
 		}()
 	}
 	wg.Wait()
+}
+
+// retire ends p, the process of block b, which no call uses any more: a
+// transport stops its work (and says goodbye to its peers), then the
+// plugin flushes what it holds within CloseTimeout, then the process is
+// killed.
+func (m *Manager) retire(b config.PluginBlock, p *proc) {
+	log := m.opts.Logger.With("kind", b.Kind, "instance", b.Label)
+	if tc, ok := p.kc.(*sdk.TransportClient); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := tc.Stop(ctx); err != nil {
+			log.Warn("transport did not stop cleanly", "error", err)
+		}
+		cancel()
+	}
+	if !p.client.Exited() {
+		ctx, cancel := context.WithTimeout(context.Background(), m.opts.CloseTimeout)
+		err := p.kc.Close(ctx)
+		cancel()
+		var unflushed *sdk.UnflushedError
+		switch {
+		case errors.As(err, &unflushed):
+			log.Warn("plugin stopped with data it could not flush", "unflushed", unflushed.N, "within", m.opts.CloseTimeout, "error", unflushed.Err)
+		case err != nil:
+			log.Warn("plugin did not close cleanly", "error", err)
+		}
+	}
+	p.kill()
 }

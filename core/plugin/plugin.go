@@ -60,6 +60,10 @@ type Options struct {
 	// and follow the local state); required only when transport blocks are
 	// started.
 	Host sdk.Host
+	// CloseTimeout is how long a plugin has to flush what it holds (an
+	// output's buffered points) when it is stopped: at shutdown, or when a
+	// reload removes or changes its block (5 s).
+	CloseTimeout time.Duration
 	// HealthInterval is how often a running plugin is checked for having
 	// exited or stopped answering pings (1 s).
 	HealthInterval time.Duration
@@ -90,6 +94,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = o.MinBackoff
+	}
+	if o.CloseTimeout <= 0 {
+		o.CloseTimeout = 5 * time.Second
 	}
 	if o.HealthInterval <= 0 {
 		o.HealthInterval = time.Second
