@@ -169,10 +169,13 @@ var ErrRunning = errors.New("notification pipeline is already running")
 // Pipeline is the notification pipeline. Its methods are safe for
 // concurrent use.
 type Pipeline struct {
-	opts      Options
-	log       hclog.Logger
-	st        *store.Store
+	opts Options
+	log  hclog.Logger
+	st   *store.Store
+	// instances are the notifiers; prepare reads them under enqMu,
+	// others under instMu, and SetInstances takes both.
 	instances []Instance
+	instMu    sync.Mutex
 
 	running atomic.Bool
 	// wake pokes the dispatcher: new rows, a retried dead letter.
@@ -387,15 +390,7 @@ func (p *Pipeline) Run(ctx context.Context, sub *event.Subscription) error {
 	} else if n > 0 {
 		p.log.Info("notifications left pending by the previous run are due now", "rows", n)
 	}
-	names := make([]string, 0, len(p.instances))
-	for _, in := range p.instances {
-		names = append(names, in.Name)
-	}
-	if n, err := p.st.ReleaseOrphanedOutbox(ctx, time.Now(), names); err != nil {
-		p.log.Warn("cannot release fallbacks of removed notifiers", "error", err)
-	} else if n > 0 {
-		p.log.Info("released fallback notifications whose primary notifier is no longer configured", "rows", n)
-	}
+	p.releaseOrphans(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { p.dispatch(ctx) })
 	wg.Go(func() { p.prune(ctx) })
@@ -403,6 +398,48 @@ func (p *Pipeline) Run(ctx context.Context, sub *event.Subscription) error {
 		p.ingest(ctx, sub)
 	}
 	wg.Wait()
+	return nil
+}
+
+// releaseOrphans releases the held fallbacks of notifiers no longer
+// configured: nothing would ever release them otherwise.
+func (p *Pipeline) releaseOrphans(ctx context.Context) {
+	p.instMu.Lock()
+	names := make([]string, 0, len(p.instances))
+	for _, in := range p.instances {
+		names = append(names, in.Name)
+	}
+	p.instMu.Unlock()
+	if n, err := p.st.ReleaseOrphanedOutbox(ctx, time.Now(), names); err != nil {
+		p.log.Warn("cannot release fallbacks of removed notifiers", "error", err)
+	} else if n > 0 {
+		p.log.Info("released fallback notifications whose primary notifier is no longer configured", "rows", n)
+	}
+}
+
+// SetInstances replaces the notifiers (a reload): events committed from
+// now on are filtered for the new set. Rows already in the outbox keep
+// their instance; those of a removed one are not sent anywhere else.
+func (p *Pipeline) SetInstances(ctx context.Context, instances []Instance) error {
+	if err := CheckInstances(instances); err != nil {
+		return fmt.Errorf("notification pipeline: %w", err)
+	}
+	p.enqMu.Lock()
+	p.instMu.Lock()
+	p.instances = instances
+	p.instMu.Unlock()
+	p.enqMu.Unlock()
+	// A removed notifier's health goes too (Health lists it again while
+	// the outbox still holds rows of it).
+	p.health.mu.Lock()
+	for name := range p.health.by {
+		if !acceptedBy(instances, name) {
+			delete(p.health.by, name)
+		}
+	}
+	p.health.mu.Unlock()
+	p.releaseOrphans(ctx)
+	p.poke()
 	return nil
 }
 

@@ -23,6 +23,9 @@ import (
 type Manager struct {
 	opts Options
 
+	// reload serialises Reload's application with Stop.
+	reload sync.Mutex
+
 	mu        sync.Mutex
 	instances map[string]*instance // by kind + "/" + label
 	stopping  chan struct{}
@@ -54,6 +57,7 @@ type proc struct {
 	kc     kindClient // *sdk.NotifierClient, *sdk.OutputClient or *sdk.TransportClient
 	info   sdk.PluginInfo
 	schema sdk.Schema
+	pid    int
 }
 
 // kill stops the process gracefully (go-plugin asks it to exit, then kills
@@ -96,14 +100,25 @@ type instance struct {
 
 	calls sync.Mutex // one call at a time per plugin, as the SDK promises
 	kick  chan struct{}
+	// quit is closed when a reload removes or replaces the instance: its
+	// supervisor returns; sup waits for that.
+	quit chan struct{}
+	sup  sync.WaitGroup
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// retired: a reload replaced or removed the instance; calls that
+	// reached it look the instance up again.
+	retired   bool
 	proc      *proc
 	state     State
 	restarts  int
 	lastError string
 	since     time.Time
 	version   string
+}
+
+func newInstance(b config.PluginBlock) *instance {
+	return &instance{block: b, kick: make(chan struct{}, 1), quit: make(chan struct{}), state: StateStarting, since: time.Now()}
 }
 
 func (in *instance) setState(s State, err error) {
@@ -176,6 +191,9 @@ func (m *Manager) launch(b config.PluginBlock) (*proc, error) {
 		return nil, fmt.Errorf("plugin %s: unexpected client type %T", path, raw)
 	}
 	p := &proc{client: client, rpc: rpc, kc: kc}
+	if rc := client.ReattachConfig(); rc != nil {
+		p.pid = rc.Pid
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
 	defer cancel()
 	p.info, p.schema, err = kc.Schema(ctx)
@@ -322,7 +340,7 @@ func configureDiags(b config.PluginBlock, s sdk.Schema, err error) hcl.Diagnosti
 // run regardless, so the daemon logs the diagnostics and carries on.
 func (m *Manager) Start(ctx context.Context, blocks []config.PluginBlock) hcl.Diagnostics {
 	return each(blocks, func(b config.PluginBlock) hcl.Diagnostics {
-		in := &instance{block: b, kick: make(chan struct{}, 1), state: StateStarting, since: time.Now()}
+		in := newInstance(b)
 		m.mu.Lock()
 		if m.stopped {
 			m.mu.Unlock()
@@ -371,6 +389,14 @@ func (m *Manager) Start(ctx context.Context, blocks []config.PluginBlock) hcl.Di
 // plugin refused the config, diags say where; warnings it sent about an
 // accepted one are logged.
 func (m *Manager) configure(ctx context.Context, in *instance, p *proc) (hcl.Diagnostics, error) {
+	if diags, err := m.setup(ctx, in, p); err != nil {
+		return diags, err
+	}
+	return nil, m.startTransport(ctx, in, p)
+}
+
+// setup sends p in's config and asks what it declares as configured.
+func (m *Manager) setup(ctx context.Context, in *instance, p *proc) (hcl.Diagnostics, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
 	defer cancel()
 	diags := configureDiags(in.block, p.schema, p.kc.Configure(ctx, in.block.Label, in.config))
@@ -390,15 +416,25 @@ func (m *Manager) configure(ctx context.Context, in *instance, p *proc) (hcl.Dia
 	case !errors.Is(err, sdk.ErrNoBase):
 		return nil, fmt.Errorf("info of %s %q: %w", in.block.Kind, in.block.Label, err)
 	}
-	if tc, ok := p.kc.(*sdk.TransportClient); ok {
-		if m.opts.Host == nil {
-			return nil, fmt.Errorf("start %s %q: the daemon gave the plugin manager no host service", in.block.Kind, in.block.Label)
-		}
-		if err := tc.Start(ctx, m.opts.Host); err != nil {
-			return nil, fmt.Errorf("start %s %q: %w", in.block.Kind, in.block.Label, err)
-		}
-	}
 	return nil, nil
+}
+
+// startTransport starts p's work when it is a transport, serving it the
+// core's host service.
+func (m *Manager) startTransport(ctx context.Context, in *instance, p *proc) error {
+	tc, ok := p.kc.(*sdk.TransportClient)
+	if !ok {
+		return nil
+	}
+	if m.opts.Host == nil {
+		return fmt.Errorf("start %s %q: the daemon gave the plugin manager no host service", in.block.Kind, in.block.Label)
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+	defer cancel()
+	if err := tc.Start(ctx, m.opts.Host); err != nil {
+		return fmt.Errorf("start %s %q: %w", in.block.Kind, in.block.Label, err)
+	}
+	return nil
 }
 
 // run marks in as running on p and starts its supervisor.
@@ -413,15 +449,17 @@ func (m *Manager) run(in *instance, p *proc) {
 	in.mu.Lock()
 	in.proc, in.state, in.since, in.version = p, StateRunning, time.Now(), p.info.Version
 	in.mu.Unlock()
-	pid := 0
-	if rc := p.client.ReattachConfig(); rc != nil {
-		pid = rc.Pid
-	}
 	m.opts.Logger.Info("plugin started", "kind", in.block.Kind, "instance", in.block.Label,
-		"plugin", in.block.Plugin, "version", p.info.Version, "pid", pid)
-	m.wg.Add(1)
-	go m.supervise(in)
+		"plugin", in.block.Plugin, "version", p.info.Version, "pid", p.pid)
+	m.supervised(in)
 	m.running(in)
+}
+
+// supervised starts in's supervisor; m.mu is held.
+func (m *Manager) supervised(in *instance) {
+	m.wg.Add(1)
+	in.sup.Add(1)
+	go m.supervise(in)
 }
 
 // retry hands an instance whose first start failed to its supervisor, which
@@ -434,8 +472,7 @@ func (m *Manager) retry(in *instance, cause error) {
 		return
 	}
 	in.setState(StateRestarting, cause)
-	m.wg.Add(1)
-	go m.supervise(in)
+	m.supervised(in)
 	select {
 	case in.kick <- struct{}{}: // look now, not at the next health tick
 	default:
@@ -476,13 +513,25 @@ func (m *Manager) Write(ctx context.Context, instance string, metrics []sdk.Metr
 
 // call runs f on the running process of the instance, one call at a time.
 func (m *Manager) call(ctx context.Context, kind, label string, f func(context.Context, kindClient) error) error {
-	m.mu.Lock()
-	in := m.instances[key(kind, label)]
-	m.mu.Unlock()
-	if in == nil {
-		return fmt.Errorf("%s %q: %w", kind, label, ErrUnknownInstance)
+	var in *instance
+	for {
+		m.mu.Lock()
+		in = m.instances[key(kind, label)]
+		m.mu.Unlock()
+		if in == nil {
+			return fmt.Errorf("%s %q: %w", kind, label, ErrUnknownInstance)
+		}
+		in.calls.Lock()
+		in.mu.Lock()
+		retired := in.retired
+		in.mu.Unlock()
+		if !retired {
+			break
+		}
+		// A reload replaced it while this call waited for its turn: the
+		// map holds its successor by now, or nothing if it was removed.
+		in.calls.Unlock()
 	}
-	in.calls.Lock()
 	defer in.calls.Unlock()
 	in.mu.Lock()
 	p, state := in.proc, in.state
@@ -572,6 +621,7 @@ func (m *Manager) Health() []InstanceHealth {
 		})
 		if in.proc != nil {
 			out[len(out)-1].Capabilities = in.proc.info.Capabilities
+			out[len(out)-1].Pid = in.proc.pid
 		}
 		in.mu.Unlock()
 	}
@@ -588,6 +638,8 @@ func (m *Manager) Health() []InstanceHealth {
 // first: go-plugin asks the plugin to exit and kills it after 2 s). It is
 // idempotent; the Manager cannot be started again.
 func (m *Manager) Stop() {
+	m.reload.Lock()
+	defer m.reload.Unlock()
 	m.mu.Lock()
 	if !m.stopped {
 		m.stopped = true

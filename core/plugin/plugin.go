@@ -136,6 +136,8 @@ type InstanceHealth struct {
 	Version string `json:"version,omitempty"`
 	// Capabilities are what the running plugin declares (sdk.Cap*).
 	Capabilities []string `json:"capabilities,omitempty"`
+	// Pid is the running plugin's process id.
+	Pid int `json:"pid,omitempty"`
 	// State is running, restarting or failed.
 	State State `json:"state"`
 	// Restarts counts restart attempts after crashes.
