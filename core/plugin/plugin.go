@@ -11,7 +11,11 @@
 //	m := plugin.NewManager(plugin.Options{Dir: cfg.PluginsDir, Logger: log})
 //	if diags := m.Start(ctx, cfg.Notify); diags.HasErrors() { log them; keep running }
 //	... m.Notify(ctx, "ops", n) from the notification pipeline ...
-//	m.Stop()
+//	on SIGHUP: plan, diags := m.Reload(blocks); refuse on errors, else plan.Apply(ctx)
+//	m.Stop() // each plugin is closed (it flushes), then stopped
+//
+// The core asks a plugin what it can do (Capable, from the capabilities
+// it declares through the Base service), never what it is called.
 //
 // and for `wigo -check`: m.Check(cfg.Notify), which starts each plugin only
 // long enough to fetch its schema.
@@ -119,8 +123,9 @@ const (
 	// StateRestarting: it crashed, or failed to start, and the manager is
 	// bringing it back with backoff.
 	StateRestarting State = "restarting"
-	// StateFailed: its block does not decode against the plugin's schema;
-	// it stays down until the daemon is restarted with a fix.
+	// StateFailed: its block does not decode against the plugin's schema
+	// (it stays down until a reload or a restart with a fix), or a reload
+	// removed or replaced it.
 	StateFailed State = "failed"
 )
 
