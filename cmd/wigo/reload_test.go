@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/plugins/output-opentsdb/tsdbtest"
 )
 
 // pluginPids maps each running plugin instance (`kind/label`) of the daemon
@@ -177,6 +178,77 @@ func TestReloadAppliesPluginBlocks(t *testing.T) {
 	got, _, dups = added.delivered()
 	if (!slices.Equal(got, logged[2:]) && !slices.Equal(got, logged[3:])) || dups != 0 {
 		t.Errorf("the added notifier got %v (%d duplicates), want the changes after it came %v; all: %v", got, dups, logged[3:], added.since(0))
+	}
+	r.stop(t)
+}
+
+// A SIGHUP adds, changes and removes output and transport blocks too: an
+// output added by a reload receives the probe's points, one whose tags
+// changed restarts and sends them with the new tags, the pull transport
+// added polls its remote and, unchanged by the next reload, keeps its
+// process; removed, both processes end.
+func TestReloadOutputsAndTransports(t *testing.T) {
+	tsdb, err := tsdbtest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tsdb.Close)
+	remote := newFakeRemote(t, "pulled-1", make(chan string, 1))
+	env := newEnv(t, "")
+	load, err := filepath.Abs("../../probes/examples/hardware_load_average")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(env.dir, "probes", "1", "hardware_load_average"), "#!/bin/sh\nexec "+load+"\n", 0o755)
+	r := start(t, env)
+	waitFor(t, env.url, 20*time.Second, func(w *model.Wigo) bool { return probeStatus(w, "flip") == 100 })
+	awaitPids(t, env.url)
+
+	output := func(dc string) string {
+		return fmt.Sprintf("output \"opentsdb\" {\n  address = [%q]\n  tags = { dc = %q }\n  max_retry_interval = \"200ms\"\n}\n", tsdb.Addr(), dc)
+	}
+	pull := fmt.Sprintf("transport \"pull\" {\n  check_interval = 1\n  remotes = [%q]\n}\n", strings.TrimPrefix(remote.srv.URL, "http://"))
+	points := func(dc string) int {
+		n := 0
+		for _, p := range tsdb.Points() {
+			if p.Metric == "wigo.hardware_load_average" && p.Tags["dc"] == dc {
+				n++
+			}
+		}
+		return n
+	}
+	awaitPoints := func(dc string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for points(dc) < 3 {
+			if time.Now().After(deadline) {
+				t.Fatalf("OpenTSDB got %d load points tagged dc=%s", points(dc), dc)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	r.reload(t, env, output("one")+pull, "configuration reloaded")
+	first := awaitPids(t, env.url, "output/opentsdb", "transport/pull")
+	awaitPoints("one")
+	waitFor(t, env.url, 20*time.Second, func(w *model.Wigo) bool { return len(hostsWhere(w, true)) == 1 })
+
+	r.reload(t, env, pull+output("two"), "configuration reloaded")
+	second := awaitPids(t, env.url, "output/opentsdb", "transport/pull")
+	if second["transport/pull"] != first["transport/pull"] {
+		t.Errorf("the unchanged pull transport was restarted: pid %d, was %d", second["transport/pull"], first["transport/pull"])
+	}
+	if second["output/opentsdb"] == first["output/opentsdb"] {
+		t.Errorf("the output whose tags changed kept its process %d", first["output/opentsdb"])
+	}
+	awaitPoints("two")
+
+	r.reload(t, env, "", "configuration reloaded")
+	awaitPids(t, env.url)
+	for k, pid := range second {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("%s: the removed block's process %d still runs", k, pid)
+		}
 	}
 	r.stop(t)
 }
