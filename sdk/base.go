@@ -93,6 +93,9 @@ func registerBase(s *grpc.Server, impl any, info PluginInfo) {
 func (s *baseServer) Info(context.Context, *pb.InfoRequest) (*pb.InfoResponse, error) {
 	info := s.info
 	info.Capabilities = slices.Clone(info.Capabilities)
+	if _, ok := s.impl.(BatchNotifier); ok && !info.Has(CapBatchNotify) {
+		info.Capabilities = append(info.Capabilities, CapBatchNotify)
+	}
 	if r, ok := s.impl.(CapabilityReporter); ok {
 		for _, c := range r.Capabilities() {
 			if !info.Has(c) {

@@ -74,6 +74,21 @@ const DefaultMaxInterruptions = 3
 // again, should no Resume come first.
 const UnavailableRetry = 5 * time.Second
 
+// BatchSender is optionally implemented by a Sender that delivers many
+// notifications to one instance in one call (the daemon's does, through a
+// plugin declaring sdk.CapBatchNotify, and one call at a time for others).
+// The pipeline then sends an instance's due rows together, BatchSize at
+// most, never two of one host in a batch: each host's order is kept as
+// with single sends. It returns one error per notification, in order, with
+// Send's meaning, or an error for the whole call.
+type BatchSender interface {
+	Sender
+	SendBatch(ctx context.Context, instance string, ns []*Notification) ([]error, error)
+}
+
+// DefaultBatchSize is the most notifications one batch carries.
+const DefaultBatchSize = 64
+
 // SenderFunc adapts a function to Sender.
 type SenderFunc func(ctx context.Context, instance string, n *Notification) error
 
@@ -136,6 +151,9 @@ type Options struct {
 	BackoffBase, BackoffMax time.Duration
 	// Workers is how many Sends may run at once; 0 means DefaultWorkers.
 	Workers int
+	// BatchSize is the most notifications one send carries when Sender is
+	// a BatchSender; 0 means DefaultBatchSize, 1 sends one at a time.
+	BatchSize int
 	// SendTimeout bounds one Send; 0 means DefaultSendTimeout.
 	SendTimeout time.Duration
 	// Retention is how long delivered rows are kept; 0 means
@@ -222,6 +240,9 @@ func New(opts Options) (*Pipeline, error) {
 	opts.BackoffMax = max(opts.BackoffMax, opts.BackoffBase)
 	if opts.Workers <= 0 {
 		opts.Workers = DefaultWorkers
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
 	}
 	if opts.SendTimeout <= 0 {
 		opts.SendTimeout = DefaultSendTimeout
@@ -544,7 +565,8 @@ type result struct {
 func (p *Pipeline) dispatch(ctx context.Context) {
 	workers := p.opts.Workers
 	inflight := make(map[int64]bool, workers)
-	done := make(chan result, workers)
+	busy := 0 // sends (single or batch) in flight
+	done := make(chan []result, workers)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -571,8 +593,9 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 	collect:
 		for {
 			select {
-			case r := <-done:
-				pending = append(pending, r)
+			case rs := <-done:
+				pending = append(pending, rs...)
+				busy--
 			default:
 				break collect
 			}
@@ -580,8 +603,8 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 		record()
 
 		if ctx.Err() != nil {
-			for len(inflight) > 0 {
-				pending = append(pending, <-done)
+			for ; busy > 0; busy-- {
+				pending = append(pending, <-done...)
 				record()
 			}
 			return
@@ -589,8 +612,8 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 
 		wait := time.Duration(-1)
 		now := time.Now()
-		if free := workers - len(inflight); free > 0 {
-			rows, err := p.st.DueOutbox(ctx, now, len(inflight)+free)
+		if free := workers - busy; free > 0 {
+			rows, err := p.st.DueOutbox(ctx, now, len(inflight)+free*p.batchSize())
 			if err != nil {
 				if ctx.Err() == nil {
 					p.log.Error("cannot read due notifications", "retry_in", errDelay, "error", err)
@@ -598,13 +621,18 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 				wait, errDelay = errDelay, min(errDelay*2, 10*time.Second)
 			} else {
 				errDelay = 100 * time.Millisecond
+				fresh := rows[:0]
 				for _, row := range rows {
-					if inflight[row.ID] || free == 0 {
-						continue
+					if !inflight[row.ID] {
+						fresh = append(fresh, row)
 					}
-					inflight[row.ID] = true
-					free--
-					go p.deliver(ctx, row, done)
+				}
+				for _, group := range p.groups(fresh, free) {
+					for _, row := range group {
+						inflight[row.ID] = true
+					}
+					busy++
+					go p.deliver(ctx, group, done)
 				}
 			}
 		}
@@ -626,8 +654,9 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-p.wake:
-		case r := <-done:
-			pending = append(pending, r)
+		case rs := <-done:
+			pending = append(pending, rs...)
+			busy--
 		case <-timer.C:
 		}
 		if !timer.Stop() {
@@ -639,32 +668,97 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 	}
 }
 
-// deliver runs one Send and reports it on done (buffered to the number of
-// workers, so this never blocks).
-func (p *Pipeline) deliver(ctx context.Context, row store.OutboxRow, done chan<- result) {
-	var n Notification
-	if err := json.Unmarshal(row.Payload, &n); err != nil {
-		// Cannot succeed on any retry: straight to the dead letters.
-		done <- result{row: row, err: fmt.Errorf("%w: decode payload: %w", errPermanent, err)}
-		return
+// batchSize is how many rows one send may carry: 1 unless the Sender
+// takes batches.
+func (p *Pipeline) batchSize() int {
+	if _, ok := p.opts.Sender.(BatchSender); ok {
+		return p.opts.BatchSize
 	}
-	sctx, cancel := context.WithTimeout(ctx, p.opts.SendTimeout)
-	defer cancel()
-	err := p.safeSend(sctx, row.Instance, &n)
-	done <- result{row: row, err: err, aborted: err != nil && ctx.Err() != nil}
+	return 1
+}
+
+// groups splits due rows into at most limit sends: with a BatchSender, an
+// instance's rows go together, BatchSize at most per send (DueOutbox gives
+// at most one row per instance and host, so a batch never holds two of one
+// host); otherwise one row per send. Rows left over wait for the next turn.
+func (p *Pipeline) groups(rows []store.OutboxRow, limit int) [][]store.OutboxRow {
+	size := p.batchSize()
+	var out [][]store.OutboxRow
+	open := map[string]int{} // instance → index in out of its open group
+	for _, row := range rows {
+		if i, ok := open[row.Instance]; ok && len(out[i]) < size {
+			out[i] = append(out[i], row)
+			continue
+		}
+		if len(out) == limit {
+			continue
+		}
+		open[row.Instance] = len(out)
+		out = append(out, []store.OutboxRow{row})
+	}
+	return out
+}
+
+// deliver runs one send of rows (one row, or a batch for one instance) and
+// reports their results on done (buffered to the number of workers, so
+// this never blocks).
+func (p *Pipeline) deliver(ctx context.Context, rows []store.OutboxRow, done chan<- []result) {
+	results := make([]result, len(rows))
+	ns := make([]*Notification, 0, len(rows))
+	at := make([]int, 0, len(rows))
+	for i, row := range rows {
+		results[i].row = row
+		var n Notification
+		if err := json.Unmarshal(row.Payload, &n); err != nil {
+			// Cannot succeed on any retry: straight to the dead letters.
+			results[i].err = fmt.Errorf("%w: decode payload: %w", errPermanent, err)
+			continue
+		}
+		ns, at = append(ns, &n), append(at, i)
+	}
+	if len(ns) > 0 {
+		sctx, cancel := context.WithTimeout(ctx, p.opts.SendTimeout)
+		errs := p.safeSend(sctx, rows[0].Instance, ns)
+		cancel()
+		for j, i := range at {
+			results[i].err = errs[j]
+			results[i].aborted = errs[j] != nil && ctx.Err() != nil
+		}
+	}
+	done <- results
 }
 
 var errPermanent = errors.New("permanent failure")
 
-// safeSend turns a Sender's panic into an error: one broken notifier must
-// not take the daemon down with it.
-func (p *Pipeline) safeSend(ctx context.Context, instance string, n *Notification) (err error) {
+// safeSend sends ns to instance, in one batch when there are several (the
+// Sender is then a BatchSender), and returns one error per notification.
+// It turns a Sender's panic into errors: one broken notifier must not take
+// the daemon down with it.
+func (p *Pipeline) safeSend(ctx context.Context, instance string, ns []*Notification) (errs []error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("sender panicked: %v", r)
+			errs = fill(len(ns), fmt.Errorf("sender panicked: %v", r))
 		}
 	}()
-	return p.opts.Sender.Send(ctx, instance, n)
+	if len(ns) == 1 {
+		return []error{p.opts.Sender.Send(ctx, instance, ns[0])}
+	}
+	errs, err := p.opts.Sender.(BatchSender).SendBatch(ctx, instance, ns)
+	if err != nil {
+		return fill(len(ns), err)
+	}
+	if len(errs) != len(ns) {
+		return fill(len(ns), fmt.Errorf("%w: the sender answered %d results for %d notifications", ErrUnavailable, len(errs), len(ns)))
+	}
+	return errs
+}
+
+func fill(n int, err error) []error {
+	errs := make([]error, n)
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
 }
 
 // record commits the outcomes of finished Sends in one transaction.

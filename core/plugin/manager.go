@@ -503,6 +503,69 @@ func (m *Manager) NotifyJSON(ctx context.Context, instance string, notification 
 	})
 }
 
+// NotifyBatchJSON sends notifications (JSON, as the outbox stores them)
+// to the notify instance in one call when its plugin declares
+// sdk.CapBatchNotify, else one NotifyJSON after the other within the same
+// turn. It returns one error per notification (wrapping the plugin's
+// *sdk.RemoteError, or nil), or, for the call as a whole, the errors of
+// Notify (ErrUnavailable, ErrUnknownInstance). In the one-by-one case a
+// notification the plugin could not be reached for ends the call there:
+// the call error then covers the rest.
+func (m *Manager) NotifyBatchJSON(ctx context.Context, instance string, notifications [][]byte) ([]error, error) {
+	errs := make([]error, len(notifications))
+	done := 0
+	err := m.call(ctx, config.KindNotify, instance, func(ctx context.Context, kc kindClient) error {
+		nc := kc.(*sdk.NotifierClient)
+		if m.batches(config.KindNotify, instance) {
+			res, err := nc.NotifyBatchJSON(ctx, notifications)
+			if err != nil {
+				return err
+			}
+			copy(errs, res)
+			done = len(notifications)
+			return nil
+		}
+		for i, n := range notifications {
+			err := nc.NotifyJSON(ctx, n)
+			var remote *sdk.RemoteError
+			if err != nil && !errors.As(err, &remote) {
+				return err
+			}
+			errs[i], done = err, i+1
+		}
+		return nil
+	})
+	for i := range errs[:done] {
+		if errs[i] != nil {
+			errs[i] = fmt.Errorf("%s %q: %w", config.KindNotify, instance, errs[i])
+		}
+	}
+	if err != nil {
+		if done == 0 {
+			return nil, err
+		}
+		errs[done] = err // the one the plugin went away in
+		for i := done + 1; i < len(errs); i++ {
+			errs[i] = fmt.Errorf("%s %q: %w: not sent, the plugin went away earlier in the batch", config.KindNotify, instance, ErrUnavailable)
+		}
+	}
+	return errs, nil
+}
+
+// batches reports whether the running plugin of the instance declares
+// sdk.CapBatchNotify.
+func (m *Manager) batches(kind, label string) bool {
+	m.mu.Lock()
+	in := m.instances[key(kind, label)]
+	m.mu.Unlock()
+	if in == nil {
+		return false
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.proc != nil && in.proc.info.Has(sdk.CapBatchNotify)
+}
+
 // Write sends a batch of metrics to the output instance named instance,
 // with the same errors as Notify.
 func (m *Manager) Write(ctx context.Context, instance string, metrics []sdk.Metric) error {

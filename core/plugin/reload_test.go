@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,8 +11,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/sdk"
 )
 
 // allBlocks is every plugin block of cfg, as the daemon hands them over.
@@ -197,4 +201,54 @@ func maps(a, b map[string]int) bool {
 		}
 	}
 	return true
+}
+
+// TestNotifyBatchThroughTheManager: the real notify-http declares
+// batch_notify, so a batch goes in one call and each notification gets
+// its own answer.
+func TestNotifyBatchThroughTheManager(t *testing.T) {
+	srv, got := sink(t)
+	cfg, _ := load(t, fmt.Sprintf("notify \"b\" {\n  plugin = \"notify-http\"\n  url = %q\n}\n", srv.URL))
+	m := newManager(t, Options{})
+	if diags := m.Start(context.Background(), cfg.Notify); diags.HasErrors() {
+		t.Fatal(config.FormatDiagnostics(diags))
+	}
+	if caps := m.Health()[0].Capabilities; !slices.Contains(caps, sdk.CapBatchNotify) {
+		t.Fatalf("capabilities %v, want batch_notify", caps)
+	}
+	var batch [][]byte
+	for i := range 5 {
+		b, _ := json.Marshal(note(fmt.Sprint("e", i)))
+		batch = append(batch, b)
+	}
+	batch = append(batch, []byte("{"))
+	errs, err := m.NotifyBatchJSON(context.Background(), "b", batch)
+	if err != nil || len(errs) != 6 || errs[5] == nil {
+		t.Fatalf("batch = %v, %v", errs, err)
+	}
+	var remote *sdk.RemoteError
+	if !errors.As(errs[5], &remote) {
+		t.Errorf("the bad one's error %v is not the plugin's answer", errs[5])
+	}
+	seen := map[string]bool{}
+	for range 5 {
+		select {
+		case body := <-got:
+			var n sdk.Notification
+			if err := json.Unmarshal([]byte(body), &n); err != nil {
+				t.Fatal(err)
+			}
+			seen[n.EventId] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of 5 arrived", len(seen))
+		}
+	}
+	for i, e := range errs[:5] {
+		if e != nil || !seen[fmt.Sprint("e", i)] {
+			t.Errorf("notification %d: %v, arrived %v", i, e, seen[fmt.Sprint("e", i)])
+		}
+	}
+	if _, err := m.NotifyBatchJSON(context.Background(), "nope", batch); !errors.Is(err, ErrUnknownInstance) {
+		t.Errorf("unknown instance: %v", err)
+	}
 }
