@@ -142,8 +142,14 @@ func unchanged(old *instance, b config.PluginBlock) (bool, hcl.Diagnostics) {
 	old.mu.Lock()
 	p, running := old.proc, old.state == StateRunning
 	old.mu.Unlock()
-	if !running || p == nil || old.block.Plugin != b.Plugin || old.config == nil {
+	if old.block.Plugin != b.Plugin {
 		return false, nil
+	}
+	if !running || p == nil || old.config == nil {
+		// Down (restarting, or refused by its schema): the same text is
+		// the same block, left to its supervisor, so that one plugin down
+		// does not stop every reload; a new text gets a fresh start.
+		return old.block.Text == b.Text && old.block.BaseDir == b.BaseDir, nil
 	}
 	body := b.Body
 	if body == nil {

@@ -252,3 +252,36 @@ func TestNotifyBatchThroughTheManager(t *testing.T) {
 		t.Errorf("unknown instance: %v", err)
 	}
 }
+
+// TestReloadWithAPluginDown: a block whose plugin is down (its binary not
+// installed yet) and unchanged by the reload does not stop the reload; it
+// stays with its supervisor, and the rest of the reload applies.
+func TestReloadWithAPluginDown(t *testing.T) {
+	a, gotA := sink(t)
+	path := filepath.Join(t.TempDir(), "wigo.hcl")
+	down := "notify \"later\" {\n  plugin = \"notify-not-installed\"\n}\n"
+	cfg := reloadFrom(t, path, down)
+	m := newManager(t, Options{})
+	if diags := m.Start(context.Background(), allBlocks(cfg)); !diags.HasErrors() {
+		t.Fatal("a missing binary started")
+	}
+	plan, diags := m.Reload(allBlocks(reloadFrom(t, path, down+fmt.Sprintf("notify \"a\" {\n  plugin = \"notify-http\"\n  url = %q\n}\n", a.URL))))
+	if diags.HasErrors() {
+		t.Fatalf("reload refused for a block it does not change: %s", config.FormatDiagnostics(diags))
+	}
+	if fmt.Sprint(plan.Added, plan.Unchanged) != `[notify "a"] [notify "later"]` {
+		t.Fatalf("plan: added %v, unchanged %v", plan.Added, plan.Unchanged)
+	}
+	if diags := plan.Apply(context.Background()); diags.HasErrors() {
+		t.Fatal(config.FormatDiagnostics(diags))
+	}
+	if err := m.Notify(context.Background(), "a", note("added")); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, gotA, "added")
+	for _, h := range m.Health() {
+		if h.Instance == "later" && h.State != StateRestarting {
+			t.Errorf("the down block is %s, want still restarting", h.State)
+		}
+	}
+}
