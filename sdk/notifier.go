@@ -14,7 +14,7 @@ import (
 // Notifier is what a notifier plugin implements. The host calls Schema
 // once, Configure once per start (again after a restart), then Notify for
 // every event that passed the instance's filter, one call at a time per
-// instance.
+// instance (or batches, for a BatchNotifier).
 type Notifier interface {
 	// Schema declares the plugin's HCL block.
 	Schema() Schema
