@@ -72,6 +72,10 @@ func (s sender) Send(ctx context.Context, instance string, n *notify.Notificatio
 	return sendError(s.m.NotifyJSON(ctx, instance, b))
 }
 
+// Batches implements notify.BatchSender: the instance's plugin declares
+// sdk.CapBatchNotify.
+func (s sender) Batches(instance string) bool { return s.m.Batches(instance) }
+
 func (s sender) SendBatch(ctx context.Context, instance string, ns []*notify.Notification) ([]error, error) {
 	raw := make([][]byte, len(ns))
 	for i, n := range ns {

@@ -75,14 +75,15 @@ const DefaultMaxInterruptions = 3
 const UnavailableRetry = 5 * time.Second
 
 // BatchSender is optionally implemented by a Sender that delivers many
-// notifications to one instance in one call (the daemon's does, through a
-// plugin declaring sdk.CapBatchNotify, and one call at a time for others).
-// The pipeline then sends an instance's due rows together, BatchSize at
-// most, never two of one host in a batch: each host's order is kept as
-// with single sends. It returns one error per notification, in order, with
-// Send's meaning, or an error for the whole call.
+// notifications to one instance in one call (the daemon's does, for a
+// plugin declaring sdk.CapBatchNotify). For an instance that Batches, the
+// pipeline sends its due rows together, BatchSize at most, never two of
+// one host in a batch: each host's order is kept as with single sends.
+// SendBatch returns one error per notification, in order, with Send's
+// meaning, or an error for the whole call.
 type BatchSender interface {
 	Sender
+	Batches(instance string) bool
 	SendBatch(ctx context.Context, instance string, ns []*Notification) ([]error, error)
 }
 
@@ -677,23 +678,31 @@ func (p *Pipeline) batchSize() int {
 	return 1
 }
 
-// groups splits due rows into at most limit sends: with a BatchSender, an
-// instance's rows go together, BatchSize at most per send (DueOutbox gives
-// at most one row per instance and host, so a batch never holds two of one
-// host); otherwise one row per send. Rows left over wait for the next turn.
+// groups splits due rows into at most limit sends: an instance that takes
+// batches gets its rows together, BatchSize at most per send (DueOutbox
+// gives at most one row per instance and host, so a batch never holds two
+// of one host); any other row is a send of its own. Rows left over wait
+// for the next turn.
 func (p *Pipeline) groups(rows []store.OutboxRow, limit int) [][]store.OutboxRow {
-	size := p.batchSize()
+	bs, _ := p.opts.Sender.(BatchSender)
+	batches := map[string]bool{}
 	var out [][]store.OutboxRow
 	open := map[string]int{} // instance → index in out of its open group
 	for _, row := range rows {
-		if i, ok := open[row.Instance]; ok && len(out[i]) < size {
+		in := row.Instance
+		if _, asked := batches[in]; !asked {
+			batches[in] = bs != nil && p.opts.BatchSize > 1 && bs.Batches(in)
+		}
+		if i, ok := open[in]; ok && len(out[i]) < p.opts.BatchSize {
 			out[i] = append(out[i], row)
 			continue
 		}
 		if len(out) == limit {
 			continue
 		}
-		open[row.Instance] = len(out)
+		if batches[in] {
+			open[in] = len(out)
+		}
 		out = append(out, []store.OutboxRow{row})
 	}
 	return out

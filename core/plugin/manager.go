@@ -516,7 +516,7 @@ func (m *Manager) NotifyBatchJSON(ctx context.Context, instance string, notifica
 	done := 0
 	err := m.call(ctx, config.KindNotify, instance, func(ctx context.Context, kc kindClient) error {
 		nc := kc.(*sdk.NotifierClient)
-		if m.batches(config.KindNotify, instance) {
+		if m.Batches(instance) {
 			res, err := nc.NotifyBatchJSON(ctx, notifications)
 			if err != nil {
 				return err
@@ -552,11 +552,11 @@ func (m *Manager) NotifyBatchJSON(ctx context.Context, instance string, notifica
 	return errs, nil
 }
 
-// batches reports whether the running plugin of the instance declares
-// sdk.CapBatchNotify.
-func (m *Manager) batches(kind, label string) bool {
+// Batches reports whether the running plugin of the notify instance
+// declares sdk.CapBatchNotify: NotifyBatchJSON then takes one call.
+func (m *Manager) Batches(instance string) bool {
 	m.mu.Lock()
-	in := m.instances[key(kind, label)]
+	in := m.instances[key(config.KindNotify, instance)]
 	m.mu.Unlock()
 	if in == nil {
 		return false

@@ -231,6 +231,8 @@ type batchSender struct {
 	m *plugin.Manager
 }
 
+func (s batchSender) Batches(instance string) bool { return s.m.Batches(instance) }
+
 func (s batchSender) SendBatch(ctx context.Context, instance string, ns []*notify.Notification) ([]error, error) {
 	raw := make([][]byte, len(ns))
 	for i, n := range ns {
