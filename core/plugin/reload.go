@@ -96,7 +96,7 @@ func (m *Manager) Reload(blocks []config.PluginBlock) (*Plan, hcl.Diagnostics) {
 		}
 		in := newInstance(b)
 		in.config = cfg
-		ctx, cancel := contextStopping(m.stopping)
+		ctx, cancel := contextStopping(m.stopping, nil)
 		refused, err := m.setup(ctx, in, p)
 		cancel()
 		if err != nil {

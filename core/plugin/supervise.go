@@ -127,7 +127,7 @@ func (m *Manager) restart(in *instance, old *proc, cause error, backoff *time.Du
 			in.config = cfg
 		}
 		if err == nil {
-			ctx, cancel := contextStopping(m.stopping)
+			ctx, cancel := contextStopping(m.stopping, in.quit)
 			if _, err = m.configure(ctx, in, p); err != nil {
 				p.kill()
 			}
