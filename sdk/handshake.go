@@ -31,4 +31,7 @@ type PluginInfo struct {
 	Version string
 	// Kind is KindNotifier, KindOutput or KindTransport.
 	Kind string
+	// Capabilities are what the plugin declares it can do (the Cap*
+	// constants); from Info, those of its current config.
+	Capabilities []string
 }

@@ -14,7 +14,7 @@ import (
 // Notifier is what a notifier plugin implements. The host calls Schema
 // once, Configure once per start (again after a restart), then Notify for
 // every event that passed the instance's filter, one call at a time per
-// instance.
+// instance (or batches, for a BatchNotifier).
 type Notifier interface {
 	// Schema declares the plugin's HCL block.
 	Schema() Schema
@@ -80,12 +80,13 @@ func (p *NotifierPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error 
 	info := p.Info
 	info.Kind = KindNotifier
 	pb.RegisterNotifierServer(s, &notifierServer{impl: p.Impl, info: info})
+	registerBase(s, p.Impl, info)
 	return nil
 }
 
 // GRPCClient returns a *NotifierClient; called in the host process.
 func (p *NotifierPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &NotifierClient{c: pb.NewNotifierClient(c)}, nil
+	return &NotifierClient{c: pb.NewNotifierClient(c), base: newBase(c)}, nil
 }
 
 type notifierServer struct {
@@ -117,9 +118,10 @@ func (s *notifierServer) Notify(ctx context.Context, req *pb.NotifyRequest) (*pb
 
 // NotifierClient is the host's handle on a notifier plugin. Errors from the
 // plugin's code are *RemoteError; any other error means the plugin could not
-// be reached (a gRPC status error).
+// be reached (a gRPC status error). Info and Close are the Base service's.
 type NotifierClient struct {
 	c pb.NotifierClient
+	base
 }
 
 // Schema fetches the plugin's info and config schema.

@@ -53,12 +53,13 @@ func (p *OutputPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	info := p.Info
 	info.Kind = KindOutput
 	pb.RegisterOutputServer(s, &outputServer{impl: p.Impl, info: info})
+	registerBase(s, p.Impl, info)
 	return nil
 }
 
 // GRPCClient returns an *OutputClient; called in the host process.
 func (p *OutputPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &OutputClient{c: pb.NewOutputClient(c)}, nil
+	return &OutputClient{c: pb.NewOutputClient(c), base: newBase(c)}, nil
 }
 
 type outputServer struct {
@@ -109,9 +110,10 @@ func metricsFromProto(ms []*pb.Metric) []Metric {
 }
 
 // OutputClient is the host's handle on an output plugin; errors from the
-// plugin's code are *RemoteError.
+// plugin's code are *RemoteError. Info and Close are the Base service's.
 type OutputClient struct {
 	c pb.OutputClient
+	base
 }
 
 // Schema fetches the plugin's info and config schema.

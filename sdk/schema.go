@@ -110,9 +110,9 @@ func schemaFromProto(s *pb.Schema) (Schema, error) {
 }
 
 func infoToProto(i PluginInfo) *pb.PluginInfo {
-	return &pb.PluginInfo{Name: i.Name, Version: i.Version, Kind: i.Kind}
+	return &pb.PluginInfo{Name: i.Name, Version: i.Version, Kind: i.Kind, Capabilities: i.Capabilities}
 }
 
 func infoFromProto(i *pb.PluginInfo) PluginInfo {
-	return PluginInfo{Name: i.GetName(), Version: i.GetVersion(), Kind: i.GetKind()}
+	return PluginInfo{Name: i.GetName(), Version: i.GetVersion(), Kind: i.GetKind(), Capabilities: i.GetCapabilities()}
 }

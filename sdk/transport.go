@@ -131,12 +131,13 @@ func (p *TransportPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) 
 	info := p.Info
 	info.Kind = KindTransport
 	pb.RegisterTransportServer(s, &transportServer{impl: p.Impl, info: info, broker: broker})
+	registerBase(s, p.Impl, info)
 	return nil
 }
 
 // GRPCClient returns a *TransportClient; called in the host process.
 func (p *TransportPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &TransportClient{c: pb.NewTransportClient(c), broker: broker}, nil
+	return &TransportClient{c: pb.NewTransportClient(c), base: newBase(c), broker: broker}, nil
 }
 
 type transportServer struct {
@@ -342,9 +343,11 @@ func (s *hostServer) Subscribe(_ *pb.SubscribeRequest, stream pb.Host_SubscribeS
 	return nil
 }
 
-// TransportClient is the host's handle on a transport plugin.
+// TransportClient is the host's handle on a transport plugin. Info and
+// Close are the Base service's.
 type TransportClient struct {
-	c      pb.TransportClient
+	c pb.TransportClient
+	base
 	broker *plugin.GRPCBroker
 }
 

@@ -118,7 +118,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 						"errors", config.FormatDiagnostics(diags))
 					continue
 				}
-				d.Reload(next)
+				// A refused reload has logged why; the running
+				// configuration stays.
+				_ = d.Reload(next)
 			}
 		}
 	}()

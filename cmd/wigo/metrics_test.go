@@ -99,3 +99,40 @@ output "opentsdb" {
 	}
 	r.stop(t)
 }
+
+// The daemon closes its output plugins when it stops: the points
+// output-opentsdb buffered while OpenTSDB was down reach it on SIGTERM,
+// though the plugin's own sender was waiting seconds before its next try.
+func TestOutputFlushedOnShutdown(t *testing.T) {
+	tsdb, err := tsdbtest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tsdb.Close)
+	tsdb.Stop()
+	env := newEnv(t, fmt.Sprintf("output \"opentsdb\" {\n  address = [%q]\n  deduplication = 0\n  max_retry_interval = \"1m\"\n}\n", tsdb.Addr()))
+	load, err := filepath.Abs("../../probes/examples/hardware_load_average")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(env.dir, "probes", "1", "hardware_load_average"), "#!/bin/sh\nexec "+load+"\n", 0o755)
+	r := start(t, env)
+	// The third failed post: the sender waits 4 s before the next.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(r.logs.String(), "retry_in=4s") {
+		if time.Now().After(deadline) {
+			t.Fatal("the output never failed three times")
+		}
+		time.Sleep(20 * time.Millisecond) // another process's log: polling is the only way
+	}
+	if err := tsdb.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.stop(t)
+	if tsdb.Count() == 0 {
+		t.Fatal("OpenTSDB got none of the buffered points when the daemon stopped")
+	}
+	if !strings.Contains(r.logs.String(), "buffered points flushed on close") {
+		t.Error("the plugin did not log its flush")
+	}
+}

@@ -109,6 +109,10 @@ var ErrUnknownClient = errors.New("unknown push client")
 // the API answers 503 "try again" rather than 502.
 var ErrPushServerUnavailable = errors.New("the push server is not running at the moment (starting or restarting); try again shortly")
 
+// ErrNoPushServer is what an Authority wraps when no push server is
+// configured on this instance, so the API answers 503 "not enabled".
+var ErrNoPushServer = errors.New("push server is not enabled on this instance")
+
 // Options configure the API handler.
 type Options struct {
 	// State is what the instance knows. Required.

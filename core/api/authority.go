@@ -16,7 +16,7 @@ import (
 // the plugin.
 var uuidRe = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
 
-var errNoPushServer = errorf(http.StatusServiceUnavailable, "push server is not enabled on this instance")
+var errNoPushServer = errorf(http.StatusServiceUnavailable, "%s", ErrNoPushServer)
 
 // authorityList is the original's answer: UUID → hostname, both maps always
 // present; then, from an authority that describes its clients, the same
@@ -129,6 +129,9 @@ func (s *server) clientUUID(r *http.Request) (string, error) {
 func pushServerError(err error) error {
 	if errors.Is(err, ErrUnknownClient) {
 		return &Error{Status: http.StatusNotFound, Message: err.Error(), Err: err}
+	}
+	if errors.Is(err, ErrNoPushServer) {
+		return errNoPushServer
 	}
 	if errors.Is(err, ErrPushServerUnavailable) {
 		return &Error{Status: http.StatusServiceUnavailable, Message: ErrPushServerUnavailable.Error()}

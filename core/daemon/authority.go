@@ -6,74 +6,85 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-
 	"github.com/wigo-project/wigo/core/api"
 	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/plugin"
 	"github.com/wigo-project/wigo/sdk"
 )
 
-// pushPlugin is the plugin whose server role keeps the client authority.
-const pushPlugin = "transport-push"
-
-// pushAuthority returns the client authority of the first transport block
-// that runs transport-push with a server block, for api.Options.Authority;
-// nil when there is none, so the API answers 503 as without a push server.
-func pushAuthority(m *plugin.Manager, cfg *config.Config) api.Authority {
-	if m == nil || cfg == nil {
+// pushAuthority is the push clients' authority for api.Options.Authority:
+// the transport instance that declares the authority capability as it is
+// configured now (sdk.CapAuthority; the first by label when several do),
+// looked up on every call, so a reload that adds, removes or changes
+// transport blocks moves it. Nil without a plugin manager.
+func pushAuthority(m *plugin.Manager) api.Authority {
+	if m == nil {
 		return nil
 	}
-	for _, b := range cfg.Transports {
-		if b.Plugin == pushPlugin && hasServerBlock(b.Body) {
-			return &authority{m: m, instance: b.Label}
-		}
-	}
-	return nil
-}
-
-// hasServerBlock reports whether the undecoded block body holds a server
-// block. Only the block's presence matters here; the plugin decodes the
-// rest against its own schema.
-func hasServerBlock(body hcl.Body) bool {
-	if body == nil {
-		return false
-	}
-	content, _, _ := body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "server"}}})
-	return content != nil && len(content.Blocks) > 0
+	return &authority{m: m}
 }
 
 // authority adapts the plugin manager's authority calls to api.Authority.
 type authority struct {
-	m        *plugin.Manager
-	instance string
+	m *plugin.Manager
+}
+
+// instance is the transport that keeps the authority now. With none, the
+// API answers 503: "try again" while a transport is still starting (it may
+// declare it), "not enabled" otherwise.
+func (a *authority) instance() (string, error) {
+	if labels := a.m.Capable(config.KindTransport, sdk.CapAuthority); len(labels) > 0 {
+		return labels[0], nil
+	}
+	if a.m.Pending(config.KindTransport) {
+		return "", fmt.Errorf("%w: no transport declares a client authority yet", api.ErrPushServerUnavailable)
+	}
+	return "", api.ErrNoPushServer
+}
+
+// do runs f on the instance keeping the authority, with the API's errors.
+func (a *authority) do(f func(instance string) error) error {
+	in, err := a.instance()
+	if err != nil {
+		return err
+	}
+	return apiError(f(in))
 }
 
 func (a *authority) List(ctx context.Context) (waiting, allowed map[string]string, err error) {
-	waiting, allowed, err = a.m.AuthorityList(ctx, a.instance)
-	return waiting, allowed, apiError(err)
+	err = a.do(func(in string) error {
+		var e error
+		waiting, allowed, e = a.m.AuthorityList(ctx, in)
+		return e
+	})
+	return waiting, allowed, err
 }
 
 func (a *authority) Allow(ctx context.Context, uuid string) error {
-	return apiError(a.m.AuthorityAllow(ctx, a.instance, uuid))
+	return a.do(func(in string) error { return a.m.AuthorityAllow(ctx, in, uuid) })
 }
 
 func (a *authority) Revoke(ctx context.Context, uuid string) error {
-	return apiError(a.m.AuthorityRevoke(ctx, a.instance, uuid))
+	return a.do(func(in string) error { return a.m.AuthorityRevoke(ctx, in, uuid) })
 }
 
 // Clients implements api.AuthorityDetailer.
 func (a *authority) Clients(ctx context.Context) (waiting, allowed []api.AuthorityClient, err error) {
-	w, al, err := a.m.AuthorityClients(ctx, a.instance)
+	var w, al []sdk.AuthorityClient
+	err = a.do(func(in string) error {
+		var e error
+		w, al, e = a.m.AuthorityClients(ctx, in)
+		return e
+	})
 	if err != nil {
-		return nil, nil, apiError(err)
+		return nil, nil, err
 	}
 	return apiClients(w), apiClients(al), nil
 }
 
 // Relay implements api.RelayGranter.
 func (a *authority) Relay(ctx context.Context, uuid string, relay bool) error {
-	return apiError(a.m.AuthorityRelay(ctx, a.instance, uuid, relay))
+	return a.do(func(in string) error { return a.m.AuthorityRelay(ctx, in, uuid, relay) })
 }
 
 func apiClients(cs []sdk.AuthorityClient) []api.AuthorityClient {

@@ -1,43 +1,32 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
 
 	"github.com/wigo-project/wigo/core/api"
-	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/plugin"
 	"github.com/wigo-project/wigo/sdk"
 )
 
+// TestPushAuthoritySelection: without a transport declaring the authority
+// capability the API is told there is no push server (503, not 502); the
+// plugin's answers keep their meaning. Which instance declares it is
+// core/plugin's TestAuthorityThroughTheManager.
 func TestPushAuthoritySelection(t *testing.T) {
+	if pushAuthority(nil) != nil {
+		t.Error("authority without a manager")
+	}
 	m := plugin.NewManager(plugin.Options{})
 	defer m.Stop()
-	for _, c := range []struct {
-		src  string
-		want string // instance, "" for nil
-	}{
-		{``, ""},
-		{"transport \"push\" {\n client {\n address = \"m\"\n }\n}", ""},
-		{`transport "pull" { check_interval = 10 }`, ""},
-		{"transport \"up\" {\n plugin = \"transport-push\"\n client {\n address = \"m\"\n }\n}\ntransport \"push\" {\n server {\n }\n}\ntransport \"second\" {\n plugin = \"transport-push\"\n server {\n }\n}", "push"},
-	} {
-		cfg, diags := config.Parse(config.Source{Name: "t.hcl", Src: []byte(c.src)})
-		if diags.HasErrors() {
-			t.Fatalf("%s: %s", c.src, config.FormatDiagnostics(diags))
-		}
-		a := pushAuthority(m, cfg)
-		got := ""
-		if a != nil {
-			got = a.(*authority).instance
-		}
-		if got != c.want {
-			t.Errorf("%q: authority of %q, want %q", c.src, got, c.want)
-		}
+	a := pushAuthority(m)
+	if _, _, err := a.List(context.Background()); !errors.Is(err, api.ErrNoPushServer) {
+		t.Errorf("list without a push server = %v, want api.ErrNoPushServer", err)
 	}
-	if pushAuthority(nil, nil) != nil {
-		t.Error("authority without a manager")
+	if err := a.Allow(context.Background(), "x"); !errors.Is(err, api.ErrNoPushServer) {
+		t.Errorf("allow without a push server = %v, want api.ErrNoPushServer", err)
 	}
 	err := apiError(fmt.Errorf("transport %q: %w", "push", sdk.ErrUnknownClient))
 	if !errors.Is(err, api.ErrUnknownClient) {

@@ -14,9 +14,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"reflect"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +46,9 @@ type Daemon struct {
 	probe *probe.Manager
 
 	plugins *plugin.Manager
+	// remote forwards probe control on remote hosts to the transports
+	// (nil without a plugin manager); a reload changes their list.
+	remote *remoteControl
 	// routes are the HTTP routes besides the API's, with their roles.
 	routes []route
 	// transport is the core as the transport plugins see it; /metrics
@@ -75,6 +75,9 @@ type Daemon struct {
 	// notifyBlocks are the notify blocks with the core's attributes taken
 	// out: what the plugins decode against their schema.
 	notifyBlocks []config.PluginBlock
+	// pluginsStarted is closed once the first start of the plugins is
+	// over: a reload waits for it.
+	pluginsStarted chan struct{}
 
 	listener net.Listener
 	server   *http.Server
@@ -140,21 +143,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 		db.Close()
 		return nil, fmt.Errorf("notify blocks:\n%s", config.FormatDiagnostics(diags))
 	}
-	every := map[string]time.Duration{}
-	escalation := map[string]decide.Escalation{}
-	quiet := map[string]decide.Quiet{}
-	for _, in := range instances {
-		every[in.Name] = in.RenotifyEvery
-		if in.EscalateTo != "" {
-			escalation[in.Name] = decide.Escalation{After: in.EscalateAfter, To: in.EscalateTo, MinLevel: in.Filter.MinLevel}
-		}
-		if q := in.QuietHours; q != nil {
-			quiet[in.Name] = decide.Quiet{Window: q.Window, MinLevel: q.MinLevel, Accepts: in.Filter.Accepts}
-		}
-	}
-	decider.SetRenotify(every)
-	decider.SetEscalation(escalation)
-	decider.SetQuietHours(quiet)
+	decideNotifiers(decider, instances)
 	// A notifier that comes (back) up resumes what waited for it at once.
 	var pipeline *notify.Pipeline
 	onRunning := func(kind, label string) {
@@ -183,7 +172,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	}
 	d := &Daemon{log: log, cfg: cfg, uuid: id, clock: o.clock, bus: bus, state: st, store: db, decider: decider,
 		plugins: plugins, transport: th, notify: pipeline, notifyBlocks: blocks,
-		reloaded: make(chan struct{}, 1), opened: opened}
+		reloaded: make(chan struct{}, 1), opened: opened, pluginsStarted: make(chan struct{})}
 	// The store subscribes first, before anything can publish, and loses
 	// nothing: it applies back-pressure rather than dropping a status
 	// change. It only asks for the kinds it may log, record (the hosts,
@@ -289,14 +278,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// (notifications wait for their notifier in the outbox meanwhile). One
 	// that cannot start is logged, shown in the API and retried; the core
 	// and the other plugins keep running.
-	pluginsStarted := make(chan struct{})
 	go func() {
-		defer close(pluginsStarted)
-		if diags := d.plugins.Start(ctx, pluginBlocks(d.notifyBlocks, d.cfg)); len(diags) > 0 {
-			for _, line := range strings.Split(strings.TrimSpace(config.FormatDiagnostics(diags)), "\n") {
-				d.log.Error("plugin not started", "error", line)
-			}
-		}
+		defer close(d.pluginsStarted)
+		logDiagnostics(d.log, hclog.Error, "plugin not started", d.plugins.Start(ctx, pluginBlocks(d.notifyBlocks, d.cfg)))
 	}()
 	notifyCtx, stopNotify := context.WithCancel(context.Background())
 	defer stopNotify()
@@ -358,7 +342,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.plugins.Stop()
 	// A start still under way ends at its handshake timeout at the latest,
 	// and must not leave a process behind once the daemon is gone.
-	<-pluginsStarted
+	<-d.pluginsStarted
 	d.logSub.Close()
 	<-storeDone
 	d.saveLastHeard(context.Background())
@@ -372,75 +356,4 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.log.Info("wigo stopped")
 	return err
-}
-
-// changedPlugins lists the plugin blocks that a reload from old to cur
-// adds, removes or changes. Running plugin instances keep the
-// configuration they started with: say which ones differ, rather than let
-// an operator believe a SIGHUP applied them.
-func changedPlugins(old, cur *config.Config) []string {
-	key := func(b config.PluginBlock) string { return fmt.Sprintf("%s %q", b.Kind, b.Label) }
-	index := func(c *config.Config) map[string]config.PluginBlock {
-		m := map[string]config.PluginBlock{}
-		for _, list := range [][]config.PluginBlock{c.Notify, c.Outputs, c.Transports} {
-			for _, b := range list {
-				m[key(b)] = b
-			}
-		}
-		return m
-	}
-	before, after := index(old), index(cur)
-	var out []string
-	for k, b := range after {
-		switch o, ok := before[k]; {
-		case !ok:
-			out = append(out, k+" added")
-		case o.Plugin != b.Plugin || o.Text != b.Text || o.BaseDir != b.BaseDir:
-			out = append(out, k+" changed")
-		}
-	}
-	for k := range before {
-		if _, ok := after[k]; !ok {
-			out = append(out, k+" removed")
-		}
-	}
-	if old.Notifications != cur.Notifications && len(cur.Notify) > 0 {
-		out = append(out, "notifications (the filters of every notify block)")
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Reload applies a new configuration to the running daemon: probe
-// directories, log level, host name and group, alive timeout. Settings that
-// need a restart (HTTP listener, database, UUID file, plugin blocks) are
-// reported.
-func (d *Daemon) Reload(cfg *config.Config) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	old := d.cfg
-	d.log.SetLevel(hclog.LevelFromString(cfg.LogLevel))
-	d.probe.SetDirs(cfg.ProbesDir, cfg.ProbesConfigDir)
-	d.state.SetIdentity(cfg.Hostname, cfg.Group)
-	d.state.SetAliveTimeout(cfg.AliveTimeout)
-	d.decider.SetFlapping(cfg.Flapping.Window, cfg.Flapping.Threshold)
-	d.decider.SetAttempts(cfg.Attempts, cfg.RecoveryAttempts)
-	d.decider.SetChecks(checks(cfg))
-	d.decider.SetDependencies(dependencies(cfg), cfg.AliveTimeout)
-	if !reflect.DeepEqual(old.HTTP, cfg.HTTP) {
-		d.log.Warn("http settings changed: restart the daemon to apply them")
-	}
-	if old.Database != cfg.Database || old.UUIDFile != cfg.UUIDFile {
-		d.log.Warn("database or uuid_file changed: restart the daemon to apply them")
-	}
-	if changed := changedPlugins(old, cfg); len(changed) > 0 {
-		d.log.Warn("plugin blocks changed: restart the daemon to apply them", "blocks", strings.Join(changed, ", "))
-	}
-	d.cfg = cfg
-	select {
-	case d.reloaded <- struct{}{}: // maintenance windows may have changed
-	default:
-	}
-	d.log.Info("configuration reloaded", "files", cfg.Files, "log_level", cfg.LogLevel, "probes_dir", cfg.ProbesDir,
-		"maintenance", len(cfg.Maintenance))
 }

@@ -54,7 +54,7 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 		{"/api/notifications", auth.RoleViewer, auth.RoleOperator, d.notify.Handler()},
 		{"/api/notifications/", auth.RoleViewer, auth.RoleOperator, d.notify.Handler()},
 		{"GET /api/plugins", auth.RoleViewer, auth.RoleViewer, http.HandlerFunc(d.servePlugins)},
-		{"GET /metrics", auth.RoleViewer, auth.RoleViewer, d.metricsHandler(hub, pushAuthority(d.plugins, d.cfg))},
+		{"GET /metrics", auth.RoleViewer, auth.RoleViewer, d.metricsHandler(hub, pushAuthority(d.plugins))},
 		// The login page and the files it and the dashboard load hold no
 		// data: anyone may load them.
 		{"/login", auth.RoleNone, auth.RoleNone, page},
@@ -85,14 +85,19 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 // newAPI builds the API handler, and has the transports carry out the
 // probe control they receive (a push client's master asking) through it.
 func (d *Daemon) newAPI(authn *auth.Authenticator, log hclog.Logger) http.Handler {
+	d.remote = newRemoteControl(d.plugins, d.cfg)
+	var remote api.RemoteControl
+	if d.remote != nil { // not a typed nil in the interface
+		remote = d.remote
+	}
 	a := api.New(api.Options{
 		Auth:            authn,
 		Tokens:          d.store,
 		Probes:          d.probe,
-		Remote:          newRemoteControl(d.plugins, d.cfg),
+		Remote:          remote,
 		AcceptForwarded: d.cfg.HTTP.RemoteControl,
 		State:           d.state,
-		Authority:       pushAuthority(d.plugins, d.cfg),
+		Authority:       pushAuthority(d.plugins),
 		Decider:         d.decider,
 		EndSilence:      d.EndSilence,
 		Flush:           d.store.Flush,

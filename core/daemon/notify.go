@@ -58,22 +58,52 @@ func Check(cfg *config.Config, log hclog.Logger) hcl.Diagnostics {
 
 // pluginSender delivers the pipeline's notifications through the plugin
 // host. The pipeline's JSON and the SDK's are the same document (a contract
-// test holds them byte for byte), so it travels as JSON.
-func pluginSender(m *plugin.Manager) notify.Sender {
-	return notify.SenderFunc(func(ctx context.Context, instance string, n *notify.Notification) error {
+// test holds them byte for byte), so it travels as JSON. It takes batches:
+// a plugin declaring sdk.CapBatchNotify gets them in one call.
+func pluginSender(m *plugin.Manager) notify.BatchSender { return sender{m} }
+
+type sender struct{ m *plugin.Manager }
+
+func (s sender) Send(ctx context.Context, instance string, n *notify.Notification) error {
+	b, err := json.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("encode notification %s: %w", n.EventId, err)
+	}
+	return sendError(s.m.NotifyJSON(ctx, instance, b))
+}
+
+// Batches implements notify.BatchSender: the instance's plugin declares
+// sdk.CapBatchNotify.
+func (s sender) Batches(instance string) bool { return s.m.Batches(instance) }
+
+func (s sender) SendBatch(ctx context.Context, instance string, ns []*notify.Notification) ([]error, error) {
+	raw := make([][]byte, len(ns))
+	for i, n := range ns {
 		b, err := json.Marshal(n)
 		if err != nil {
-			return fmt.Errorf("encode notification %s: %w", n.EventId, err)
+			return nil, fmt.Errorf("encode notification %s: %w", n.EventId, err)
 		}
-		err = m.NotifyJSON(ctx, instance, b)
-		switch {
-		case errors.Is(err, plugin.ErrBroken):
-			// The plugin died in this call: maybe because of it.
-			return fmt.Errorf("%w: %w: %w", notify.ErrUnavailable, notify.ErrInterrupted, err)
-		case errors.Is(err, plugin.ErrUnavailable):
-			// Not an attempt: no receiver saw it.
-			return fmt.Errorf("%w: %w", notify.ErrUnavailable, err)
-		}
-		return err
-	})
+		raw[i] = b
+	}
+	errs, err := s.m.NotifyBatchJSON(ctx, instance, raw)
+	if err != nil {
+		return nil, sendError(err)
+	}
+	for i := range errs {
+		errs[i] = sendError(errs[i])
+	}
+	return errs, nil
+}
+
+// sendError tells the pipeline whether a receiver saw the notification.
+func sendError(err error) error {
+	switch {
+	case errors.Is(err, plugin.ErrBroken):
+		// The plugin died in this call: maybe because of it.
+		return fmt.Errorf("%w: %w: %w", notify.ErrUnavailable, notify.ErrInterrupted, err)
+	case errors.Is(err, plugin.ErrUnavailable):
+		// Not an attempt: no receiver saw it.
+		return fmt.Errorf("%w: %w", notify.ErrUnavailable, err)
+	}
+	return err
 }

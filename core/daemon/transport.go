@@ -7,10 +7,10 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/wigo-project/wigo/core/api"
 	"github.com/wigo-project/wigo/core/auth"
 	"github.com/wigo-project/wigo/core/config"
 	"github.com/wigo-project/wigo/core/plugin"
@@ -41,26 +41,43 @@ func pluginBlocks(notify []config.PluginBlock, cfg *config.Config) []config.Plug
 // out, the others answer that it is not theirs (an instance runs a
 // transport or two, so asking costs a local call or two).
 type remoteControl struct {
-	m         *plugin.Manager
-	instances []string
+	m *plugin.Manager
+
+	mu         sync.Mutex
+	transports []string // labels, in the configuration's order
 }
 
-// newRemoteControl returns the forwarding for cfg's transport blocks, nil
-// without any.
-func newRemoteControl(m *plugin.Manager, cfg *config.Config) api.RemoteControl {
-	rc := &remoteControl{m: m}
-	for _, b := range cfg.Transports {
-		rc.instances = append(rc.instances, b.Label)
-	}
-	if m == nil || len(rc.instances) == 0 {
+// newRemoteControl returns the forwarding for cfg's transport blocks; nil
+// without a plugin manager. A reload changes the list (setTransports).
+func newRemoteControl(m *plugin.Manager, cfg *config.Config) *remoteControl {
+	if m == nil {
 		return nil
 	}
+	rc := &remoteControl{m: m}
+	rc.setTransports(cfg)
 	return rc
 }
 
+// setTransports makes the transport blocks of cfg the ones asked.
+func (rc *remoteControl) setTransports(cfg *config.Config) {
+	if rc == nil {
+		return
+	}
+	labels := make([]string, 0, len(cfg.Transports))
+	for _, b := range cfg.Transports {
+		labels = append(labels, b.Label)
+	}
+	rc.mu.Lock()
+	rc.transports = labels
+	rc.mu.Unlock()
+}
+
 func (rc *remoteControl) Control(ctx context.Context, req sdk.ControlRequest) (json.RawMessage, error) {
+	rc.mu.Lock()
+	transports := rc.transports
+	rc.mu.Unlock()
 	var down []string
-	for _, in := range rc.instances {
+	for _, in := range transports {
 		out, err := rc.m.Control(ctx, in, req)
 		var ce *sdk.ControlError
 		switch {

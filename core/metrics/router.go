@@ -123,12 +123,19 @@ type OutputStats struct {
 // Router turns probe events into points and feeds every output. Its
 // methods are safe for concurrent use.
 type Router struct {
-	opts    RouterOptions
-	log     hclog.Logger
+	opts   RouterOptions
+	log    hclog.Logger
+	sub    atomic.Pointer[event.Subscription]
+	events atomic.Uint64
+	points atomic.Uint64
+
+	// mu guards the outputs (SetOutputs changes them), the bus and the
+	// context Run runs the senders in.
+	mu      sync.RWMutex
 	outputs []*output
-	sub     atomic.Pointer[event.Subscription]
-	events  atomic.Uint64
-	points  atomic.Uint64
+	bus     *event.Bus
+	ctx     context.Context
+	wg      sync.WaitGroup
 }
 
 // NewRouter returns a Router for opts.Outputs; nothing runs until Run.
@@ -136,28 +143,93 @@ func NewRouter(opts RouterOptions) *Router {
 	opts.defaults()
 	r := &Router{opts: opts, log: opts.Logger}
 	for _, name := range opts.Outputs {
-		r.outputs = append(r.outputs, &output{
-			name:      name,
-			r:         r,
-			q:         newQueue(opts.QueueSize),
-			full:      make(chan struct{}, 1),
-			log:       &rateLog{every: opts.LogEvery},
-			failedLog: &rateLog{every: opts.LogEvery},
-		})
+		r.outputs = append(r.outputs, r.newOutput(name))
 	}
 	return r
+}
+
+func (r *Router) newOutput(name string) *output {
+	return &output{
+		name:      name,
+		r:         r,
+		q:         newQueue(r.opts.QueueSize),
+		full:      make(chan struct{}, 1),
+		log:       &rateLog{every: r.opts.LogEvery},
+		failedLog: &rateLog{every: r.opts.LogEvery},
+	}
 }
 
 // Subscribe subscribes the router to bus. Call it before the probes start
 // so the first results are not missed; Run then consumes the subscription.
 // The subscription is lossy: a router that falls behind never slows the
 // state down, and the events it missed are counted (EventsDropped). With no
-// output configured it does not subscribe: nobody would read the points.
+// output configured it does not subscribe (nobody would read the points)
+// until SetOutputs adds one.
 func (r *Router) Subscribe(bus *event.Bus) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bus = bus
 	if len(r.outputs) == 0 {
 		return
 	}
 	r.sub.Store(bus.Subscribe(event.SubscribeOptions{Kinds: Kinds, Buffer: r.opts.EventBuffer}))
+}
+
+// SetOutputs changes the output instances (a reload): new names get a
+// queue and a sender at once; a name no longer there has its sender
+// stopped after one last flush of its queue (bounded by ShutdownTimeout),
+// before SetOutputs returns, so its plugin receives what was queued for it
+// before it is closed. Names kept keep their queue and counters.
+func (r *Router) SetOutputs(names []string) {
+	r.mu.Lock()
+	byName := make(map[string]*output, len(r.outputs))
+	for _, o := range r.outputs {
+		byName[o.name] = o
+	}
+	keep := make([]*output, 0, len(names))
+	for _, n := range names {
+		o := byName[n]
+		if o == nil {
+			o = r.newOutput(n)
+			if r.ctx != nil && r.ctx.Err() == nil {
+				r.start(o)
+			}
+		}
+		delete(byName, n)
+		keep = append(keep, o)
+	}
+	r.outputs = keep
+	if len(keep) > 0 && r.sub.Load() == nil && r.bus != nil {
+		sub := r.bus.Subscribe(event.SubscribeOptions{Kinds: Kinds, Buffer: r.opts.EventBuffer})
+		r.sub.Store(sub)
+		if r.ctx != nil && r.ctx.Err() == nil {
+			r.wg.Add(1)
+			go func(ctx context.Context) {
+				defer r.wg.Done()
+				r.consume(ctx, sub)
+			}(r.ctx)
+		}
+	}
+	r.mu.Unlock()
+	for _, o := range byName {
+		if o.stop != nil {
+			o.stop()
+			<-o.done
+		}
+	}
+}
+
+// start runs o's sender in Run's context; r.mu is held.
+func (r *Router) start(o *output) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	o.stop, o.done = cancel, make(chan struct{})
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer close(o.done)
+		defer cancel()
+		o.run(ctx)
+	}()
 }
 
 // EventsDropped is how many probe events the router's subscription missed
@@ -174,25 +246,25 @@ func (r *Router) EventsDropped() uint64 {
 // ShutdownTimeout to deliver what is queued, and returns. It returns only
 // after ctx is done, even with no output.
 func (r *Router) Run(ctx context.Context) {
-	var wg sync.WaitGroup
+	r.mu.Lock()
+	r.ctx = ctx
 	for _, o := range r.outputs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			o.run(ctx)
-		}()
+		r.start(o)
 	}
 	if sub := r.sub.Load(); sub != nil {
-		wg.Add(1)
+		r.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer r.wg.Done()
 			r.consume(ctx, sub)
 		}()
 	}
+	r.mu.Unlock()
 	// With nothing to run (no output configured) Run still lasts until ctx
 	// ends, as its callers expect of a component's Run.
 	<-ctx.Done()
-	wg.Wait()
+	r.mu.Lock() // no SetOutputs starts a sender after this
+	r.mu.Unlock()
+	r.wg.Wait()
 }
 
 func (r *Router) consume(ctx context.Context, sub *event.Subscription) {
@@ -219,6 +291,8 @@ func (r *Router) consume(ctx context.Context, sub *event.Subscription) {
 // queue is full loses its oldest points instead. The points are copied.
 func (r *Router) Add(points []sdk.Metric) {
 	r.points.Add(uint64(len(points)))
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	for _, o := range r.outputs {
 		o.add(points)
 	}
@@ -226,6 +300,8 @@ func (r *Router) Add(points []sdk.Metric) {
 
 // Stats returns every output's counters, in configuration order.
 func (r *Router) Stats() []OutputStats {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	out := make([]OutputStats, 0, len(r.outputs))
 	for _, o := range r.outputs {
 		out = append(out, o.stats())
@@ -268,6 +344,10 @@ type output struct {
 	// log and failedLog rate-limit the lines about losses and about
 	// failed writes separately, so one never hides the other.
 	log, failedLog *rateLog
+	// stop ends the sender Run or SetOutputs started; done is closed when
+	// it has returned.
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 func (o *output) add(points []sdk.Metric) {

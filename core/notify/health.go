@@ -96,8 +96,11 @@ func (p *Pipeline) Health() []InstanceHealth {
 	if err != nil {
 		p.log.Warn("cannot count outbox rows per notifier", "error", err)
 	}
+	p.instMu.Lock()
+	instances := p.instances
+	p.instMu.Unlock()
 	p.health.mu.Lock()
-	for _, in := range p.instances {
+	for _, in := range instances {
 		p.health.get(in.Name)
 	}
 	for name := range counts {

@@ -74,6 +74,22 @@ const DefaultMaxInterruptions = 3
 // again, should no Resume come first.
 const UnavailableRetry = 5 * time.Second
 
+// BatchSender is optionally implemented by a Sender that delivers many
+// notifications to one instance in one call (the daemon's does, for a
+// plugin declaring sdk.CapBatchNotify). For an instance that Batches, the
+// pipeline sends its due rows together, BatchSize at most, never two of
+// one host in a batch: each host's order is kept as with single sends.
+// SendBatch returns one error per notification, in order, with Send's
+// meaning, or an error for the whole call.
+type BatchSender interface {
+	Sender
+	Batches(instance string) bool
+	SendBatch(ctx context.Context, instance string, ns []*Notification) ([]error, error)
+}
+
+// DefaultBatchSize is the most notifications one batch carries.
+const DefaultBatchSize = 64
+
 // SenderFunc adapts a function to Sender.
 type SenderFunc func(ctx context.Context, instance string, n *Notification) error
 
@@ -136,6 +152,9 @@ type Options struct {
 	BackoffBase, BackoffMax time.Duration
 	// Workers is how many Sends may run at once; 0 means DefaultWorkers.
 	Workers int
+	// BatchSize is the most notifications one send carries when Sender is
+	// a BatchSender; 0 means DefaultBatchSize, 1 sends one at a time.
+	BatchSize int
 	// SendTimeout bounds one Send; 0 means DefaultSendTimeout.
 	SendTimeout time.Duration
 	// Retention is how long delivered rows are kept; 0 means
@@ -169,10 +188,13 @@ var ErrRunning = errors.New("notification pipeline is already running")
 // Pipeline is the notification pipeline. Its methods are safe for
 // concurrent use.
 type Pipeline struct {
-	opts      Options
-	log       hclog.Logger
-	st        *store.Store
+	opts Options
+	log  hclog.Logger
+	st   *store.Store
+	// instances are the notifiers; prepare reads them under enqMu,
+	// others under instMu, and SetInstances takes both.
 	instances []Instance
+	instMu    sync.Mutex
 
 	running atomic.Bool
 	// wake pokes the dispatcher: new rows, a retried dead letter.
@@ -219,6 +241,9 @@ func New(opts Options) (*Pipeline, error) {
 	opts.BackoffMax = max(opts.BackoffMax, opts.BackoffBase)
 	if opts.Workers <= 0 {
 		opts.Workers = DefaultWorkers
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
 	}
 	if opts.SendTimeout <= 0 {
 		opts.SendTimeout = DefaultSendTimeout
@@ -387,15 +412,7 @@ func (p *Pipeline) Run(ctx context.Context, sub *event.Subscription) error {
 	} else if n > 0 {
 		p.log.Info("notifications left pending by the previous run are due now", "rows", n)
 	}
-	names := make([]string, 0, len(p.instances))
-	for _, in := range p.instances {
-		names = append(names, in.Name)
-	}
-	if n, err := p.st.ReleaseOrphanedOutbox(ctx, time.Now(), names); err != nil {
-		p.log.Warn("cannot release fallbacks of removed notifiers", "error", err)
-	} else if n > 0 {
-		p.log.Info("released fallback notifications whose primary notifier is no longer configured", "rows", n)
-	}
+	p.releaseOrphans(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { p.dispatch(ctx) })
 	wg.Go(func() { p.prune(ctx) })
@@ -403,6 +420,48 @@ func (p *Pipeline) Run(ctx context.Context, sub *event.Subscription) error {
 		p.ingest(ctx, sub)
 	}
 	wg.Wait()
+	return nil
+}
+
+// releaseOrphans releases the held fallbacks of notifiers no longer
+// configured: nothing would ever release them otherwise.
+func (p *Pipeline) releaseOrphans(ctx context.Context) {
+	p.instMu.Lock()
+	names := make([]string, 0, len(p.instances))
+	for _, in := range p.instances {
+		names = append(names, in.Name)
+	}
+	p.instMu.Unlock()
+	if n, err := p.st.ReleaseOrphanedOutbox(ctx, time.Now(), names); err != nil {
+		p.log.Warn("cannot release fallbacks of removed notifiers", "error", err)
+	} else if n > 0 {
+		p.log.Info("released fallback notifications whose primary notifier is no longer configured", "rows", n)
+	}
+}
+
+// SetInstances replaces the notifiers (a reload): events committed from
+// now on are filtered for the new set. Rows already in the outbox keep
+// their instance; those of a removed one are not sent anywhere else.
+func (p *Pipeline) SetInstances(ctx context.Context, instances []Instance) error {
+	if err := CheckInstances(instances); err != nil {
+		return fmt.Errorf("notification pipeline: %w", err)
+	}
+	p.enqMu.Lock()
+	p.instMu.Lock()
+	p.instances = instances
+	p.instMu.Unlock()
+	p.enqMu.Unlock()
+	// A removed notifier's health goes too (Health lists it again while
+	// the outbox still holds rows of it).
+	p.health.mu.Lock()
+	for name := range p.health.by {
+		if !acceptedBy(instances, name) {
+			delete(p.health.by, name)
+		}
+	}
+	p.health.mu.Unlock()
+	p.releaseOrphans(ctx)
+	p.poke()
 	return nil
 }
 
@@ -507,7 +566,8 @@ type result struct {
 func (p *Pipeline) dispatch(ctx context.Context) {
 	workers := p.opts.Workers
 	inflight := make(map[int64]bool, workers)
-	done := make(chan result, workers)
+	busy := 0 // sends (single or batch) in flight
+	done := make(chan []result, workers)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -534,8 +594,9 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 	collect:
 		for {
 			select {
-			case r := <-done:
-				pending = append(pending, r)
+			case rs := <-done:
+				pending = append(pending, rs...)
+				busy--
 			default:
 				break collect
 			}
@@ -543,8 +604,8 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 		record()
 
 		if ctx.Err() != nil {
-			for len(inflight) > 0 {
-				pending = append(pending, <-done)
+			for ; busy > 0; busy-- {
+				pending = append(pending, <-done...)
 				record()
 			}
 			return
@@ -552,8 +613,8 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 
 		wait := time.Duration(-1)
 		now := time.Now()
-		if free := workers - len(inflight); free > 0 {
-			rows, err := p.st.DueOutbox(ctx, now, len(inflight)+free)
+		if free := workers - busy; free > 0 {
+			rows, err := p.st.DueOutbox(ctx, now, len(inflight)+free*p.batchSize())
 			if err != nil {
 				if ctx.Err() == nil {
 					p.log.Error("cannot read due notifications", "retry_in", errDelay, "error", err)
@@ -561,13 +622,18 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 				wait, errDelay = errDelay, min(errDelay*2, 10*time.Second)
 			} else {
 				errDelay = 100 * time.Millisecond
+				fresh := rows[:0]
 				for _, row := range rows {
-					if inflight[row.ID] || free == 0 {
-						continue
+					if !inflight[row.ID] {
+						fresh = append(fresh, row)
 					}
-					inflight[row.ID] = true
-					free--
-					go p.deliver(ctx, row, done)
+				}
+				for _, group := range p.groups(fresh, free) {
+					for _, row := range group {
+						inflight[row.ID] = true
+					}
+					busy++
+					go p.deliver(ctx, group, done)
 				}
 			}
 		}
@@ -589,8 +655,9 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-p.wake:
-		case r := <-done:
-			pending = append(pending, r)
+		case rs := <-done:
+			pending = append(pending, rs...)
+			busy--
 		case <-timer.C:
 		}
 		if !timer.Stop() {
@@ -602,32 +669,105 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 	}
 }
 
-// deliver runs one Send and reports it on done (buffered to the number of
-// workers, so this never blocks).
-func (p *Pipeline) deliver(ctx context.Context, row store.OutboxRow, done chan<- result) {
-	var n Notification
-	if err := json.Unmarshal(row.Payload, &n); err != nil {
-		// Cannot succeed on any retry: straight to the dead letters.
-		done <- result{row: row, err: fmt.Errorf("%w: decode payload: %w", errPermanent, err)}
-		return
+// batchSize is how many rows one send may carry: 1 unless the Sender
+// takes batches.
+func (p *Pipeline) batchSize() int {
+	if _, ok := p.opts.Sender.(BatchSender); ok {
+		return p.opts.BatchSize
 	}
-	sctx, cancel := context.WithTimeout(ctx, p.opts.SendTimeout)
-	defer cancel()
-	err := p.safeSend(sctx, row.Instance, &n)
-	done <- result{row: row, err: err, aborted: err != nil && ctx.Err() != nil}
+	return 1
+}
+
+// groups splits due rows into at most limit sends: an instance that takes
+// batches gets its rows together, BatchSize at most per send (DueOutbox
+// gives at most one row per instance and host, so a batch never holds two
+// of one host); any other row is a send of its own. Rows left over wait
+// for the next turn.
+func (p *Pipeline) groups(rows []store.OutboxRow, limit int) [][]store.OutboxRow {
+	bs, _ := p.opts.Sender.(BatchSender)
+	batches := map[string]bool{}
+	var out [][]store.OutboxRow
+	open := map[string]int{} // instance → index in out of its open group
+	for _, row := range rows {
+		in := row.Instance
+		if _, asked := batches[in]; !asked {
+			batches[in] = bs != nil && p.opts.BatchSize > 1 && bs.Batches(in)
+		}
+		if i, ok := open[in]; ok && len(out[i]) < p.opts.BatchSize {
+			out[i] = append(out[i], row)
+			continue
+		}
+		if len(out) == limit {
+			continue
+		}
+		if batches[in] {
+			open[in] = len(out)
+		}
+		out = append(out, []store.OutboxRow{row})
+	}
+	return out
+}
+
+// deliver runs one send of rows (one row, or a batch for one instance) and
+// reports their results on done (buffered to the number of workers, so
+// this never blocks).
+func (p *Pipeline) deliver(ctx context.Context, rows []store.OutboxRow, done chan<- []result) {
+	results := make([]result, len(rows))
+	ns := make([]*Notification, 0, len(rows))
+	at := make([]int, 0, len(rows))
+	for i, row := range rows {
+		results[i].row = row
+		var n Notification
+		if err := json.Unmarshal(row.Payload, &n); err != nil {
+			// Cannot succeed on any retry: straight to the dead letters.
+			results[i].err = fmt.Errorf("%w: decode payload: %w", errPermanent, err)
+			continue
+		}
+		ns, at = append(ns, &n), append(at, i)
+	}
+	if len(ns) > 0 {
+		sctx, cancel := context.WithTimeout(ctx, p.opts.SendTimeout)
+		errs := p.safeSend(sctx, rows[0].Instance, ns)
+		cancel()
+		for j, i := range at {
+			results[i].err = errs[j]
+			results[i].aborted = errs[j] != nil && ctx.Err() != nil
+		}
+	}
+	done <- results
 }
 
 var errPermanent = errors.New("permanent failure")
 
-// safeSend turns a Sender's panic into an error: one broken notifier must
-// not take the daemon down with it.
-func (p *Pipeline) safeSend(ctx context.Context, instance string, n *Notification) (err error) {
+// safeSend sends ns to instance, in one batch when there are several (the
+// Sender is then a BatchSender), and returns one error per notification.
+// It turns a Sender's panic into errors: one broken notifier must not take
+// the daemon down with it.
+func (p *Pipeline) safeSend(ctx context.Context, instance string, ns []*Notification) (errs []error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("sender panicked: %v", r)
+			errs = fill(len(ns), fmt.Errorf("sender panicked: %v", r))
 		}
 	}()
-	return p.opts.Sender.Send(ctx, instance, n)
+	if len(ns) == 1 {
+		return []error{p.opts.Sender.Send(ctx, instance, ns[0])}
+	}
+	errs, err := p.opts.Sender.(BatchSender).SendBatch(ctx, instance, ns)
+	if err != nil {
+		return fill(len(ns), err)
+	}
+	if len(errs) != len(ns) {
+		return fill(len(ns), fmt.Errorf("%w: the sender answered %d results for %d notifications", ErrUnavailable, len(errs), len(ns)))
+	}
+	return errs
+}
+
+func fill(n int, err error) []error {
+	errs := make([]error, n)
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
 }
 
 // record commits the outcomes of finished Sends in one transaction.

@@ -16,7 +16,9 @@ import (
 
 // TestAuthorityThroughTheManager runs the real transport-push binary and
 // reaches its client authority through the Authority RPC; a transport
-// without an authority answers sdk.ErrNoAuthority.
+// without an authority answers sdk.ErrNoAuthority. Only the instance with
+// a server block declares the authority capability: neither the same
+// binary in the client role nor another transport does.
 func TestAuthorityThroughTheManager(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"transport-push", "transport-echo"} {
@@ -48,10 +50,23 @@ transport "push" {
 transport "echo" {
   name = "peer"
 }
-`, port, filepath.Join(dir, "s.crt"), filepath.Join(dir, "s.key"), filepath.Join(dir, "ca"), allowed))
+transport "a-client" {
+  plugin = "transport-push"
+  client {
+    address    = "127.0.0.1"
+    port       = %d
+    master_cert = %q
+    uuid_sig   = %q
+  }
+}
+`, port, filepath.Join(dir, "s.crt"), filepath.Join(dir, "s.key"), filepath.Join(dir, "ca"), allowed,
+		port, filepath.Join(dir, "master.crt"), filepath.Join(dir, "uuid.sig")))
 	m := newManager(t, Options{Dir: dir, Host: &testHost{changes: make(chan []byte, 1)}})
 	if diags := m.Start(context.Background(), cfg.Transports); diags.HasErrors() {
 		t.Fatal(config.FormatDiagnostics(diags))
+	}
+	if got := m.Capable(config.KindTransport, sdk.CapAuthority); len(got) != 1 || got[0] != "push" {
+		t.Fatalf("instances declaring the authority: %v, want [push]", got)
 	}
 	ctx := context.Background()
 	waiting, allowedList, err := m.AuthorityList(ctx, "push")

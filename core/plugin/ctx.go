@@ -2,13 +2,16 @@ package plugin
 
 import "context"
 
-// contextStopping is a context cancelled when stop is closed, so a restart
-// in progress does not hold up Stop. Call the cancel function when done.
-func contextStopping(stop <-chan struct{}) (context.Context, context.CancelFunc) {
+// contextStopping is a context cancelled when stop or quit is closed (quit
+// may be nil), so a restart in progress holds up neither Stop nor the
+// reload that retires its instance. Call the cancel function when done.
+func contextStopping(stop, quit <-chan struct{}) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		select {
 		case <-stop:
+			cancel()
+		case <-quit:
 			cancel()
 		case <-ctx.Done():
 		}

@@ -23,6 +23,9 @@ import (
 type Manager struct {
 	opts Options
 
+	// reload serialises Reload's application with Stop.
+	reload sync.Mutex
+
 	mu        sync.Mutex
 	instances map[string]*instance // by kind + "/" + label
 	stopping  chan struct{}
@@ -38,10 +41,13 @@ func NewManager(opts Options) *Manager {
 
 func key(kind, label string) string { return kind + "/" + label }
 
-// kindClient is what the SDK clients of every kind have in common.
+// kindClient is what the SDK clients of every kind have in common: their
+// kind's Schema and Configure, and the Base service's Info and Close.
 type kindClient interface {
 	Schema(ctx context.Context) (sdk.PluginInfo, sdk.Schema, error)
 	Configure(ctx context.Context, instance string, configJSON []byte) error
+	Info(ctx context.Context) (sdk.PluginInfo, error)
+	Close(ctx context.Context) error
 }
 
 // proc is one running plugin process.
@@ -51,6 +57,7 @@ type proc struct {
 	kc     kindClient // *sdk.NotifierClient, *sdk.OutputClient or *sdk.TransportClient
 	info   sdk.PluginInfo
 	schema sdk.Schema
+	pid    int
 }
 
 // kill stops the process gracefully (go-plugin asks it to exit, then kills
@@ -93,14 +100,25 @@ type instance struct {
 
 	calls sync.Mutex // one call at a time per plugin, as the SDK promises
 	kick  chan struct{}
+	// quit is closed when a reload removes or replaces the instance: its
+	// supervisor returns; sup waits for that.
+	quit chan struct{}
+	sup  sync.WaitGroup
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// retired: a reload replaced or removed the instance; calls that
+	// reached it look the instance up again.
+	retired   bool
 	proc      *proc
 	state     State
 	restarts  int
 	lastError string
 	since     time.Time
 	version   string
+}
+
+func newInstance(b config.PluginBlock) *instance {
+	return &instance{block: b, kick: make(chan struct{}, 1), quit: make(chan struct{}), state: StateStarting, since: time.Now()}
 }
 
 func (in *instance) setState(s State, err error) {
@@ -173,6 +191,9 @@ func (m *Manager) launch(b config.PluginBlock) (*proc, error) {
 		return nil, fmt.Errorf("plugin %s: unexpected client type %T", path, raw)
 	}
 	p := &proc{client: client, rpc: rpc, kc: kc}
+	if rc := client.ReattachConfig(); rc != nil {
+		p.pid = rc.Pid
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), m.opts.CallTimeout)
 	defer cancel()
 	p.info, p.schema, err = kc.Schema(ctx)
@@ -319,7 +340,7 @@ func configureDiags(b config.PluginBlock, s sdk.Schema, err error) hcl.Diagnosti
 // run regardless, so the daemon logs the diagnostics and carries on.
 func (m *Manager) Start(ctx context.Context, blocks []config.PluginBlock) hcl.Diagnostics {
 	return each(blocks, func(b config.PluginBlock) hcl.Diagnostics {
-		in := &instance{block: b, kick: make(chan struct{}, 1), state: StateStarting, since: time.Now()}
+		in := newInstance(b)
 		m.mu.Lock()
 		if m.stopped {
 			m.mu.Unlock()
@@ -368,6 +389,14 @@ func (m *Manager) Start(ctx context.Context, blocks []config.PluginBlock) hcl.Di
 // plugin refused the config, diags say where; warnings it sent about an
 // accepted one are logged.
 func (m *Manager) configure(ctx context.Context, in *instance, p *proc) (hcl.Diagnostics, error) {
+	if diags, err := m.setup(ctx, in, p); err != nil {
+		return diags, err
+	}
+	return nil, m.startTransport(ctx, in, p)
+}
+
+// setup sends p in's config and asks what it declares as configured.
+func (m *Manager) setup(ctx context.Context, in *instance, p *proc) (hcl.Diagnostics, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
 	defer cancel()
 	diags := configureDiags(in.block, p.schema, p.kc.Configure(ctx, in.block.Label, in.config))
@@ -379,15 +408,33 @@ func (m *Manager) configure(ctx context.Context, in *instance, p *proc) (hcl.Dia
 			m.opts.Logger.Warn("plugin accepted its configuration with a warning", "kind", in.block.Kind, "instance", in.block.Label, "warning", line)
 		}
 	}
-	if tc, ok := p.kc.(*sdk.TransportClient); ok {
-		if m.opts.Host == nil {
-			return nil, fmt.Errorf("start %s %q: the daemon gave the plugin manager no host service", in.block.Kind, in.block.Label)
-		}
-		if err := tc.Start(ctx, m.opts.Host); err != nil {
-			return nil, fmt.Errorf("start %s %q: %w", in.block.Kind, in.block.Label, err)
-		}
+	// What it declares as configured; a plugin without the Base service
+	// keeps the Schema's info, without capabilities.
+	switch info, err := p.kc.Info(ctx); {
+	case err == nil:
+		p.info.Capabilities = info.Capabilities
+	case !errors.Is(err, sdk.ErrNoBase):
+		return nil, fmt.Errorf("info of %s %q: %w", in.block.Kind, in.block.Label, err)
 	}
 	return nil, nil
+}
+
+// startTransport starts p's work when it is a transport, serving it the
+// core's host service.
+func (m *Manager) startTransport(ctx context.Context, in *instance, p *proc) error {
+	tc, ok := p.kc.(*sdk.TransportClient)
+	if !ok {
+		return nil
+	}
+	if m.opts.Host == nil {
+		return fmt.Errorf("start %s %q: the daemon gave the plugin manager no host service", in.block.Kind, in.block.Label)
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+	defer cancel()
+	if err := tc.Start(ctx, m.opts.Host); err != nil {
+		return fmt.Errorf("start %s %q: %w", in.block.Kind, in.block.Label, err)
+	}
+	return nil
 }
 
 // run marks in as running on p and starts its supervisor.
@@ -402,15 +449,17 @@ func (m *Manager) run(in *instance, p *proc) {
 	in.mu.Lock()
 	in.proc, in.state, in.since, in.version = p, StateRunning, time.Now(), p.info.Version
 	in.mu.Unlock()
-	pid := 0
-	if rc := p.client.ReattachConfig(); rc != nil {
-		pid = rc.Pid
-	}
 	m.opts.Logger.Info("plugin started", "kind", in.block.Kind, "instance", in.block.Label,
-		"plugin", in.block.Plugin, "version", p.info.Version, "pid", pid)
-	m.wg.Add(1)
-	go m.supervise(in)
+		"plugin", in.block.Plugin, "version", p.info.Version, "pid", p.pid)
+	m.supervised(in)
 	m.running(in)
+}
+
+// supervised starts in's supervisor; m.mu is held.
+func (m *Manager) supervised(in *instance) {
+	m.wg.Add(1)
+	in.sup.Add(1)
+	go m.supervise(in)
 }
 
 // retry hands an instance whose first start failed to its supervisor, which
@@ -423,8 +472,7 @@ func (m *Manager) retry(in *instance, cause error) {
 		return
 	}
 	in.setState(StateRestarting, cause)
-	m.wg.Add(1)
-	go m.supervise(in)
+	m.supervised(in)
 	select {
 	case in.kick <- struct{}{}: // look now, not at the next health tick
 	default:
@@ -455,6 +503,69 @@ func (m *Manager) NotifyJSON(ctx context.Context, instance string, notification 
 	})
 }
 
+// NotifyBatchJSON sends notifications (JSON, as the outbox stores them)
+// to the notify instance in one call when its plugin declares
+// sdk.CapBatchNotify, else one NotifyJSON after the other within the same
+// turn. It returns one error per notification (wrapping the plugin's
+// *sdk.RemoteError, or nil), or, for the call as a whole, the errors of
+// Notify (ErrUnavailable, ErrUnknownInstance). In the one-by-one case a
+// notification the plugin could not be reached for ends the call there:
+// the call error then covers the rest.
+func (m *Manager) NotifyBatchJSON(ctx context.Context, instance string, notifications [][]byte) ([]error, error) {
+	errs := make([]error, len(notifications))
+	done := 0
+	err := m.call(ctx, config.KindNotify, instance, func(ctx context.Context, kc kindClient) error {
+		nc := kc.(*sdk.NotifierClient)
+		if m.Batches(instance) {
+			res, err := nc.NotifyBatchJSON(ctx, notifications)
+			if err != nil {
+				return err
+			}
+			copy(errs, res)
+			done = len(notifications)
+			return nil
+		}
+		for i, n := range notifications {
+			err := nc.NotifyJSON(ctx, n)
+			var remote *sdk.RemoteError
+			if err != nil && !errors.As(err, &remote) {
+				return err
+			}
+			errs[i], done = err, i+1
+		}
+		return nil
+	})
+	for i := range errs[:done] {
+		if errs[i] != nil {
+			errs[i] = fmt.Errorf("%s %q: %w", config.KindNotify, instance, errs[i])
+		}
+	}
+	if err != nil {
+		if done == 0 {
+			return nil, err
+		}
+		errs[done] = err // the one the plugin went away in
+		for i := done + 1; i < len(errs); i++ {
+			errs[i] = fmt.Errorf("%s %q: %w: not sent, the plugin went away earlier in the batch", config.KindNotify, instance, ErrUnavailable)
+		}
+	}
+	return errs, nil
+}
+
+// Batches reports whether the running plugin of the notify instance
+// declares sdk.CapBatchNotify: NotifyBatchJSON then takes one call.
+func (m *Manager) Batches(instance string) bool {
+	m.mu.Lock()
+	in := m.instances[key(config.KindNotify, instance)]
+	m.mu.Unlock()
+	if in == nil {
+		return false
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.proc != nil && in.proc.info.Has(sdk.CapBatchNotify)
+}
+
 // Write sends a batch of metrics to the output instance named instance,
 // with the same errors as Notify.
 func (m *Manager) Write(ctx context.Context, instance string, metrics []sdk.Metric) error {
@@ -472,14 +583,30 @@ func (m *Manager) call(ctx context.Context, kind, label string, f func(context.C
 // calls (a transport's probe control, which waits for a remote's answer,
 // must not hold up the authority's calls or the control of other hosts).
 func (m *Manager) callOn(ctx context.Context, kind, label string, serial bool, f func(context.Context, kindClient) error) error {
-	m.mu.Lock()
-	in := m.instances[key(kind, label)]
-	m.mu.Unlock()
-	if in == nil {
-		return fmt.Errorf("%s %q: %w", kind, label, ErrUnknownInstance)
+	var in *instance
+	for {
+		m.mu.Lock()
+		in = m.instances[key(kind, label)]
+		m.mu.Unlock()
+		if in == nil {
+			return fmt.Errorf("%s %q: %w", kind, label, ErrUnknownInstance)
+		}
+		if serial {
+			in.calls.Lock()
+		}
+		in.mu.Lock()
+		retired := in.retired
+		in.mu.Unlock()
+		if !retired {
+			break
+		}
+		// A reload replaced it while this call waited for its turn: the
+		// map holds its successor by now, or nothing if it was removed.
+		if serial {
+			in.calls.Unlock()
+		}
 	}
 	if serial {
-		in.calls.Lock()
 		defer in.calls.Unlock()
 	}
 	in.mu.Lock()
@@ -517,6 +644,42 @@ func (m *Manager) callOn(ctx context.Context, kind, label string, serial bool, f
 	return fmt.Errorf("%s %q: %w: %w: %v", kind, label, ErrUnavailable, ErrBroken, err)
 }
 
+// Capable returns the labels of the running instances of kind (a block
+// kind: notify, output, transport) that declare capability c as
+// configured, sorted. The core finds what a plugin can do this way, never
+// by its name.
+func (m *Manager) Capable(kind, c string) []string {
+	m.mu.Lock()
+	list := make([]*instance, 0, len(m.instances))
+	for _, in := range m.instances {
+		if in.block.Kind == kind {
+			list = append(list, in)
+		}
+	}
+	m.mu.Unlock()
+	var out []string
+	for _, in := range list {
+		in.mu.Lock()
+		if in.proc != nil && in.state == StateRunning && in.proc.info.Has(c) {
+			out = append(out, in.block.Label)
+		}
+		in.mu.Unlock()
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Pending reports whether an instance of kind is starting or restarting:
+// what it will declare is not known yet.
+func (m *Manager) Pending(kind string) bool {
+	for _, h := range m.Health() {
+		if h.Kind == kind && (h.State == StateStarting || h.State == StateRestarting) {
+			return true
+		}
+	}
+	return false
+}
+
 // Health returns the state of every instance, sorted by kind and name.
 func (m *Manager) Health() []InstanceHealth {
 	m.mu.Lock()
@@ -532,6 +695,10 @@ func (m *Manager) Health() []InstanceHealth {
 			Instance: in.block.Label, Plugin: in.block.Plugin, Kind: in.block.Kind, Version: in.version,
 			State: in.state, Restarts: in.restarts, LastError: in.lastError, Since: in.since,
 		})
+		if in.proc != nil {
+			out[len(out)-1].Capabilities = in.proc.info.Capabilities
+			out[len(out)-1].Pid = in.proc.pid
+		}
 		in.mu.Unlock()
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -547,6 +714,8 @@ func (m *Manager) Health() []InstanceHealth {
 // first: go-plugin asks the plugin to exit and kills it after 2 s). It is
 // idempotent; the Manager cannot be started again.
 func (m *Manager) Stop() {
+	m.reload.Lock()
+	defer m.reload.Unlock()
 	m.mu.Lock()
 	if !m.stopped {
 		m.stopped = true
@@ -572,16 +741,36 @@ func (m *Manager) Stop() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if tc, ok := p.kc.(*sdk.TransportClient); ok {
-				// A transport gets to say goodbye to its peers first.
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				if err := tc.Stop(ctx); err != nil {
-					m.opts.Logger.Warn("transport did not stop cleanly", "instance", in.block.Label, "error", err)
-				}
-				cancel()
-			}
-			p.kill()
+			m.retire(in.block, p)
 		}()
 	}
 	wg.Wait()
+}
+
+// retire ends p, the process of block b, which no call uses any more: a
+// transport stops its work (and says goodbye to its peers), then the
+// plugin flushes what it holds within CloseTimeout, then the process is
+// killed.
+func (m *Manager) retire(b config.PluginBlock, p *proc) {
+	log := m.opts.Logger.With("kind", b.Kind, "instance", b.Label)
+	if tc, ok := p.kc.(*sdk.TransportClient); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := tc.Stop(ctx); err != nil {
+			log.Warn("transport did not stop cleanly", "error", err)
+		}
+		cancel()
+	}
+	if !p.client.Exited() {
+		ctx, cancel := context.WithTimeout(context.Background(), m.opts.CloseTimeout)
+		err := p.kc.Close(ctx)
+		cancel()
+		var unflushed *sdk.UnflushedError
+		switch {
+		case errors.As(err, &unflushed):
+			log.Warn("plugin stopped with data it could not flush", "unflushed", unflushed.N, "within", m.opts.CloseTimeout, "error", unflushed.Err)
+		case err != nil:
+			log.Warn("plugin did not close cleanly", "error", err)
+		}
+	}
+	p.kill()
 }

@@ -11,7 +11,11 @@
 //	m := plugin.NewManager(plugin.Options{Dir: cfg.PluginsDir, Logger: log})
 //	if diags := m.Start(ctx, cfg.Notify); diags.HasErrors() { log them; keep running }
 //	... m.Notify(ctx, "ops", n) from the notification pipeline ...
-//	m.Stop()
+//	on SIGHUP: plan, diags := m.Reload(blocks); refuse on errors, else plan.Apply(ctx)
+//	m.Stop() // each plugin is closed (it flushes), then stopped
+//
+// The core asks a plugin what it can do (Capable, from the capabilities
+// it declares through the Base service), never what it is called.
 //
 // and for `wigo -check`: m.Check(cfg.Notify), which starts each plugin only
 // long enough to fetch its schema.
@@ -60,6 +64,10 @@ type Options struct {
 	// and follow the local state); required only when transport blocks are
 	// started.
 	Host sdk.Host
+	// CloseTimeout is how long a plugin has to flush what it holds (an
+	// output's buffered points) when it is stopped: at shutdown, or when a
+	// reload removes or changes its block (5 s).
+	CloseTimeout time.Duration
 	// HealthInterval is how often a running plugin is checked for having
 	// exited or stopped answering pings (1 s).
 	HealthInterval time.Duration
@@ -91,6 +99,9 @@ func (o *Options) defaults() {
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = o.MinBackoff
 	}
+	if o.CloseTimeout <= 0 {
+		o.CloseTimeout = 5 * time.Second
+	}
 	if o.HealthInterval <= 0 {
 		o.HealthInterval = time.Second
 	}
@@ -112,8 +123,9 @@ const (
 	// StateRestarting: it crashed, or failed to start, and the manager is
 	// bringing it back with backoff.
 	StateRestarting State = "restarting"
-	// StateFailed: its block does not decode against the plugin's schema;
-	// it stays down until the daemon is restarted with a fix.
+	// StateFailed: its block does not decode against the plugin's schema
+	// (it stays down until a reload or a restart with a fix), or a reload
+	// removed or replaced it.
 	StateFailed State = "failed"
 )
 
@@ -127,6 +139,10 @@ type InstanceHealth struct {
 	Kind string `json:"kind"`
 	// Version is what the plugin reported, once it has started.
 	Version string `json:"version,omitempty"`
+	// Capabilities are what the running plugin declares (sdk.Cap*).
+	Capabilities []string `json:"capabilities,omitempty"`
+	// Pid is the running plugin's process id.
+	Pid int `json:"pid,omitempty"`
 	// State is running, restarting or failed.
 	State State `json:"state"`
 	// Restarts counts restart attempts after crashes.

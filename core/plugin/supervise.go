@@ -17,12 +17,15 @@ import (
 // answering pings, until the manager stops.
 func (m *Manager) supervise(in *instance) {
 	defer m.wg.Done()
+	defer in.sup.Done()
 	tick := time.NewTicker(m.opts.HealthInterval)
 	defer tick.Stop()
 	backoff := m.opts.MinBackoff
 	for {
 		select {
 		case <-m.stopping:
+			return
+		case <-in.quit:
 			return
 		case <-tick.C:
 		case <-in.kick:
@@ -104,6 +107,8 @@ func (m *Manager) restart(in *instance, old *proc, cause error, backoff *time.Du
 		select {
 		case <-m.stopping:
 			return false
+		case <-in.quit:
+			return false
 		case <-time.After(*backoff):
 		}
 		*backoff = min(*backoff*2, m.opts.MaxBackoff)
@@ -116,13 +121,13 @@ func (m *Manager) restart(in *instance, old *proc, cause error, backoff *time.Du
 			cfg, diags := m.decode(p, b)
 			if diags.HasErrors() {
 				in.setState(StateFailed, errors.New(strings.TrimSpace(config.FormatDiagnostics(diags))))
-				log.Error("plugin block refused by its schema; fix it and restart the daemon", "error", config.FormatDiagnostics(diags))
+				log.Error("plugin block refused by its schema; fix it and reload (SIGHUP)", "error", config.FormatDiagnostics(diags))
 				return false
 			}
 			in.config = cfg
 		}
 		if err == nil {
-			ctx, cancel := contextStopping(m.stopping)
+			ctx, cancel := contextStopping(m.stopping, in.quit)
 			if _, err = m.configure(ctx, in, p); err != nil {
 				p.kill()
 			}
@@ -136,6 +141,11 @@ func (m *Manager) restart(in *instance, old *proc, cause error, backoff *time.Du
 		m.mu.Lock()
 		stopped := m.stopped
 		m.mu.Unlock()
+		select {
+		case <-in.quit:
+			stopped = true // a reload replaced or removed it meanwhile
+		default:
+		}
 		if stopped {
 			p.kill()
 			return false

@@ -80,6 +80,7 @@ func (n *notifier) Configure(_ context.Context, c sdk.Config) error {
 		}
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = batchPosts // a batch's POSTs reuse their connections
 	if cfg.InsecureSkipVerify {
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the operator asked for it
 		sdk.Logger().Warn("TLS certificate verification is off", "instance", c.Instance(), "url", cfg.URL)

@@ -4,4 +4,6 @@ package main
 
 import "github.com/wigo-project/wigo/sdk"
 
-func main() { sdk.ServeOutput(newOutput(), sdk.WithInfo("output-opentsdb", version)) }
+func main() {
+	sdk.ServeOutput(newOutput(), sdk.WithInfo("output-opentsdb", version), sdk.WithCapabilities(sdk.CapBuffering))
+}

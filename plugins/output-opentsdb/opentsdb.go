@@ -109,7 +109,10 @@ type output struct {
 	done chan struct{}
 }
 
-var _ sdk.Output = (*output)(nil)
+var (
+	_ sdk.Output = (*output)(nil)
+	_ sdk.Closer = (*output)(nil)
+)
 
 func newOutput() *output {
 	return &output{log: sdk.Logger(), now: time.Now}
@@ -400,6 +403,55 @@ func (o *output) sender(ctx context.Context) {
 			o.lostRejected += rejected
 			o.mu.Unlock()
 		}
+	}
+}
+
+// Close implements sdk.Closer: the host is stopping the plugin (shutdown,
+// or its block removed or changed by a reload), so the buffer is posted
+// now rather than lost with the process, retrying an unreachable OpenTSDB
+// until ctx's deadline. What is still buffered then is reported.
+func (o *output) Close(ctx context.Context) error {
+	o.stopSender()
+	o.mu.Lock()
+	configured, maxRetry := o.client != nil, o.maxRetry
+	o.mu.Unlock()
+	if !configured {
+		return nil
+	}
+	wait := min(100*time.Millisecond, maxRetry)
+	var lastErr error
+	flushed := 0
+	for {
+		o.mu.Lock()
+		n := min(len(o.buf), o.batchSize)
+		batch := slices.Clone(o.buf[:n])
+		o.mu.Unlock()
+		if n == 0 {
+			if flushed > 0 {
+				o.log.Info("buffered points flushed on close", "points", flushed)
+			}
+			return nil
+		}
+		rejected, err := o.post(ctx, batch)
+		if err == nil {
+			o.mu.Lock()
+			o.buf = slices.Delete(o.buf, 0, n)
+			o.sent += uint64(n - rejected)
+			o.lostRejected += rejected
+			o.mu.Unlock()
+			flushed += n
+			continue
+		}
+		lastErr = err
+		select {
+		case <-ctx.Done():
+			o.mu.Lock()
+			left := len(o.buf)
+			o.mu.Unlock()
+			return &sdk.UnflushedError{N: left, Err: fmt.Errorf("opentsdb unreachable until the close deadline: %w", lastErr)}
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, maxRetry)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -322,5 +323,33 @@ func TestSanitize(t *testing.T) {
 		if got := sdk.SanitizeTag(in); got != want {
 			t.Errorf("sdk.SanitizeTag(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestCloseFlushesTheBuffer: the plugin declares buffering; Close posts what
+// it buffered during an outage, once OpenTSDB answers within the deadline,
+// and counts what it could not post when OpenTSDB stays away.
+func TestCloseFlushesTheBuffer(t *testing.T) {
+	s := server(t)
+	c, _, logs := start(t, fmt.Sprintf("address = [%q]\ndeduplication = 0\nmax_retry_interval = \"1m\"\n", s.Addr()))
+	s.Stop()
+	ms := []sdk.Metric{{Hostname: "h", Probe: "p", Value: 1}, {Hostname: "h", Probe: "p", Value: 2}, {Hostname: "h", Probe: "q", Value: 3}}
+	if err := c.Write(ms); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a failed attempt", func() bool { return strings.Contains(logs.String(), "opentsdb unreachable") })
+	sdktest.CloseTimeout = 300 * time.Millisecond
+	defer func() { sdktest.CloseTimeout = 5 * time.Second }()
+	err := c.Close()
+	var unflushed *sdk.UnflushedError
+	if !errors.As(err, &unflushed) || unflushed.N != 3 || s.Count() != 0 {
+		t.Fatalf("close with OpenTSDB down = %v, stored %d; want 3 unflushed", err, s.Count())
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sdktest.CloseTimeout = 5 * time.Second
+	if err := c.Close(); err != nil || s.Count() != 3 {
+		t.Fatalf("close with OpenTSDB back = %v, stored %d; want the 3 buffered", err, s.Count())
 	}
 }

@@ -13,13 +13,15 @@ type OutputClient struct {
 	// Client is the host-side client.
 	Client *sdk.OutputClient
 	t      testing.TB
+	base
 }
 
 // Output serves impl in-process over gRPC and returns a client to it.
 func Output(t testing.TB, impl sdk.Output) *OutputClient {
 	t.Helper()
 	raw := dispense(t, sdk.KindOutput, &sdk.OutputPlugin{Impl: impl, Info: sdk.PluginInfo{Name: t.Name()}})
-	return &OutputClient{Client: raw.(*sdk.OutputClient), t: t}
+	c := raw.(*sdk.OutputClient)
+	return &OutputClient{Client: c, t: t, base: base{t, c}}
 }
 
 // Configure decodes src against the plugin's schema as the host does and
@@ -49,13 +51,15 @@ type TransportClient struct {
 	// to the plugin through the real go-plugin broker.
 	Client *sdk.TransportClient
 	t      testing.TB
+	base
 }
 
 // Transport serves impl in-process over gRPC and returns a client to it.
 func Transport(t testing.TB, impl sdk.Transport) *TransportClient {
 	t.Helper()
 	raw := dispense(t, sdk.KindTransport, &sdk.TransportPlugin{Impl: impl, Info: sdk.PluginInfo{Name: t.Name()}})
-	return &TransportClient{Client: raw.(*sdk.TransportClient), t: t}
+	c := raw.(*sdk.TransportClient)
+	return &TransportClient{Client: c, t: t, base: base{t, c}}
 }
 
 // Configure decodes src against the plugin's schema as the host does and

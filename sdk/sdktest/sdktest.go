@@ -37,6 +37,7 @@ type NotifierClient struct {
 	// Client is the host-side client, for calls the helpers do not cover.
 	Client *sdk.NotifierClient
 	t      testing.TB
+	base
 }
 
 // Notifier serves impl in-process over gRPC and returns a client to it;
@@ -44,7 +45,8 @@ type NotifierClient struct {
 func Notifier(t testing.TB, impl sdk.Notifier) *NotifierClient {
 	t.Helper()
 	raw := dispense(t, sdk.KindNotifier, &sdk.NotifierPlugin{Impl: impl, Info: sdk.PluginInfo{Name: t.Name()}})
-	return &NotifierClient{Client: raw.(*sdk.NotifierClient), t: t}
+	c := raw.(*sdk.NotifierClient)
+	return &NotifierClient{Client: c, t: t, base: base{t, c}}
 }
 
 func newCtx() (context.Context, context.CancelFunc) {

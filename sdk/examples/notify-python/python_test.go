@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -524,10 +525,17 @@ func TestWithoutAutoMTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info != (sdk.PluginInfo{Name: "notify-python", Version: "1.0.0", Kind: sdk.KindNotifier}) ||
+	if !reflect.DeepEqual(info, sdk.PluginInfo{Name: "notify-python", Version: "1.0.0", Kind: sdk.KindNotifier}) ||
 		len(schema.Attributes) != 2 || schema.Attributes[0].Name != "url" || !schema.Attributes[0].Required ||
 		schema.Attributes[1].Name != "timeout" || fmt.Sprintf("%s", schema.Attributes[1].Default) != "10" {
 		t.Errorf("Schema = %+v, %+v", info, schema)
+	}
+	// It serves no Base service: no capabilities, nothing to flush.
+	if _, err := nc.Info(ctx); !errors.Is(err, sdk.ErrNoBase) {
+		t.Errorf("Info = %v, want sdk.ErrNoBase", err)
+	}
+	if err := nc.Close(ctx); err != nil {
+		t.Errorf("Close = %v, want nil", err)
 	}
 	var remote *sdk.RemoteError
 	if err := nc.Configure(ctx, "x", []byte(`{"url":"mailto:ops@example.org","timeout":10}`)); !errors.As(err, &remote) {

@@ -116,6 +116,96 @@ func (x *NotifyResponse) GetError() string {
 	return ""
 }
 
+type NotifyBatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// notifications_json are notifications as NotifyRequest carries one.
+	NotificationsJson [][]byte `protobuf:"bytes,1,rep,name=notifications_json,json=notificationsJson,proto3" json:"notifications_json,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *NotifyBatchRequest) Reset() {
+	*x = NotifyBatchRequest{}
+	mi := &file_wigo_plugin_v1_notifier_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyBatchRequest) ProtoMessage() {}
+
+func (x *NotifyBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_notifier_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyBatchRequest.ProtoReflect.Descriptor instead.
+func (*NotifyBatchRequest) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_notifier_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *NotifyBatchRequest) GetNotificationsJson() [][]byte {
+	if x != nil {
+		return x.NotificationsJson
+	}
+	return nil
+}
+
+type NotifyBatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// results answer notifications_json, in order.
+	Results       []*NotifyResponse `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifyBatchResponse) Reset() {
+	*x = NotifyBatchResponse{}
+	mi := &file_wigo_plugin_v1_notifier_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyBatchResponse) ProtoMessage() {}
+
+func (x *NotifyBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wigo_plugin_v1_notifier_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyBatchResponse.ProtoReflect.Descriptor instead.
+func (*NotifyBatchResponse) Descriptor() ([]byte, []int) {
+	return file_wigo_plugin_v1_notifier_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *NotifyBatchResponse) GetResults() []*NotifyResponse {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 var File_wigo_plugin_v1_notifier_proto protoreflect.FileDescriptor
 
 const file_wigo_plugin_v1_notifier_proto_rawDesc = "" +
@@ -124,11 +214,16 @@ const file_wigo_plugin_v1_notifier_proto_rawDesc = "" +
 	"\rNotifyRequest\x12+\n" +
 	"\x11notification_json\x18\x01 \x01(\fR\x10notificationJson\"&\n" +
 	"\x0eNotifyResponse\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error2\xee\x01\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"C\n" +
+	"\x12NotifyBatchRequest\x12-\n" +
+	"\x12notifications_json\x18\x01 \x03(\fR\x11notificationsJson\"O\n" +
+	"\x13NotifyBatchResponse\x128\n" +
+	"\aresults\x18\x01 \x03(\v2\x1e.wigo.plugin.v1.NotifyResponseR\aresults2\xc6\x02\n" +
 	"\bNotifier\x12G\n" +
 	"\x06Schema\x12\x1d.wigo.plugin.v1.SchemaRequest\x1a\x1e.wigo.plugin.v1.SchemaResponse\x12P\n" +
 	"\tConfigure\x12 .wigo.plugin.v1.ConfigureRequest\x1a!.wigo.plugin.v1.ConfigureResponse\x12G\n" +
-	"\x06Notify\x12\x1d.wigo.plugin.v1.NotifyRequest\x1a\x1e.wigo.plugin.v1.NotifyResponseBFZDgithub.com/wigo-project/wigo/sdk/internal/pb/wigo/plugin/v1;pluginv1b\x06proto3"
+	"\x06Notify\x12\x1d.wigo.plugin.v1.NotifyRequest\x1a\x1e.wigo.plugin.v1.NotifyResponse\x12V\n" +
+	"\vNotifyBatch\x12\".wigo.plugin.v1.NotifyBatchRequest\x1a#.wigo.plugin.v1.NotifyBatchResponseBFZDgithub.com/wigo-project/wigo/sdk/internal/pb/wigo/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_wigo_plugin_v1_notifier_proto_rawDescOnce sync.Once
@@ -142,27 +237,32 @@ func file_wigo_plugin_v1_notifier_proto_rawDescGZIP() []byte {
 	return file_wigo_plugin_v1_notifier_proto_rawDescData
 }
 
-var file_wigo_plugin_v1_notifier_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_wigo_plugin_v1_notifier_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_wigo_plugin_v1_notifier_proto_goTypes = []any{
-	(*NotifyRequest)(nil),     // 0: wigo.plugin.v1.NotifyRequest
-	(*NotifyResponse)(nil),    // 1: wigo.plugin.v1.NotifyResponse
-	(*SchemaRequest)(nil),     // 2: wigo.plugin.v1.SchemaRequest
-	(*ConfigureRequest)(nil),  // 3: wigo.plugin.v1.ConfigureRequest
-	(*SchemaResponse)(nil),    // 4: wigo.plugin.v1.SchemaResponse
-	(*ConfigureResponse)(nil), // 5: wigo.plugin.v1.ConfigureResponse
+	(*NotifyRequest)(nil),       // 0: wigo.plugin.v1.NotifyRequest
+	(*NotifyResponse)(nil),      // 1: wigo.plugin.v1.NotifyResponse
+	(*NotifyBatchRequest)(nil),  // 2: wigo.plugin.v1.NotifyBatchRequest
+	(*NotifyBatchResponse)(nil), // 3: wigo.plugin.v1.NotifyBatchResponse
+	(*SchemaRequest)(nil),       // 4: wigo.plugin.v1.SchemaRequest
+	(*ConfigureRequest)(nil),    // 5: wigo.plugin.v1.ConfigureRequest
+	(*SchemaResponse)(nil),      // 6: wigo.plugin.v1.SchemaResponse
+	(*ConfigureResponse)(nil),   // 7: wigo.plugin.v1.ConfigureResponse
 }
 var file_wigo_plugin_v1_notifier_proto_depIdxs = []int32{
-	2, // 0: wigo.plugin.v1.Notifier.Schema:input_type -> wigo.plugin.v1.SchemaRequest
-	3, // 1: wigo.plugin.v1.Notifier.Configure:input_type -> wigo.plugin.v1.ConfigureRequest
-	0, // 2: wigo.plugin.v1.Notifier.Notify:input_type -> wigo.plugin.v1.NotifyRequest
-	4, // 3: wigo.plugin.v1.Notifier.Schema:output_type -> wigo.plugin.v1.SchemaResponse
-	5, // 4: wigo.plugin.v1.Notifier.Configure:output_type -> wigo.plugin.v1.ConfigureResponse
-	1, // 5: wigo.plugin.v1.Notifier.Notify:output_type -> wigo.plugin.v1.NotifyResponse
-	3, // [3:6] is the sub-list for method output_type
-	0, // [0:3] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	1, // 0: wigo.plugin.v1.NotifyBatchResponse.results:type_name -> wigo.plugin.v1.NotifyResponse
+	4, // 1: wigo.plugin.v1.Notifier.Schema:input_type -> wigo.plugin.v1.SchemaRequest
+	5, // 2: wigo.plugin.v1.Notifier.Configure:input_type -> wigo.plugin.v1.ConfigureRequest
+	0, // 3: wigo.plugin.v1.Notifier.Notify:input_type -> wigo.plugin.v1.NotifyRequest
+	2, // 4: wigo.plugin.v1.Notifier.NotifyBatch:input_type -> wigo.plugin.v1.NotifyBatchRequest
+	6, // 5: wigo.plugin.v1.Notifier.Schema:output_type -> wigo.plugin.v1.SchemaResponse
+	7, // 6: wigo.plugin.v1.Notifier.Configure:output_type -> wigo.plugin.v1.ConfigureResponse
+	1, // 7: wigo.plugin.v1.Notifier.Notify:output_type -> wigo.plugin.v1.NotifyResponse
+	3, // 8: wigo.plugin.v1.Notifier.NotifyBatch:output_type -> wigo.plugin.v1.NotifyBatchResponse
+	5, // [5:9] is the sub-list for method output_type
+	1, // [1:5] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_wigo_plugin_v1_notifier_proto_init() }
@@ -177,7 +277,7 @@ func file_wigo_plugin_v1_notifier_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wigo_plugin_v1_notifier_proto_rawDesc), len(file_wigo_plugin_v1_notifier_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,9 +21,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Notifier_Schema_FullMethodName    = "/wigo.plugin.v1.Notifier/Schema"
-	Notifier_Configure_FullMethodName = "/wigo.plugin.v1.Notifier/Configure"
-	Notifier_Notify_FullMethodName    = "/wigo.plugin.v1.Notifier/Notify"
+	Notifier_Schema_FullMethodName      = "/wigo.plugin.v1.Notifier/Schema"
+	Notifier_Configure_FullMethodName   = "/wigo.plugin.v1.Notifier/Configure"
+	Notifier_Notify_FullMethodName      = "/wigo.plugin.v1.Notifier/Notify"
+	Notifier_NotifyBatch_FullMethodName = "/wigo.plugin.v1.Notifier/NotifyBatch"
 )
 
 // NotifierClient is the client API for Notifier service.
@@ -33,6 +34,12 @@ type NotifierClient interface {
 	Schema(ctx context.Context, in *SchemaRequest, opts ...grpc.CallOption) (*SchemaResponse, error)
 	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
 	Notify(ctx context.Context, in *NotifyRequest, opts ...grpc.CallOption) (*NotifyResponse, error)
+	// NotifyBatch delivers many notifications in one call, from a plugin
+	// declaring the capability "batch_notify" (Base.Info). A batch holds at
+	// most one notification per host: the host's next one comes only after
+	// this one's result, which is what keeps each host's order, so the
+	// plugin may deliver a batch's notifications concurrently.
+	NotifyBatch(ctx context.Context, in *NotifyBatchRequest, opts ...grpc.CallOption) (*NotifyBatchResponse, error)
 }
 
 type notifierClient struct {
@@ -73,6 +80,16 @@ func (c *notifierClient) Notify(ctx context.Context, in *NotifyRequest, opts ...
 	return out, nil
 }
 
+func (c *notifierClient) NotifyBatch(ctx context.Context, in *NotifyBatchRequest, opts ...grpc.CallOption) (*NotifyBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NotifyBatchResponse)
+	err := c.cc.Invoke(ctx, Notifier_NotifyBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NotifierServer is the server API for Notifier service.
 // All implementations must embed UnimplementedNotifierServer
 // for forward compatibility.
@@ -80,6 +97,12 @@ type NotifierServer interface {
 	Schema(context.Context, *SchemaRequest) (*SchemaResponse, error)
 	Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
 	Notify(context.Context, *NotifyRequest) (*NotifyResponse, error)
+	// NotifyBatch delivers many notifications in one call, from a plugin
+	// declaring the capability "batch_notify" (Base.Info). A batch holds at
+	// most one notification per host: the host's next one comes only after
+	// this one's result, which is what keeps each host's order, so the
+	// plugin may deliver a batch's notifications concurrently.
+	NotifyBatch(context.Context, *NotifyBatchRequest) (*NotifyBatchResponse, error)
 	mustEmbedUnimplementedNotifierServer()
 }
 
@@ -98,6 +121,9 @@ func (UnimplementedNotifierServer) Configure(context.Context, *ConfigureRequest)
 }
 func (UnimplementedNotifierServer) Notify(context.Context, *NotifyRequest) (*NotifyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Notify not implemented")
+}
+func (UnimplementedNotifierServer) NotifyBatch(context.Context, *NotifyBatchRequest) (*NotifyBatchResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method NotifyBatch not implemented")
 }
 func (UnimplementedNotifierServer) mustEmbedUnimplementedNotifierServer() {}
 func (UnimplementedNotifierServer) testEmbeddedByValue()                  {}
@@ -174,6 +200,24 @@ func _Notifier_Notify_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Notifier_NotifyBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(NotifyBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifierServer).NotifyBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Notifier_NotifyBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifierServer).NotifyBatch(ctx, req.(*NotifyBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Notifier_ServiceDesc is the grpc.ServiceDesc for Notifier service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -192,6 +236,10 @@ var Notifier_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Notify",
 			Handler:    _Notifier_Notify_Handler,
+		},
+		{
+			MethodName: "NotifyBatch",
+			Handler:    _Notifier_NotifyBatch_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
