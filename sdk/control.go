@@ -162,7 +162,13 @@ func controlReply(result []byte, err error) *pb.ControlResponse {
 	}
 	var ce *ControlError
 	if !errors.As(err, &ce) {
-		ce = &ControlError{Code: ControlFailed, Message: err.Error()}
+		code := ControlFailed
+		if errors.Is(err, context.DeadlineExceeded) {
+			// The caller's deadline, carried over gRPC, ended the work
+			// here: a timeout, whichever side's clock saw it first.
+			code = ControlTimeout
+		}
+		ce = &ControlError{Code: code, Message: err.Error()}
 	}
 	return &pb.ControlResponse{Code: pb.ControlResponse_Code(ce.Code), Error: ce.Message}
 }
@@ -200,6 +206,10 @@ func (c *TransportClient) Control(ctx context.Context, req ControlRequest) ([]by
 	if status.Code(err) == codes.Unimplemented {
 		return nil, ControlErrorf(ControlNotMine, "the transport does not forward probe control")
 	}
+	if status.Code(err) == codes.DeadlineExceeded {
+		// The deadline, enforced by the other end too, ended the call.
+		return nil, ControlErrorf(ControlTimeout, "no answer in time: %v", status.Convert(err).Message())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("control: %w", err)
 	}
@@ -210,6 +220,10 @@ func (h *hostClient) Control(ctx context.Context, req ControlRequest) ([]byte, e
 	resp, err := h.c.Control(ctx, controlToPB(req))
 	if status.Code(err) == codes.Unimplemented {
 		return nil, ControlErrorf(ControlUnsupported, "this instance's core does not carry out probe control from its transports")
+	}
+	if status.Code(err) == codes.DeadlineExceeded {
+		// The deadline, enforced by the other end too, ended the call.
+		return nil, ControlErrorf(ControlTimeout, "no answer in time: %v", status.Convert(err).Message())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("control: %w", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/wigo-project/wigo/plugins/transport-push/pushpb"
@@ -164,13 +165,15 @@ func (c *client) apply(ctx context.Context, m *pushpb.Control) *pushpb.ControlRe
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	out, err := ch.Control(ctx, req)
-	if err != nil && ctx.Err() != nil {
+	var ce *sdk.ControlError
+	if err != nil && (ctx.Err() != nil || errors.As(err, &ce) && ce.Code == sdk.ControlTimeout) {
+		// The core's own end of the deadline may answer before this
+		// side's timer fires.
 		err = sdk.ControlErrorf(sdk.ControlTimeout, "its core did not carry it out within %v", limit)
 	}
 	if err != nil {
 		c.log.Info("probe control from the master refused", "action", req.Action.String(), "host", req.Host, "probe", req.Probe, "by", req.By, "error", err)
-		ce, ok := err.(*sdk.ControlError)
-		if !ok {
+		if !errors.As(err, &ce) {
 			return refuse(sdk.ControlFailed, err.Error())
 		}
 		return refuse(ce.Code, ce.Message)
