@@ -1,6 +1,7 @@
 package store
 
 import (
+	"github.com/wigo-project/wigo/core/store/pgtest"
 	"path/filepath"
 	"testing"
 )
@@ -26,6 +27,38 @@ func OpenTestOptions(t testing.TB, opts Options) *Store {
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Errorf("store.OpenTest: %v", err)
+		}
+	})
+	return s
+}
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// forEachBackend runs f as two subtests, on a throwaway SQLite store and
+// on a throwaway PostgreSQL one (a fresh database of the test server),
+// so that one set of repository tests holds for both backends.
+func forEachBackend(t *testing.T, f func(t *testing.T, s *Store)) {
+	t.Helper()
+	forEachBackendOptions(t, Options{}, f)
+}
+
+// forEachBackendOptions is forEachBackend with options.
+func forEachBackendOptions(t *testing.T, opts Options, f func(t *testing.T, s *Store)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { f(t, OpenTestOptions(t, opts)) })
+	t.Run("postgres", func(t *testing.T) { f(t, openTestPostgres(t, pgtest.DSN(t), opts)) })
+}
+
+// openTestPostgres opens dsn, closed when the test ends.
+func openTestPostgres(t testing.TB, dsn string, opts Options) *Store {
+	t.Helper()
+	s, err := OpenPostgres(dsn, opts)
+	if err != nil {
+		t.Fatalf("store.OpenPostgres: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("store.OpenPostgres: %v", err)
 		}
 	})
 	return s

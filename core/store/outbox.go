@@ -153,10 +153,15 @@ func (s *Store) enqueueOutbox(ctx context.Context, now time.Time, entries []Outb
 }
 
 // insertOutbox inserts entries, in order, inside tx.
-func insertOutbox(ctx context.Context, tx *sql.Tx, now time.Time, entries []OutboxEntry) ([]int64, error) {
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO outbox
+func insertOutbox(ctx context.Context, tx *txn, now time.Time, entries []OutboxEntry) ([]int64, error) {
+	query := `INSERT INTO outbox
 		(event_id, instance, host, state, fallback_for, payload, next_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	if tx.d.postgres {
+		// pgx has no LastInsertId: the id comes back as a row.
+		query += " RETURNING id"
+	}
+	stmt, err := tx.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -168,11 +173,16 @@ func insertOutbox(ctx context.Context, tx *sql.Tx, now time.Time, entries []Outb
 		if e.FallbackFor != "" {
 			state = OutboxHeld
 		}
-		res, err := stmt.ExecContext(ctx, e.EventID, e.Instance, e.Host, string(state), e.FallbackFor, string(e.Payload), ns, ns, ns)
-		if err != nil {
-			return nil, err
+		args := []any{e.EventID, e.Instance, e.Host, string(state), e.FallbackFor, string(e.Payload), ns, ns, ns}
+		var id int64
+		if tx.d.postgres {
+			err = stmt.QueryRowContext(ctx, args...).Scan(&id)
+		} else {
+			var res sql.Result
+			if res, err = stmt.ExecContext(ctx, args...); err == nil {
+				id, err = res.LastInsertId()
+			}
 		}
-		id, err := res.LastInsertId()
 		if err != nil {
 			return nil, err
 		}
