@@ -117,7 +117,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	if retention == 0 {
 		retention = -1
 	}
-	db, err := store.Open(cfg.Database, store.Options{
+	db, err := openStore(cfg, store.Options{
 		Retention: retention,
 		Logger:    log,
 		History: store.HistoryOptions{Enabled: cfg.History.Enabled, RemoteHosts: cfg.History.RemoteHosts,
@@ -260,6 +260,19 @@ func (d *Daemon) Acks() []event.Ack { return d.decider.Acks() }
 // Silences returns the silences not yet ended.
 func (d *Daemon) Silences() []event.Silence { return d.decider.Silences() }
 
+// openStore opens the database cfg names: the PostgreSQL one of its store
+// block, or else the SQLite file database.
+func openStore(cfg *config.Config, opts store.Options) (*store.Store, error) {
+	if cfg.Store.Backend != config.StorePostgres {
+		return store.Open(cfg.Database, opts)
+	}
+	dsn, err := cfg.Store.DSNText()
+	if err != nil {
+		return nil, err
+	}
+	return store.OpenPostgres(dsn, opts)
+}
+
 // Store is the daemon's database.
 func (d *Daemon) Store() *store.Store { return d.store }
 
@@ -273,7 +286,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d.log.Info("wigo started", "version", Version, "hostname", d.cfg.Hostname, "uuid", d.uuid,
-		"probes_dir", d.cfg.ProbesDir, "database", d.cfg.Database, "http", d.URL())
+		"probes_dir", d.cfg.ProbesDir, "database", d.store.Path(), "backend", d.store.Backend(), "http", d.URL())
 
 	// The store's writer also queues the notification of every event that
 	// passes a filter, in the transaction that logs and records the
@@ -426,8 +439,8 @@ func (d *Daemon) Reload(cfg *config.Config) {
 	if !reflect.DeepEqual(old.HTTP, cfg.HTTP) {
 		d.log.Warn("http settings changed: restart the daemon to apply them")
 	}
-	if old.Database != cfg.Database || old.UUIDFile != cfg.UUIDFile {
-		d.log.Warn("database or uuid_file changed: restart the daemon to apply them")
+	if old.Database != cfg.Database || old.Store != cfg.Store || old.UUIDFile != cfg.UUIDFile {
+		d.log.Warn("database, store or uuid_file changed: restart the daemon to apply them")
 	}
 	if changed := changedPlugins(old, cfg); len(changed) > 0 {
 		d.log.Warn("plugin blocks changed: restart the daemon to apply them", "blocks", strings.Join(changed, ", "))
