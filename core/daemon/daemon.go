@@ -176,6 +176,9 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 		Instances:    instances,
 		Logger:       log.Named("notify"),
 		DashboardURL: cfg.HTTP.PublicURL,
+		// Masters sharing a database claim notifications each in its own
+		// name; the UUID survives a restart, which frees its claims.
+		Owner: id,
 	})
 	if err != nil {
 		db.Close()

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,11 @@ const (
 	// DefaultSendTimeout bounds one Send, so a hung plugin cannot hold a
 	// worker (and its host's queue) forever.
 	DefaultSendTimeout = time.Minute
+	// DefaultOwner is the claim owner of a pipeline given none.
+	DefaultOwner = "local"
+	// DefaultLeaseMargin is what a claim lasts beyond SendTimeout: the
+	// time to record the result once the Send returned.
+	DefaultLeaseMargin = 30 * time.Second
 	// DefaultRetention is how long delivered rows stay in the outbox, for
 	// looking back at what was sent.
 	DefaultRetention = 24 * time.Hour
@@ -141,6 +147,15 @@ type Options struct {
 	// Retention is how long delivered rows are kept; 0 means
 	// DefaultRetention.
 	Retention time.Duration
+	// Owner names this master in its claims on outbox rows: masters
+	// sharing a database need one each (the daemon gives its UUID). ""
+	// means DefaultOwner. A pipeline starting releases the claims its
+	// owner's previous run left.
+	Owner string
+	// Lease is how long a claimed row is this master's alone, after
+	// which another may deliver it; 0 means SendTimeout plus
+	// DefaultLeaseMargin, so that no Send outlives its claim.
+	Lease time.Duration
 	// OnEnqueued, when set, is called with the event ids of each committed
 	// outbox batch, synchronously, after the commit: from then on those
 	// notifications survive a crash. Tests and benchmarks use it.
@@ -225,6 +240,12 @@ func New(opts Options) (*Pipeline, error) {
 	}
 	if opts.Retention <= 0 {
 		opts.Retention = DefaultRetention
+	}
+	if opts.Owner == "" {
+		opts.Owner = DefaultOwner
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = opts.SendTimeout + DefaultLeaseMargin
 	}
 	return &Pipeline{
 		opts:        opts,
@@ -312,6 +333,7 @@ func (p *Pipeline) prepare(events []event.Event) ([]store.OutboxEntry, error) {
 			continue
 		}
 		id := uuid.NewString()
+		key := idempotencyKey(e)
 		n, ok := Build(e, id)
 		if !ok {
 			continue
@@ -324,7 +346,7 @@ func (p *Pipeline) prepare(events []event.Event) ([]store.OutboxEntry, error) {
 			return entries, fmt.Errorf("encode notification %s: %w", id, err)
 		}
 		for _, in := range accepted {
-			entry := store.OutboxEntry{EventID: id, Instance: in.Name, Host: e.Host, Payload: payload}
+			entry := store.OutboxEntry{EventID: id, Instance: in.Name, Host: e.Host, Payload: payload, Key: key}
 			if in.FallbackFor != "" && acceptedBy(accepted, in.FallbackFor) {
 				entry.FallbackFor = in.FallbackFor
 			}
@@ -348,6 +370,24 @@ func (p *Pipeline) committed(entries []store.OutboxEntry) []string {
 	}
 	p.poke()
 	return ids
+}
+
+// idempotencyKey is the Key of e's outbox rows: for a probe's change,
+// what every master observing it derives alike (store.IdempotencyKey),
+// so that masters sharing a database queue it once; "" for the other
+// events, each master's own (a master's renotify, an operator's ack).
+func idempotencyKey(e event.Event) string {
+	if e.Kind != event.ProbeChanged || e.HostUUID == "" || e.New == nil {
+		return ""
+	}
+	at := e.New.ProbeDate
+	if at == "" && e.New.Timestamp != 0 {
+		at = strconv.FormatInt(e.New.Timestamp, 10)
+	}
+	if at == "" {
+		return ""
+	}
+	return store.IdempotencyKey(e.HostUUID, e.Probe, e.Kind, e.OldStatus, e.NewStatus, at)
 }
 
 // delayedFor reports whether the core put e off for instance (quiet hours).
@@ -386,6 +426,11 @@ func (p *Pipeline) Run(ctx context.Context, sub *event.Subscription) error {
 		p.log.Warn("cannot reschedule pending notifications", "error", err)
 	} else if n > 0 {
 		p.log.Info("notifications left pending by the previous run are due now", "rows", n)
+	}
+	if n, err := p.st.ReleaseOutboxLeases(ctx, p.opts.Owner); err != nil {
+		p.log.Warn("cannot release the notifications claimed by the previous run", "error", err)
+	} else if n > 0 {
+		p.log.Info("notifications claimed by the previous run are free again", "rows", n)
 	}
 	names := make([]string, 0, len(p.instances))
 	for _, in := range p.instances {
@@ -501,9 +546,11 @@ type result struct {
 }
 
 // dispatch is the single goroutine that decides what to send. Being the
-// only one to read due rows and to record results is what makes the
+// only one to claim due rows and to record results is what makes the
 // in-flight set safe: a row is forgotten as in flight only after its result
-// is committed, so the next DueOutbox cannot hand it out again.
+// is committed. Rows are claimed (store.ClaimOutbox) so that masters
+// sharing a database never send one row at the same time; a claimed row
+// is nobody else's until its lease ends, in flight here or not.
 func (p *Pipeline) dispatch(ctx context.Context) {
 	workers := p.opts.Workers
 	inflight := make(map[int64]bool, workers)
@@ -553,7 +600,7 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 		wait := time.Duration(-1)
 		now := time.Now()
 		if free := workers - len(inflight); free > 0 {
-			rows, err := p.st.DueOutbox(ctx, now, len(inflight)+free)
+			rows, err := p.st.ClaimOutbox(ctx, p.opts.Owner, now, p.opts.Lease, free)
 			if err != nil {
 				if ctx.Err() == nil {
 					p.log.Error("cannot read due notifications", "retry_in", errDelay, "error", err)
@@ -638,7 +685,7 @@ func (p *Pipeline) record(results []result) error {
 		if r.aborted {
 			continue
 		}
-		res := store.OutboxResult{ID: r.row.ID, EventID: r.row.EventID, Instance: r.row.Instance, Err: r.err}
+		res := store.OutboxResult{ID: r.row.ID, EventID: r.row.EventID, Instance: r.row.Instance, Err: r.err, Lease: r.row.Lease}
 		poison := false
 		if errors.Is(r.err, ErrInterrupted) {
 			p.interrupted[r.row.ID]++
@@ -697,7 +744,13 @@ func (p *Pipeline) record(results []result) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return p.st.RecordOutboxResults(ctx, now, out...)
+	refused, err := p.st.CompleteOutbox(ctx, now, out...)
+	for _, id := range refused {
+		// Its Send outlived the lease and another master claimed the
+		// row: that one's result counts (the receiver may hear twice).
+		p.log.Warn("delivery result refused: the claim on the notification ran out and another master took it", "id", id)
+	}
+	return err
 }
 
 // backoff is the delay after the attempt-th failure: base·2^(attempt-1)

@@ -63,3 +63,33 @@ func openTestPostgres(t testing.TB, dsn string, opts Options) *Store {
 	})
 	return s
 }
+
+// forEachBackendPair runs f on each backend with two Store handles on one
+// database, as two masters sharing it would have: two opens of one SQLite
+// file, two pools on one PostgreSQL database.
+func forEachBackendPair(t *testing.T, f func(t *testing.T, a, b *Store)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "wigo.db")
+		a, b := openTestAt(t, path), openTestAt(t, path)
+		f(t, a, b)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := pgtest.DSN(t)
+		f(t, openTestPostgres(t, dsn, Options{}), openTestPostgres(t, dsn, Options{}))
+	})
+}
+
+func openTestAt(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("store.Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("store.Open: %v", err)
+		}
+	})
+	return s
+}

@@ -20,7 +20,8 @@ import (
 // numbers start at 1 and have no gaps. A released file is never edited: a
 // change to the schema is a new file (one per backend), so every existing
 // database reaches the same schema by the same steps. PostgreSQL's history
-// starts with the whole schema of SQLite's first 15 steps in one file.
+// starts with the whole schema of SQLite's first 15 steps in one file
+// (0001), then one file per change, like SQLite's.
 //
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
