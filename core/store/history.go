@@ -133,7 +133,13 @@ func (s *Store) insertPoints(ctx context.Context, tx *txn, points []point, fresh
 	if err != nil {
 		return err
 	}
-	ins, err := tx.PrepareContext(ctx, "INSERT INTO history_raw (series, t, v) VALUES (?, ?, ?) ON CONFLICT (series, t) DO UPDATE SET v = excluded.v")
+	query := "INSERT OR REPLACE INTO history_raw (series, t, v) VALUES (?, ?, ?)"
+	if tx.d.postgres {
+		// PostgreSQL has no OR REPLACE; SQLite's upsert measured slower
+		// than its REPLACE here, on the hottest insert of the writer.
+		query = "INSERT INTO history_raw (series, t, v) VALUES (?, ?, ?) ON CONFLICT (series, t) DO UPDATE SET v = excluded.v"
+	}
+	ins, err := tx.PrepareContext(ctx, query)
 	if err != nil {
 		return fmt.Errorf("store metric history: %w", err)
 	}
