@@ -154,7 +154,8 @@ type Options struct {
 	Owner string
 	// Lease is how long a claimed row is this master's alone, after
 	// which another may deliver it; 0 means SendTimeout plus
-	// DefaultLeaseMargin, so that no Send outlives its claim.
+	// DefaultLeaseMargin. It must be longer than SendTimeout, so that no
+	// Send outlives its claim.
 	Lease time.Duration
 	// OnEnqueued, when set, is called with the event ids of each committed
 	// outbox batch, synchronously, after the commit: from then on those
@@ -246,6 +247,11 @@ func New(opts Options) (*Pipeline, error) {
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = opts.SendTimeout + DefaultLeaseMargin
+	}
+	if opts.Lease <= opts.SendTimeout {
+		// A Send outliving its claim would find the row claimed again,
+		// perhaps by this very pipeline, and its result refused.
+		return nil, fmt.Errorf("notification pipeline: the lease (%s) must outlast a Send (%s)", opts.Lease, opts.SendTimeout)
 	}
 	return &Pipeline{
 		opts:        opts,

@@ -6,7 +6,8 @@
 // A package that uses it calls Main from its TestMain, which stops the
 // server when the tests end; the server is also told to shut down if the
 // test binary dies without getting there (a timeout panic, a kill), so no
-// postgres outlives the tests.
+// postgres outlives the tests (and the next test binary removes the
+// directory a killed one left).
 //
 // PostgreSQL refuses to run as root, so when the tests run as root the
 // server (and initdb) run as the unprivileged user nobody, on a directory
@@ -169,7 +170,8 @@ func start() {
 }
 
 func (s *server) start(bin string) error {
-	dir, err := os.MkdirTemp("", "wigo-pgtest-")
+	sweep()
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", dirPrefix, os.Getpid()))
 	if err != nil {
 		return err
 	}
@@ -229,6 +231,27 @@ func (s *server) start(bin string) error {
 			Stop()
 			return fmt.Errorf("postgres not ready after %s: %w", startTimeout, err)
 		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// dirPrefix starts the name of a server's directory, followed by the
+// test binary's pid.
+const dirPrefix = "wigo-pgtest-"
+
+// sweep removes the directories of servers whose test binary is gone
+// without removing its own (killed: the server died with it, its
+// directory stayed).
+func sweep() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*-*"))
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(filepath.Base(d), dirPrefix), "-", 2)[0])
+		if err != nil || pid <= 0 {
+			continue
+		}
+		// Signal 0 checks that the process exists.
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = os.RemoveAll(d)
 		}
 	}
 }
