@@ -7,10 +7,10 @@
 // brings an old database up to date by itself. The repository methods are
 // written once; what the backends' SQL does not share is in dialect.go.
 //
-// On SQLite, writes go through a single connection (SQLite allows one writer at a time,
-// so queueing in Go is cheaper than spinning on SQLITE_BUSY) and reads through
-// a small pool of query-only connections, which in WAL mode never wait for
-// the writer.
+// On SQLite, writes go through a single connection (SQLite allows one
+// writer at a time, so queueing in Go is cheaper than spinning on
+// SQLITE_BUSY) and reads through a small pool of query-only connections,
+// which in WAL mode never wait for the writer.
 package store
 
 import (
