@@ -21,7 +21,9 @@ func twoMastersSize(t *testing.T) (probes, rounds int) {
 // Two real masters share one PostgreSQL database and pull the same leaf,
 // each with the real notify-http plugin sending to one local sink. Every
 // change of the leaf's probes is observed by both, and the sink receives
-// each change once: no duplicate, none lost.
+// each change once: no duplicate, none lost. The probes run every 3 s
+// and are pulled every second, so that both masters see the result a
+// change starts with.
 func TestTwoMastersOnPostgresNotifyOnce(t *testing.T) {
 	probes, rounds := twoMastersSize(t)
 	hook, hookSrv := newSink(t)
@@ -52,7 +54,10 @@ func TestTwoMastersOnPostgresNotifyOnce(t *testing.T) {
 	}
 	for i := range probes {
 		name := "p" + strconv.Itoa(i)
-		writeFile(t, filepath.Join(leaf.dir, "probes", "1", name), "#!/bin/sh\ncat \"$WIGO_PROBE_CONFIG_ROOT/"+name+".json\"\n", 0o755)
+		// Every 3 s, pulled every second: both masters see the first
+		// result at a new status (the key of a change is that result's
+		// time; a master that saw only the next one would queue it again).
+		writeFile(t, filepath.Join(leaf.dir, "probes", "3", name), "#!/bin/sh\ncat \"$WIGO_PROBE_CONFIG_ROOT/"+name+".json\"\n", 0o755)
 	}
 	setAll(100)
 	var masters []daemonEnv
