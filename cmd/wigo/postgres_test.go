@@ -53,6 +53,24 @@ func TestDaemonOnPostgres(t *testing.T) {
 	if len(logs) == 0 || logs[0].Level != model.LogCritical || !strings.Contains(logs[0].Message, "switched from 100 to 300") {
 		t.Fatalf("logs = %+v", logs)
 	}
+	// wigo token works on the daemon's database, not on a file beside it:
+	// the token it creates opens the API of the running daemon.
+	out, errOut, code := runWigo(t, "", "-c", env.config, "token", "create", "-name", "ci", "-role", "viewer")
+	if code != 0 || !strings.HasPrefix(out, "wigo_") {
+		t.Fatalf("wigo token create: %d %q %s", code, out, errOut)
+	}
+	req, _ := http.NewRequest(http.MethodGet, env.url+"/api/whoami", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(out))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var who struct{ Name, Via string }
+	json.NewDecoder(resp.Body).Decode(&who)
+	resp.Body.Close()
+	if who.Name != "token:ci" || who.Via != "token" {
+		t.Errorf("GET /api/whoami with the token made by wigo token: %+v", who)
+	}
 	r.stop(t)
 
 	db, err := sql.Open("pgx", dsn)

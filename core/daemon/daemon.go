@@ -117,7 +117,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	if retention == 0 {
 		retention = -1
 	}
-	db, err := openStore(cfg, store.Options{
+	db, err := OpenStore(cfg, store.Options{
 		Retention: retention,
 		Logger:    log,
 		History: store.HistoryOptions{Enabled: cfg.History.Enabled, RemoteHosts: cfg.History.RemoteHosts,
@@ -263,9 +263,10 @@ func (d *Daemon) Acks() []event.Ack { return d.decider.Acks() }
 // Silences returns the silences not yet ended.
 func (d *Daemon) Silences() []event.Silence { return d.decider.Silences() }
 
-// openStore opens the database cfg names: the PostgreSQL one of its store
-// block, or else the SQLite file database.
-func openStore(cfg *config.Config, opts store.Options) (*store.Store, error) {
+// OpenStore opens the database cfg names: the PostgreSQL one of its store
+// block, or else the SQLite file database. The daemon and the commands
+// that work on its database (wigo token) open it alike.
+func OpenStore(cfg *config.Config, opts store.Options) (*store.Store, error) {
 	if cfg.Store.Backend != config.StorePostgres {
 		return store.Open(cfg.Database, opts)
 	}
