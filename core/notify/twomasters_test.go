@@ -129,3 +129,30 @@ func await[T any](t *testing.T, c <-chan T, d time.Duration) T {
 	var zero T
 	return zero
 }
+
+// Only a probe's change, with the host's UUID and the result's own time,
+// has a key; the same change seen twice has the same key, the next change
+// of the probe another.
+func TestIdempotencyKey(t *testing.T) {
+	e := observed(7)
+	k := idempotencyKey(e)
+	if k == "" || idempotencyKey(observed(7)) != k {
+		t.Fatalf("key of a change = %q, not the same for the same change", k)
+	}
+	later := observed(7)
+	later.New.ProbeDate = model.FormatDate(time.Date(2026, 12, 4, 21, 0, 1, 0, time.UTC))
+	back := observed(7)
+	back.OldStatus, back.NewStatus = 300, 100
+	if idempotencyKey(later) == k || idempotencyKey(back) == k {
+		t.Error("another result or another transition has the same key")
+	}
+	noUUID, noTime, renotify := observed(7), observed(7), observed(7)
+	noUUID.HostUUID = ""
+	noTime.New.ProbeDate = ""
+	renotify.Kind = event.Renotify
+	for name, e := range map[string]event.Event{"no host UUID": noUUID, "no result time": noTime, "renotify": renotify} {
+		if k := idempotencyKey(e); k != "" {
+			t.Errorf("%s: key %q, want none", name, k)
+		}
+	}
+}
