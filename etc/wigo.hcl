@@ -35,6 +35,13 @@ plugins_dir = "/usr/lib/wigo/plugins"
 # Was: Global.Database
 database = "/var/lib/wigo/wigo.db"
 
+# Or the same tables in PostgreSQL (docs/operators.md, "The database on
+# PostgreSQL"); database is then unused. dsn_file keeps the password out
+# of this file.
+# store "postgres" {
+#   dsn_file = "/etc/wigo/db.dsn"
+# }
+
 # This instance's UUID, created on first start. Keep it: masters recognise
 # this host by it.
 # Was: Global.UuidFile

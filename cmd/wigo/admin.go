@@ -17,6 +17,7 @@ import (
 	"github.com/wigo-project/wigo/core/api"
 	"github.com/wigo-project/wigo/core/auth"
 	"github.com/wigo-project/wigo/core/config"
+	"github.com/wigo-project/wigo/core/daemon"
 	"github.com/wigo-project/wigo/core/store"
 )
 
@@ -84,7 +85,7 @@ func token(cfg *config.Config, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, tokenUsage)
 		return 2
 	}
-	db, err := store.Open(cfg.Database, store.Options{})
+	db, err := daemon.OpenStore(cfg, store.Options{})
 	if err != nil {
 		fmt.Fprintf(stderr, "wigo token: %v\n", err)
 		return 1

@@ -20,6 +20,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/store/pgtest"
 	"github.com/wigo-project/wigo/core/testbin"
 )
 
@@ -47,6 +48,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	pgtest.Stop()
 	os.RemoveAll(dir)
 	testbin.Cleanup()
 	os.Exit(code)

@@ -92,8 +92,12 @@ type Config struct {
 	ProbesConfigDir string
 	// PluginsDir is where plugin binaries are looked up by plugin name.
 	PluginsDir string
-	// Database is the SQLite file (log, outbox, state that survives restarts).
+	// Database is the SQLite file (log, outbox, state that survives
+	// restarts), unless Store names another backend.
 	Database string
+	// Store is the store block: a PostgreSQL database instead of the
+	// SQLite file, shared by the masters that use it.
+	Store Store
 	// UUIDFile persists the instance UUID, which masters use to deduplicate
 	// hosts; losing it makes this host look like a new one.
 	UUIDFile string

@@ -150,7 +150,7 @@ var topSchema = func() *hcl.BodySchema {
 	for _, t := range []string{"http", "notifications", "logs", "flapping", "history"} {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: t})
 	}
-	for _, t := range []string{KindNotify, KindOutput, KindTransport, KindMaintenance, KindDependency, KindCheck, KindUser} {
+	for _, t := range []string{KindNotify, KindOutput, KindTransport, KindMaintenance, KindDependency, KindCheck, KindUser, KindStore} {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: t, LabelNames: []string{"name"}})
 	}
 	return s
@@ -221,6 +221,10 @@ func (l *loader) file(s Source) {
 		}
 		if b.Type == KindUser {
 			l.user(b, base)
+			continue
+		}
+		if b.Type == KindStore {
+			l.store(b, base, singles)
 			continue
 		}
 		if !singletonBlocks[b.Type] {

@@ -120,7 +120,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	if retention == 0 {
 		retention = -1
 	}
-	db, err := store.Open(cfg.Database, store.Options{
+	db, err := OpenStore(cfg, store.Options{
 		Retention: retention,
 		Logger:    log,
 		History: store.HistoryOptions{Enabled: cfg.History.Enabled, RemoteHosts: cfg.History.RemoteHosts,
@@ -165,6 +165,9 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 		Instances:    instances,
 		Logger:       log.Named("notify"),
 		DashboardURL: cfg.HTTP.PublicURL,
+		// Masters sharing a database claim notifications each in its own
+		// name; the UUID survives a restart, which frees its claims.
+		Owner: id,
 	})
 	if err != nil {
 		db.Close()
@@ -253,6 +256,20 @@ func (d *Daemon) Acks() []event.Ack { return d.decider.Acks() }
 // Silences returns the silences not yet ended.
 func (d *Daemon) Silences() []event.Silence { return d.decider.Silences() }
 
+// OpenStore opens the database cfg names: the PostgreSQL one of its store
+// block, or else the SQLite file database. The daemon and the commands
+// that work on its database (wigo token) open it alike.
+func OpenStore(cfg *config.Config, opts store.Options) (*store.Store, error) {
+	if cfg.Store.Backend != config.StorePostgres {
+		return store.Open(cfg.Database, opts)
+	}
+	dsn, err := cfg.Store.DSNText()
+	if err != nil {
+		return nil, err
+	}
+	return store.OpenPostgres(dsn, opts)
+}
+
 // Store is the daemon's database.
 func (d *Daemon) Store() *store.Store { return d.store }
 
@@ -266,7 +283,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d.log.Info("wigo started", "version", Version, "hostname", d.cfg.Hostname, "uuid", d.uuid,
-		"probes_dir", d.cfg.ProbesDir, "database", d.cfg.Database, "http", d.URL())
+		"probes_dir", d.cfg.ProbesDir, "database", d.store.Path(), "backend", d.store.Backend(), "http", d.URL())
 
 	// The store's writer also queues the notification of every event that
 	// passes a filter, in the transaction that logs and records the

@@ -86,8 +86,8 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 	if !reflect.DeepEqual(old.HTTP, cfg.HTTP) {
 		d.log.Warn("http settings changed: restart the daemon to apply them")
 	}
-	if old.Database != cfg.Database || old.UUIDFile != cfg.UUIDFile {
-		d.log.Warn("database or uuid_file changed: restart the daemon to apply them")
+	if old.Database != cfg.Database || old.Store != cfg.Store || old.UUIDFile != cfg.UUIDFile {
+		d.log.Warn("database, store or uuid_file changed: restart the daemon to apply them")
 	}
 
 	// Events from now on are filtered for the new notifiers: a removed one

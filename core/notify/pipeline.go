@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,11 @@ const (
 	// DefaultSendTimeout bounds one Send, so a hung plugin cannot hold a
 	// worker (and its host's queue) forever.
 	DefaultSendTimeout = time.Minute
+	// DefaultOwner is the claim owner of a pipeline given none.
+	DefaultOwner = "local"
+	// DefaultLeaseMargin is what a claim lasts beyond SendTimeout: the
+	// time to record the result once the Send returned.
+	DefaultLeaseMargin = 30 * time.Second
 	// DefaultRetention is how long delivered rows stay in the outbox, for
 	// looking back at what was sent.
 	DefaultRetention = 24 * time.Hour
@@ -160,6 +166,16 @@ type Options struct {
 	// Retention is how long delivered rows are kept; 0 means
 	// DefaultRetention.
 	Retention time.Duration
+	// Owner names this master in its claims on outbox rows: masters
+	// sharing a database need one each (the daemon gives its UUID). ""
+	// means DefaultOwner. A pipeline starting releases the claims its
+	// owner's previous run left.
+	Owner string
+	// Lease is how long a claimed row is this master's alone, after
+	// which another may deliver it; 0 means SendTimeout plus
+	// DefaultLeaseMargin. It must be longer than SendTimeout, so that no
+	// Send outlives its claim.
+	Lease time.Duration
 	// OnEnqueued, when set, is called with the event ids of each committed
 	// outbox batch, synchronously, after the commit: from then on those
 	// notifications survive a crash. Tests and benchmarks use it.
@@ -251,6 +267,17 @@ func New(opts Options) (*Pipeline, error) {
 	if opts.Retention <= 0 {
 		opts.Retention = DefaultRetention
 	}
+	if opts.Owner == "" {
+		opts.Owner = DefaultOwner
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = opts.SendTimeout + DefaultLeaseMargin
+	}
+	if opts.Lease <= opts.SendTimeout {
+		// A Send outliving its claim would find the row claimed again,
+		// perhaps by this very pipeline, and its result refused.
+		return nil, fmt.Errorf("notification pipeline: the lease (%s) must outlast a Send (%s)", opts.Lease, opts.SendTimeout)
+	}
 	return &Pipeline{
 		opts:        opts,
 		log:         opts.Logger.Named("notify"),
@@ -337,6 +364,7 @@ func (p *Pipeline) prepare(events []event.Event) ([]store.OutboxEntry, error) {
 			continue
 		}
 		id := uuid.NewString()
+		key := idempotencyKey(e)
 		n, ok := Build(e, id)
 		if !ok {
 			continue
@@ -349,7 +377,7 @@ func (p *Pipeline) prepare(events []event.Event) ([]store.OutboxEntry, error) {
 			return entries, fmt.Errorf("encode notification %s: %w", id, err)
 		}
 		for _, in := range accepted {
-			entry := store.OutboxEntry{EventID: id, Instance: in.Name, Host: e.Host, Payload: payload}
+			entry := store.OutboxEntry{EventID: id, Instance: in.Name, Host: e.Host, Payload: payload, Key: key}
 			if in.FallbackFor != "" && acceptedBy(accepted, in.FallbackFor) {
 				entry.FallbackFor = in.FallbackFor
 			}
@@ -373,6 +401,24 @@ func (p *Pipeline) committed(entries []store.OutboxEntry) []string {
 	}
 	p.poke()
 	return ids
+}
+
+// idempotencyKey is the Key of e's outbox rows: for a probe's change,
+// what every master observing it derives alike (store.IdempotencyKey),
+// so that masters sharing a database queue it once; "" for the other
+// events, each master's own (a master's renotify, an operator's ack).
+func idempotencyKey(e event.Event) string {
+	if e.Kind != event.ProbeChanged || e.HostUUID == "" || e.New == nil {
+		return ""
+	}
+	at := e.New.ProbeDate
+	if at == "" && e.New.Timestamp != 0 {
+		at = strconv.FormatInt(e.New.Timestamp, 10)
+	}
+	if at == "" {
+		return ""
+	}
+	return store.IdempotencyKey(e.HostUUID, e.Probe, e.Kind, e.OldStatus, e.NewStatus, at)
 }
 
 // delayedFor reports whether the core put e off for instance (quiet hours).
@@ -411,6 +457,11 @@ func (p *Pipeline) Run(ctx context.Context, sub *event.Subscription) error {
 		p.log.Warn("cannot reschedule pending notifications", "error", err)
 	} else if n > 0 {
 		p.log.Info("notifications left pending by the previous run are due now", "rows", n)
+	}
+	if n, err := p.st.ReleaseOutboxLeases(ctx, p.opts.Owner); err != nil {
+		p.log.Warn("cannot release the notifications claimed by the previous run", "error", err)
+	} else if n > 0 {
+		p.log.Info("notifications claimed by the previous run are free again", "rows", n)
 	}
 	p.releaseOrphans(ctx)
 	var wg sync.WaitGroup
@@ -560,9 +611,11 @@ type result struct {
 }
 
 // dispatch is the single goroutine that decides what to send. Being the
-// only one to read due rows and to record results is what makes the
+// only one to claim due rows and to record results is what makes the
 // in-flight set safe: a row is forgotten as in flight only after its result
-// is committed, so the next DueOutbox cannot hand it out again.
+// is committed. Rows are claimed (store.ClaimOutbox) so that masters
+// sharing a database never send one row at the same time; a claimed row
+// is nobody else's until its lease ends, in flight here or not.
 func (p *Pipeline) dispatch(ctx context.Context) {
 	workers := p.opts.Workers
 	inflight := make(map[int64]bool, workers)
@@ -572,6 +625,8 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 	timer.Stop()
 	defer timer.Stop()
 	var pending []result
+	// carry holds rows claimed for this master that no send took yet.
+	var carry []claimed
 	errDelay := 100 * time.Millisecond
 
 	record := func() {
@@ -614,7 +669,17 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 		wait := time.Duration(-1)
 		now := time.Now()
 		if free := workers - busy; free > 0 {
-			rows, err := p.st.DueOutbox(ctx, now, len(inflight)+free*p.batchSize())
+			// Rows claimed on an earlier turn that found no free send are
+			// sent first, while the claim is young; an older one is left
+			// to run out, for whoever claims the row next.
+			kept := carry[:0]
+			for _, c := range carry {
+				if now.Sub(c.at) < p.opts.Lease/2 {
+					kept = append(kept, c)
+				}
+			}
+			carry = kept
+			rows, err := p.st.ClaimOutbox(ctx, p.opts.Owner, now, p.opts.Lease, max(0, free*p.batchSize()-len(carry)))
 			if err != nil {
 				if ctx.Err() == nil {
 					p.log.Error("cannot read due notifications", "retry_in", errDelay, "error", err)
@@ -622,13 +687,34 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 				wait, errDelay = errDelay, min(errDelay*2, 10*time.Second)
 			} else {
 				errDelay = 100 * time.Millisecond
-				fresh := rows[:0]
+				fresh := make([]store.OutboxRow, 0, len(carry)+len(rows))
+				for _, c := range carry {
+					fresh = append(fresh, c.row)
+				}
+				claimedAt := map[int64]time.Time{}
+				for _, c := range carry {
+					claimedAt[c.row.ID] = c.at
+				}
 				for _, row := range rows {
 					if !inflight[row.ID] {
 						fresh = append(fresh, row)
+						claimedAt[row.ID] = now
 					}
 				}
-				for _, group := range p.groups(fresh, free) {
+				groups := p.groups(fresh, free)
+				sent := map[int64]bool{}
+				for _, group := range groups {
+					for _, row := range group {
+						sent[row.ID] = true
+					}
+				}
+				carry = carry[:0]
+				for _, row := range fresh {
+					if !sent[row.ID] {
+						carry = append(carry, claimed{row: row, at: claimedAt[row.ID]})
+					}
+				}
+				for _, group := range groups {
 					for _, row := range group {
 						inflight[row.ID] = true
 					}
@@ -669,6 +755,12 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 	}
 }
 
+// claimed is a row this master claimed (at) and has not sent yet.
+type claimed struct {
+	row store.OutboxRow
+	at  time.Time
+}
+
 // batchSize is how many rows one send may carry: 1 unless the Sender
 // takes batches.
 func (p *Pipeline) batchSize() int {
@@ -679,7 +771,7 @@ func (p *Pipeline) batchSize() int {
 }
 
 // groups splits due rows into at most limit sends: an instance that takes
-// batches gets its rows together, BatchSize at most per send (DueOutbox
+// batches gets its rows together, BatchSize at most per send (ClaimOutbox
 // gives at most one row per instance and host, so a batch never holds two
 // of one host); any other row is a send of its own. Rows left over wait
 // for the next turn.
@@ -778,7 +870,7 @@ func (p *Pipeline) record(results []result) error {
 		if r.aborted {
 			continue
 		}
-		res := store.OutboxResult{ID: r.row.ID, EventID: r.row.EventID, Instance: r.row.Instance, Err: r.err}
+		res := store.OutboxResult{ID: r.row.ID, EventID: r.row.EventID, Instance: r.row.Instance, Err: r.err, Lease: r.row.Lease}
 		poison := false
 		if errors.Is(r.err, ErrInterrupted) {
 			p.interrupted[r.row.ID]++
@@ -837,7 +929,13 @@ func (p *Pipeline) record(results []result) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return p.st.RecordOutboxResults(ctx, now, out...)
+	refused, err := p.st.CompleteOutbox(ctx, now, out...)
+	for _, id := range refused {
+		// Its Send outlived the lease and another master claimed the
+		// row: that one's result counts (the receiver may hear twice).
+		p.log.Warn("delivery result refused: the claim on the notification ran out and another master took it", "id", id)
+	}
+	return err
 }
 
 // backoff is the delay after the attempt-th failure: base·2^(attempt-1)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -26,7 +25,7 @@ func ackHostKey(uuid, name string) string {
 }
 
 // applyAck writes e's change to the acknowledgements inside tx.
-func applyAck(ctx context.Context, tx *sql.Tx, e event.Event) error {
+func applyAck(ctx context.Context, tx *txn, e event.Event) error {
 	if e.Kind == event.Acknowledged && e.Ack != nil {
 		a := e.Ack
 		var expires int64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -11,18 +12,31 @@ import (
 
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/store/pgtest"
 )
+
+// openBench opens the benchmark's store: an SQLite file in its temp
+// directory, or with WIGO_BENCH_STORE=postgres a fresh database of the
+// test PostgreSQL server (pgtest), for the same figures on both backends.
+func openBench(b *testing.B) *Store {
+	b.Helper()
+	if os.Getenv("WIGO_BENCH_STORE") == "postgres" {
+		return openTestPostgres(b, pgtest.DSN(b), Options{})
+	}
+	s, err := Open(filepath.Join(b.TempDir(), "wigo.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
 
 // BenchmarkAppendBatch measures rows per second through the batching writer
 // with the default batch size and synchronous=FULL, from a channel send to
 // a committed row, on a real file in the benchmark's temp directory (so the
 // figure depends on that filesystem's fsync).
 func BenchmarkAppendBatch(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "wigo.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openBench(b)
 	ch := make(chan event.Event, 1024)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -54,11 +68,7 @@ func BenchmarkAppendBatch(b *testing.B) {
 // carries the new result, so the writer also records the host and the
 // probe's last status (what a restart restores) in the same transactions.
 func BenchmarkAppendBatchFleet(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "wigo.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openBench(b)
 	ch := make(chan event.Event, 1024)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

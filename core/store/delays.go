@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -17,7 +16,7 @@ func recordsDelay(e event.Event) bool {
 
 // applyDelay writes e's delays inside tx, or forgets those e delivers:
 // every row of its instance and host due at the same end.
-func applyDelay(ctx context.Context, tx *sql.Tx, e event.Event) error {
+func applyDelay(ctx context.Context, tx *txn, e event.Event) error {
 	if e.Kind == event.Delayed {
 		d := e.Delays[0]
 		if _, err := tx.ExecContext(ctx, "DELETE FROM delays WHERE instance = ? AND host_key = ? AND until = ?",

@@ -54,109 +54,111 @@ func maintain(t *testing.T, s *Store, now time.Time) {
 // NaN and ±Inf are gaps, not numbers; the query at a 5-minute step answers
 // the same.
 func TestHistoryRollupsMatchADirectComputation(t *testing.T) {
-	s := OpenTestOptions(t, Options{History: HistoryOptions{Enabled: true}})
-	ch := historyWriter(t, s)
-	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	rng := rand.New(rand.NewPCG(1, 2))
-	type agg struct {
-		min, max, sum, last float64
-		count               int64
-	}
-	want := map[string]map[int64]*agg{"/": {}, "/var": {}}
-	for i := range 2 * 60 * 6 { // two hours, a result every 10 s
-		at := t0.Add(time.Duration(i) * 10 * time.Second)
-		var ms []model.Metric
-		for _, mount := range []string{"/", "/var"} {
-			v := rng.Float64() * 100
-			switch i % 17 {
-			case 3:
-				v = math.NaN()
-			case 9:
-				v = math.Inf(1 - 2*(i%2))
-			}
-			ms = append(ms, model.Metric{Tags: map[string]string{"mount": mount}, Value: v})
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				continue
-			}
-			b := at.Truncate(5 * time.Minute).UnixMilli()
-			a := want[mount][b]
-			if a == nil {
-				a = &agg{min: v, max: v}
-				want[mount][b] = a
-			}
-			a.min, a.max, a.sum, a.last, a.count = min(a.min, v), max(a.max, v), a.sum+v, v, a.count+1
+	forEachBackendOptions(t, Options{History: HistoryOptions{Enabled: true}}, func(t *testing.T, s *Store) {
+		ch := historyWriter(t, s)
+		t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		rng := rand.New(rand.NewPCG(1, 2))
+		type agg struct {
+			min, max, sum, last float64
+			count               int64
 		}
-		ch <- result("web-1", "disk", false, at, ms...)
-	}
-	flush(t, s)
-	now := t0.Add(2*time.Hour + 2*time.Minute)
-	maintain(t, s, now)
+		want := map[string]map[int64]*agg{"/": {}, "/var": {}}
+		for i := range 2 * 60 * 6 { // two hours, a result every 10 s
+			at := t0.Add(time.Duration(i) * 10 * time.Second)
+			var ms []model.Metric
+			for _, mount := range []string{"/", "/var"} {
+				v := rng.Float64() * 100
+				switch i % 17 {
+				case 3:
+					v = math.NaN()
+				case 9:
+					v = math.Inf(1 - 2*(i%2))
+				}
+				ms = append(ms, model.Metric{Tags: map[string]string{"mount": mount}, Value: v})
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					continue
+				}
+				b := at.Truncate(5 * time.Minute).UnixMilli()
+				a := want[mount][b]
+				if a == nil {
+					a = &agg{min: v, max: v}
+					want[mount][b] = a
+				}
+				a.min, a.max, a.sum, a.last, a.count = min(a.min, v), max(a.max, v), a.sum+v, v, a.count+1
+			}
+			ch <- result("web-1", "disk", false, at, ms...)
+		}
+		flush(t, s)
+		now := t0.Add(2*time.Hour + 2*time.Minute)
+		maintain(t, s, now)
 
-	if got, wantRows := countRows(t, s, "history_5m"), 2*24; got != wantRows {
-		t.Fatalf("history_5m has %d rows, want %d (2 series × 24 buckets)", got, wantRows)
-	}
-	var gaps int
-	if err := s.r.QueryRow("SELECT count(*) FROM history_raw WHERE v IS NULL").Scan(&gaps); err != nil {
-		t.Fatal(err)
-	}
-	if gaps == 0 {
-		t.Error("no NaN or ±Inf stored as a gap")
-	}
-	series, source, step, err := s.History(context.Background(), HistoryQuery{Host: "web-1", Probe: "disk",
-		From: t0, To: t0.Add(2 * time.Hour), Step: 5 * time.Minute, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if source != SourceRollup || step != 5*time.Minute || len(series) != 2 {
-		t.Fatalf("History: source %s, step %s, %d series; want 5m, 5m0s, 2", source, step, len(series))
-	}
-	for _, sr := range series {
-		w := want[sr.Tags["mount"]]
-		if len(sr.Points) != len(w) {
-			t.Fatalf("%v: %d points, want %d", sr.Tags, len(sr.Points), len(w))
+		if got, wantRows := countRows(t, s, "history_5m"), 2*24; got != wantRows {
+			t.Fatalf("history_5m has %d rows, want %d (2 series × 24 buckets)", got, wantRows)
 		}
-		for _, p := range sr.Points {
-			a := w[p.T.UnixMilli()]
-			if a == nil {
-				t.Fatalf("%v: unexpected bucket %s", sr.Tags, p.T)
+		var gaps int
+		if err := s.r.QueryRow("SELECT count(*) FROM history_raw WHERE v IS NULL").Scan(&gaps); err != nil {
+			t.Fatal(err)
+		}
+		if gaps == 0 {
+			t.Error("no NaN or ±Inf stored as a gap")
+		}
+		series, source, step, err := s.History(context.Background(), HistoryQuery{Host: "web-1", Probe: "disk",
+			From: t0, To: t0.Add(2 * time.Hour), Step: 5 * time.Minute, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if source != SourceRollup || step != 5*time.Minute || len(series) != 2 {
+			t.Fatalf("History: source %s, step %s, %d series; want 5m, 5m0s, 2", source, step, len(series))
+		}
+		for _, sr := range series {
+			w := want[sr.Tags["mount"]]
+			if len(sr.Points) != len(w) {
+				t.Fatalf("%v: %d points, want %d", sr.Tags, len(sr.Points), len(w))
 			}
-			if p.Min != a.min || p.Max != a.max || p.Count != a.count || p.Last != a.last || math.Abs(p.Avg-a.sum/float64(a.count)) > 1e-9 {
-				t.Errorf("%v %s: got min %v max %v avg %v count %d last %v, want %v %v %v %d %v", sr.Tags, p.T,
-					p.Min, p.Max, p.Avg, p.Count, p.Last, a.min, a.max, a.sum/float64(a.count), a.count, a.last)
+			for _, p := range sr.Points {
+				a := w[p.T.UnixMilli()]
+				if a == nil {
+					t.Fatalf("%v: unexpected bucket %s", sr.Tags, p.T)
+				}
+				if p.Min != a.min || p.Max != a.max || p.Count != a.count || p.Last != a.last || math.Abs(p.Avg-a.sum/float64(a.count)) > 1e-9 {
+					t.Errorf("%v %s: got min %v max %v avg %v count %d last %v, want %v %v %v %d %v", sr.Tags, p.T,
+						p.Min, p.Max, p.Avg, p.Count, p.Last, a.min, a.max, a.sum/float64(a.count), a.count, a.last)
+				}
 			}
 		}
-	}
 
-	// The raw query at a 1-minute step folds the same values.
-	raw, source, _, err := s.History(context.Background(), HistoryQuery{Host: "web-1", Probe: "disk",
-		From: t0, To: t0.Add(10 * time.Minute), Step: time.Minute, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if source != SourceRaw || len(raw) != 2 || len(raw[0].Points) != 10 {
-		t.Fatalf("raw History: source %s, %d series; want raw, 2 series of 10 points", source, len(raw))
-	}
+		// The raw query at a 1-minute step folds the same values.
+		raw, source, _, err := s.History(context.Background(), HistoryQuery{Host: "web-1", Probe: "disk",
+			From: t0, To: t0.Add(10 * time.Minute), Step: time.Minute, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if source != SourceRaw || len(raw) != 2 || len(raw[0].Points) != 10 {
+			t.Fatalf("raw History: source %s, %d series; want raw, 2 series of 10 points", source, len(raw))
+		}
+	})
 }
 
 // A point that arrives after its bucket was rolled up is merged into it.
 func TestHistoryLatePointJoinsItsBucket(t *testing.T) {
-	s := OpenTestOptions(t, Options{History: HistoryOptions{Enabled: true}})
-	ch := historyWriter(t, s)
-	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	m := func(v float64) model.Metric { return model.Metric{Value: v} }
-	ch <- result("web-1", "load", false, t0.Add(time.Minute), m(2))
-	flush(t, s)
-	maintain(t, s, t0.Add(10*time.Minute))
-	ch <- result("web-1", "load", false, t0.Add(2*time.Minute), m(4))
-	flush(t, s)
-	var lo, hi, sum float64
-	var count int64
-	if err := s.r.QueryRow("SELECT min, max, sum, count FROM history_5m").Scan(&lo, &hi, &sum, &count); err != nil {
-		t.Fatal(err)
-	}
-	if lo != 2 || hi != 4 || sum != 6 || count != 2 {
-		t.Errorf("bucket min %v max %v sum %v count %d, want 2 4 6 2", lo, hi, sum, count)
-	}
+	forEachBackendOptions(t, Options{History: HistoryOptions{Enabled: true}}, func(t *testing.T, s *Store) {
+		ch := historyWriter(t, s)
+		t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		m := func(v float64) model.Metric { return model.Metric{Value: v} }
+		ch <- result("web-1", "load", false, t0.Add(time.Minute), m(2))
+		flush(t, s)
+		maintain(t, s, t0.Add(10*time.Minute))
+		ch <- result("web-1", "load", false, t0.Add(2*time.Minute), m(4))
+		flush(t, s)
+		var lo, hi, sum float64
+		var count int64
+		if err := s.r.QueryRow("SELECT min, max, sum, count FROM history_5m").Scan(&lo, &hi, &sum, &count); err != nil {
+			t.Fatal(err)
+		}
+		if lo != 2 || hi != 4 || sum != 6 || count != 2 {
+			t.Errorf("bucket min %v max %v sum %v count %d, want 2 4 6 2", lo, hi, sum, count)
+		}
+	})
 }
 
 // Remote hosts' metrics are kept only with RemoteHosts; with history off,
@@ -285,20 +287,21 @@ func (o *kindsSeen) Committed([]OutboxEntry) {}
 // With an outbox, the results that come for their metrics only are kept
 // in the history and never reach the notifications.
 func TestHistoryResultsAreNoNotifiersBusiness(t *testing.T) {
-	s := OpenTestOptions(t, Options{History: HistoryOptions{Enabled: true}})
-	o := &kindsSeen{}
-	s.SetOutbox(o)
-	ch := historyWriter(t, s)
-	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	ch <- result("web-1", "load", false, t0, model.Metric{Value: 1})
-	changed := result("web-1", "load", false, t0.Add(time.Second), model.Metric{Value: 2})
-	changed.Kind, changed.NewStatus = event.ProbeChanged, 300
-	ch <- changed
-	flush(t, s)
-	if len(o.kinds) != 1 || o.kinds[0] != event.ProbeChanged {
-		t.Errorf("the outbox was given %v, want only the probe_changed", o.kinds)
-	}
-	if got := countRows(t, s, "history_raw"); got != 2 {
-		t.Errorf("%d points kept, want 2", got)
-	}
+	forEachBackendOptions(t, Options{History: HistoryOptions{Enabled: true}}, func(t *testing.T, s *Store) {
+		o := &kindsSeen{}
+		s.SetOutbox(o)
+		ch := historyWriter(t, s)
+		t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		ch <- result("web-1", "load", false, t0, model.Metric{Value: 1})
+		changed := result("web-1", "load", false, t0.Add(time.Second), model.Metric{Value: 2})
+		changed.Kind, changed.NewStatus = event.ProbeChanged, 300
+		ch <- changed
+		flush(t, s)
+		if len(o.kinds) != 1 || o.kinds[0] != event.ProbeChanged {
+			t.Errorf("the outbox was given %v, want only the probe_changed", o.kinds)
+		}
+		if got := countRows(t, s, "history_raw"); got != 2 {
+			t.Errorf("%d points kept, want 2", got)
+		}
+	})
 }

@@ -53,7 +53,7 @@ func recordsHost(e event.Event) bool {
 // the end (a burst of a host's probe events costs one host write); removals
 // and probe rows are applied in event order.
 type hostTx struct {
-	tx                       *sql.Tx
+	tx                       *txn
 	upsertProbe, deleteProbe *sql.Stmt
 	pending                  map[string]event.Event // latest event per host still to upsert
 	// recorded is the Store's memory of the host rows as committed (see
@@ -146,7 +146,7 @@ func (h *hostTx) finish(ctx context.Context) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (uuid) DO UPDATE SET name = excluded.name, grp = excluded.grp, version = excluded.version,
 			parent = excluded.parent, origin = excluded.origin, source = excluded.source, remote = excluded.remote, alive = excluded.alive,
-			last_heard = max(last_heard, excluded.last_heard)`)
+			last_heard = max(hosts.last_heard, excluded.last_heard)`)
 	if err != nil {
 		return err
 	}

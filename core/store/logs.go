@@ -112,7 +112,7 @@ func (s *Store) insertLogs(ctx context.Context, entries []model.LogEntry) error 
 		if err != nil {
 			return err
 		}
-		if i == 0 {
+		if i == 0 && !tx.d.postgres {
 			if first, err = res.LastInsertId(); err != nil {
 				return err
 			}
@@ -127,7 +127,11 @@ func (s *Store) insertLogs(ctx context.Context, entries []model.LogEntry) error 
 // indexLogs adds the log rows of the transaction from id first on to the
 // search index, in one statement: FTS4 writes a segment per statement, so
 // indexing row by row would cost a segment (and its merges) per row.
-func indexLogs(ctx context.Context, tx *sql.Tx, first int64) error {
+// PostgreSQL indexes each row as it is inserted (logs.search).
+func indexLogs(ctx context.Context, tx *txn, first int64) error {
+	if tx.d.postgres {
+		return nil
+	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO logs_fts (docid, message, host, probe) SELECT id, message, host, probe FROM logs WHERE id >= ?", first); err != nil {
 		return fmt.Errorf("index log rows: %w", err)
 	}
@@ -173,7 +177,7 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 			if err != nil {
 				return err
 			}
-			if firstLog == 0 {
+			if firstLog == 0 && !tx.d.postgres {
 				if firstLog, err = res.LastInsertId(); err != nil {
 					return err
 				}
@@ -308,6 +312,16 @@ func (s *Store) Search(ctx context.Context, q Query) ([]model.LogEntry, error) {
 		p, err := page("")
 		return p.rows, err
 	}
+	if s.d.postgres {
+		// The planner knows how many rows match (GIN statistics) and picks
+		// between the index and the date order itself.
+		query := tsQuery(q.Text)
+		if query == "" {
+			return []model.LogEntry{}, nil
+		}
+		p, err := page("search @@ to_tsquery('simple', wigo_fold(?))", query)
+		return p.rows, err
+	}
 	match := ftsMatch(q.Text)
 	if match == "" {
 		return []model.LogEntry{}, nil
@@ -408,14 +422,38 @@ func (s *Store) searchPage(ctx context.Context, conds []string, args []any, limi
 // has a term.
 func ftsMatch(text string) string {
 	var phrases []string
-	for _, word := range strings.Fields(text) {
-		terms := strings.FieldsFunc(word, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
-		if len(terms) == 0 {
-			continue
-		}
+	for _, terms := range searchTerms(text) {
 		phrases = append(phrases, `"`+strings.Join(terms, " ")+`*"`)
 	}
 	return strings.Join(phrases, " ")
+}
+
+// tsQuery is ftsMatch for PostgreSQL: the same phrases as a tsquery, each
+// word's terms followed one by the next (<->), its last term a prefix
+// (:*), the words ANDed. Terms are letters and digits only, so none of
+// the user's text reaches the tsquery syntax.
+func tsQuery(text string) string {
+	var phrases []string
+	for _, terms := range searchTerms(text) {
+		for i, t := range terms {
+			terms[i] = strings.ToLower(t)
+		}
+		phrases = append(phrases, "("+strings.Join(terms, " <-> ")+":*)")
+	}
+	return strings.Join(phrases, " & ")
+}
+
+// searchTerms splits text into words at white space and each word into
+// its terms (runs of letters and digits), leaving out the words with none.
+func searchTerms(text string) [][]string {
+	var words [][]string
+	for _, word := range strings.Fields(text) {
+		terms := strings.FieldsFunc(word, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+		if len(terms) > 0 {
+			words = append(words, terms)
+		}
+	}
+	return words
 }
 
 // Indexes lists the distinct groups, hosts and probes present in the log,

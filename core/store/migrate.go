@@ -11,15 +11,19 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// migrationFiles holds the schema history. A file is named NNNN_what.sql;
+// migrationFiles holds the schema history of each backend, in
+// migrations/sqlite and migrations/postgres. A file is named NNNN_what.sql;
 // numbers start at 1 and have no gaps. A released file is never edited: a
-// change to the schema is a new file, so every existing database reaches the
-// same schema by the same steps.
+// change to the schema is a new file (one per backend), so every existing
+// database reaches the same schema by the same steps. PostgreSQL's history
+// starts with the whole schema of SQLite's first 15 steps in one file
+// (0001), then one file per change, like SQLite's.
 //
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
 // ErrSchemaTooNew means the database was last opened by a newer Wigo that
@@ -35,9 +39,13 @@ type migration struct {
 
 var migrationName = regexp.MustCompile(`^([0-9]{4})_([a-z0-9_]+)\.sql$`)
 
-// migrations is the parsed, checked list, in version order. A malformed
-// set is a programming error caught by every test run, hence the panic.
-var migrations = mustLoadMigrations(migrationFiles, "migrations")
+// migrations and pgMigrations are the parsed, checked lists of SQLite and
+// PostgreSQL, in version order. A malformed set is a programming error
+// caught by every test run, hence the panic.
+var (
+	migrations   = mustLoadMigrations(migrationFiles, "migrations/sqlite")
+	pgMigrations = mustLoadMigrations(migrationFiles, "migrations/postgres")
+)
 
 func mustLoadMigrations(fsys fs.FS, dir string) []migration {
 	ms, err := loadMigrations(fsys, dir)
@@ -74,8 +82,24 @@ func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
 	return ms, nil
 }
 
-// SchemaVersion is the newest migration this binary knows.
+// SchemaVersion is the newest SQLite migration this binary knows.
 func SchemaVersion() int { return len(migrations) }
+
+// schemaVersion is the newest migration this binary knows for s's backend.
+func (s *Store) schemaVersion() int { return len(s.migrations()) }
+
+func (s *Store) migrations() []migration {
+	if s.d.postgres {
+		return pgMigrations
+	}
+	return migrations
+}
+
+// migrationLock is the key of the PostgreSQL advisory lock held while a
+// Store migrates the database, so that masters starting together queue
+// and the second finds the work done (SQLite's IMMEDIATE transactions do
+// the same for a file). Any constant will do; this one spells "wigo".
+const migrationLock = 0x7769676f
 
 // migrate applies, in order, every migration the database has not recorded,
 // each in its own transaction together with its row in schema_migrations, so
@@ -83,11 +107,23 @@ func SchemaVersion() int { return len(migrations) }
 // IMMEDIATE transactions: two processes opening the same new file at once
 // queue on the write lock and the second finds the work done.
 func (s *Store) migrate(ctx context.Context) error {
-	const bootstrap = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	bootstrap := `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT    NOT NULL,
 		applied_at INTEGER NOT NULL
 	) STRICT`
+	if s.d.postgres {
+		bootstrap = strings.Replace(strings.TrimSuffix(bootstrap, " STRICT"), "applied_at INTEGER", "applied_at BIGINT ", 1)
+		conn, err := s.w.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
+			return fmt.Errorf("migrate: take the migration lock: %w", err)
+		}
+		defer func() { _, _ = conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", migrationLock) }()
+	}
 	if _, err := s.w.ExecContext(ctx, bootstrap); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
@@ -95,10 +131,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.w.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&newest); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	if newest > SchemaVersion() {
-		return fmt.Errorf("%w: database is at version %d, this binary knows up to %d", ErrSchemaTooNew, newest, SchemaVersion())
+	if newest > s.schemaVersion() {
+		return fmt.Errorf("%w: database is at version %d, this binary knows up to %d", ErrSchemaTooNew, newest, s.schemaVersion())
 	}
-	for _, m := range migrations {
+	for _, m := range s.migrations() {
 		if err := s.applyMigration(ctx, m); err != nil {
 			return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
 		}

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +55,19 @@ type OutboxEntry struct {
 	// same event to that instance fails (then it becomes pending) or
 	// succeeds (then it is cancelled).
 	FallbackFor string
+	// Key, when set, names the change the row notifies the same way on
+	// every master that observes it (IdempotencyKey): a second row with
+	// the Key of one already queued for the same Instance is not inserted,
+	// so masters sharing a database queue each change once.
+	Key string
+}
+
+// IdempotencyKey is the Key of the notification of a probe's change:
+// the host's UUID, the probe, the transition and the probe result's own
+// time, which every master that pulls or is pushed the same result sees
+// alike (its clock is the probed host's, not the master's).
+func IdempotencyKey(hostUUID, probe string, kind event.Kind, from, to int, resultTime string) string {
+	return fmt.Sprintf("%s/%s/%s/%d>%d/%s", hostUUID, probe, kind, from, to, resultTime)
 }
 
 // OutboxRow is a stored outbox row.
@@ -72,6 +87,12 @@ type OutboxRow struct {
 	Updated     time.Time
 	// LastError is the error of the latest failed attempt.
 	LastError string
+	// LeaseOwner claimed the row for delivery until LeaseUntil
+	// (ClaimOutbox); Lease is the generation of that claim, which its
+	// result must carry (OutboxResult.Lease).
+	LeaseOwner string
+	LeaseUntil time.Time
+	Lease      int64
 }
 
 // OutboxResult is the outcome of one delivery attempt, applied by
@@ -92,19 +113,27 @@ type OutboxResult struct {
 	// notifier plugin was not running): the row waits until NextAttempt
 	// without spending one of its attempts.
 	NotAttempt bool
+	// Lease is the generation of the claim the row was delivered under
+	// (OutboxRow.Lease of ClaimOutbox's row); the result is refused when
+	// the row has been claimed again since. 0 (a row from DueOutbox)
+	// applies the result whoever holds the row.
+	Lease int64
 }
 
-const outboxColumns = "id, event_id, instance, host, state, fallback_for, payload, attempts, next_at, created_at, updated_at, last_error"
+const outboxColumns = "id, event_id, instance, host, state, fallback_for, payload, attempts, next_at, created_at, updated_at, last_error, lease_owner, lease_until, lease_gen"
 
 func scanOutbox(rows *sql.Rows) (OutboxRow, error) {
 	var r OutboxRow
 	var state, payload string
-	var next, created, updated int64
+	var next, created, updated, leased int64
 	err := rows.Scan(&r.ID, &r.EventID, &r.Instance, &r.Host, &state, &r.FallbackFor, &payload,
-		&r.Attempts, &next, &created, &updated, &r.LastError)
+		&r.Attempts, &next, &created, &updated, &r.LastError, &r.LeaseOwner, &leased, &r.Lease)
 	r.State = OutboxState(state)
 	r.Payload = []byte(payload)
 	r.NextAttempt, r.Created, r.Updated = time.Unix(0, next), time.Unix(0, created), time.Unix(0, updated)
+	if leased != 0 {
+		r.LeaseUntil = time.Unix(0, leased)
+	}
 	return r, err
 }
 
@@ -123,8 +152,9 @@ func collectOutbox(rows *sql.Rows) ([]OutboxRow, error) {
 
 // EnqueueOutbox inserts entries in one transaction, in order (so ids, and
 // with them the per-host delivery order, follow the slice), and returns
-// their ids once committed. A row is durable when this returns nil: that is
-// the at-least-once promise's starting point.
+// their ids once committed, 0 for an entry whose Key was already queued
+// for its instance (by another master). A row is durable when this
+// returns nil: that is the at-least-once promise's starting point.
 func (s *Store) EnqueueOutbox(ctx context.Context, now time.Time, entries ...OutboxEntry) ([]int64, error) {
 	if len(entries) == 0 {
 		return nil, nil
@@ -152,11 +182,17 @@ func (s *Store) enqueueOutbox(ctx context.Context, now time.Time, entries []Outb
 	return ids, tx.Commit()
 }
 
-// insertOutbox inserts entries, in order, inside tx.
-func insertOutbox(ctx context.Context, tx *sql.Tx, now time.Time, entries []OutboxEntry) ([]int64, error) {
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO outbox
-		(event_id, instance, host, state, fallback_for, payload, next_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+// insertOutbox inserts entries, in order, inside tx, but those whose Key
+// is queued already (their id is 0).
+func insertOutbox(ctx context.Context, tx *txn, now time.Time, entries []OutboxEntry) ([]int64, error) {
+	query := `INSERT INTO outbox
+		(event_id, instance, host, state, fallback_for, payload, next_at, created_at, updated_at, dedup_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	if tx.d.postgres {
+		// pgx has no LastInsertId: the id comes back as a row.
+		query += " RETURNING id"
+	}
+	stmt, err := tx.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -168,11 +204,24 @@ func insertOutbox(ctx context.Context, tx *sql.Tx, now time.Time, entries []Outb
 		if e.FallbackFor != "" {
 			state = OutboxHeld
 		}
-		res, err := stmt.ExecContext(ctx, e.EventID, e.Instance, e.Host, string(state), e.FallbackFor, string(e.Payload), ns, ns, ns)
-		if err != nil {
-			return nil, err
+		var key any // NULL: no key, never a conflict
+		if e.Key != "" {
+			key = e.Key
 		}
-		id, err := res.LastInsertId()
+		args := []any{e.EventID, e.Instance, e.Host, string(state), e.FallbackFor, string(e.Payload), ns, ns, ns, key}
+		var id int64
+		if tx.d.postgres {
+			if err = stmt.QueryRowContext(ctx, args...).Scan(&id); errors.Is(err, sql.ErrNoRows) {
+				err = nil // queued already
+			}
+		} else {
+			var res sql.Result
+			if res, err = stmt.ExecContext(ctx, args...); err == nil {
+				if n, _ := res.RowsAffected(); n == 1 {
+					id, err = res.LastInsertId()
+				}
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -241,7 +290,8 @@ func (s *Store) NextOutboxAttempt(ctx context.Context, now time.Time) (t time.Ti
 		return time.Time{}, false, ErrClosed
 	}
 	var ns sql.NullInt64
-	err = s.w.QueryRowContext(ctx, "SELECT MIN(next_at) FROM outbox WHERE state = 'pending' AND next_at > ?",
+	// A row another master holds is due again when its lease runs out.
+	err = s.w.QueryRowContext(ctx, "SELECT MIN(max(next_at, lease_until)) FROM outbox WHERE state = 'pending' AND max(next_at, lease_until) > ?",
 		now.UnixNano()).Scan(&ns)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next notification attempt: %w", err)
@@ -253,6 +303,14 @@ func (s *Store) NextOutboxAttempt(ctx context.Context, now time.Time) (t time.Ti
 }
 
 // RecordOutboxResults applies delivery outcomes in one transaction (one
+// fsync for a whole batch of completions), like CompleteOutbox, leaving
+// out in silence the results it refuses.
+func (s *Store) RecordOutboxResults(ctx context.Context, now time.Time, results ...OutboxResult) error {
+	_, err := s.CompleteOutbox(ctx, now, results...)
+	return err
+}
+
+// CompleteOutbox applies delivery outcomes in one transaction (one
 // fsync for a whole batch of completions):
 //   - success: the row is delivered, and the held fallback rows of the
 //     same event waiting on this instance are cancelled;
@@ -261,36 +319,63 @@ func (s *Store) NextOutboxAttempt(ctx context.Context, now time.Time) (t time.Ti
 //     (made pending, due now).
 //
 // Only pending rows are updated, so a result for a row that was changed
-// meanwhile (retried by hand after a restart) is ignored.
-func (s *Store) RecordOutboxResults(ctx context.Context, now time.Time, results ...OutboxResult) error {
+// meanwhile (retried by hand after a restart) is ignored; so is a result
+// whose Lease is not the row's latest claim (the lease ran out and another
+// master claimed the row). It returns the ids of the results it refused,
+// which changed nothing, fallbacks included.
+func (s *Store) CompleteOutbox(ctx context.Context, now time.Time, results ...OutboxResult) (refused []int64, err error) {
 	if len(results) == 0 {
-		return nil
+		return nil, nil
 	}
 	if s.isClosed() {
-		return ErrClosed
+		return nil, ErrClosed
 	}
-	if err := s.recordOutboxResults(ctx, now, results); err != nil {
-		return fmt.Errorf("record %d delivery results: %w", len(results), err)
+	refused, err = s.completeOutbox(ctx, now, results)
+	if err != nil {
+		return nil, fmt.Errorf("record %d delivery results: %w", len(results), err)
 	}
-	return nil
+	return refused, nil
 }
 
-func (s *Store) recordOutboxResults(ctx context.Context, now time.Time, results []OutboxResult) error {
+func (s *Store) completeOutbox(ctx context.Context, now time.Time, results []OutboxResult) ([]int64, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() { _ = tx.Rollback() }()
 	ns := now.UnixNano()
+	var refused []int64
+	// applied runs the update of r's own row, and reports whether it
+	// changed it: with a Lease, only under that claim.
+	applied := func(r OutboxResult, query string, args ...any) (bool, error) {
+		query += " WHERE id = ? AND state = 'pending'"
+		args = append(args, r.ID)
+		if r.Lease != 0 {
+			query += " AND lease_gen = ?"
+			args = append(args, r.Lease)
+		}
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		if n == 0 && err == nil && r.Lease != 0 {
+			refused = append(refused, r.ID)
+		}
+		return n == 1 || r.Lease == 0, err
+	}
 	for _, r := range results {
 		if r.Err == nil {
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'delivered', updated_at = ?, last_error = ''
-				WHERE id = ? AND state = 'pending'`, ns, r.ID); err != nil {
-				return err
+			ok, err := applied(r, `UPDATE outbox SET state = 'delivered', updated_at = ?, last_error = '', lease_until = 0`, ns)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'cancelled', updated_at = ?
 				WHERE event_id = ? AND fallback_for = ? AND state = 'held'`, ns, r.EventID, r.Instance); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
@@ -303,17 +388,77 @@ func (s *Store) recordOutboxResults(ctx context.Context, now time.Time, results 
 		if r.NotAttempt {
 			spent = 0
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = attempts + ?, next_at = ?,
-			updated_at = ?, last_error = ? WHERE id = ? AND state = 'pending'`,
-			string(state), spent, next, ns, truncateError(r.Err.Error()), r.ID); err != nil {
-			return err
+		ok, err := applied(r, `UPDATE outbox SET state = ?, attempts = attempts + ?, next_at = ?,
+			updated_at = ?, last_error = ?, lease_until = 0`,
+			string(state), spent, next, ns, truncateError(r.Err.Error()))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_at = ?, updated_at = ?
 			WHERE event_id = ? AND fallback_for = ? AND state = 'held'`, ns, ns, r.EventID, r.Instance); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return tx.Commit()
+	return refused, tx.Commit()
+}
+
+// ClaimOutbox claims for owner, until now+lease, up to limit of the rows
+// DueOutbox would return that no other claim holds (none, or one whose
+// lease has run out), and returns them with their claim's generation
+// (OutboxRow.Lease), oldest-due first. Masters sharing a database each
+// claim different rows: on PostgreSQL the rows are locked FOR UPDATE SKIP
+// LOCKED, so a claim in progress is passed over rather than waited for;
+// SQLite's single writer makes each claim whole by itself. A master that
+// dies mid-delivery holds its rows until its lease runs out; then they are
+// anyone's, and its late result is refused (CompleteOutbox).
+func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutboxRow, error) {
+	if s.isClosed() {
+		return nil, ErrClosed
+	}
+	lock := ""
+	if s.d.postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := s.w.QueryContext(ctx, `UPDATE outbox SET lease_owner = ?, lease_until = ?, lease_gen = lease_gen + 1
+		WHERE id IN (SELECT o.id FROM outbox o
+			WHERE o.state = 'pending' AND o.next_at <= ? AND o.lease_until <= ?
+			  AND NOT EXISTS (SELECT 1 FROM outbox p
+			                  WHERE p.state = 'pending' AND p.instance = o.instance
+			                    AND p.host = o.host AND p.id < o.id)
+			ORDER BY o.next_at, o.id LIMIT ?`+lock+`)
+		RETURNING `+outboxColumns, owner, now.Add(lease).UnixNano(), now.UnixNano(), now.UnixNano(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim due notifications: %w", err)
+	}
+	out, err := collectOutbox(rows)
+	if err != nil {
+		return nil, fmt.Errorf("claim due notifications: %w", err)
+	}
+	// RETURNING follows no ORDER BY.
+	slices.SortFunc(out, func(a, b OutboxRow) int {
+		if c := a.NextAttempt.Compare(b.NextAttempt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// ReleaseOutboxLeases ends the claims owner holds, so that its rows are
+// due at once: a master calls it at start, its previous run being over.
+func (s *Store) ReleaseOutboxLeases(ctx context.Context, owner string) (int64, error) {
+	if s.isClosed() {
+		return 0, ErrClosed
+	}
+	res, err := s.w.ExecContext(ctx, "UPDATE outbox SET lease_until = 0 WHERE lease_owner = ? AND lease_until <> 0 AND state = 'pending'", owner)
+	if err != nil {
+		return 0, fmt.Errorf("release the notifications claimed by %s: %w", owner, err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }
 
 // truncateError bounds a stored error: a plugin could return a whole HTTP

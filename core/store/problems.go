@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -15,7 +14,7 @@ func recordsProblem(e event.Event) bool {
 }
 
 // applyProblem writes e's change to the open problems inside tx.
-func applyProblem(ctx context.Context, tx *sql.Tx, e event.Event) error {
+func applyProblem(ctx context.Context, tx *txn, e event.Event) error {
 	hk := ackHostKey(e.HostUUID, e.Host)
 	switch {
 	case e.Kind == event.HostRemoved:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -25,11 +24,7 @@ func BenchmarkSearchLog(b *testing.B) {
 		rows = n
 	}
 	ctx := context.Background()
-	s, err := Open(filepath.Join(b.TempDir(), "wigo.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openBench(b)
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	batch := make([]model.LogEntry, 0, 5000)
 	for i := 0; i < rows; i++ {

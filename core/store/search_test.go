@@ -41,53 +41,54 @@ func searchFixture() []model.LogEntry {
 // other filters.
 func TestSearchTextAndLevels(t *testing.T) {
 	ctx := context.Background()
-	s := OpenTest(t)
-	all := searchFixture()
-	if err := s.Append(ctx, all...); err != nil {
-		t.Fatal(err)
-	}
-	hosts := func(rows []model.LogEntry) []string {
-		out := []string{}
-		for _, r := range rows {
-			out = append(out, r.Host+"/"+r.Probe)
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		all := searchFixture()
+		if err := s.Append(ctx, all...); err != nil {
+			t.Fatal(err)
 		}
-		return out
-	}
-	for _, c := range []struct {
-		name string
-		q    Query
-		want []string // newest first
-	}{
-		{"message word", Query{Text: "oom-killer"}, []string{"db-1/mysql"}},
-		{"case folded", Query{Text: "OOM"}, []string{"db-1/mysql"}},
-		{"prefix", Query{Text: "replic"}, []string{"db-1/replication"}},
-		{"hyphenated host", Query{Text: "loadgen-000002"}, []string{"loadgen-000002/check_disk"}},
-		{"host prefix", Query{Text: "loadgen-00001"}, []string{"loadgen-000017/"}},
-		{"probe", Query{Text: "check_disk"}, []string{"loadgen-000002/check_disk", "loadgen-000001/check_disk"}},
-		{"every word", Query{Text: "check_disk 97%"}, []string{"loadgen-000002/check_disk"}},
-		{"a word matching nothing", Query{Text: "check_disk nowhere"}, []string{}},
-		{"diacritics", Query{Text: "ünïcode"}, []string{"web-1/ntp"}},
-		{"quotes are text", Query{Text: `"quote"`}, []string{"web-1/ntp"}},
-		{"syntax is text", Query{Text: `NEAR( -db OR * "`}, []string{}},
-		{"only punctuation", Query{Text: "-- *"}, []string{}},
-		{"with a host", Query{Text: "switched", Host: "db-1"}, []string{"db-1/mysql", "db-1/replication"}},
-		{"levels", Query{Levels: []int{model.LogCritical, model.LogError, model.LogEmergency}}, []string{"loadgen-000017/", "db-1/mysql", "loadgen-000002/check_disk"}},
-		{"levels and text", Query{Levels: []int{model.LogNotice}, Text: "ntp"}, []string{"web-1/ntp"}},
-		{"levels and paging", Query{Levels: []int{model.LogNotice}, Limit: 1, Offset: 1}, []string{"loadgen-000001/check_disk"}},
-		{"since", Query{Since: time.Unix(all[5].Timestamp, 0)}, []string{"web-1/ntp", "web-1/ntp"}},
-		{"until", Query{Until: time.Unix(all[1].Timestamp, 0)}, []string{"loadgen-000001/check_disk"}},
-		{"since, until and text", Query{Since: time.Unix(all[1].Timestamp, 0), Until: time.Unix(all[4].Timestamp, 0), Text: "switched"}, []string{"db-1/mysql", "db-1/replication", "loadgen-000002/check_disk"}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := s.Search(ctx, c.q)
-			if err != nil {
-				t.Fatal(err)
+		hosts := func(rows []model.LogEntry) []string {
+			out := []string{}
+			for _, r := range rows {
+				out = append(out, r.Host+"/"+r.Probe)
 			}
-			if !slices.Equal(hosts(got), c.want) {
-				t.Errorf("Search(%+v) = %v, want %v", c.q, hosts(got), c.want)
-			}
-		})
-	}
+			return out
+		}
+		for _, c := range []struct {
+			name string
+			q    Query
+			want []string // newest first
+		}{
+			{"message word", Query{Text: "oom-killer"}, []string{"db-1/mysql"}},
+			{"case folded", Query{Text: "OOM"}, []string{"db-1/mysql"}},
+			{"prefix", Query{Text: "replic"}, []string{"db-1/replication"}},
+			{"hyphenated host", Query{Text: "loadgen-000002"}, []string{"loadgen-000002/check_disk"}},
+			{"host prefix", Query{Text: "loadgen-00001"}, []string{"loadgen-000017/"}},
+			{"probe", Query{Text: "check_disk"}, []string{"loadgen-000002/check_disk", "loadgen-000001/check_disk"}},
+			{"every word", Query{Text: "check_disk 97%"}, []string{"loadgen-000002/check_disk"}},
+			{"a word matching nothing", Query{Text: "check_disk nowhere"}, []string{}},
+			{"diacritics", Query{Text: "ünïcode"}, []string{"web-1/ntp"}},
+			{"quotes are text", Query{Text: `"quote"`}, []string{"web-1/ntp"}},
+			{"syntax is text", Query{Text: `NEAR( -db OR * "`}, []string{}},
+			{"only punctuation", Query{Text: "-- *"}, []string{}},
+			{"with a host", Query{Text: "switched", Host: "db-1"}, []string{"db-1/mysql", "db-1/replication"}},
+			{"levels", Query{Levels: []int{model.LogCritical, model.LogError, model.LogEmergency}}, []string{"loadgen-000017/", "db-1/mysql", "loadgen-000002/check_disk"}},
+			{"levels and text", Query{Levels: []int{model.LogNotice}, Text: "ntp"}, []string{"web-1/ntp"}},
+			{"levels and paging", Query{Levels: []int{model.LogNotice}, Limit: 1, Offset: 1}, []string{"loadgen-000001/check_disk"}},
+			{"since", Query{Since: time.Unix(all[5].Timestamp, 0)}, []string{"web-1/ntp", "web-1/ntp"}},
+			{"until", Query{Until: time.Unix(all[1].Timestamp, 0)}, []string{"loadgen-000001/check_disk"}},
+			{"since, until and text", Query{Since: time.Unix(all[1].Timestamp, 0), Until: time.Unix(all[4].Timestamp, 0), Text: "switched"}, []string{"db-1/mysql", "db-1/replication", "loadgen-000002/check_disk"}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				got, err := s.Search(ctx, c.q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(hosts(got), c.want) {
+					t.Errorf("Search(%+v) = %v, want %v", c.q, hosts(got), c.want)
+				}
+			})
+		}
+	})
 }
 
 // Retention's deletes leave the index: a pruned row is not found, the
@@ -155,32 +156,33 @@ func TestSearchFindsRowsFromBeforeTheIndex(t *testing.T) {
 // The batching writer indexes what it writes: events logged through it
 // are found by their words, each once, batch after batch.
 func TestSearchFindsWhatTheWriterLogged(t *testing.T) {
-	s := OpenTestOptions(t, Options{BatchSize: 7})
-	ch := make(chan event.Event, 64)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.RunWriter(ctx, ch) }()
-	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	for i := 0; i < 50; i++ {
-		ch <- event.Event{Kind: event.ProbeChanged, Time: t0.Add(time.Duration(i) * time.Second), Host: fmt.Sprintf("web-%02d", i%5), Group: "web",
-			Probe: "disk", OldStatus: 100, NewStatus: 300, Message: fmt.Sprintf("Probe disk switched from 100 to 300 : /var %d%% used", 50+i)}
-	}
-	if err := s.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	for text, want := range map[string]int{"web-03": 10, "97%": 1, "disk switched": 50, "oom": 0} {
-		got, err := s.Search(context.Background(), Query{Text: text})
-		if err != nil {
+	forEachBackendOptions(t, Options{BatchSize: 7}, func(t *testing.T, s *Store) {
+		ch := make(chan event.Event, 64)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.RunWriter(ctx, ch) }()
+		t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		for i := 0; i < 50; i++ {
+			ch <- event.Event{Kind: event.ProbeChanged, Time: t0.Add(time.Duration(i) * time.Second), Host: fmt.Sprintf("web-%02d", i%5), Group: "web",
+				Probe: "disk", OldStatus: 100, NewStatus: 300, Message: fmt.Sprintf("Probe disk switched from 100 to 300 : /var %d%% used", 50+i)}
+		}
+		if err := s.Flush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != want {
-			t.Errorf("%q finds %d rows, want %d", text, len(got), want)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
-	}
+		for text, want := range map[string]int{"web-03": 10, "97%": 1, "disk switched": 50, "oom": 0} {
+			got, err := s.Search(context.Background(), Query{Text: text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != want {
+				t.Errorf("%q finds %d rows, want %d", text, len(got), want)
+			}
+		}
+	})
 }
 
 // A word on many rows is searched in windows of the newest ids first: the

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -20,7 +19,7 @@ func recordsSilence(e event.Event) bool {
 }
 
 // applySilence writes e's change to the silences inside tx.
-func applySilence(ctx context.Context, tx *sql.Tx, e event.Event) error {
+func applySilence(ctx context.Context, tx *txn, e event.Event) error {
 	switch {
 	case e.Kind == event.SilenceSet && e.Silence != nil:
 		s := e.Silence

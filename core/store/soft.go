@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/wigo-project/wigo/core/event"
@@ -14,7 +13,7 @@ func recordsSoft(e event.Event) bool {
 }
 
 // applySoft writes e's change to the soft states inside tx.
-func applySoft(ctx context.Context, tx *sql.Tx, e event.Event) error {
+func applySoft(ctx context.Context, tx *txn, e event.Event) error {
 	hk := ackHostKey(e.HostUUID, e.Host)
 	switch {
 	case e.Kind == event.HostRemoved:

@@ -1,13 +1,16 @@
-// Package store keeps Wigo's persistent state in one SQLite file: the
-// status-change log, the notification outbox, and the record of every host
-// with the last status of each probe that a restart restores (hosts.go).
-// Tables are created by numbered, embedded migrations so an upgraded binary
-// brings an old file up to date by itself.
+// Package store keeps Wigo's persistent state: the status-change log, the
+// notification outbox, and the record of every host with the last status
+// of each probe that a restart restores (hosts.go). Its home is one SQLite
+// file (Open), the embedded default; a PostgreSQL database (OpenPostgres)
+// holds the same schema for masters that share it. Tables are created by
+// numbered, embedded migrations, one set per backend, so an upgraded binary
+// brings an old database up to date by itself. The repository methods are
+// written once; what the backends' SQL does not share is in dialect.go.
 //
-// Writes go through a single connection (SQLite allows one writer at a time,
-// so queueing in Go is cheaper than spinning on SQLITE_BUSY) and reads through
-// a small pool of query-only connections, which in WAL mode never wait for
-// the writer.
+// On SQLite, writes go through a single connection (SQLite allows one
+// writer at a time, so queueing in Go is cheaper than spinning on
+// SQLITE_BUSY) and reads through a small pool of query-only connections,
+// which in WAL mode never wait for the writer.
 package store
 
 import (
@@ -102,14 +105,16 @@ func (o Options) withDefaults() Options {
 
 // Store is an open Wigo database. Its methods are safe for concurrent use.
 type Store struct {
-	path string
+	path string // the SQLite file, or the PostgreSQL DSN without its password
 	opts Options
 	log  hclog.Logger
+	d    *dialect
 
-	// w is the only connection that writes (MaxOpenConns 1, BEGIN
-	// IMMEDIATE); r is a pool of query-only connections.
-	w *sql.DB
-	r *sql.DB
+	// On SQLite, w is the only connection that writes (MaxOpenConns 1,
+	// BEGIN IMMEDIATE) and r a pool of query-only connections. On
+	// PostgreSQL both are the same pool: the server has no single writer.
+	w *pool
+	r *pool
 
 	mu            sync.Mutex
 	writer        *writerState // the latest batching writer run, if any
@@ -180,7 +185,8 @@ func Open(path string, opts Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{path: path, opts: opts, log: log, w: w, flushReq: make(chan chan error), recorded: map[string]hostRow{}, series: map[seriesKey]int64{}}
+	s := newStore(path, opts, log, &dialect{})
+	s.w = &pool{DB: w, d: s.d}
 	fail := func(err error) (*Store, error) {
 		_ = w.Close()
 		if s.r != nil {
@@ -211,12 +217,17 @@ func Open(path string, opts Options) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s.r = r
+	s.r = &pool{DB: r, d: s.d}
 	if err := r.PingContext(ctx); err != nil {
 		return fail(err)
 	}
 	log.Debug("database open", "path", path, "journal_mode", mode, "schema_version", SchemaVersion())
 	return s, nil
+}
+
+func newStore(path string, opts Options, log hclog.Logger, d *dialect) *Store {
+	return &Store{path: path, opts: opts, log: log, d: d, flushReq: make(chan chan error),
+		recorded: map[string]hostRow{}, series: map[seriesKey]int64{}}
 }
 
 // prepareFile creates path's directory (0700) and an empty file (0600) when
@@ -260,12 +271,24 @@ func fileURI(path string) string {
 	return "file:" + r.Replace(path)
 }
 
-// Path is the file the Store was opened on.
+// Path is the file the Store was opened on, or on PostgreSQL its DSN
+// without the password.
 func (s *Store) Path() string { return s.path }
 
+// Backend names the database the Store is on: "sqlite" or "postgres".
+func (s *Store) Backend() string { return s.d.name() }
+
 // IntegrityCheck runs PRAGMA integrity_check and returns an error listing
-// what SQLite found when the answer is anything but "ok".
+// what SQLite found when the answer is anything but "ok". PostgreSQL
+// checks its own pages as it reads them: there it only checks that the
+// server answers.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
+	if s.d.postgres {
+		if err := s.r.PingContext(ctx); err != nil {
+			return fmt.Errorf("integrity check %s: %w", s.path, err)
+		}
+		return nil
+	}
 	rows, err := s.r.QueryContext(ctx, "PRAGMA integrity_check")
 	if err != nil {
 		return fmt.Errorf("integrity check %s: %w", s.path, err)
@@ -300,6 +323,13 @@ func (s *Store) Close() error {
 		s.closed = true
 		s.mu.Unlock()
 		var errs []error
+		if s.d.postgres {
+			// One pool for both.
+			if err := s.w.Close(); err != nil {
+				s.closeErr = fmt.Errorf("close %s: %w", s.path, err)
+			}
+			return
+		}
 		if s.r != nil {
 			if err := s.r.Close(); err != nil {
 				errs = append(errs, err)

@@ -289,33 +289,34 @@ func TestAppendSearch(t *testing.T) {
 
 func TestSearchLimitCapAndTies(t *testing.T) {
 	ctx := context.Background()
-	s := OpenTest(t)
-	// MaxLimit+50 rows, all in the same second: order falls back to id.
-	es := make([]model.LogEntry, MaxLimit+50)
-	for i := range es {
-		es[i] = model.LogEntry{Timestamp: base.Unix(), Host: "h", Message: fmt.Sprint(i)}
-	}
-	if err := s.Append(ctx, es...); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Search(ctx, Query{Limit: MaxLimit * 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != MaxLimit {
-		t.Fatalf("Limit above MaxLimit returned %d rows, want %d", len(got), MaxLimit)
-	}
-	if got[0].Message != fmt.Sprint(len(es)-1) || got[MaxLimit-1].Message != fmt.Sprint(len(es)-MaxLimit) {
-		t.Errorf("same-date rows not newest id first: first %q last %q", got[0].Message, got[MaxLimit-1].Message)
-	}
-	got, err = s.Search(ctx, Query{})
-	if err != nil || len(got) != DefaultLimit {
-		t.Errorf("default page has %d rows (%v), want %d", len(got), err, DefaultLimit)
-	}
-	// Date text derived from Timestamp alone.
-	if got[0].Date != model.FormatDate(base) || got[0].Timestamp != base.Unix() {
-		t.Errorf("row time = %q/%d, want %q/%d", got[0].Date, got[0].Timestamp, model.FormatDate(base), base.Unix())
-	}
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		// MaxLimit+50 rows, all in the same second: order falls back to id.
+		es := make([]model.LogEntry, MaxLimit+50)
+		for i := range es {
+			es[i] = model.LogEntry{Timestamp: base.Unix(), Host: "h", Message: fmt.Sprint(i)}
+		}
+		if err := s.Append(ctx, es...); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Search(ctx, Query{Limit: MaxLimit * 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != MaxLimit {
+			t.Fatalf("Limit above MaxLimit returned %d rows, want %d", len(got), MaxLimit)
+		}
+		if got[0].Message != fmt.Sprint(len(es)-1) || got[MaxLimit-1].Message != fmt.Sprint(len(es)-MaxLimit) {
+			t.Errorf("same-date rows not newest id first: first %q last %q", got[0].Message, got[MaxLimit-1].Message)
+		}
+		got, err = s.Search(ctx, Query{})
+		if err != nil || len(got) != DefaultLimit {
+			t.Errorf("default page has %d rows (%v), want %d", len(got), err, DefaultLimit)
+		}
+		// Date text derived from Timestamp alone.
+		if got[0].Date != model.FormatDate(base) || got[0].Timestamp != base.Unix() {
+			t.Errorf("row time = %q/%d, want %q/%d", got[0].Date, got[0].Timestamp, model.FormatDate(base), base.Unix())
+		}
+	})
 }
 
 func TestEntryTime(t *testing.T) {
@@ -382,82 +383,84 @@ func TestQueryPlans(t *testing.T) {
 
 func TestIndexes(t *testing.T) {
 	ctx := context.Background()
-	s := OpenTest(t)
-	g, h, p, err := s.Indexes(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g == nil || h == nil || p == nil || len(g)+len(h)+len(p) != 0 {
-		t.Errorf("empty store: Indexes = %q %q %q, want three empty non-nil slices", g, h, p)
-	}
-	if err := s.Append(ctx, fixture()...); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Append(ctx, model.LogEntry{Timestamp: 1, Message: "no host, no group"}); err != nil {
-		t.Fatal(err)
-	}
-	g, h, p, err = s.Indexes(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"infra", "web"}; !slices.Equal(g, want) {
-		t.Errorf("groups = %q, want %q", g, want)
-	}
-	if want := []string{"db-1", "leaf-1", "leaf-2"}; !slices.Equal(h, want) {
-		t.Errorf("hosts = %q, want %q", h, want)
-	}
-	if want := []string{"disk", "load"}; !slices.Equal(p, want) {
-		t.Errorf("probes = %q, want %q", p, want)
-	}
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		g, h, p, err := s.Indexes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g == nil || h == nil || p == nil || len(g)+len(h)+len(p) != 0 {
+			t.Errorf("empty store: Indexes = %q %q %q, want three empty non-nil slices", g, h, p)
+		}
+		if err := s.Append(ctx, fixture()...); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Append(ctx, model.LogEntry{Timestamp: 1, Message: "no host, no group"}); err != nil {
+			t.Fatal(err)
+		}
+		g, h, p, err = s.Indexes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"infra", "web"}; !slices.Equal(g, want) {
+			t.Errorf("groups = %q, want %q", g, want)
+		}
+		if want := []string{"db-1", "leaf-1", "leaf-2"}; !slices.Equal(h, want) {
+			t.Errorf("hosts = %q, want %q", h, want)
+		}
+		if want := []string{"disk", "load"}; !slices.Equal(p, want) {
+			t.Errorf("probes = %q, want %q", p, want)
+		}
+	})
 }
 
 func TestPrune(t *testing.T) {
 	ctx := context.Background()
-	s := OpenTest(t)
-	now := time.Now()
-	var es []model.LogEntry
-	// 2.5 chunks of old rows so several delete transactions run, then
-	// recent rows, interleaved in insertion order.
-	old := pruneChunk*5/2 + 7
-	for i := range old {
-		ts := now.Add(-31*24*time.Hour - time.Duration(i)*time.Second)
-		es = append(es, model.LogEntry{Date: model.FormatDate(ts), Timestamp: ts.Unix(), Host: "old", Message: "old"})
-		if i%100 == 0 {
-			es = append(es, model.LogEntry{Date: model.FormatDate(now), Timestamp: now.Unix(), Host: "new", Message: "new"})
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		now := time.Now()
+		var es []model.LogEntry
+		// 2.5 chunks of old rows so several delete transactions run, then
+		// recent rows, interleaved in insertion order.
+		old := pruneChunk*5/2 + 7
+		for i := range old {
+			ts := now.Add(-31*24*time.Hour - time.Duration(i)*time.Second)
+			es = append(es, model.LogEntry{Date: model.FormatDate(ts), Timestamp: ts.Unix(), Host: "old", Message: "old"})
+			if i%100 == 0 {
+				es = append(es, model.LogEntry{Date: model.FormatDate(now), Timestamp: now.Unix(), Host: "new", Message: "new"})
+			}
 		}
-	}
-	recent := len(es) - old
-	if err := s.Append(ctx, es...); err != nil {
-		t.Fatal(err)
-	}
-	// Exactly at the cutoff stays: only strictly older rows go.
-	edge := now.Add(-30 * 24 * time.Hour)
-	if err := s.Append(ctx, model.LogEntry{Date: model.FormatDate(edge), Timestamp: edge.Unix(), Host: "edge"}); err != nil {
-		t.Fatal(err)
-	}
-	cutoff, _ := time.Parse(model.DateLayout, model.FormatDate(edge))
-	n, err := s.Prune(ctx, cutoff)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != int64(old) {
-		t.Errorf("Prune deleted %d rows, want %d", n, old)
-	}
-	got, err := s.Search(ctx, Query{Limit: MaxLimit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != recent+1 {
-		t.Fatalf("%d rows left, want %d", len(got), recent+1)
-	}
-	for _, e := range got {
-		if e.Host == "old" {
-			t.Fatalf("old row survived: %+v", e)
+		recent := len(es) - old
+		if err := s.Append(ctx, es...); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if n, err := s.Prune(ctx, cutoff); err != nil || n != 0 {
-		t.Errorf("second Prune = %d, %v; want 0, nil", n, err)
-	}
+		// Exactly at the cutoff stays: only strictly older rows go.
+		edge := now.Add(-30 * 24 * time.Hour)
+		if err := s.Append(ctx, model.LogEntry{Date: model.FormatDate(edge), Timestamp: edge.Unix(), Host: "edge"}); err != nil {
+			t.Fatal(err)
+		}
+		cutoff, _ := time.Parse(model.DateLayout, model.FormatDate(edge))
+		n, err := s.Prune(ctx, cutoff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != int64(old) {
+			t.Errorf("Prune deleted %d rows, want %d", n, old)
+		}
+		got, err := s.Search(ctx, Query{Limit: MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != recent+1 {
+			t.Fatalf("%d rows left, want %d", len(got), recent+1)
+		}
+		for _, e := range got {
+			if e.Host == "old" {
+				t.Fatalf("old row survived: %+v", e)
+			}
+		}
+		if n, err := s.Prune(ctx, cutoff); err != nil || n != 0 {
+			t.Errorf("second Prune = %d, %v; want 0, nil", n, err)
+		}
+	})
 }
 
 // lineWaiter is an io.Writer for a logger that signals when a line

@@ -20,7 +20,7 @@ const runSlack = 2 * time.Minute
 // mark of one run and the start of the next is known to be unheard.
 func (s *Store) MarkRun(ctx context.Context, start, now time.Time) error {
 	if _, err := s.w.ExecContext(ctx, `INSERT INTO history_runs (start, last) VALUES (?, ?)
-		ON CONFLICT (start) DO UPDATE SET last = max(last, excluded.last)`, start.UnixMilli(), now.UnixMilli()); err != nil {
+		ON CONFLICT (start) DO UPDATE SET last = max(history_runs.last, excluded.last)`, start.UnixMilli(), now.UnixMilli()); err != nil {
 		return fmt.Errorf("record the daemon's run: %w", err)
 	}
 	return nil

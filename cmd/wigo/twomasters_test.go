@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/store/pgtest"
+)
+
+// twoMastersSize is the number of the leaf's probes and of the rounds in
+// which each of them changes: probes×rounds changes in all (500 by
+// default; WIGO_TWO_MASTERS_PROBES and _ROUNDS change it).
+func twoMastersSize(t *testing.T) (probes, rounds int) {
+	return chaosInt(t, "WIGO_TWO_MASTERS_PROBES", 50), chaosInt(t, "WIGO_TWO_MASTERS_ROUNDS", 10)
+}
+
+// Two real masters share one PostgreSQL database and pull the same leaf,
+// each with the real notify-http plugin sending to one local sink. Every
+// change of the leaf's probes is observed by both, and the sink receives
+// each change once: no duplicate, none lost. The probes run every 3 s
+// and are pulled every second, so that both masters see the result a
+// change starts with.
+func TestTwoMastersOnPostgresNotifyOnce(t *testing.T) {
+	probes, rounds := twoMastersSize(t)
+	hook, hookSrv := newSink(t)
+	// The sink's own buffer holds 100: drained here, a receiver never
+	// stalls (a stalled one times a Send out, and its retry is a duplicate
+	// at-least-once delivery allows, not the one this test counts).
+	arrived := make(chan notification, 100_000)
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() {
+		for {
+			select {
+			case n := <-hook.arrived:
+				arrived <- n
+			case <-stop:
+				return
+			}
+		}
+	}()
+	dsn := pgtest.DSN(t)
+
+	leaf := pullEnv(t, "leaf")
+	setAll := func(status int) {
+		for i := range probes {
+			name := "p" + strconv.Itoa(i)
+			writeFile(t, filepath.Join(leaf.dir, "conf.d", name+".json"), fmt.Sprintf(`{"Status":%d,"Message":"now %d"}`, status, status), 0o644)
+		}
+	}
+	for i := range probes {
+		name := "p" + strconv.Itoa(i)
+		// Every 3 s, pulled every second: both masters see the first
+		// result at a new status (the key of a change is that result's
+		// time; a master that saw only the next one would queue it again).
+		writeFile(t, filepath.Join(leaf.dir, "probes", "3", name), "#!/bin/sh\ncat \"$WIGO_PROBE_CONFIG_ROOT/"+name+".json\"\n", 0o755)
+	}
+	setAll(100)
+	var masters []daemonEnv
+	for _, name := range []string{"master-a", "master-b"} {
+		env := pullEnv(t, name)
+		appendConfig(t, env, fmt.Sprintf(`
+store "postgres" {
+  dsn = %q
+}
+transport "pull" {
+  check_interval = 1
+  remote %q {}
+}
+notify "http" {
+  url = "%s/hook"
+}
+`, dsn, leaf.addr(), hookSrv.URL))
+		masters = append(masters, env)
+	}
+	start(t, leaf)
+	for _, env := range masters {
+		start(t, env)
+	}
+	// every waits until both masters see each of the leaf's probes at
+	// status: the change is observed by both before the next one.
+	every := func(status int) {
+		for _, env := range masters {
+			waitFor(t, env.url, 60*time.Second, func(w *model.Wigo) bool {
+				l, _ := find(w, "leaf")
+				if l == nil || l.LocalHost == nil {
+					return false
+				}
+				for i := range probes {
+					if p := l.LocalHost.Probes["p"+strconv.Itoa(i)]; p == nil || p.Status != status {
+						return false
+					}
+				}
+				return true
+			})
+		}
+	}
+	every(100)
+	status := 100
+	for range rounds {
+		status = 400 - status // 100 → 300 → 100 …
+		setAll(status)
+		every(status)
+	}
+	want := probes * rounds
+	deadline := time.After(60 * time.Second)
+	for {
+		hook.mu.Lock()
+		n := 0
+		for _, g := range hook.got {
+			if g.Hostname == "leaf" && g.Kind == "probe_changed" {
+				n++
+			}
+		}
+		hook.mu.Unlock()
+		if n >= want {
+			break
+		}
+		select {
+		case <-arrived:
+		case <-deadline:
+			t.Fatalf("%d changes of the leaf notified, want %d", n, want)
+		}
+	}
+	// Each master's pending notifications are none: nothing else is to
+	// come, so what the sink has is the whole story.
+	for _, env := range masters {
+		deadline := time.Now().Add(30 * time.Second)
+		for pendingNotifications(t, env.url) != 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	hook.mu.Lock()
+	defer hook.mu.Unlock()
+	per := map[string][]string{}
+	others := 0
+	for _, g := range hook.got {
+		if g.Hostname != "leaf" || g.Kind != "probe_changed" {
+			others++
+			continue
+		}
+		per[g.Probe] = append(per[g.Probe], fmt.Sprintf("%d>%d", g.OldStatus, g.NewStatus))
+	}
+	dups, lost := 0, 0
+	for i := range probes {
+		got := per["p"+strconv.Itoa(i)]
+		dups += max(0, len(got)-rounds)
+		lost += max(0, rounds-len(got))
+		for j := 1; j < len(got) && j < rounds; j++ {
+			if got[j] == got[j-1] {
+				t.Errorf("p%d notified %s twice in a row: %v", i, got[j], got)
+				break
+			}
+		}
+	}
+	t.Logf("%d probes × %d rounds: %d changes notified to the sink, %d duplicates, %d lost; %d other notifications (the masters' own hosts)",
+		probes, rounds, want-lost+dups, dups, lost, others)
+	if dups != 0 || lost != 0 {
+		t.Errorf("%d duplicates, %d lost; want none", dups, lost)
+	}
+}
