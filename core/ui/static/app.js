@@ -634,7 +634,7 @@ function hostCard(h, spark) {
       el("span", { class: "marks" }, badge(h.status), ackMark(ackFor(h, "")), silenceMark(silencesFor(h, "")))),
     el("p", { class: "sub" },
       h.alive ? `${probes.length} probe${probes.length === 1 ? "" : "s"}` : h.neverAnswered ? "DOWN: never answered" : "DOWN: not heard from",
-      " · updated ", age(h.lastUpdate),
+      h.neverAnswered ? " since " : " · updated ", age(h.lastUpdate),
       h.path && h.path.length ? ` · via ${h.path.join(" › ")}` : ""),
     spark ? sparkFor(h) : null,
     el("ul", { class: "probes" }, shown.map((p) =>
@@ -903,7 +903,7 @@ function hostHeader(h, tag) {
 function hostMeta(h) {
   return el("p", { class: "muted" },
     h.group ? ["group ", el("a", { href: `#/group/${encodeURIComponent(h.group)}` }, h.group), " · "] : null,
-    h.neverAnswered ? ["never answered since ", age(h.lastUpdate), " · a configured remote"] : ["updated ", age(h.lastUpdate)],
+    h.neverAnswered ? ["never answered since ", age(h.lastUpdate)] : ["updated ", age(h.lastUpdate)],
     h.remote ? ` · remote${h.path.length ? " via " + h.path.join(" › ") : ""}` : " · this instance",
     h.uuid && !h.neverAnswered ? ` · ${h.uuid}` : "",
     h.claimedBy ? ` · also claimed by ${h.claimedBy} (refused)` : "",
