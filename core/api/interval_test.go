@@ -14,9 +14,16 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/probe"
 	"github.com/wigo-project/wigo/sdk"
 )
+
+// resultSink tells the names of the probes whose results arrive.
+type resultSink chan string
+
+func (s resultSink) ProbeResult(r *model.ProbeResult) { s <- r.Name }
+func (s resultSink) ProbeRemoved(string)              {}
 
 // postJSON makes a JSON POST from this machine.
 func postJSON(h http.Handler, target, body string) *httptest.ResponseRecorder {
@@ -44,15 +51,16 @@ func TestIntervalOverrideRoute(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "3600", "counted"), []byte("#!/bin/sh\necho '{\"Status\":100}'\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	m := probe.New(probe.Options{Dir: dir, Logger: hclog.NewNullLogger()})
+	results := resultSink(make(chan string, 100))
+	m := probe.New(probe.Options{Dir: dir, Logger: hclog.NewNullLogger(), Sink: results})
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- m.Run(ctx) }()
 	defer func() { cancel(); <-ran }()
-	for deadline := time.Now().Add(10 * time.Second); len(m.Probes()) == 0; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the probe was not discovered")
-		}
+	select {
+	case <-results: // discovered and run once (within 5 s of discovery)
+	case <-time.After(15 * time.Second):
+		t.Fatal("the probe did not run")
 	}
 	var forwarded []sdk.ControlRequest
 	h := New(Options{State: st, Probes: m, Remote: remoteFunc(func(_ context.Context, req sdk.ControlRequest) (json.RawMessage, error) {
