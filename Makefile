@@ -57,7 +57,7 @@ FUZZTIME ?= 10s
 FUZZMINIMIZE ?= 100x
 FUZZ_TARGETS := core/config:FuzzLoad core/probe:FuzzParseOutput core/transport:FuzzDecodeAndIngest \
 	core/api:FuzzQuery core/notify:FuzzBuild plugins/transport-pull:FuzzPrepare \
-	plugins/transport-push:FuzzParseOps
+	plugins/transport-push:FuzzParseOps core/model:FuzzAppendString core/model:FuzzAppendFloat
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} ($(FUZZTIME))"; \

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -30,6 +31,9 @@ const (
 	// ControlSchedule reads the schedule of the host's probes (Probe is
 	// empty).
 	ControlSchedule
+	// ControlInterval overrides the probe's interval with Interval (zero:
+	// clears the override), until cleared or the instance restarts.
+	ControlInterval
 )
 
 // String is the action as the API's routes name it.
@@ -43,6 +47,8 @@ func (a ControlAction) String() string {
 		return "enable"
 	case ControlSchedule:
 		return "schedule"
+	case ControlInterval:
+		return "interval"
 	}
 	return fmt.Sprintf("action %d", int(a))
 }
@@ -66,6 +72,9 @@ type ControlRequest struct {
 	// disables until enabled.
 	For   time.Duration
 	Until time.Time
+	// Interval is a ControlInterval's new interval, in whole seconds;
+	// zero clears the override.
+	Interval time.Duration
 	// By is who asked, for the log of the instance carrying it out.
 	By string
 }
@@ -137,7 +146,8 @@ var (
 
 func controlToPB(r ControlRequest) *pb.ControlRequest {
 	out := &pb.ControlRequest{Host: r.Host, HostUuid: r.HostUUID, Source: r.Source, Probe: r.Probe,
-		Action: pb.ControlRequest_Action(r.Action), Reason: r.Reason, ForMs: r.For.Milliseconds(), By: r.By}
+		Action: pb.ControlRequest_Action(r.Action), Reason: r.Reason, ForMs: r.For.Milliseconds(), By: r.By,
+		IntervalMs: r.Interval.Milliseconds()}
 	if !r.Until.IsZero() {
 		out.UntilUnixMs = r.Until.UnixMilli()
 	}
@@ -146,7 +156,8 @@ func controlToPB(r ControlRequest) *pb.ControlRequest {
 
 func controlFromPB(r *pb.ControlRequest) ControlRequest {
 	out := ControlRequest{Host: r.GetHost(), HostUUID: r.GetHostUuid(), Source: r.GetSource(), Probe: r.GetProbe(),
-		Action: ControlAction(r.GetAction()), Reason: r.GetReason(), For: time.Duration(r.GetForMs()) * time.Millisecond, By: r.GetBy()}
+		Action: ControlAction(r.GetAction()), Reason: r.GetReason(), For: time.Duration(r.GetForMs()) * time.Millisecond, By: r.GetBy(),
+		Interval: time.Duration(r.GetIntervalMs()) * time.Millisecond}
 	if ms := r.GetUntilUnixMs(); ms != 0 {
 		out.Until = time.UnixMilli(ms)
 	}
@@ -285,7 +296,8 @@ func ControlCodeOf(status int) ControlCode {
 
 // ControlRoute is the route of req's action on an instance's HTTP API,
 // below /api: its method, its path (the host and probe escaped) and, for a
-// disabling, its form (reason; for, as a duration, or until). A transport
+// disabling, its form (reason; for, as a duration, or until), for an
+// interval, its form (interval in seconds, or clear=true). A transport
 // forwarding to a remote's API, and the core replaying a request it
 // received into its own, build the request from it.
 func ControlRoute(req ControlRequest) (method, path string, form url.Values, err error) {
@@ -299,6 +311,12 @@ func ControlRoute(req ControlRequest) (method, path string, form url.Values, err
 			form.Set("for", req.For.String())
 		} else if !req.Until.IsZero() {
 			form.Set("until", req.Until.UTC().Format(time.RFC3339))
+		}
+	case ControlInterval:
+		if req.Interval > 0 {
+			form.Set("interval", strconv.FormatInt(int64(req.Interval/time.Second), 10))
+		} else {
+			form.Set("clear", "true")
 		}
 	case ControlSchedule:
 		return http.MethodGet, host + "/schedule", form, nil

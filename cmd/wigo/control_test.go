@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -75,6 +76,15 @@ func TestProbeControl(t *testing.T) {
 		t.Errorf("disable of an unknown probe: %d, want 404", code)
 	}
 
+	// An interval override on the disabled probe: shown, not run (the
+	// run count below proves it), and not kept by a restart.
+	if out := cli("interval", "e2e-host", "counted", "1"); out != "e2e-host/counted: every 1s (set by local)\n" {
+		t.Errorf("wigocli interval 1: %q", out)
+	}
+	if p := schedule(t, env.url, "counted"); p["interval"] != 1.0 || p["interval_override"] == nil {
+		t.Errorf("schedule with the override: %v", p)
+	}
+
 	// kill -9: still disabled after the restart, the probe not run.
 	r.kill9()
 	r = start(t, env)
@@ -84,6 +94,9 @@ func TestProbeControl(t *testing.T) {
 	waitFor(t, env.url, 15*time.Second, func(w *model.Wigo) bool { return probeStatus(w, "counted") == 100 })
 	if d, _ := schedule(t, env.url, "counted")["disabled"].(map[string]any); d == nil {
 		t.Fatalf("not disabled after a kill -9: %v", schedule(t, env.url, "counted"))
+	}
+	if p := schedule(t, env.url, "counted"); p["interval"] != 3600.0 || p["interval_override"] != nil {
+		t.Errorf("the interval override outlived a restart: %v", p)
 	}
 
 	clk.add(t, time.Minute)
@@ -97,4 +110,26 @@ func TestProbeControl(t *testing.T) {
 		t.Errorf("wigocli enable: %q", out)
 	}
 	waitFor(t, env.url, 2*time.Second, func(w *model.Wigo) bool { return runsOf(w) == "run 4" })
+
+	// Every second until cleared, given as JSON.
+	req, err := http.NewRequest(http.MethodPost, env.url+"/api/hosts/e2e-host/probes/counted/interval", strings.NewReader(`{"interval": 1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Wigo-Request", "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"directory_interval":3600`) {
+		t.Fatalf("interval 1 as JSON: %d %s", resp.StatusCode, body)
+	}
+	waitFor(t, env.url, 5*time.Second, func(w *model.Wigo) bool { return runsOf(w) == "run 6" })
+	if out := cli("interval", "e2e-host", "counted", "clear"); out != "e2e-host/counted: every 3600s (its directory's)\n" {
+		t.Errorf("wigocli interval clear: %q", out)
+	}
+	awaitLogRows(t, env.url, "probe=counted", "Probe counted interval set to 1s by local (from 127.0.0.1)", 1)
 }

@@ -67,7 +67,8 @@ func remoteRuns(w *model.Wigo, host string) string {
 // controlRemote drives the probe "counted" of the remote host through the
 // master's API, as its operator: run now (with wigocli), disable for a
 // minute (on the remote's clock clk: it ends by itself) and disable then
-// enable again; each result is on the master within 2 s of the answer.
+// enable again; each result is on the master within 2 s of the answer;
+// then its interval is overridden to a second (runs follow) and cleared.
 // A viewer is refused, an unknown probe is a 404, the disabling shows in
 // the master's schedule of the host, and the master's log says who did
 // what.
@@ -127,6 +128,35 @@ func controlRemote(t *testing.T, master daemonEnv, host, by string, clk *testClo
 	if got := remoteRuns(waitFor(t, master.url, time.Second, func(*model.Wigo) bool { return true }), host); got != "run 4" {
 		t.Errorf("the viewer's and the unknown probe's refusals ran something: %s", got)
 	}
+
+	// Every second instead of every hour, until cleared: two more runs
+	// reach the master, the master's schedule of the host shows it.
+	code, body = change(t, http.MethodPost, probeURL+"interval", url.Values{"interval": {"1"}})
+	if code != http.StatusOK || !strings.Contains(body, `"interval":1,`) || !strings.Contains(body, `"by":"`+by+`"`) {
+		t.Fatalf("interval 1: %d %s, want 200 by %q", code, body, by)
+	}
+	waitFor(t, master.url, 5*time.Second, func(w *model.Wigo) bool { return remoteRuns(w, host) == "run 6" })
+	var every struct {
+		Probes []struct {
+			Name             string
+			Interval         float64
+			IntervalOverride *struct{ By string } `json:"interval_override"`
+		}
+	}
+	getJSON(t, master.url+"/api/hosts/"+host+"/schedule", &every)
+	overridden := false
+	for _, p := range every.Probes {
+		overridden = overridden || (p.Name == "counted" && p.Interval == 1 && p.IntervalOverride != nil && p.IntervalOverride.By == by)
+	}
+	if !overridden {
+		t.Errorf("the master's schedule of %s with the override: %+v", host, every)
+	}
+	if code, body := change(t, http.MethodPost, probeURL+"interval", url.Values{"clear": {"true"}}); code != http.StatusOK ||
+		!strings.Contains(body, `"interval":3600,`) || strings.Contains(body, "interval_override") {
+		t.Errorf("clear the interval: %d %s", code, body)
+	}
+	awaitLogRows(t, master.url, "host="+host+"&probe=counted", "Probe counted of "+host+" interval set to 1s by olga", 1)
+	awaitLogRows(t, master.url, "host="+host+"&probe=counted", "Probe counted of "+host+" interval override cleared by olga", 1)
 }
 
 // A master pulling two remotes (and running a push server, which the core

@@ -41,7 +41,7 @@ func dispatch(ctx context.Context, c *client, o *options, out *output) (int, err
 		return changeSilence(ctx, c, out, o)
 	case cmdSilences:
 		return showSilences(ctx, c, out)
-	case cmdRun, cmdDisable, cmdEnable:
+	case cmdRun, cmdDisable, cmdEnable, cmdInterval:
 		return controlProbe(ctx, c, out, o)
 	case cmdAuthority:
 		return simplePost(ctx, c, out, fmt.Sprintf("push client %s: %sed", o.target, strings.TrimSuffix(o.action, "e")),
@@ -452,10 +452,15 @@ func showSilences(ctx context.Context, c *client, out *output) (int, error) {
 	return exitOK, nil
 }
 
-// controlProbe runs, disables or enables one of an instance's probes.
+// controlProbe runs, disables, enables or sets the interval of one of an
+// instance's probes.
 func controlProbe(ctx context.Context, c *client, out *output, o *options) (int, error) {
 	form := url.Values{}
-	action := map[cmdKind]string{cmdRun: "run", cmdDisable: "disable", cmdEnable: "enable"}[o.cmd]
+	action := map[cmdKind]string{cmdRun: "run", cmdDisable: "disable", cmdEnable: "enable", cmdInterval: "interval"}[o.cmd]
+	if o.cmd == cmdInterval {
+		// The instance checks the number and says what it wants.
+		form.Set("interval", o.target)
+	}
 	if o.cmd == cmdDisable {
 		form.Set("reason", o.ackComment)
 		if o.silFor != "" {
@@ -478,6 +483,19 @@ func controlProbe(ctx context.Context, c *client, out *output, o *options) (int,
 		fmt.Fprintf(out.w, "%s/%s: running\n", o.hostArg, o.probeName)
 	case cmdEnable:
 		fmt.Fprintf(out.w, "%s/%s: enabled, running\n", o.hostArg, o.probeName)
+	case cmdInterval:
+		var p struct {
+			Interval         float64
+			IntervalOverride *struct{ By string } `json:"interval_override"`
+		}
+		if err := decodeJSON(resp, &p, "a probe's schedule"); err != nil {
+			return exitUnknown, err
+		}
+		how := "its directory's"
+		if p.IntervalOverride != nil {
+			how = "set by " + p.IntervalOverride.By
+		}
+		fmt.Fprintf(out.w, "%s/%s: every %gs (%s)\n", o.hostArg, o.probeName, p.Interval, how)
 	default:
 		var h struct {
 			Reason, By string

@@ -66,6 +66,8 @@ Commands:
                           -for 1h or -until an RFC 3339 time ends it (else
                           until enabled); kept across restarts
   enable HOST PROBE       run it again, at once
+  interval HOST PROBE N   run it every N seconds until "interval HOST PROBE
+                          clear" or the daemon restarts (not kept)
   authority allow UUID    approve a waiting push client (revoke UUID: no more)
   notifications retry ID  queue a dead-lettered notification again
   silence                 hold back the notifications of what -host, -group
@@ -211,6 +213,7 @@ const (
 	cmdRun
 	cmdDisable
 	cmdEnable
+	cmdInterval
 	cmdAuthority
 	cmdRetry
 )
@@ -424,6 +427,11 @@ func parseCommand(o *options, words []string) error {
 		}
 		o.cmd = map[string]cmdKind{"run": cmdRun, "disable": cmdDisable, "enable": cmdEnable}[words[0]]
 		o.hostArg, o.probeName = words[1], words[2]
+	case "interval":
+		if len(words) != 4 {
+			return errors.New("usage: wigocli interval HOST PROBE SECONDS|clear")
+		}
+		o.cmd, o.hostArg, o.probeName, o.target = cmdInterval, words[1], words[2], words[3]
 	case "authority":
 		if len(words) != 3 || (words[1] != "allow" && words[1] != "revoke") {
 			return errors.New("usage: wigocli authority allow|revoke UUID")

@@ -327,6 +327,7 @@ func (s *server) routes() []route {
 		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/run", s.postRun, nil},
 		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/disable", s.postDisable, nil},
 		{http.MethodPost, auth.RoleOperator, "/api/hosts/{hostname}/probes/{probe}/enable", s.postEnable, nil},
+		{Method: http.MethodPost, Role: auth.RoleOperator, Pattern: "/api/hosts/{hostname}/probes/{probe}/interval", respond: s.postInterval},
 		{http.MethodGet, auth.RoleNone, "/api/whoami", s.getWhoami, nil},
 		{Method: http.MethodPost, Role: auth.RoleNone, Pattern: "/api/login", respond: s.postLogin},
 		{Method: http.MethodPost, Role: auth.RoleNone, Pattern: "/api/logout", respond: s.postLogout},

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -22,6 +25,8 @@ type ProbeControl interface {
 	RunNow(ctx context.Context, name string) error
 	Disable(h probe.Hold) error
 	Enable(ctx context.Context, name, by string) (bool, error)
+	SetInterval(ctx context.Context, o probe.Override) error
+	ClearInterval(ctx context.Context, name, by string) (bool, error)
 }
 
 // scheduleList answers GET /api/hosts/:host/schedule.
@@ -31,8 +36,12 @@ type scheduleList struct {
 
 // scheduled is one probe's schedule as the API answers it.
 type scheduled struct {
-	Name     string  `json:"name"`
-	Interval float64 `json:"interval"` // seconds
+	Name string `json:"name"`
+	// Interval is what it runs at, in seconds: its interval_override's
+	// when it has one, else its directory's.
+	Interval float64 `json:"interval"`
+	// IntervalOverride is an operator's interval, absent without one.
+	IntervalOverride *intervalOverride `json:"interval_override,omitempty"`
 	// Next is its next run; absent while it is disabled without end.
 	Next    time.Time `json:"next,omitzero"`
 	LastRun time.Time `json:"last_run,omitzero"`
@@ -44,6 +53,26 @@ type scheduled struct {
 	ExitDisabled int `json:"exit_disabled,omitempty"`
 	// Disabled is an operator's disabling, absent without one.
 	Disabled *probe.Hold `json:"disabled,omitempty"`
+}
+
+// intervalOverride is a probe.Override as the API answers it.
+type intervalOverride struct {
+	// DirectoryInterval is the interval of the probe's directory, in
+	// seconds: what it runs at again once the override is cleared (or
+	// the daemon restarts; overrides are not stored).
+	DirectoryInterval float64   `json:"directory_interval"`
+	By                string    `json:"by"`
+	Since             time.Time `json:"since"`
+}
+
+// scheduleOf is p as the API answers it.
+func scheduleOf(p probe.Scheduled) scheduled {
+	out := scheduled{Name: p.Name, Interval: p.Interval.Seconds(), Next: p.Next, LastRun: p.LastRun,
+		LastDuration: p.LastDuration.Seconds(), Running: p.Running, ExitDisabled: p.DisabledBy, Disabled: p.Hold}
+	if o := p.Override; o != nil {
+		out.IntervalOverride = &intervalOverride{DirectoryInterval: p.DirInterval.Seconds(), By: o.By, Since: o.Since}
+	}
+	return out
 }
 
 // ForwardedHeader marks a probe-control request that a master forwards
@@ -171,8 +200,7 @@ func (s *server) getSchedule(r *http.Request) (any, error) {
 	pc := t.local
 	out := scheduleList{Probes: []scheduled{}}
 	for _, p := range pc.Probes() {
-		out.Probes = append(out.Probes, scheduled{Name: p.Name, Interval: p.Interval.Seconds(), Next: p.Next, LastRun: p.LastRun,
-			LastDuration: p.LastDuration.Seconds(), Running: p.Running, ExitDisabled: p.DisabledBy, Disabled: p.Hold})
+		out.Probes = append(out.Probes, scheduleOf(p))
 	}
 	return out, nil
 }
@@ -297,4 +325,101 @@ func (s *server) postEnable(r *http.Request) (any, error) {
 	s.log.Info("probe enabled", "probe", name, "by", by(r), "remote", r.RemoteAddr)
 	s.record(r, "", name, "Probe "+name+" enabled")
 	return map[string]string{"enabled": name}, nil
+}
+
+// maxControlBody bounds a probe-control request's JSON body: a few fields.
+const maxControlBody = 4 << 10
+
+// readControlForm reads a probe-control request's parameters into
+// r.Form: a form (query or urlencoded body), or a JSON object of strings,
+// numbers and booleans (Content-Type: application/json).
+func readControlForm(w http.ResponseWriter, r *http.Request) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		if err := r.ParseForm(); err != nil {
+			return errorf(http.StatusBadRequest, "cannot read the form: %v", err)
+		}
+		return nil
+	}
+	var fields map[string]any
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxControlBody))
+	dec.UseNumber()
+	if err := dec.Decode(&fields); err != nil {
+		return errorf(http.StatusBadRequest, "the body is not a JSON object of at most %d bytes: %v", maxControlBody, err)
+	}
+	r.Form = url.Values{}
+	for k, v := range fields {
+		switch v := v.(type) {
+		case string:
+			r.Form.Set(k, v)
+		case json.Number:
+			r.Form.Set(k, v.String())
+		case bool:
+			r.Form.Set(k, strconv.FormatBool(v))
+		default:
+			return errorf(http.StatusBadRequest, "%s: want a string, a number or a boolean", truncate(k, 40))
+		}
+	}
+	return nil
+}
+
+// postInterval answers POST /api/hosts/:host/probes/:probe/interval (form
+// or JSON: interval, in whole seconds from 1 to 7 days; or clear=true, or
+// interval=clear): the probe runs at that interval from its next slot on
+// it, until cleared or the daemon restarts (an override is not stored).
+// The answer is the probe's schedule (as GET …/schedule lists it).
+func (s *server) postInterval(w http.ResponseWriter, r *http.Request) (any, error) {
+	t, err := s.controlTarget(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := readControlForm(w, r); err != nil {
+		return nil, err
+	}
+	name := r.PathValue("probe")
+	iv, clear := r.Form.Get("interval"), r.Form.Get("clear")
+	if iv == "clear" {
+		iv, clear = "", "true"
+	}
+	var every time.Duration
+	switch cleared, _ := strconv.ParseBool(clear); {
+	case iv != "" && clear != "":
+		return nil, errorf(http.StatusBadRequest, "give interval or clear, not both")
+	case iv != "":
+		n, err := strconv.ParseInt(iv, 10, 64)
+		if err != nil || n < int64(probe.MinInterval/time.Second) || n > int64(probe.MaxInterval/time.Second) {
+			return nil, errorf(http.StatusBadRequest, "interval=%q: want a whole number of seconds from %d to %d, or clear=true",
+				truncate(iv, 20), int64(probe.MinInterval/time.Second), int64(probe.MaxInterval/time.Second))
+		}
+		every = time.Duration(n) * time.Second
+	case !cleared:
+		return nil, errorf(http.StatusBadRequest, "give interval, in seconds, or clear=true")
+	}
+	done := "interval override cleared"
+	if every > 0 {
+		done = "interval set to " + every.String()
+	}
+	if t.remote != nil {
+		return s.forward(r, t, sdk.ControlRequest{Probe: name, Action: sdk.ControlInterval, Interval: every}, done)
+	}
+	who := by(r)
+	if every > 0 {
+		err = t.local.SetInterval(r.Context(), probe.Override{Probe: name, Interval: every, By: who, Since: s.state.Now()})
+	} else {
+		var had bool
+		had, err = t.local.ClearInterval(r.Context(), name, who)
+		if err == nil && !had {
+			return nil, errorf(http.StatusConflict, "probe %q has no interval override", truncate(name, 80))
+		}
+	}
+	if err != nil {
+		return nil, controlError(err, name)
+	}
+	s.log.Info("probe "+done, "probe", name, "by", who, "remote", r.RemoteAddr)
+	s.record(r, "", name, "Probe "+name+" "+done)
+	for _, p := range t.local.Probes() {
+		if p.Name == name {
+			return scheduleOf(p), nil
+		}
+	}
+	return nil, controlError(probe.ErrUnknownProbe, name)
 }

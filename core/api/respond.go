@@ -132,8 +132,8 @@ func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 		err = c.write(out)
 	} else if doc, ok := v.(*model.Wigo); ok {
 		// The big one (GET /api, /api/hosts/:hostname), polled by every
-		// pull master: streamed, see docEncoder.
-		err = encodeDocument(out, doc)
+		// pull master: streamed, see model.WriteDocument.
+		err = model.WriteDocument(out, doc)
 	} else {
 		err = json.NewEncoder(out).Encode(v)
 	}

@@ -27,10 +27,39 @@ var (
 	ErrHeld         = errors.New("the probe is disabled: enable it first")
 )
 
-// command is a control for the Run goroutine, which owns the runs.
+// Override is an operator's change of a probe's interval (SetInterval):
+// it runs every Interval instead of its directory's, until the override
+// is cleared or the daemon restarts. Unlike a Hold it is not kept across
+// restarts: a restart is the way back to the directories' schedule.
+type Override struct {
+	Probe    string
+	Interval time.Duration
+	By       string
+	Since    time.Time
+}
+
+// Bounds of an Override's interval.
+const (
+	MinInterval = time.Second
+	MaxInterval = 7 * 24 * time.Hour
+)
+
+// errNotOverridden is a ClearInterval on a probe without an override.
+var errNotOverridden = errors.New("the probe's interval is not overridden")
+
+// command is a control for the Run goroutine, which owns the runs and
+// the schedule: run names a probe to run now; interval, a probe whose
+// override changes.
 type command struct {
-	run   string
-	reply chan error
+	run      string
+	interval *intervalChange
+	reply    chan error
+}
+
+// intervalChange sets an override (set) or clears probe's (set nil).
+type intervalChange struct {
+	probe string
+	set   *Override
 }
 
 // RunNow starts a run of the probe now, out of its schedule (its next
@@ -38,10 +67,42 @@ type command struct {
 // other. It fails for an unknown, running, disabled or held probe, and
 // when the manager does not run.
 func (m *Manager) RunNow(ctx context.Context, name string) error {
+	return m.do(ctx, command{run: name})
+}
+
+// SetInterval has probe o.Probe run every o.Interval from now on, on its
+// grid for that interval (its next run within one new interval), until
+// ClearInterval or a restart; it replaces an override it has. The run
+// timeout stays that of the shorter of the two intervals. It fails for an
+// unknown probe, one that disabled itself, and when the manager does not
+// run; a held probe keeps its hold, on its new schedule.
+func (m *Manager) SetInterval(ctx context.Context, o Override) error {
+	if o.Interval < MinInterval || o.Interval > MaxInterval {
+		return fmt.Errorf("interval %v: want %v to %v", o.Interval, MinInterval, MaxInterval)
+	}
+	return m.do(ctx, command{interval: &intervalChange{probe: o.Probe, set: &o}})
+}
+
+// ClearInterval ends probe name's override, by by: it runs on its
+// directory's interval again, from its next slot there. It reports false
+// when the probe had no override.
+func (m *Manager) ClearInterval(ctx context.Context, name, by string) (bool, error) {
+	err := m.do(ctx, command{interval: &intervalChange{probe: name}})
+	if errors.Is(err, errNotOverridden) {
+		return false, nil
+	}
+	if err == nil {
+		m.log.Info("probe interval override cleared", "probe", name, "by", by)
+	}
+	return err == nil, err
+}
+
+// do has the Run goroutine carry out c and returns its answer.
+func (m *Manager) do(ctx context.Context, c command) error {
 	if !m.started.Load() {
 		return errors.New("the probes are not running")
 	}
-	c := command{run: name, reply: make(chan error, 1)}
+	c.reply = make(chan error, 1)
 	select {
 	case m.cmds <- c:
 	case <-ctx.Done():
@@ -70,6 +131,26 @@ func (m *Manager) runNow(runCtx context.Context, done chan<- finished, name stri
 	}
 	m.log.Info("probe run on request", "probe", name)
 	m.start(runCtx, done, e, now)
+	return nil
+}
+
+// changeInterval is SetInterval or ClearInterval in the Run goroutine,
+// with m.mu held.
+func (m *Manager) changeInterval(c *intervalChange, now time.Time) error {
+	e := m.entries[c.probe]
+	switch {
+	case e == nil:
+		return fmt.Errorf("%w: %q", ErrUnknownProbe, c.probe)
+	case e.disabled != 0:
+		return ErrSelfDisabled
+	case c.set == nil && e.override == nil:
+		return errNotOverridden
+	}
+	if c.set != nil {
+		m.log.Info("probe interval overridden", "probe", e.name, "interval", c.set.Interval, "directory_interval", e.interval, "by", c.set.By)
+	}
+	e.override = c.set
+	m.reschedule(e, now)
 	return nil
 }
 

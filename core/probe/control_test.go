@@ -108,3 +108,73 @@ func TestHoldRestored(t *testing.T) {
 		t.Errorf("first run at %d, before the restored hold's end %s", r.Timestamp, until)
 	}
 }
+
+// An operator overrides an hourly probe's interval to one second: it runs
+// every second (three runs about a second apart), Probes() shows the
+// override and its directory's interval; cleared, it is back on its hourly
+// grid (next run more than a minute away). An unknown probe, a bad
+// interval and clearing twice are refused or reported.
+func TestIntervalOverride(t *testing.T) {
+	t.Parallel()
+	dir := probeDir(t, "3600", "counted", `n=$(cat "$0.n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$0.n"; echo "{\"Status\":100,\"Message\":\"run $n\"}"`)
+	h := start(t, dir, nil)
+	ctx := context.Background()
+	if r := h.result("counted", 10*time.Second); r.Message != "run 1" {
+		t.Fatalf("first run: %q", r.Message)
+	}
+	listed := func() Scheduled {
+		for _, s := range h.m.Probes() {
+			if s.Name == "counted" {
+				return s
+			}
+		}
+		t.Fatal("counted not listed")
+		return Scheduled{}
+	}
+	since := time.Now()
+	if err := h.m.SetInterval(ctx, Override{Probe: "counted", Interval: time.Second, By: "alice", Since: since}); err != nil {
+		t.Fatal(err)
+	}
+	if s := listed(); s.Interval != time.Second || s.DirInterval != time.Hour || s.Override == nil || s.Override.By != "alice" || s.Next.Sub(time.Now()) > time.Second {
+		t.Errorf("Probes() with the override: %+v", s)
+	}
+	var at []time.Time
+	for _, want := range []string{"run 2", "run 3", "run 4"} {
+		if r := h.result("counted", 3*time.Second); r.Message != want {
+			t.Fatalf("overridden to 1s: %q, want %s", r.Message, want)
+		}
+		at = append(at, time.Now())
+	}
+	if gap := at[2].Sub(at[1]); gap < 500*time.Millisecond {
+		t.Errorf("runs %v apart at a 1s interval", gap)
+	}
+	if ok, err := h.m.ClearInterval(ctx, "counted", "alice"); !ok || err != nil {
+		t.Fatalf("ClearInterval: %v %v", ok, err)
+	}
+	if s := listed(); s.Interval != time.Hour || s.Override != nil || s.Next.Sub(time.Now()) < 0 {
+		t.Errorf("Probes() after clearing: %+v", s)
+	}
+	if ok, err := h.m.ClearInterval(ctx, "counted", "alice"); ok || err != nil {
+		t.Errorf("clearing again: %v %v, want false", ok, err)
+	}
+	if err := h.m.SetInterval(ctx, Override{Probe: "nope", Interval: time.Minute}); !errors.Is(err, ErrUnknownProbe) {
+		t.Errorf("override of an unknown probe: %v", err)
+	}
+	if err := h.m.SetInterval(ctx, Override{Probe: "counted", Interval: time.Millisecond}); err == nil {
+		t.Error("an interval of 1ms accepted")
+	}
+	// Back on its hourly schedule: no run in the next second and a half
+	// but the one at most in flight when it was cleared.
+	select {
+	case r := <-h.sink.results:
+		if r.Message != "run 5" {
+			t.Errorf("after clearing: %q", r.Message)
+		}
+	case <-time.After(1500 * time.Millisecond):
+	}
+	select {
+	case r := <-h.sink.results:
+		t.Errorf("still running every second after clearing: %q", r.Message)
+	case <-time.After(1500 * time.Millisecond):
+	}
+}

@@ -95,8 +95,13 @@ type Options struct {
 
 // Scheduled describes one known probe, for the API and the UI.
 type Scheduled struct {
-	Name     string
-	Interval time.Duration
+	Name string
+	// Interval is what it runs at: its Override's when it has one, else
+	// its directory's (DirInterval).
+	Interval    time.Duration
+	DirInterval time.Duration
+	// Override is an operator's change of its interval, nil without one.
+	Override *Override
 	// Path is the entry in the probes directory (Dir/<seconds>/NAME), not
 	// the symlink's target.
 	Path string
@@ -163,6 +168,16 @@ type entry struct {
 	lastDuration time.Duration
 	lastFailure  string
 	disabled     int
+	// override is the operator's interval (SetInterval), nil without.
+	override *Override
+}
+
+// every is the interval e runs at.
+func (e *entry) every() time.Duration {
+	if e.override != nil {
+		return e.override.Interval
+	}
+	return e.interval
 }
 
 // finished is a run reporting back to the Run goroutine.
@@ -250,7 +265,8 @@ func (m *Manager) Probes() []Scheduled {
 	for _, e := range m.entries {
 		s := Scheduled{
 			Name:         e.name,
-			Interval:     e.interval,
+			Interval:     e.every(),
+			DirInterval:  e.interval,
 			Path:         e.path,
 			LastRun:      e.lastRun,
 			LastDuration: e.lastDuration,
@@ -260,6 +276,10 @@ func (m *Manager) Probes() []Scheduled {
 		}
 		if e.index >= 0 {
 			s.Next = e.next
+		}
+		if e.override != nil {
+			o := *e.override
+			s.Override = &o
 		}
 		if h, ok := m.holds[e.name]; ok {
 			s.Hold = &h
@@ -370,7 +390,12 @@ func (m *Manager) Run(ctx context.Context) error {
 		case <-holdEnd:
 		case c := <-m.cmds:
 			m.mu.Lock()
-			err := m.runNow(runCtx, done, c.run, time.Now())
+			var err error
+			if c.interval != nil {
+				err = m.changeInterval(c.interval, time.Now())
+			} else {
+				err = m.runNow(runCtx, done, c.run, time.Now())
+			}
 			m.mu.Unlock()
 			c.reply <- err
 		case <-m.wake:
@@ -509,7 +534,7 @@ func (m *Manager) apply(dir string, res scanResult, now time.Time) []note {
 		if e.interval != c.interval {
 			m.log.Info("probe interval changed", "probe", name, "interval", c.interval, "old_interval", e.interval)
 			e.interval = c.interval
-			if e.disabled == 0 {
+			if e.disabled == 0 && e.override == nil {
 				m.schedule(e, now)
 			}
 		}
@@ -549,8 +574,22 @@ func (m *Manager) apply(dir string, res scanResult, now time.Time) []note {
 // schedule (re)computes e's phase and first run and puts it in the heap.
 // Called with m.mu held.
 func (m *Manager) schedule(e *entry, now time.Time) {
-	e.offset = phase(e.name, e.interval)
-	e.next = firstRun(now, e.interval, e.offset)
+	e.offset = phase(e.name, e.every())
+	e.next = firstRun(now, e.every(), e.offset)
+	m.place(e)
+}
+
+// reschedule moves e to its grid of its current interval (an override set
+// or cleared): its next run is the first slot after now. Called with m.mu
+// held.
+func (m *Manager) reschedule(e *entry, now time.Time) {
+	e.offset = phase(e.name, e.every())
+	e.next = slotAfter(now, e.every(), e.offset)
+	m.place(e)
+}
+
+// place puts e in the heap at e.next. Called with m.mu held.
+func (m *Manager) place(e *entry) {
 	if e.index >= 0 {
 		heap.Fix(&m.sched, e.index)
 	} else {
@@ -574,7 +613,7 @@ func (m *Manager) runDue(runCtx context.Context, done chan<- finished, now time.
 		} else {
 			m.start(runCtx, done, e, now)
 		}
-		e.next = nextRun(e.next, now, e.interval, e.offset)
+		e.next = nextRun(e.next, now, e.every(), e.offset)
 		heap.Fix(&m.sched, 0)
 	}
 }
@@ -583,7 +622,9 @@ func (m *Manager) runDue(runCtx context.Context, done chan<- finished, now time.
 func (m *Manager) start(runCtx context.Context, done chan<- finished, e *entry, now time.Time) {
 	timeout := m.opts.Timeout
 	if timeout <= 0 {
-		timeout = e.interval - time.Second
+		// An override to a longer interval does not give a hung probe
+		// longer: the shorter interval bounds the run.
+		timeout = min(e.interval, e.every()) - time.Second
 	}
 	timeout = max(timeout, time.Second)
 	spec := runSpec{

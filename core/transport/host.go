@@ -68,6 +68,8 @@ type Host struct {
 	lastErr map[string]string
 
 	documents, patches, unchanged atomic.Uint64
+	// stateLen is the last LocalState's size, the next one's first guess.
+	stateLen atomic.Int64
 
 	// control carries out probe control asked through a transport
 	// (SetControl).
@@ -265,12 +267,13 @@ func (h *Host) note(source string, err error) {
 	}
 }
 
-// LocalState returns the whole state as the GET /api document.
+// LocalState returns the whole state as the GET /api document, by the
+// same encoder (without GET /api's trailing newline), in a buffer sized
+// from the last one.
 func (h *Host) LocalState(context.Context) ([]byte, error) {
-	b, err := json.Marshal(h.opts.State.Document())
-	if err != nil {
-		return nil, fmt.Errorf("encode local state: %w", err)
-	}
+	last := int(h.stateLen.Load())
+	b := model.AppendDocument(make([]byte, 0, last+last/8+4096), h.opts.State.Document())
+	h.stateLen.Store(int64(len(b)))
 	return b, nil
 }
 

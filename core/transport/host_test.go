@@ -125,7 +125,8 @@ func TestIngestNeverItself(t *testing.T) {
 }
 
 func TestLocalState(t *testing.T) {
-	h, _, _ := newHost(t)
+	h, st, _ := newHost(t)
+	st.ProbeResult(&model.ProbeResult{Name: "disk", Status: 300, Message: "full <90%> & rising", Detail: json.RawMessage(` {"a": 1} `)})
 	b, err := h.LocalState(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +134,11 @@ func TestLocalState(t *testing.T) {
 	var w model.Wigo
 	if err := json.Unmarshal(b, &w); err != nil || w.Uuid != "self-uuid" || w.Hostname != "self" {
 		t.Fatalf("local state %s: %v", b, err)
+	}
+	// The bytes json.Marshal made of the document before it had its own
+	// encoder, which transports and their peers read.
+	if want, _ := json.Marshal(st.Document()); !bytes.Equal(b, want) {
+		t.Errorf("local state:\n got %s\nwant %s", b, want)
 	}
 }
 

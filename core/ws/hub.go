@@ -31,6 +31,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,7 @@ import (
 
 	"github.com/wigo-project/wigo/core/edge"
 	"github.com/wigo-project/wigo/core/event"
+	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/state"
 )
 
@@ -139,6 +141,8 @@ type Hub struct {
 	snapSeq  uint64
 	snapAt   time.Time
 	snapData *websocket.PreparedMessage
+	// snapLen is the last snapshot's size, the next one's first guess.
+	snapLen int
 }
 
 // New builds a hub. Nothing runs until the first client connects: the hub
@@ -335,10 +339,13 @@ func (h *Hub) fanOut(sub *event.Subscription) {
 	}
 }
 
-type snapshotMessage struct {
-	Type  string `json:"type"`
-	Seq   uint64 `json:"seq"`
-	State any    `json:"state"`
+// snapshotTail is the snapshot message after its state, encoded by
+// encoding/json: {"type":"snapshot","seq":N,"state":<document>,"acks":…,
+// "silences":…,"soft":…}. The document, by far the largest part, is
+// written by model.AppendDocument, the encoder of GET /api, so the
+// snapshot's state is GET /api's bytes and is not reflected over (nor
+// scanned again, as a json.RawMessage inside json.Marshal would be).
+type snapshotTail struct {
 	// Acks are taken after State: events after seq may already be in
 	// them, and applying those again changes nothing.
 	Acks []event.Ack `json:"acks"`
@@ -346,6 +353,23 @@ type snapshotMessage struct {
 	Silences []event.Silence `json:"silences"`
 	// Soft likewise.
 	Soft []event.Soft `json:"soft"`
+}
+
+// encodeSnapshot appends to b the snapshot message of seq, doc and tail.
+// The caller sizes b from the last snapshot: the document is megabytes at
+// a thousand hosts, and growing into it by doubling would copy it twice
+// over.
+func encodeSnapshot(b []byte, seq uint64, doc *model.Wigo, tail snapshotTail) ([]byte, error) {
+	rest, err := json.Marshal(tail)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `{"type":"snapshot","seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, `,"state":`...)
+	b = model.AppendDocument(b, doc)
+	b = append(b, ',')
+	return append(b, rest[1:]...), nil
 }
 
 type eventMessage struct {
@@ -363,20 +387,25 @@ func (h *Hub) snapshot(seq uint64) (*websocket.PreparedMessage, error) {
 	if h.snapData != nil && h.snapSeq == seq && time.Since(h.snapAt) < time.Second {
 		return h.snapData, nil
 	}
-	msg := snapshotMessage{Type: "snapshot", Seq: seq, State: h.state.Document(), Acks: []event.Ack{}, Silences: []event.Silence{}, Soft: []event.Soft{}}
+	tail := snapshotTail{Acks: []event.Ack{}, Silences: []event.Silence{}, Soft: []event.Soft{}}
+	doc := h.state.Document()
 	if h.acks != nil {
-		msg.Acks = h.acks()
+		tail.Acks = h.acks()
 	}
 	if h.silences != nil {
-		msg.Silences = h.silences()
+		tail.Silences = h.silences()
 	}
 	if h.soft != nil {
-		msg.Soft = h.soft()
+		tail.Soft = h.soft()
 	}
-	data, err := json.Marshal(msg)
+	// The frame is held by the prepared message (and the clients writing
+	// it) after this returns: a new buffer each time, of the last size
+	// and a margin.
+	data, err := encodeSnapshot(make([]byte, 0, h.snapLen+h.snapLen/8+4096), seq, doc, tail)
 	if err != nil {
 		return nil, err
 	}
+	h.snapLen = len(data)
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
 	if err != nil {
 		return nil, err

@@ -24,7 +24,7 @@ var _ sdk.Controller = (*puller)(nil)
 
 // Control forwards probe control of a host learned from one of the
 // remotes to that remote's own API (POST /api/hosts/HOST/probes/PROBE/run,
-// disable, enable; GET …/schedule) with the remote's control_token. The
+// disable, enable, interval; GET …/schedule) with the remote's control_token. The
 // remote decides: it must set http.remote_control = true, and the token
 // must be an operator's there; its refusal comes back with its sentence.
 func (p *puller) Control(ctx context.Context, req sdk.ControlRequest) ([]byte, error) {

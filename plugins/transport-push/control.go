@@ -66,7 +66,7 @@ func (s *server) control(ctx context.Context, req sdk.ControlRequest) ([]byte, e
 	}
 	defer se.forget(id)
 	m := &pushpb.Control{Id: id, Action: req.Action.String(), Host: req.Host, Probe: req.Probe, Reason: req.Reason,
-		ForMs: req.For.Milliseconds(), By: req.By}
+		ForMs: req.For.Milliseconds(), By: req.By, IntervalMs: req.Interval.Milliseconds()}
 	if !req.Until.IsZero() {
 		m.UntilUnixMs = req.Until.UnixMilli()
 	}
@@ -129,7 +129,7 @@ func (se *session) answered(r *pushpb.ControlResult) {
 
 // controlAction reads an action's name as the master sent it.
 func controlAction(name string) sdk.ControlAction {
-	for _, a := range []sdk.ControlAction{sdk.ControlRun, sdk.ControlDisable, sdk.ControlEnable, sdk.ControlSchedule} {
+	for _, a := range []sdk.ControlAction{sdk.ControlRun, sdk.ControlDisable, sdk.ControlEnable, sdk.ControlSchedule, sdk.ControlInterval} {
 		if a.String() == name {
 			return a
 		}
@@ -155,7 +155,7 @@ func (c *client) apply(ctx context.Context, m *pushpb.Control) *pushpb.ControlRe
 		return refuse(sdk.ControlUnsupported, "this client's core does not carry out probe control")
 	}
 	req := sdk.ControlRequest{Host: m.GetHost(), Probe: m.GetProbe(), Action: action, Reason: m.GetReason(),
-		For: time.Duration(m.GetForMs()) * time.Millisecond, By: m.GetBy()}
+		For: time.Duration(m.GetForMs()) * time.Millisecond, By: m.GetBy(), Interval: time.Duration(m.GetIntervalMs()) * time.Millisecond}
 	if ms := m.GetUntilUnixMs(); ms != 0 {
 		req.Until = time.UnixMilli(ms)
 	}

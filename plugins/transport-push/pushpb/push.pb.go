@@ -709,7 +709,7 @@ func (x *Ack) GetSeq() uint64 {
 type Control struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	// action is "run", "disable", "enable" or "schedule".
+	// action is "run", "disable", "enable", "schedule" or "interval".
 	Action string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
 	// host is the host's name (the client's own, or one it relays).
 	Host  string `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
@@ -719,7 +719,11 @@ type Control struct {
 	ForMs       int64  `protobuf:"varint,6,opt,name=for_ms,json=forMs,proto3" json:"for_ms,omitempty"`
 	UntilUnixMs int64  `protobuf:"varint,7,opt,name=until_unix_ms,json=untilUnixMs,proto3" json:"until_unix_ms,omitempty"`
 	// by is who asked on the master, for the client's log.
-	By            string `protobuf:"bytes,8,opt,name=by,proto3" json:"by,omitempty"`
+	By string `protobuf:"bytes,8,opt,name=by,proto3" json:"by,omitempty"`
+	// interval_ms is an "interval"'s new interval, whole seconds; zero
+	// clears the override. A client older than this field sees zero and
+	// would clear: it refuses the unknown action first.
+	IntervalMs    int64 `protobuf:"varint,9,opt,name=interval_ms,json=intervalMs,proto3" json:"interval_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -808,6 +812,13 @@ func (x *Control) GetBy() string {
 		return x.By
 	}
 	return ""
+}
+
+func (x *Control) GetIntervalMs() int64 {
+	if x != nil {
+		return x.IntervalMs
+	}
+	return 0
 }
 
 // ControlResult answers the Control of the same id.
@@ -928,7 +939,7 @@ const file_wigo_push_v1_push_proto_rawDesc = "" +
 	"\x0eSTATE_ACCEPTED\x10\x01\x12\x11\n" +
 	"\rSTATE_WAITING\x10\x02\"\x17\n" +
 	"\x03Ack\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xbe\x01\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xdf\x01\n" +
 	"\aControl\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x12\n" +
@@ -937,7 +948,9 @@ const file_wigo_push_v1_push_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x15\n" +
 	"\x06for_ms\x18\x06 \x01(\x03R\x05forMs\x12\"\n" +
 	"\runtil_unix_ms\x18\a \x01(\x03R\vuntilUnixMs\x12\x0e\n" +
-	"\x02by\x18\b \x01(\tR\x02by\"j\n" +
+	"\x02by\x18\b \x01(\tR\x02by\x12\x1f\n" +
+	"\vinterval_ms\x18\t \x01(\x03R\n" +
+	"intervalMs\"j\n" +
 	"\rControlResult\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\rR\x04code\x12\x14\n" +

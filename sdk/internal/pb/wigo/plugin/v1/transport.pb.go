@@ -157,6 +157,9 @@ const (
 	ControlRequest_ACTION_ENABLE ControlRequest_Action = 3
 	// SCHEDULE reads the host's probes' schedule (probe is empty).
 	ControlRequest_ACTION_SCHEDULE ControlRequest_Action = 4
+	// INTERVAL overrides the probe's interval with interval_ms (zero:
+	// clears the override) until cleared or the instance restarts.
+	ControlRequest_ACTION_INTERVAL ControlRequest_Action = 5
 )
 
 // Enum value maps for ControlRequest_Action.
@@ -167,6 +170,7 @@ var (
 		2: "ACTION_DISABLE",
 		3: "ACTION_ENABLE",
 		4: "ACTION_SCHEDULE",
+		5: "ACTION_INTERVAL",
 	}
 	ControlRequest_Action_value = map[string]int32{
 		"ACTION_UNSPECIFIED": 0,
@@ -174,6 +178,7 @@ var (
 		"ACTION_DISABLE":     2,
 		"ACTION_ENABLE":      3,
 		"ACTION_SCHEDULE":    4,
+		"ACTION_INTERVAL":    5,
 	}
 )
 
@@ -1388,7 +1393,10 @@ type ControlRequest struct {
 	ForMs       int64  `protobuf:"varint,7,opt,name=for_ms,json=forMs,proto3" json:"for_ms,omitempty"`
 	UntilUnixMs int64  `protobuf:"varint,8,opt,name=until_unix_ms,json=untilUnixMs,proto3" json:"until_unix_ms,omitempty"`
 	// by is who asked, for the log of the instance that carries it out.
-	By            string `protobuf:"bytes,9,opt,name=by,proto3" json:"by,omitempty"`
+	By string `protobuf:"bytes,9,opt,name=by,proto3" json:"by,omitempty"`
+	// interval_ms is an INTERVAL's new interval, whole seconds; zero
+	// clears the override.
+	IntervalMs    int64 `protobuf:"varint,10,opt,name=interval_ms,json=intervalMs,proto3" json:"interval_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1484,6 +1492,13 @@ func (x *ControlRequest) GetBy() string {
 		return x.By
 	}
 	return ""
+}
+
+func (x *ControlRequest) GetIntervalMs() int64 {
+	if x != nil {
+		return x.IntervalMs
+	}
+	return 0
 }
 
 type ControlResponse struct {
@@ -1636,7 +1651,7 @@ const file_wigo_plugin_v1_transport_proto_rawDesc = "" +
 	"\x10SubscribeRequest\")\n" +
 	"\x06Change\x12\x1f\n" +
 	"\vchange_json\x18\x01 \x01(\fR\n" +
-	"changeJson\"\xff\x02\n" +
+	"changeJson\"\xb6\x03\n" +
 	"\x0eControlRequest\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x1b\n" +
 	"\thost_uuid\x18\x02 \x01(\tR\bhostUuid\x12\x16\n" +
@@ -1646,14 +1661,18 @@ const file_wigo_plugin_v1_transport_proto_rawDesc = "" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x15\n" +
 	"\x06for_ms\x18\a \x01(\x03R\x05forMs\x12\"\n" +
 	"\runtil_unix_ms\x18\b \x01(\x03R\vuntilUnixMs\x12\x0e\n" +
-	"\x02by\x18\t \x01(\tR\x02by\"l\n" +
+	"\x02by\x18\t \x01(\tR\x02by\x12\x1f\n" +
+	"\vinterval_ms\x18\n" +
+	" \x01(\x03R\n" +
+	"intervalMs\"\x81\x01\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"ACTION_RUN\x10\x01\x12\x12\n" +
 	"\x0eACTION_DISABLE\x10\x02\x12\x11\n" +
 	"\rACTION_ENABLE\x10\x03\x12\x13\n" +
-	"\x0fACTION_SCHEDULE\x10\x04\"\xd3\x02\n" +
+	"\x0fACTION_SCHEDULE\x10\x04\x12\x13\n" +
+	"\x0fACTION_INTERVAL\x10\x05\"\xd3\x02\n" +
 	"\x0fControlResponse\x128\n" +
 	"\x04code\x18\x01 \x01(\x0e2$.wigo.plugin.v1.ControlResponse.CodeR\x04code\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x1f\n" +

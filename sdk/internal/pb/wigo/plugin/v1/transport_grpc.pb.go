@@ -43,8 +43,8 @@ type TransportClient interface {
 	// (the push server role). A transport without one answers UNIMPLEMENTED,
 	// or AUTHORITY_NONE when it has one only in some configurations.
 	Authority(ctx context.Context, in *AuthorityRequest, opts ...grpc.CallOption) (*AuthorityResponse, error)
-	// Control carries out probe control (run now, disable, enable, read the
-	// schedule) on a host the transport learned, on the instance that runs
+	// Control carries out probe control (run now, disable, enable, override
+	// the interval, read the schedule) on a host the transport learned, on the instance that runs
 	// it. A transport that did not learn the request's source answers
 	// CODE_NOT_MINE; one built before Control answers UNIMPLEMENTED.
 	Control(ctx context.Context, in *ControlRequest, opts ...grpc.CallOption) (*ControlResponse, error)
@@ -130,8 +130,8 @@ type TransportServer interface {
 	// (the push server role). A transport without one answers UNIMPLEMENTED,
 	// or AUTHORITY_NONE when it has one only in some configurations.
 	Authority(context.Context, *AuthorityRequest) (*AuthorityResponse, error)
-	// Control carries out probe control (run now, disable, enable, read the
-	// schedule) on a host the transport learned, on the instance that runs
+	// Control carries out probe control (run now, disable, enable, override
+	// the interval, read the schedule) on a host the transport learned, on the instance that runs
 	// it. A transport that did not learn the request's source answers
 	// CODE_NOT_MINE; one built before Control answers UNIMPLEMENTED.
 	Control(context.Context, *ControlRequest) (*ControlResponse, error)

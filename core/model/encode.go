@@ -1,4 +1,4 @@
-package api
+package model
 
 import (
 	"bytes"
@@ -9,21 +9,22 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
-
-	"github.com/wigo-project/wigo/core/model"
 )
 
-// docEncoder writes a *model.Wigo as JSON, streaming: it appends into a small
+// docEncoder writes a *Wigo as JSON, streaming: it appends into a small
 // buffer that is written out every flushAt bytes, so serving GET /api costs
 // constant memory however many hosts there are. encoding/json, by contrast,
 // builds the whole document in memory (8.7 MB at 1,000 hosts × 20 probes,
-// 175 MB at 20,000) and spends most of its time reflecting over maps.
+// 175 MB at 20,000) and spends most of its time reflecting over maps. It is
+// the one encoder of the document: GET /api, the websocket snapshot and the
+// transports' local state all use it, so they send the same bytes.
 //
 // Its output is byte-for-byte what encoding/json produces for the same value
 // (field order, sorted map keys, HTML-safe string escaping, float format,
-// compacted raw values); TestDocEncoderMatchesEncodingJSON and
-// FuzzAppendString hold it to that, and fail when a field is added to a
-// model type without being added here. Two deliberate differences, where
+// compacted raw values); TestDocEncoderMatchesEncodingJSON,
+// FuzzAppendString and FuzzAppendFloat hold it to that, and
+// TestDocEncoderKnowsEveryField fails when a field is added to a type here
+// without being added to the encoder. Two deliberate differences, where
 // encoding/json would fail the whole answer: an invalid Value or Detail is
 // written as null, and a NaN or infinite metric as null.
 type docEncoder struct {
@@ -40,9 +41,9 @@ var docEncoderPool = sync.Pool{New: func() any {
 	return &docEncoder{buf: make([]byte, 0, 64<<10), flushAt: 32 << 10}
 }}
 
-// encodeDocument writes doc and a trailing newline (as json.Encoder does) to
-// w.
-func encodeDocument(w io.Writer, doc *model.Wigo) error {
+// WriteDocument writes doc and a trailing newline (as json.Encoder does)
+// to w, in pieces of about 32 KB.
+func WriteDocument(w io.Writer, doc *Wigo) error {
 	e := docEncoderPool.Get().(*docEncoder)
 	e.out, e.err, e.buf = w, nil, e.buf[:0]
 	e.wigo(doc)
@@ -54,6 +55,21 @@ func encodeDocument(w io.Writer, doc *model.Wigo) error {
 	return err
 }
 
+// AppendDocument appends doc to b as json.Marshal would write it (no
+// trailing newline), for a caller that frames the document in a message
+// of its own. It cannot fail.
+func AppendDocument(b []byte, doc *Wigo) []byte {
+	e := docEncoderPool.Get().(*docEncoder)
+	own := e.buf
+	// Without a writer nothing is flushed: the document grows in b.
+	e.out, e.err, e.buf = nil, nil, b
+	e.wigo(doc)
+	b = e.buf
+	e.buf = own[:0]
+	docEncoderPool.Put(e)
+	return b
+}
+
 func (e *docEncoder) flush() {
 	if e.err == nil && len(e.buf) > 0 {
 		_, e.err = e.out.Write(e.buf)
@@ -62,12 +78,12 @@ func (e *docEncoder) flush() {
 }
 
 func (e *docEncoder) maybeFlush() {
-	if len(e.buf) >= e.flushAt {
+	if e.out != nil && len(e.buf) >= e.flushAt {
 		e.flush()
 	}
 }
 
-func (e *docEncoder) wigo(w *model.Wigo) {
+func (e *docEncoder) wigo(w *Wigo) {
 	if w == nil {
 		e.buf = append(e.buf, "null"...)
 		return
@@ -121,7 +137,7 @@ func (e *docEncoder) wigo(w *model.Wigo) {
 	e.maybeFlush()
 }
 
-func (e *docEncoder) host(h *model.Host) {
+func (e *docEncoder) host(h *Host) {
 	if h == nil {
 		e.buf = append(e.buf, "null"...)
 		return
@@ -151,7 +167,7 @@ func (e *docEncoder) host(h *model.Host) {
 	e.buf = append(e.buf, "}}"...)
 }
 
-func (e *docEncoder) probe(p *model.ProbeResult) {
+func (e *docEncoder) probe(p *ProbeResult) {
 	if p == nil {
 		e.buf = append(e.buf, "null"...)
 		return
