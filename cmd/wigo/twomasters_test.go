@@ -13,6 +13,7 @@ import (
 
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/store"
 	"github.com/wigo-project/wigo/core/store/pgtest"
 )
 
@@ -298,4 +299,72 @@ notify "http" {
 	if kinds["acknowledged"] != 1 || kinds["probe_changed"] != 1 {
 		t.Errorf("the sink got %v about the leaf, want one probe_changed (100>300) and one acknowledged", kinds)
 	}
+}
+
+// clusterOf answers GET /api/cluster of the master at base.
+func clusterOf(t *testing.T, base string) store.Cluster {
+	t.Helper()
+	var c store.Cluster
+	getJSON(t, base+"/api/cluster", &c)
+	return c
+}
+
+// Two real masters on one PostgreSQL database each report the other in
+// /api/cluster and /metrics: up, seen within the last seconds, its UUID
+// and host name; killed with SIGKILL, it is reported down within the peer
+// timeout, and back up once restarted.
+func TestTwoMastersReportEachOther(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	var masters []daemonEnv
+	var procs []*running
+	for _, name := range []string{"master-a", "master-b"} {
+		env := pullEnv(t, name)
+		appendConfig(t, env, fmt.Sprintf("store \"postgres\" {\n  dsn = %q\n}\n", dsn))
+		masters = append(masters, env)
+		procs = append(procs, start(t, env))
+	}
+	a, b := masters[0], masters[1]
+	uuidOf := func(env daemonEnv) string {
+		id := ""
+		waitFor(t, env.url, 10*time.Second, func(w *model.Wigo) bool { id = w.Uuid; return id != "" })
+		return id
+	}
+	ua, ub := uuidOf(a), uuidOf(b)
+	peerIs := func(up bool, within time.Duration) store.PeerHealth {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for {
+			c := clusterOf(t, a.url)
+			if len(c.Peers) == 1 && c.Peers[0].Up == up {
+				return c.Peers[0]
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("master A's cluster after %v: %+v, want its peer up=%v", within, c, up)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	p := peerIs(true, 10*time.Second)
+	if p.Instance != ub || p.Hostname != "master-b" || p.LagSeconds > 3 || p.URL != b.url {
+		t.Errorf("A's peer: %+v, want master-b (%s at %s) seen within 3 s", p, ub, b.url)
+	}
+	c := clusterOf(t, a.url)
+	if c.Backend != "postgres" || !c.Database.Reachable || c.Self.Instance != ua || c.Self.Hostname != "master-a" {
+		t.Errorf("A's cluster: %+v", c)
+	}
+	if c := clusterOf(t, b.url); len(c.Peers) != 1 || c.Peers[0].Instance != ua || !c.Peers[0].Up {
+		t.Errorf("B's cluster: %+v", c)
+	}
+	metricsHave(t, a.url, "wigo_database_reachable 1", fmt.Sprintf(`wigo_peer_up{hostname="master-b",peer=%q} 1`, ub), "wigo_peer_lag_seconds{")
+
+	procs[1].kill9()
+	killed := time.Now()
+	p = peerIs(false, 15*time.Second)
+	t.Logf("master B killed: reported down by A after %v (lag %.1f s)", time.Since(killed).Round(100*time.Millisecond), p.LagSeconds)
+	if p.LagSeconds < 5 {
+		t.Errorf("down with a lag of %.1f s, under the 5 s timeout", p.LagSeconds)
+	}
+	metricsHave(t, a.url, fmt.Sprintf(`wigo_peer_up{hostname="master-b",peer=%q} 0`, ub))
+	start(t, b)
+	peerIs(true, 15*time.Second)
 }

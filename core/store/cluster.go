@@ -85,3 +85,33 @@ func (s *Store) Heartbeat(ctx context.Context, m Master) ([]Master, time.Time, e
 	}
 	return out, time.Unix(0, now), nil
 }
+
+// Cluster is what GET /api/cluster answers: this master, whether it
+// reaches its database, and the other masters the database heard from.
+type Cluster struct {
+	// Backend is "sqlite" or "postgres".
+	Backend  string         `json:"Backend"`
+	Database DatabaseHealth `json:"Database"`
+	Self     Master         `json:"Self"`
+	Peers    []PeerHealth   `json:"Peers"`
+}
+
+// DatabaseHealth says whether this master's last heartbeat reached the
+// database.
+type DatabaseHealth struct {
+	Reachable bool `json:"Reachable"`
+	// Error is why the last heartbeat failed; Since is when the database
+	// became reachable or unreachable (zero before the first beat).
+	Error string    `json:"Error,omitempty"`
+	Since time.Time `json:"Since,omitzero"`
+}
+
+// PeerHealth is another master as the database last heard from it.
+type PeerHealth struct {
+	Master
+	// Up is true while its last heartbeat is at most the peer timeout old.
+	Up bool `json:"Up"`
+	// LagSeconds is how long ago, on the database's clock, it last beat:
+	// about a second or less for a master that is up.
+	LagSeconds float64 `json:"LagSeconds"`
+}
