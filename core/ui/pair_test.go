@@ -76,4 +76,13 @@ func TestBrowserPairSharesAcksAndSilences(t *testing.T) {
 		t.Fatalf("master A holds %+v", l)
 	}
 	screenshot(t, first, "91-pair-silence-on-a")
+
+	// Each header shows the other master, up; stopped, B is down on A's.
+	for _, ctx := range []context.Context{first, second} {
+		waitJS(t, ctx, 15*time.Second, `document.querySelector('#cluster:not([hidden]) .peer[data-up="true"]')?.textContent === "peer ui-host up"`)
+	}
+	b.stop()
+	waitJS(t, first, 20*time.Second, `document.querySelector('#cluster .peer[data-up="false"]')?.textContent.startsWith("peer ui-host DOWN") === true &&
+		window.__noReload === 1`)
+	screenshot(t, first, "92-pair-peer-down")
 }
