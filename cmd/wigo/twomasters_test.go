@@ -1,13 +1,19 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/model"
+	"github.com/wigo-project/wigo/core/store"
 	"github.com/wigo-project/wigo/core/store/pgtest"
 )
 
@@ -162,4 +168,203 @@ notify "http" {
 	if dups != 0 || lost != 0 {
 		t.Errorf("%d duplicates, %d lost; want none", dups, lost)
 	}
+}
+
+// Two real masters on one PostgreSQL database: an acknowledgement made
+// through one's API is in the other's within a second, and holds back the
+// same changes there; removing it on the other is seen back as fast; so
+// are a silence set on one and expired on the other. The acknowledgement
+// is logged once and notified once, however many masters hold it.
+func TestTwoMastersShareAcksAndSilences(t *testing.T) {
+	hook, hookSrv := newSink(t)
+	dsn := pgtest.DSN(t)
+	leaf := pullEnv(t, "leaf")
+	setFlip := func(status int) {
+		writeFile(t, filepath.Join(leaf.dir, "conf.d", "flip.json"), fmt.Sprintf(`{"Status":%d,"Message":"now %d"}`, status, status), 0o644)
+	}
+	writeFile(t, filepath.Join(leaf.dir, "probes", "3", "flip"), "#!/bin/sh\ncat \"$WIGO_PROBE_CONFIG_ROOT/flip.json\"\n", 0o755)
+	setFlip(100)
+	var masters []daemonEnv
+	for _, name := range []string{"master-a", "master-b"} {
+		env := pullEnv(t, name)
+		appendConfig(t, env, fmt.Sprintf(`
+store "postgres" {
+  dsn = %q
+}
+transport "pull" {
+  check_interval = 1
+  remote %q {}
+}
+notify "http" {
+  url = "%s/hook"
+}
+`, dsn, leaf.addr(), hookSrv.URL))
+		masters = append(masters, env)
+	}
+	start(t, leaf)
+	for _, env := range masters {
+		start(t, env)
+	}
+	a, b := masters[0], masters[1]
+	flipIs := func(status int) {
+		for _, env := range masters {
+			waitFor(t, env.url, 30*time.Second, func(w *model.Wigo) bool {
+				l, _ := find(w, "leaf")
+				return l != nil && l.LocalHost != nil && l.LocalHost.Probes["flip"] != nil && l.LocalHost.Probes["flip"].Status == status
+			})
+		}
+	}
+	flipIs(100)
+	setFlip(300)
+	flipIs(300)
+	// within measures how long until cond holds, polling the other
+	// master's API, and fails past a second.
+	within := func(what string, cond func() bool) {
+		t.Helper()
+		began := time.Now()
+		for !cond() {
+			if time.Since(began) > time.Second {
+				t.Fatalf("%s: not seen within a second", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Logf("%s: seen after %v", what, time.Since(began).Round(time.Millisecond))
+	}
+
+	code, body := change(t, http.MethodPost, a.url+"/api/hosts/leaf/ack", url.Values{"probe": {"flip"}, "comment": {"on it"}})
+	if code != http.StatusOK {
+		t.Fatalf("ack on master A: %d %s", code, body)
+	}
+	within("A's acknowledgement on B", func() bool {
+		l := acks(t, b.url)
+		return len(l) == 1 && l[0].Host == "leaf" && l[0].Probe == "flip" && l[0].Comment == "on it" && l[0].Author == "local"
+	})
+	// Better but still a problem: held back by both masters.
+	setFlip(200)
+	flipIs(200)
+	for _, env := range masters {
+		awaitOutboxEmpty(t, env.url)
+	}
+	awaitLogRows(t, b.url, "host=leaf&probe=flip", "not notified: acknowledged by local: on it", 2)
+	acked := 0
+	for _, r := range logRows(t, b.url, "host=leaf&probe=flip") {
+		if strings.HasPrefix(r.Message, "leaf/flip acknowledged by local") {
+			acked++
+		}
+	}
+	if acked != 1 {
+		t.Errorf("%d log rows of the acknowledgement, want 1", acked)
+	}
+
+	code, body = change(t, http.MethodDelete, b.url+"/api/hosts/leaf/ack?probe=flip", nil)
+	if code != http.StatusOK {
+		t.Fatalf("unack on master B: %d %s", code, body)
+	}
+	within("B's removal of the acknowledgement on A", func() bool { return len(acks(t, a.url)) == 0 })
+
+	code, body = change(t, http.MethodPost, b.url+"/api/silences", url.Values{"host": {"leaf"}, "duration": {"1h"}, "comment": {"upgrade"}})
+	if code != http.StatusOK {
+		t.Fatalf("silence on master B: %d %s", code, body)
+	}
+	var si event.Silence
+	if err := json.Unmarshal([]byte(body), &si); err != nil {
+		t.Fatal(err)
+	}
+	silences := func(env daemonEnv) []event.Silence {
+		var l struct{ Silences []event.Silence }
+		getJSON(t, env.url+"/api/silences", &l)
+		return l.Silences
+	}
+	within("B's silence on A", func() bool {
+		l := silences(a)
+		return len(l) == 1 && l[0].ID == si.ID && l[0].Comment == "upgrade" && l[0].End.Equal(si.End)
+	})
+	code, body = change(t, http.MethodDelete, a.url+"/api/silences/"+si.ID, nil)
+	if code != http.StatusOK {
+		t.Fatalf("expire on master A: %d %s", code, body)
+	}
+	within("A's end of the silence on B", func() bool { return len(silences(b)) == 0 })
+
+	for _, env := range masters {
+		awaitOutboxEmpty(t, env.url)
+	}
+	hook.mu.Lock()
+	defer hook.mu.Unlock()
+	kinds := map[string]int{}
+	for _, g := range hook.got {
+		if g.Hostname == "leaf" {
+			kinds[g.Kind]++
+		}
+	}
+	if kinds["acknowledged"] != 1 || kinds["probe_changed"] != 1 {
+		t.Errorf("the sink got %v about the leaf, want one probe_changed (100>300) and one acknowledged", kinds)
+	}
+}
+
+// clusterOf answers GET /api/cluster of the master at base.
+func clusterOf(t *testing.T, base string) store.Cluster {
+	t.Helper()
+	var c store.Cluster
+	getJSON(t, base+"/api/cluster", &c)
+	return c
+}
+
+// Two real masters on one PostgreSQL database each report the other in
+// /api/cluster and /metrics: up, seen within the last seconds, its UUID
+// and host name; killed with SIGKILL, it is reported down within the peer
+// timeout, and back up once restarted.
+func TestTwoMastersReportEachOther(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	var masters []daemonEnv
+	var procs []*running
+	for _, name := range []string{"master-a", "master-b"} {
+		env := pullEnv(t, name)
+		appendConfig(t, env, fmt.Sprintf("store \"postgres\" {\n  dsn = %q\n}\n", dsn))
+		masters = append(masters, env)
+		procs = append(procs, start(t, env))
+	}
+	a, b := masters[0], masters[1]
+	uuidOf := func(env daemonEnv) string {
+		id := ""
+		waitFor(t, env.url, 10*time.Second, func(w *model.Wigo) bool { id = w.Uuid; return id != "" })
+		return id
+	}
+	ua, ub := uuidOf(a), uuidOf(b)
+	peerIs := func(up bool, within time.Duration) store.PeerHealth {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for {
+			c := clusterOf(t, a.url)
+			if len(c.Peers) == 1 && c.Peers[0].Up == up {
+				return c.Peers[0]
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("master A's cluster after %v: %+v, want its peer up=%v", within, c, up)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	p := peerIs(true, 10*time.Second)
+	if p.Instance != ub || p.Hostname != "master-b" || p.LagSeconds > 3 || p.URL != b.url {
+		t.Errorf("A's peer: %+v, want master-b (%s at %s) seen within 3 s", p, ub, b.url)
+	}
+	c := clusterOf(t, a.url)
+	if c.Backend != "postgres" || !c.Database.Reachable || c.Self.Instance != ua || c.Self.Hostname != "master-a" {
+		t.Errorf("A's cluster: %+v", c)
+	}
+	if c := clusterOf(t, b.url); len(c.Peers) != 1 || c.Peers[0].Instance != ua || !c.Peers[0].Up {
+		t.Errorf("B's cluster: %+v", c)
+	}
+	metricsHave(t, a.url, "wigo_database_reachable 1", fmt.Sprintf(`wigo_peer_up{hostname="master-b",peer=%q} 1`, ub), "wigo_peer_lag_seconds{")
+
+	procs[1].kill9()
+	killed := time.Now()
+	p = peerIs(false, 15*time.Second)
+	t.Logf("master B killed: reported down by A after %v (lag %.1f s)", time.Since(killed).Round(100*time.Millisecond), p.LagSeconds)
+	if p.LagSeconds < 5 {
+		t.Errorf("down with a lag of %.1f s, under the 5 s timeout", p.LagSeconds)
+	}
+	metricsHave(t, a.url, fmt.Sprintf(`wigo_peer_up{hostname="master-b",peer=%q} 0`, ub))
+	start(t, b)
+	peerIs(true, 15*time.Second)
 }

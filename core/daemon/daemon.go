@@ -75,6 +75,9 @@ type Daemon struct {
 	// notifyBlocks are the notify blocks with the core's attributes taken
 	// out: what the plugins decode against their schema.
 	notifyBlocks []config.PluginBlock
+	// cluster is what the heartbeats learnt of the database and the
+	// other masters on it (cluster.go).
+	cluster cluster
 	// pluginsStarted is closed once the first start of the plugins is
 	// over: a reload waits for it.
 	pluginsStarted chan struct{}
@@ -123,6 +126,8 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 	db, err := OpenStore(cfg, store.Options{
 		Retention: retention,
 		Logger:    log,
+		// Masters sharing a database tell their changes apart by UUID.
+		Instance: id,
 		History: store.HistoryOptions{Enabled: cfg.History.Enabled, RemoteHosts: cfg.History.RemoteHosts,
 			RawRetention: cfg.History.RawRetention, Retention: cfg.History.Retention},
 	})
@@ -333,6 +338,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	run("metric history", func() error { d.maintainHistory(ctx); return nil })
 	run("last heard", func() error { d.saveLastHeardEvery(ctx, lastHeardInterval); return nil })
 	run("silences", func() error { d.runSchedules(ctx); return nil })
+	run("shared", func() error { d.followShared(ctx); return nil })
+	run("heartbeat", func() error { d.beatEvery(ctx); return nil })
 	run("metrics", func() error { d.metrics.Run(ctx); return nil })
 	run("probes", func() error { return d.probe.Run(ctx) })
 	if d.server != nil {

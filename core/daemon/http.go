@@ -54,6 +54,7 @@ func (d *Daemon) handler() (http.Handler, *ws.Hub, error) {
 		{"/api/notifications", auth.RoleViewer, auth.RoleOperator, d.notify.Handler()},
 		{"/api/notifications/", auth.RoleViewer, auth.RoleOperator, d.notify.Handler()},
 		{"GET /api/plugins", auth.RoleViewer, auth.RoleViewer, http.HandlerFunc(d.servePlugins)},
+		{"GET /api/cluster", auth.RoleViewer, auth.RoleViewer, http.HandlerFunc(d.serveCluster)},
 		{"GET /metrics", auth.RoleViewer, auth.RoleViewer, d.metricsHandler(hub, pushAuthority(d.plugins))},
 		// The login page and the files it and the dashboard load hold no
 		// data: anyone may load them.

@@ -35,6 +35,7 @@ func (d *Daemon) metricsHandler(hub *ws.Hub, push metrics.PushAuthority) http.Ha
 		State:   d.state,
 		Router:  d.metrics,
 		Plugins: d.plugins.Health,
+		Cluster: d.cluster.get,
 	}
 	if d.transport != nil {
 		opts.Transport = d.transport.Stats

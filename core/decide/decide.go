@@ -275,6 +275,10 @@ func (d *Decider) Decide(events []event.Event) {
 		}
 	}
 	for i := range events {
+		if events[i].Shared {
+			d.decideShared(&events[i])
+			continue
+		}
 		d.decide(&events[i])
 		if r := events[i].Decision.HeldBack; r != "" && r != event.HeldUnchanged && events[i].Kind != event.ProbeUpdated {
 			d.held[r]++
@@ -599,4 +603,40 @@ func (d *Decider) judge(e *event.Event, a event.Ack, own bool) {
 func (d *Decider) end(e *event.Event, a event.Ack) {
 	delete(d.acks, ackKey(a))
 	e.Decision.AckEnded = &a
+}
+
+// decideShared applies an acknowledgement or silence change another master
+// sharing the database made (e.Shared): what the decisions hold is as
+// there, so this master holds back the same changes. Nothing else is
+// decided: that master notified, delayed and restated what the change
+// called for.
+func (d *Decider) decideShared(e *event.Event) {
+	switch {
+	case e.Kind == event.Acknowledged && e.Ack != nil:
+		d.acks[ackKey(*e.Ack)] = *e.Ack
+	case e.Kind == event.AckRemoved && e.Ack != nil:
+		delete(d.acks, ackKey(*e.Ack))
+	case e.Kind == event.SilenceSet && e.Silence != nil:
+		d.setSilence(*e.Silence)
+		d.wake()
+	case e.Kind == event.SilenceEnded && e.Silence != nil:
+		si := *e.Silence
+		d.endSilence(si.ID)
+		d.silenceEnded(si.ID, e.Time)
+		// The other master restated the subjects the silence held back,
+		// those no other silence or DOWN parent holds (restate): they
+		// wait no more.
+		for k, p := range d.pending {
+			if !si.Matches(p.Host, p.Group, p.Probe) {
+				continue
+			}
+			if _, held := d.silencing(p.Host, p.Group, p.Probe, e.Time); held {
+				continue
+			}
+			if _, _, held := d.blockedBy(p.Host, p.Group); held {
+				continue
+			}
+			delete(d.pending, k)
+		}
+	}
 }

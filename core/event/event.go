@@ -243,6 +243,12 @@ type Event struct {
 	// Delays are the changes a delayed event delivers, in the order they
 	// happened; the store forgets them with it.
 	Delays []Delay `json:"Delays,omitempty"`
+	// Shared is set on an acknowledgement or silence change that another
+	// master sharing this one's database made (core/store's shared.go):
+	// that master stored, logged and notified it, so here it only updates
+	// what the decisions hold and what the dashboards show. It is never
+	// stored, logged again or notified.
+	Shared bool `json:"Shared,omitempty"`
 	// Decision is set by the core's decisions before the event is published.
 	Decision Decision `json:"Decision"`
 	// Log is the row the log table records for the event (LogEntry), set
@@ -291,6 +297,10 @@ type HostFacts struct {
 // Appearance of a probe at a non-OK status is a change worth logging, an
 // appearance at OK is not.
 func (e Event) Logged() bool {
+	if e.Shared {
+		// Its row is the other master's (it may come with the event, Log).
+		return false
+	}
 	switch e.Kind {
 	case ProbeChanged, ProbeDisappeared, HostDown, HostUp, ClientWaiting, Acknowledged, AckRemoved,
 		SilenceSet, SilenceEnded:

@@ -25,6 +25,7 @@ import (
 	"github.com/wigo-project/wigo/core/notify"
 	"github.com/wigo-project/wigo/core/plugin"
 	"github.com/wigo-project/wigo/core/state"
+	"github.com/wigo-project/wigo/core/store"
 	"github.com/wigo-project/wigo/core/transport"
 	"github.com/wigo-project/wigo/core/ws"
 )
@@ -53,6 +54,9 @@ type CollectorOptions struct {
 	// Push is the push server's client authority (the API's
 	// api.Authority); nil when this instance runs no push server.
 	Push PushAuthority
+	// Cluster returns what this master's heartbeats learnt of its database
+	// and the other masters on it (GET /api/cluster).
+	Cluster func() store.Cluster
 }
 
 // PushAuthority lists the push server's clients: waiting for approval and
@@ -161,6 +165,9 @@ var (
 	descFlapping  = desc("wigo_flapping", "Hosts and probes flapping now (their changes are held back).")
 	descHeldBack  = desc("wigo_notifications_held_back_total", "Changes not notified since start, by the reason the core decided (acknowledged, silenced, flapping, attempts, dependency; quiet_hours: put off for some notifier until its quiet hours end).", "reason")
 	descTransport = desc("wigo_transport_updates_total", "Host updates the transport plugins handed to the core since start, by what the core had to decode: document (whole), patch (some probes), unchanged (nothing: the host answered with what it had already sent).", "kind")
+	descDatabase  = desc("wigo_database_reachable", "1 when this master's last heartbeat reached its database, 0 when it failed.")
+	descPeerUp    = desc("wigo_peer_up", "1 while the database hears from the other master sharing it (a heartbeat every second), 0 once it has not for 5 s.", "peer", "hostname")
+	descPeerLag   = desc("wigo_peer_lag_seconds", "How long ago the database last heard from the other master, on the database's clock.", "peer", "hostname")
 	descPush      = desc("wigo_push_clients", "Push clients known to this instance's push server, by state (waiting for approval, allowed).", "state")
 )
 
@@ -247,6 +254,22 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descTransport, float64(s.Documents), "document")
 		counter(descTransport, float64(s.Patches), "patch")
 		counter(descTransport, float64(s.Unchanged), "unchanged")
+	}
+	if c.opts.Cluster != nil {
+		v := c.opts.Cluster()
+		up := 0.0
+		if v.Database.Reachable {
+			up = 1
+		}
+		gauge(descDatabase, up)
+		for _, p := range v.Peers {
+			up := 0.0
+			if p.Up {
+				up = 1
+			}
+			gauge(descPeerUp, up, p.Instance, p.Hostname)
+			gauge(descPeerLag, p.LagSeconds, p.Instance, p.Hostname)
+		}
 	}
 	if c.opts.Push != nil {
 		// One call to the push plugin per scrape, bounded: a hung plugin

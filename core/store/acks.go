@@ -62,22 +62,16 @@ func applyAck(ctx context.Context, tx *txn, e event.Event) error {
 // Acks returns the acknowledgements recorded, for the decisions to restore
 // on start.
 func (s *Store) Acks(ctx context.Context) ([]event.Ack, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT host_uuid, host, probe, status, author, comment, sticky, created_at, expires_at
-		FROM acks ORDER BY host, probe`)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+ackColumns+" FROM acks ORDER BY host, probe")
 	if err != nil {
 		return nil, fmt.Errorf("read acknowledgements: %w", err)
 	}
 	defer rows.Close()
 	out := []event.Ack{}
 	for rows.Next() {
-		var a event.Ack
-		var at, expires int64
-		if err := rows.Scan(&a.HostUUID, &a.Host, &a.Probe, &a.Status, &a.Author, &a.Comment, &a.Sticky, &at, &expires); err != nil {
+		a, err := scanAck(rows)
+		if err != nil {
 			return nil, fmt.Errorf("read acknowledgements: %w", err)
-		}
-		a.Time = time.Unix(0, at)
-		if expires != 0 {
-			a.Expires = time.Unix(0, expires)
 		}
 		out = append(out, a)
 	}
@@ -85,4 +79,24 @@ func (s *Store) Acks(ctx context.Context) ([]event.Ack, error) {
 		return nil, fmt.Errorf("read acknowledgements: %w", err)
 	}
 	return out, nil
+}
+
+// ackColumns are the columns scanAck reads, in its order.
+const ackColumns = "host_uuid, host, probe, status, author, comment, sticky, created_at, expires_at"
+
+// rowScanner is a row of *sql.Rows or *sql.Row.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// scanAck reads an acknowledgement of ackColumns.
+func scanAck(r rowScanner) (event.Ack, error) {
+	var a event.Ack
+	var at, expires int64
+	if err := r.Scan(&a.HostUUID, &a.Host, &a.Probe, &a.Status, &a.Author, &a.Comment, &a.Sticky, &at, &expires); err != nil {
+		return a, err
+	}
+	a.Time = time.Unix(0, at)
+	if expires != 0 {
+		a.Expires = time.Unix(0, expires)
+	}
+	return a, nil
 }

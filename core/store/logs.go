@@ -198,6 +198,9 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, outbox [
 				return err
 			}
 		}
+		if err := s.announce(ctx, tx, e); err != nil {
+			return err
+		}
 		if recordsSoft(e) {
 			if err := applySoft(ctx, tx, e); err != nil {
 				return err

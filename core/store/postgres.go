@@ -50,6 +50,7 @@ func OpenPostgres(dsn string, opts Options) (*Store, error) {
 	conn.SetConnMaxIdleTime(5 * time.Minute)
 
 	s := newStore(shown, opts, log, &dialect{postgres: true})
+	s.dsn = dsn
 	s.w = &pool{DB: conn, d: s.d}
 	s.r = s.w
 	ctx, cancel := context.WithTimeout(context.Background(), postgresConnectTimeout)

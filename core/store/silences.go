@@ -65,20 +65,17 @@ func applySilence(ctx context.Context, tx *txn, e event.Event) error {
 // Silences returns the silences recorded (not yet ended), for the
 // decisions to restore on start.
 func (s *Store) Silences(ctx context.Context) ([]event.Silence, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, host, grp, probe, start_at, end_at, author, comment, created_at
-		FROM silences ORDER BY start_at, id`)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+silenceColumns+" FROM silences ORDER BY start_at, id")
 	if err != nil {
 		return nil, fmt.Errorf("read silences: %w", err)
 	}
 	defer rows.Close()
 	out := []event.Silence{}
 	for rows.Next() {
-		var si event.Silence
-		var start, end, created int64
-		if err := rows.Scan(&si.ID, &si.Host, &si.Group, &si.Probe, &start, &end, &si.Author, &si.Comment, &created); err != nil {
+		si, err := scanSilence(rows)
+		if err != nil {
 			return nil, fmt.Errorf("read silences: %w", err)
 		}
-		si.Start, si.End, si.Created = time.Unix(0, start), time.Unix(0, end), time.Unix(0, created)
 		out = append(out, si)
 	}
 	if err := rows.Err(); err != nil {
@@ -106,4 +103,18 @@ func (s *Store) SilencedPending(ctx context.Context) ([]event.Pending, error) {
 		return nil, fmt.Errorf("read what waits for a silence's end: %w", err)
 	}
 	return out, nil
+}
+
+// silenceColumns are the columns scanSilence reads, in its order.
+const silenceColumns = "id, host, grp, probe, start_at, end_at, author, comment, created_at"
+
+// scanSilence reads a silence of silenceColumns.
+func scanSilence(r rowScanner) (event.Silence, error) {
+	var si event.Silence
+	var start, end, created int64
+	if err := r.Scan(&si.ID, &si.Host, &si.Group, &si.Probe, &start, &end, &si.Author, &si.Comment, &created); err != nil {
+		return si, err
+	}
+	si.Start, si.End, si.Created = time.Unix(0, start), time.Unix(0, end), time.Unix(0, created)
+	return si, nil
 }

@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 	// Registers the "sqlite3" database/sql driver (cgo).
 	_ "github.com/mattn/go-sqlite3"
@@ -78,6 +79,12 @@ type Options struct {
 	// History says whether and how long the metrics of probe results are
 	// kept (history.go). Its zero value keeps none.
 	History HistoryOptions
+	// Instance names this master among those sharing a PostgreSQL
+	// database: the announcements of the acknowledgements and silences it
+	// writes carry it, so that it ignores its own (shared.go), and its
+	// heartbeat row is keyed by it (cluster.go). "" means a name made up
+	// at Open.
+	Instance string
 }
 
 func (o Options) withDefaults() Options {
@@ -99,6 +106,9 @@ func (o Options) withDefaults() Options {
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = DefaultBusyTimeout
 	}
+	if o.Instance == "" {
+		o.Instance = uuid.NewString()
+	}
 	o.History = o.History.withDefaults()
 	return o
 }
@@ -106,6 +116,7 @@ func (o Options) withDefaults() Options {
 // Store is an open Wigo database. Its methods are safe for concurrent use.
 type Store struct {
 	path string // the SQLite file, or the PostgreSQL DSN without its password
+	dsn  string // the PostgreSQL DSN, for the listening connection (shared.go)
 	opts Options
 	log  hclog.Logger
 	d    *dialect

@@ -158,7 +158,7 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 	// (historyPoints): it is no notifier's kind.
 	keep := kept
 	if outbox != nil {
-		keep = func(e event.Event) bool { return e.Kind != event.ProbeUpdated || kept(e) }
+		keep = func(e event.Event) bool { return !e.Shared && (e.Kind != event.ProbeUpdated || kept(e)) }
 	}
 	add := func(e event.Event) error {
 		waiting := len(points)
@@ -273,7 +273,12 @@ func (s *Store) runWriter(ctx context.Context, events <-chan event.Event, closeS
 // kept reports whether the writer stores anything for e: a log row, a
 // change to the record of hosts and probes or to the acknowledgements,
 // silences, soft changes and problems a restart restores.
+//
+// A change another master made (Shared) is that master's to store.
 func kept(e event.Event) bool {
+	if e.Shared {
+		return false
+	}
 	return e.Logged() || recordsHost(e) || recordsAck(e) || recordsSilence(e) || recordsSoft(e) || recordsProblem(e)
 }
 

@@ -22,12 +22,14 @@ import (
 	"github.com/wigo-project/wigo/core/model"
 	"github.com/wigo-project/wigo/core/notify"
 	"github.com/wigo-project/wigo/core/store"
+	"github.com/wigo-project/wigo/core/store/pgtest"
 	"github.com/wigo-project/wigo/core/testbin"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testbin.Cleanup()
+	pgtest.Stop()
 	os.Exit(code)
 }
 

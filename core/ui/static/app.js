@@ -194,6 +194,30 @@ async function whoami() {
   changed();
 }
 
+// The cluster's health comes from GET /api/cluster, read this often.
+const CLUSTER_MS = 5000;
+
+/** cluster shows, in the header, the other masters sharing this one's
+ * database (up, or down since when), and loudly a database this master
+ * cannot reach; nothing for a master alone on its database. */
+async function cluster() {
+  let c;
+  try { c = await api("api/cluster"); } catch { return; }
+  const p = document.getElementById("cluster");
+  const items = [];
+  if (c.Database && !c.Database.Reachable && c.Database.Since) {
+    items.push(el("span", { class: "peer", "data-up": "false", "data-database": "", title: c.Database.Error || "" }, "database unreachable"));
+  }
+  for (const peer of c.Peers || []) {
+    const seen = Math.floor(Date.parse(peer.LastSeen) / 1000);
+    items.push(el("span", { class: "peer", "data-up": String(peer.Up), "data-peer": peer.Uuid,
+      title: `${peer.Url || peer.Uuid}: last seen ${new Date(seen * 1000).toLocaleString()}, lag ${peer.LagSeconds.toFixed(1)} s` },
+    `peer ${peer.Hostname} `, peer.Up ? "up" : el("strong", {}, "DOWN ", age(seen))));
+  }
+  p.replaceChildren(...items);
+  p.hidden = items.length === 0;
+}
+
 function ackMark(a) {
   return a ? el("span", { class: "badge ack", title: `acknowledged by ${a.Author}${a.Comment ? ": " + a.Comment : ""}` }, "ACK") : null;
 }
@@ -2311,3 +2335,5 @@ function notFoundView(main) {
 route();
 connect();
 whoami();
+cluster();
+setInterval(cluster, CLUSTER_MS);
