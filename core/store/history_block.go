@@ -468,4 +468,3 @@ func mergeBucketRows(packed, rows []bucketRow) []bucketRow {
 	}
 	return out
 }
-
