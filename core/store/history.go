@@ -303,11 +303,7 @@ func buckets(points []rawPoint) []bucketRow {
 	for _, p := range points {
 		start := p.t - p.t%width
 		if n := len(out); n > 0 && out[n-1].series == p.series && out[n-1].t == start {
-			b := &out[n-1]
-			b.min, b.max, b.sum, b.count = min(b.min, p.v), max(b.max, p.v), b.sum+p.v, b.count+1
-			if p.t >= b.lastT {
-				b.last, b.lastT = p.v, p.t
-			}
+			mergeBucket(&out[n-1], bucketRow{min: p.v, max: p.v, sum: p.v, count: 1, last: p.v, lastT: p.t})
 			continue
 		}
 		out = append(out, bucketRow{series: p.series, t: start, min: p.v, max: p.v, sum: p.v, count: 1, last: p.v, lastT: p.t})

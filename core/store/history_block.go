@@ -21,16 +21,36 @@ func blockStart(t int64) int64 { return t - t%blockSpan }
 // errBlock is a block whose bytes do not decode.
 var errBlock = errors.New("malformed history block")
 
-// A value is stored XORed with the one before it in its stream: a control
-// byte, the number of leading zero bytes of the XOR in its high nibble and
-// of the bytes after them up to the last non-zero one in its low nibble,
-// then those bytes. An unchanged value is the one byte 0x80; a gap (NaN,
-// stored for ±Inf and NaN) is 0xFF and leaves the stream's previous value
-// as it was. Values stay exact float64.
+// A value is stored against the one before it in its stream, exact, in
+// whichever of two forms is shorter. XORed: a control byte, the number of
+// leading zero bytes of the XOR in its high nibble and of the bytes after
+// them up to the last non-zero one in its low nibble, then those bytes.
+// As a difference, when both are whole numbers (the counters and gauges
+// most probes send): a small difference in the control byte alone
+// (ctlSmall plus the difference, from smallMin to smallMax), a larger one
+// as ctlDelta and its zigzag varint. An unchanged value is the one byte
+// 0x80; a gap (NaN, stored for ±Inf and NaN) is ctlGap and leaves the
+// stream's previous value as it was. No XOR has more than 8 leading zero
+// bytes, so the control bytes from 0x90 up are free for these.
 const (
-	ctlSame = 0x80
-	ctlGap  = 0xFF
+	ctlSame  = 0x80
+	ctlDelta = 0x90
+	ctlSmall = 0x91 - smallMin
+	smallMin = -55
+	smallMax = 0xFE - ctlSmall
+	ctlGap   = 0xFF
+	// maxExact bounds the whole numbers a float64 holds exactly.
+	maxExact = 1 << 53
 )
+
+// wholeNumber returns v as an int64 when it is one, exactly (not -0).
+func wholeNumber(v float64) (int64, bool) {
+	if v < -maxExact || v > maxExact || v != math.Trunc(v) {
+		return 0, false
+	}
+	i := int64(v)
+	return i, math.Float64bits(float64(i)) == math.Float64bits(v)
+}
 
 func appendValue(dst []byte, prev *uint64, v float64) []byte {
 	if math.IsNaN(v) {
@@ -38,12 +58,25 @@ func appendValue(dst []byte, prev *uint64, v float64) []byte {
 	}
 	u := math.Float64bits(v)
 	x := u ^ *prev
+	p := *prev
 	*prev = u
 	if x == 0 {
 		return append(dst, ctlSame)
 	}
 	lead := bits.LeadingZeros64(x) / 8
 	sig := 8 - lead - bits.TrailingZeros64(x)/8
+	if a, ok := wholeNumber(math.Float64frombits(p)); ok {
+		if b, ok := wholeNumber(v); ok {
+			if d := b - a; d >= smallMin && d <= smallMax && d != 0 {
+				return append(dst, byte(ctlSmall+d))
+			} else if d > -maxExact && d < maxExact {
+				var buf [binary.MaxVarintLen64]byte
+				if n := binary.PutVarint(buf[:], d); n < sig {
+					return append(append(dst, ctlDelta), buf[:n]...)
+				}
+			}
+		}
+	}
 	dst = append(dst, byte(lead<<4|sig))
 	for i := range sig {
 		dst = append(dst, byte(x>>(56-8*(lead+i))))
@@ -57,8 +90,26 @@ func readValue(b []byte, prev *uint64) (float64, []byte, error) {
 	}
 	c := b[0]
 	b = b[1:]
-	if c == ctlGap {
+	switch {
+	case c == ctlGap:
 		return math.NaN(), b, nil
+	case c > ctlDelta:
+		a, ok := wholeNumber(math.Float64frombits(*prev))
+		if !ok {
+			return 0, nil, errBlock
+		}
+		v := float64(a + int64(c) - ctlSmall)
+		*prev = math.Float64bits(v)
+		return v, b, nil
+	case c == ctlDelta:
+		a, ok := wholeNumber(math.Float64frombits(*prev))
+		d, n := binary.Varint(b)
+		if !ok || n <= 0 {
+			return 0, nil, errBlock
+		}
+		v := float64(a + d)
+		*prev = math.Float64bits(v)
+		return v, b[n:], nil
 	}
 	lead, sig := int(c>>4), int(c&0x0F)
 	if lead+sig > 8 || len(b) < sig {
@@ -125,25 +176,37 @@ func decodePoints(dst []rawPoint, series, start int64, b []byte) ([]rawPoint, er
 }
 
 // encodeBuckets packs the buckets of one block, sorted by time: for each
-// the number of buckets since the one before, its count, its min, max,
-// sum and last each XORed with the bucket before's, and the offset of
-// last's time in the bucket as a delta from the bucket before's.
+// a header, the number of buckets since the one before shifted left by
+// two, bit 1 set when its count differs from the bucket before's (then
+// the count follows) and bit 0 when the offset of last's time in the
+// bucket does (then its difference follows, after the values); then its
+// min, max, sum and last, each against the bucket before's.
 func encodeBuckets(start int64, bs []bucketRow) []byte {
 	width := HistoryBucket.Milliseconds()
 	out := make([]byte, 0, 12*len(bs))
-	prevIdx, prevOff := int64(-1), int64(0)
+	prevIdx, prevOff, prevCount := int64(-1), int64(0), int64(0)
 	var pmin, pmax, psum, plast uint64
 	for _, b := range bs {
-		idx := (b.t - start) / width
-		out = binary.AppendUvarint(out, uint64(idx-prevIdx))
-		out = binary.AppendUvarint(out, uint64(b.count))
+		idx, off := (b.t-start)/width, b.lastT-b.t
+		h := uint64(idx-prevIdx) << 2
+		if b.count != prevCount {
+			h |= 2
+		}
+		if off != prevOff {
+			h |= 1
+		}
+		out = binary.AppendUvarint(out, h)
+		if b.count != prevCount {
+			out = binary.AppendUvarint(out, uint64(b.count))
+		}
 		out = appendValue(out, &pmin, b.min)
 		out = appendValue(out, &pmax, b.max)
 		out = appendValue(out, &psum, b.sum)
 		out = appendValue(out, &plast, b.last)
-		off := b.lastT - b.t
-		out = binary.AppendVarint(out, off-prevOff)
-		prevIdx, prevOff = idx, off
+		if off != prevOff {
+			out = binary.AppendVarint(out, off-prevOff)
+		}
+		prevIdx, prevOff, prevCount = idx, off, b.count
 	}
 	return out
 }
@@ -151,20 +214,22 @@ func encodeBuckets(start int64, bs []bucketRow) []byte {
 // decodeBuckets appends the buckets of series' block at start to dst.
 func decodeBuckets(dst []bucketRow, series, start int64, b []byte) ([]bucketRow, error) {
 	width := HistoryBucket.Milliseconds()
-	prevIdx, prevOff := int64(-1), int64(0)
+	prevIdx, prevOff, prevCount := int64(-1), int64(0), int64(0)
 	var pmin, pmax, psum, plast uint64
 	for len(b) > 0 {
-		di, rest, err := readUvarint(b)
+		h, rest, err := readUvarint(b)
 		if err != nil {
 			return dst, err
 		}
-		count, rest, err := readUvarint(rest)
-		if err != nil {
-			return dst, err
+		if h&2 != 0 {
+			var c uint64
+			if c, rest, err = readUvarint(rest); err != nil {
+				return dst, err
+			}
+			prevCount = int64(c)
 		}
-		r := bucketRow{series: series, count: int64(count)}
-		prevIdx += int64(di)
-		r.t = start + prevIdx*width
+		prevIdx += int64(h >> 2)
+		r := bucketRow{series: series, t: start + prevIdx*width, count: prevCount}
 		for _, f := range []struct {
 			v    *float64
 			prev *uint64
@@ -173,11 +238,13 @@ func decodeBuckets(dst []bucketRow, series, start int64, b []byte) ([]bucketRow,
 				return dst, err
 			}
 		}
-		doff, rest, err := readVarint(rest)
-		if err != nil {
-			return dst, err
+		if h&1 != 0 {
+			var d int64
+			if d, rest, err = readVarint(rest); err != nil {
+				return dst, err
+			}
+			prevOff += d
 		}
-		prevOff += doff
 		r.lastT = r.t + prevOff
 		b = rest
 		dst = append(dst, r)

@@ -14,8 +14,8 @@ import (
 )
 
 // Packed points and buckets decode to exactly what went in: every bit of
-// each float64 (negative zero, subnormals, extremes), gaps, irregular and
-// repeated times.
+// each float64 (negative zero, subnormals, extremes, whole numbers near
+// and past 2^53), gaps, irregular and repeated times.
 func TestHistoryBlocksRoundTripExactly(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	start := blockStart(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC).UnixMilli())
@@ -28,6 +28,10 @@ func TestHistoryBlocksRoundTripExactly(t *testing.T) {
 			v = specials[i]
 		} else if i%7 == 0 {
 			v = math.NaN()
+		} else if i%3 == 0 {
+			v = float64(rng.IntN(300) - 150) // whole numbers, small and large steps
+		} else if i%5 == 0 {
+			v = float64(rng.Int64N(1<<55) - 1<<54) // past the exact whole numbers too
 		}
 		points = append(points, rawPoint{series: 9, t: at, v: v})
 		at += int64(rng.IntN(3)) * int64(rng.IntN(9000)) // repeats, jumps

@@ -9,19 +9,19 @@
 -- delta-of-delta varints, values XORed with the one before, exact). The row
 -- tables stay as they were, for the points of the hour being written and
 -- for late ones, which the next maintenance packs; the rows of a file
--- written before this migration are packed the same way. Ordinary rowid
--- tables, not WITHOUT ROWID: a block is a few hundred bytes, which an index
--- b-tree would spill to overflow pages.
+-- written before this migration are packed the same way. WITHOUT ROWID,
+-- as the row tables: a block is a few hundred bytes (an hour of a series),
+-- under what such a table keeps in its page, and costs no second index.
 CREATE TABLE history_raw_blocks (
     series INTEGER NOT NULL,
     t      INTEGER NOT NULL,
     data   BLOB    NOT NULL,
     PRIMARY KEY (series, t)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE history_5m_blocks (
     series INTEGER NOT NULL,
     t      INTEGER NOT NULL,
     data   BLOB    NOT NULL,
     PRIMARY KEY (series, t)
-) STRICT;
+) STRICT, WITHOUT ROWID;
