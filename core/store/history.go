@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/wigo-project/wigo/core/event"
@@ -134,8 +133,17 @@ func (s *Store) insertPoints(ctx context.Context, tx *txn, points []point, fresh
 	if err != nil {
 		return err
 	}
-	ins := pointInserter{tx: tx}
-	defer ins.close()
+	query := "INSERT OR REPLACE INTO history_raw (series, t, v) VALUES (?, ?, ?)"
+	if tx.d.postgres {
+		// PostgreSQL has no OR REPLACE; SQLite's upsert measured slower
+		// than its REPLACE here, on the hottest insert of the writer.
+		query = "INSERT INTO history_raw (series, t, v) VALUES (?, ?, ?) ON CONFLICT (series, t) DO UPDATE SET v = excluded.v"
+	}
+	ins, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return fmt.Errorf("store metric history: %w", err)
+	}
+	defer ins.Close()
 	var late []rawPoint
 	for _, p := range points {
 		k := seriesKey{p.host, p.probe, p.tags}
@@ -155,100 +163,11 @@ func (s *Store) insertPoints(ctx context.Context, tx *txn, points []point, fresh
 				late = append(late, rawPoint{series: id, t: p.t, v: p.v})
 			}
 		}
-		if err := ins.add(ctx, id, p.t, v); err != nil {
-			return err
+		if _, err := ins.ExecContext(ctx, id, p.t, v); err != nil {
+			return fmt.Errorf("store metric history: %w", err)
 		}
-	}
-	if err := ins.flush(ctx); err != nil {
-		return err
 	}
 	return mergeBuckets(ctx, tx, late)
-}
-
-// insertChunk is the most points one INSERT statement carries: one
-// statement for many rows costs far less than one each.
-const insertChunk = 64
-
-// pointInserter inserts points in tx, insertChunk a statement. A point of
-// the same series and time as one waiting replaces it, as the REPLACE of
-// two statements in a row would (PostgreSQL refuses one statement that
-// updates a row twice).
-type pointInserter struct {
-	tx   *txn
-	args []any
-	at   map[[2]int64]int // a waiting point's index in args, by series and time
-	full *sql.Stmt        // the statement of a whole chunk, prepared once
-}
-
-func (in *pointInserter) add(ctx context.Context, series, t int64, v any) error {
-	if in.at == nil {
-		in.at = make(map[[2]int64]int, insertChunk)
-	}
-	k := [2]int64{series, t}
-	if i, ok := in.at[k]; ok {
-		in.args[i+2] = v
-		return nil
-	}
-	in.at[k] = len(in.args)
-	in.args = append(in.args, series, t, v)
-	if len(in.args) == 3*insertChunk {
-		return in.flush(ctx)
-	}
-	return nil
-}
-
-// flush inserts the waiting points.
-func (in *pointInserter) flush(ctx context.Context) error {
-	n := len(in.args) / 3
-	if n == 0 {
-		return nil
-	}
-	defer func() {
-		in.args = in.args[:0]
-		clear(in.at)
-	}()
-	if n == insertChunk && in.full != nil {
-		if _, err := in.full.ExecContext(ctx, in.args...); err != nil {
-			return fmt.Errorf("store metric history: %w", err)
-		}
-		return nil
-	}
-	var q strings.Builder
-	q.WriteString("INSERT OR REPLACE INTO history_raw (series, t, v) VALUES (?, ?, ?)")
-	if in.tx.d.postgres {
-		// PostgreSQL has no OR REPLACE; SQLite's upsert measured slower
-		// than its REPLACE here, on the hottest insert of the writer.
-		q.Reset()
-		q.WriteString("INSERT INTO history_raw (series, t, v) VALUES (?, ?, ?)")
-	}
-	for range n - 1 {
-		q.WriteString(", (?, ?, ?)")
-	}
-	if in.tx.d.postgres {
-		q.WriteString(" ON CONFLICT (series, t) DO UPDATE SET v = excluded.v")
-	}
-	if n < insertChunk {
-		if _, err := in.tx.ExecContext(ctx, q.String(), in.args...); err != nil {
-			return fmt.Errorf("store metric history: %w", err)
-		}
-		return nil
-	}
-	stmt, err := in.tx.PrepareContext(ctx, q.String())
-	if err != nil {
-		return fmt.Errorf("store metric history: %w", err)
-	}
-	in.full = stmt
-	if _, err := stmt.ExecContext(ctx, in.args...); err != nil {
-		return fmt.Errorf("store metric history: %w", err)
-	}
-	return nil
-}
-
-// close releases the prepared statement.
-func (in *pointInserter) close() {
-	if in.full != nil {
-		_ = in.full.Close()
-	}
 }
 
 // seriesID returns k's id, creating its row when it has none.
@@ -347,7 +266,8 @@ func mergeBuckets(ctx context.Context, tx *txn, points []rawPoint) error {
 // the last points to be committed) into history_5m, packs the points and
 // buckets of the hours rolled up into their blocks (history_block.go),
 // then deletes the raw points older than the raw retention, the buckets
-// older than the retention (a block once all it may hold is), the series left with neither and the daemon's runs
+// older than the retention (a block once all it may hold is), the series
+// left with neither and the daemon's runs
 // (MarkRun) older than the retention. Each step is a few short
 // transactions, so the batching writer is never held off for long; what
 // is left when ctx ends is done by the next call. The daemon calls it

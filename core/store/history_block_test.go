@@ -160,21 +160,20 @@ func TestHistoryRowsOfAnOlderFileArePacked(t *testing.T) {
 }
 
 // Two points of one series at one time in one batch keep the later value,
-// as two inserts in a row would, on either backend; a batch of more
-// points than one statement carries keeps them all.
+// on either backend, and a batch of many points keeps them all.
 func TestHistoryBatchKeepsTheLaterPointOfATime(t *testing.T) {
 	forEachBackendOptions(t, Options{History: HistoryOptions{Enabled: true}}, func(t *testing.T, s *Store) {
 		ch := historyWriter(t, s)
 		t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 		ch <- result("web-1", "load", false, t0, model.Metric{Value: 1})
 		ch <- result("web-1", "load", false, t0, model.Metric{Value: 2})
-		for i := range 3*insertChunk + 5 {
+		for i := range 200 {
 			ch <- result("web-1", "disk", false, t0.Add(time.Duration(i)*time.Second), model.Metric{Value: float64(i)})
 		}
 		flush(t, s)
 		points := storedPoints(t, s)
-		if len(points) != 1+3*insertChunk+5 {
-			t.Fatalf("%d points stored, want %d", len(points), 1+3*insertChunk+5)
+		if len(points) != 1+200 {
+			t.Fatalf("%d points stored, want %d", len(points), 1+200)
 		}
 		var load []float64
 		for _, p := range points {

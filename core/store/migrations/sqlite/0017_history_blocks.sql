@@ -6,7 +6,8 @@
 -- one row per series holding them encoded (history_raw_blocks), and so do
 -- its buckets (history_5m_blocks): t is the hour's start in unix
 -- milliseconds, data the encoding of history_block.go (times as
--- delta-of-delta varints, values XORed with the one before, exact). The row
+-- delta-of-delta varints, each value against the one before it, XORed or
+-- as a whole-number difference, exact). The row
 -- tables stay as they were, for the points of the hour being written and
 -- for late ones, which the next maintenance packs; the rows of a file
 -- written before this migration are packed the same way. WITHOUT ROWID,
