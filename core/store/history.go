@@ -222,11 +222,7 @@ func buckets(points []rawPoint) []bucketRow {
 	for _, p := range points {
 		start := p.t - p.t%width
 		if n := len(out); n > 0 && out[n-1].series == p.series && out[n-1].t == start {
-			b := &out[n-1]
-			b.min, b.max, b.sum, b.count = min(b.min, p.v), max(b.max, p.v), b.sum+p.v, b.count+1
-			if p.t >= b.lastT {
-				b.last, b.lastT = p.v, p.t
-			}
+			mergeBucket(&out[n-1], bucketRow{min: p.v, max: p.v, sum: p.v, count: 1, last: p.v, lastT: p.t})
 			continue
 		}
 		out = append(out, bucketRow{series: p.series, t: start, min: p.v, max: p.v, sum: p.v, count: 1, last: p.v, lastT: p.t})
@@ -267,9 +263,11 @@ func mergeBuckets(ctx context.Context, tx *txn, points []rawPoint) error {
 
 // MaintainHistory does what is due at now on the metric history: it rolls
 // the raw points of every 5-minute bucket that ended (a minute ago, for
-// the last points to be committed) into history_5m, then deletes the raw
-// points older than the raw retention, the buckets older than the
-// retention, the series left with neither and the daemon's runs
+// the last points to be committed) into history_5m, packs the points and
+// buckets of the hours rolled up into their blocks (history_block.go),
+// then deletes the raw points older than the raw retention, the buckets
+// older than the retention (a block once all it may hold is), the series
+// left with neither and the daemon's runs
 // (MarkRun) older than the retention. Each step is a few short
 // transactions, so the batching writer is never held off for long; what
 // is left when ctx ends is done by the next call. The daemon calls it
@@ -282,11 +280,25 @@ func (s *Store) MaintainHistory(ctx context.Context, now time.Time) error {
 	if err := s.rollUp(ctx, now); err != nil {
 		return err
 	}
-	if _, err := s.pruneHistory(ctx, "history_raw", now.Add(-h.RawRetention)); err != nil {
+	mark, err := rolledUntil(ctx, s.r)
+	if err != nil {
 		return err
 	}
-	if _, err := s.pruneHistory(ctx, "history_5m", now.Add(-h.Retention)); err != nil {
+	if err := s.packHistory(ctx, blockStart(mark)); err != nil {
 		return err
+	}
+	for _, p := range []struct {
+		table string
+		keep  time.Duration
+	}{{"history_raw", h.RawRetention}, {"history_5m", h.Retention}} {
+		before := now.Add(-p.keep).UnixMilli()
+		if _, err := s.pruneHistory(ctx, p.table, before); err != nil {
+			return err
+		}
+		// A block goes once the last time it may hold is past.
+		if _, err := s.pruneHistory(ctx, p.table+"_blocks", before-blockSpan+1); err != nil {
+			return err
+		}
 	}
 	if _, err := s.w.ExecContext(ctx, "DELETE FROM history_runs WHERE last < ?", now.Add(-h.Retention).UnixMilli()); err != nil {
 		return fmt.Errorf("forget old runs: %w", err)
@@ -301,7 +313,9 @@ func (s *Store) MaintainHistory(ctx context.Context, now time.Time) error {
 // their series.
 func (s *Store) forgetEmptySeries(ctx context.Context) error {
 	const empty = `NOT EXISTS (SELECT 1 FROM history_raw WHERE series = history_series.id) AND
-		NOT EXISTS (SELECT 1 FROM history_5m WHERE series = history_series.id)`
+		NOT EXISTS (SELECT 1 FROM history_5m WHERE series = history_series.id) AND
+		NOT EXISTS (SELECT 1 FROM history_raw_blocks WHERE series = history_series.id) AND
+		NOT EXISTS (SELECT 1 FROM history_5m_blocks WHERE series = history_series.id)`
 	var some bool
 	if err := s.w.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM history_series WHERE "+empty+")").Scan(&some); err != nil {
 		return fmt.Errorf("forget empty metric series: %w", err)
@@ -398,10 +412,10 @@ func (s *Store) rollChunk(ctx context.Context, from, to int64) error {
 	return nil
 }
 
-// pruneHistory deletes the rows of table (history_raw or history_5m)
-// older than before, historyPruneChunk a transaction, and returns how many
-// went.
-func (s *Store) pruneHistory(ctx context.Context, table string, before time.Time) (int64, error) {
+// pruneHistory deletes the rows of table (history_raw, history_5m or
+// their _blocks) whose t is before the unix ms before, historyPruneChunk a
+// transaction, and returns how many went.
+func (s *Store) pruneHistory(ctx context.Context, table string, before int64) (int64, error) {
 	q := fmt.Sprintf(`DELETE FROM %[1]s WHERE (series, t) IN (SELECT r.series, r.t FROM history_series s
 		JOIN %[1]s r ON r.series = s.id AND r.t < ? LIMIT %[2]d)`, table, historyPruneChunk)
 	var total int64
@@ -409,7 +423,7 @@ func (s *Store) pruneHistory(ctx context.Context, table string, before time.Time
 		if err := ctx.Err(); err != nil {
 			return total, fmt.Errorf("prune %s: %w", table, err)
 		}
-		res, err := s.w.ExecContext(ctx, q, before.UnixMilli())
+		res, err := s.w.ExecContext(ctx, q, before)
 		if err != nil {
 			return total, fmt.Errorf("prune %s: %w", table, err)
 		}

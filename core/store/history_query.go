@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -93,49 +94,55 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) ([]HistorySeries, s
 	return out, source, step, nil
 }
 
-// seriesPoints folds one series' stored rows in [from, to) into steps.
+// seriesPoints folds one series' stored points or buckets in [from, to),
+// packed and not, into steps.
 func (s *Store) seriesPoints(ctx context.Context, id int64, source string, from, to time.Time, step time.Duration) ([]HistoryPoint, error) {
-	q := "SELECT t, v, v, v, 1, v, t FROM history_raw WHERE series = ? AND t >= ? AND t < ? ORDER BY t"
+	var in []bucketRow
 	if source == SourceRollup {
-		q = "SELECT t, min, max, sum, count, last, last_t FROM history_5m WHERE series = ? AND t >= ? AND t < ? ORDER BY t"
+		var err error
+		if in, err = seriesBuckets(ctx, s.r, id, from.UnixMilli(), to.UnixMilli()); err != nil {
+			return nil, err
+		}
+	} else {
+		points, err := seriesRaw(ctx, s.r, id, from.UnixMilli(), to.UnixMilli())
+		if err != nil {
+			return nil, err
+		}
+		in = make([]bucketRow, len(points))
+		for i, p := range points {
+			in[i] = bucketRow{t: p.t, min: p.v, max: p.v, sum: p.v, count: 1, last: p.v, lastT: p.t}
+			if math.IsNaN(p.v) {
+				in[i].count = 0 // a gap
+			}
+		}
 	}
-	rows, err := s.r.QueryContext(ctx, q, id, from.UnixMilli(), to.UnixMilli())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []HistoryPoint
 	var sum float64
 	var lastT int64
 	start, width := from.UnixMilli(), step.Milliseconds()
-	for rows.Next() {
-		var t, count, lt int64
-		var lo, hi, total, last *float64 // NULL: a gap in the raw points
-		if err := rows.Scan(&t, &lo, &hi, &total, &count, &last, &lt); err != nil {
-			return nil, err
-		}
-		at := time.UnixMilli(start + (t-start)/width*width)
+	for _, b := range in {
+		at := time.UnixMilli(start + (b.t-start)/width*width)
 		n := len(out)
 		if n == 0 || !out[n-1].T.Equal(at) {
 			out = append(out, HistoryPoint{T: at})
 			sum, lastT, n = 0, 0, n+1
 		}
 		p := &out[n-1]
-		if lo == nil {
+		if b.count == 0 {
 			continue
 		}
 		if p.Count == 0 {
-			p.Min, p.Max = *lo, *hi
+			p.Min, p.Max = b.min, b.max
 		}
-		p.Min, p.Max = min(p.Min, *lo), max(p.Max, *hi)
-		p.Count += count
-		sum += *total
+		p.Min, p.Max = min(p.Min, b.min), max(p.Max, b.max)
+		p.Count += b.count
+		sum += b.sum
 		p.Avg = sum / float64(p.Count)
-		if lt >= lastT {
-			p.Last, lastT = *last, lt
+		if b.lastT >= lastT {
+			p.Last, lastT = b.last, b.lastT
 		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // HistoryRetention is how far back the metric history goes: the
