@@ -93,7 +93,7 @@ func TestHistoryRowsOfAnOlderFileArePacked(t *testing.T) {
 	}
 	flush(t, s)
 	now := t0.Add(3*time.Hour + 2*time.Minute)
-	// What the maintenance of schema 0016 did: roll up, no packing.
+	// What the maintenance of schema 0017 did: roll up, no packing.
 	if err := s.rollUp(context.Background(), now); err != nil {
 		t.Fatal(err)
 	}
@@ -123,12 +123,12 @@ func TestHistoryRowsOfAnOlderFileArePacked(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// Take the file back to schema 0016.
+	// Take the file back to the schema before the packed blocks (0017).
 	db, err := sql.Open("sqlite3", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"DROP TABLE history_raw_blocks", "DROP TABLE history_5m_blocks", "DELETE FROM schema_migrations WHERE version = 17"} {
+	for _, q := range []string{"DROP TABLE history_raw_blocks", "DROP TABLE history_5m_blocks", "DELETE FROM schema_migrations WHERE version = 18"} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

@@ -1,4 +1,4 @@
--- 0017: metric history packed in blocks.
+-- 0018: metric history packed in blocks.
 --
 -- A point row of history_raw costs about 25 bytes and a bucket row of
 -- history_5m about 40, which put a week of one host (100 series, a point a

@@ -1,5 +1,5 @@
--- 0003: metric history packed in blocks (see
--- migrations/sqlite/0017_history_blocks.sql).
+-- 0004: metric history packed in blocks (see
+-- migrations/sqlite/0018_history_blocks.sql).
 CREATE TABLE history_raw_blocks (
     series BIGINT NOT NULL,
     t      BIGINT NOT NULL,
