@@ -49,7 +49,7 @@ type pair struct {
 	// holding receives the event id of each request the sink has begun
 	// to answer, and when.
 	holding chan held
-	mu sync.Mutex
+	mu      sync.Mutex
 	// statuses is the leaf's probes' current status (the flipper's).
 	statuses int
 	// answered are the times the sink began to answer each request.
