@@ -126,6 +126,10 @@ type Config struct {
 	Attempts, RecoveryAttempts int
 	// Notifications is the default event filter of every notify block.
 	Notifications Notifications
+	// Delivery is how notifications are sent: the send_timeout and lease
+	// attributes of the notifications block, which no notify block
+	// overrides.
+	Delivery Delivery
 
 	// Notify lists the notify "x" blocks, in file order.
 	Notify []PluginBlock
@@ -238,6 +242,18 @@ type Notifications struct {
 	// RescueOnly keeps only the recoveries of probe changes (going back under
 	// MinLevel), for channels that only want to hear that things are fixed.
 	RescueOnly bool
+}
+
+// Delivery bounds the sending of one notification. Zero values mean the
+// pipeline's defaults (notify.DefaultSendTimeout, and a lease of the send
+// timeout plus notify.DefaultLeaseMargin).
+type Delivery struct {
+	// SendTimeout bounds one Send to a notifier.
+	SendTimeout time.Duration
+	// Lease is how long a master's claim on a notification lasts: a master
+	// killed mid-delivery leaves the row to another master sharing its
+	// database once the lease ends. It must be longer than SendTimeout.
+	Lease time.Duration
 }
 
 // PluginBlock is one notify, output or transport block: one plugin instance.

@@ -596,3 +596,22 @@ func TestHTTPHelpers(t *testing.T) {
 		t.Errorf("Retention = %v", got)
 	}
 }
+
+// The notifications block's send_timeout and lease go to Delivery, and a
+// lease a send could outlive is refused where it is written.
+func TestDeliveryTimes(t *testing.T) {
+	cfg, diags := Parse(Source{Name: "wigo.hcl", Src: []byte("notifications {\n  send_timeout = 5\n  lease = 8\n}\n")})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if want := (Delivery{SendTimeout: 5 * time.Second, Lease: 8 * time.Second}); cfg.Delivery != want {
+		t.Errorf("Delivery = %+v, want %+v", cfg.Delivery, want)
+	}
+	for _, src := range []string{"notifications {\n  lease = 30\n}\n", "notifications {\n  send_timeout = 10\n  lease = 10\n}\n"} {
+		_, diags := Parse(Source{Name: "wigo.hcl", Src: []byte(src)})
+		msg := FormatDiagnostics(diags)
+		if !diags.HasErrors() || !strings.Contains(msg, "wigo.hcl:") || !strings.Contains(msg, "lease") {
+			t.Errorf("%q: diagnostics %q, want a lease error with its location", src, msg)
+		}
+	}
+}

@@ -117,6 +117,13 @@ var notificationFields = []field[Notifications]{
 	boolField("rescue_only", func(n *Notifications) *bool { return &n.RescueOnly }),
 }
 
+// deliveryFields are the notifications block's own attributes, beside the
+// filter it shares with every notify block.
+var deliveryFields = []field[Delivery]{
+	secondsField("send_timeout", false, func(d *Delivery) *time.Duration { return &d.SendTimeout }),
+	secondsField("lease", false, func(d *Delivery) *time.Duration { return &d.Lease }),
+}
+
 var logsFields = []field[Logs]{
 	intField("retention_days", 0, maxRetentionDays, func(l *Logs) *int { return &l.RetentionDays }),
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -162,11 +163,15 @@ var (
 		s.Blocks = []hcl.BlockHeaderSchema{{Type: "trusted_proxy"}}
 		return s
 	}()
-	notificationsSchema = schemaOf(notificationFields)
-	logsSchema          = schemaOf(logsFields)
-	flappingSchema      = schemaOf(flappingFields)
-	pluginSchema        = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "plugin"}}}
-	notifySchema        = func() *hcl.BodySchema {
+	notificationsSchema = func() *hcl.BodySchema {
+		s := schemaOf(notificationFields)
+		s.Attributes = append(s.Attributes, schemaOf(deliveryFields).Attributes...)
+		return s
+	}()
+	logsSchema     = schemaOf(logsFields)
+	flappingSchema = schemaOf(flappingFields)
+	pluginSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "plugin"}}}
+	notifySchema   = func() *hcl.BodySchema {
 		s := schemaOf(notificationFields)
 		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: "plugin"})
 		return s
@@ -259,6 +264,7 @@ func (l *loader) file(s Source) {
 			c, d := b.Body.Content(notificationsSchema)
 			l.add(d)
 			apply(l, &l.cfg.Notifications, notificationFields, c.Attributes, base, "notifications.")
+			apply(l, &l.cfg.Delivery, deliveryFields, c.Attributes, base, "notifications.")
 		case "logs":
 			c, d := b.Body.Content(logsSchema)
 			l.add(d)
@@ -376,6 +382,8 @@ func (l *loader) finish() {
 	l.pair("http.login", c.HTTP.Login, "http.password", c.HTTP.Password, "basic auth needs both a login and a password")
 	l.pair("http.password", c.HTTP.Password, "http.login", c.HTTP.Login, "basic auth needs both a login and a password")
 
+	l.checkDelivery()
+
 	for _, p := range l.filters {
 		f := c.Notifications
 		apply(l, &f, notificationFields, p.attrs, p.base, "notify."+strconv.Quote(p.label)+".")
@@ -418,6 +426,34 @@ func (l *loader) pair(name, val, other, otherVal, why string) {
 		Summary:  fmt.Sprintf("%s without %s", name, other),
 		Detail:   fmt.Sprintf("%s: set %s too, or neither.", why, other),
 		Subject:  subject,
+	}})
+}
+
+// defaultSendTimeout is the pipeline's send timeout when send_timeout is
+// not set (notify.DefaultSendTimeout, which this package cannot import).
+const defaultSendTimeout = time.Minute
+
+// checkDelivery refuses a lease that a Send could outlive: its result would
+// find the row claimed again, by another master or by this one.
+func (l *loader) checkDelivery() {
+	d := l.cfg.Delivery
+	send := d.SendTimeout
+	if send == 0 {
+		send = defaultSendTimeout
+	}
+	if d.Lease == 0 || d.Lease > send {
+		return
+	}
+	var subject *hcl.Range
+	if r, ok := l.origin["notifications.lease"]; ok {
+		subject = r.Ptr()
+	}
+	l.add(hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Lease too short",
+		Detail: fmt.Sprintf("notifications.lease (%s) must be longer than notifications.send_timeout (%s): a send must end before its claim does; raise lease or lower send_timeout.",
+			d.Lease, send),
+		Subject: subject,
 	}})
 }
 

@@ -172,7 +172,9 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Daemon, error) 
 		DashboardURL: cfg.HTTP.PublicURL,
 		// Masters sharing a database claim notifications each in its own
 		// name; the UUID survives a restart, which frees its claims.
-		Owner: id,
+		Owner:       id,
+		SendTimeout: cfg.Delivery.SendTimeout,
+		Lease:       cfg.Delivery.Lease,
 	})
 	if err != nil {
 		db.Close()

@@ -89,6 +89,9 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 	if old.Database != cfg.Database || old.Store != cfg.Store || old.UUIDFile != cfg.UUIDFile {
 		d.log.Warn("database, store or uuid_file changed: restart the daemon to apply them")
 	}
+	if old.Delivery != cfg.Delivery {
+		d.log.Warn("notifications.send_timeout or lease changed: restart the daemon to apply them")
+	}
 
 	// Events from now on are filtered for the new notifiers: a removed one
 	// gets no more rows, an added one's rows wait for its process.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/store"
+	"github.com/wigo-project/wigo/core/store/pgtest"
 )
 
 // BenchmarkPipelineThroughput measures events per second from bus.Publish to
@@ -68,11 +69,44 @@ func BenchmarkPipelineThroughput(b *testing.B) {
 	})
 }
 
-func benchPipeline(b *testing.B, serial bool, send func(context.Context, *Notification) error) {
+// BenchmarkPipelineBackends is the noop runs of PipelineThroughput on
+// each backend in the same run: the SQLite file of the default, and a
+// database of a local PostgreSQL 15 server (pgtest: fsync and
+// synchronous_commit off, so the figure is the round trips and the row
+// locking of ClaimOutbox, not a disk).
+func BenchmarkPipelineBackends(b *testing.B) {
+	noop := func(context.Context, *Notification) error { return nil }
+	open := map[string]func(b *testing.B) *store.Store{
+		"sqlite": sqliteStore,
+		"postgres": func(b *testing.B) *store.Store {
+			st, err := store.OpenPostgres(pgtest.DSN(b), store.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return st
+		},
+	}
+	for _, backend := range []string{"sqlite", "postgres"} {
+		b.Run(backend+"/burst", func(b *testing.B) { benchPipelineOn(b, open[backend](b), false, noop) })
+		b.Run(backend+"/serial", func(b *testing.B) { benchPipelineOn(b, open[backend](b), true, noop) })
+	}
+}
+
+// sqliteStore is a store in the benchmark's temp directory.
+func sqliteStore(b *testing.B) *store.Store {
 	st, err := store.Open(filepath.Join(b.TempDir(), "wigo.db"), store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	return st
+}
+
+func benchPipeline(b *testing.B, serial bool, send func(context.Context, *Notification) error) {
+	benchPipelineOn(b, sqliteStore(b), serial, send)
+}
+
+// benchPipelineOn runs the benchmark on st, which it closes.
+func benchPipelineOn(b *testing.B, st *store.Store, serial bool, send func(context.Context, *Notification) error) {
 	defer st.Close()
 	n := b.N
 	published := make([]atomic.Int64, n)

@@ -625,23 +625,41 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 	timer.Stop()
 	defer timer.Stop()
 	var pending []result
+	// unrecorded are outcomes whose commit failed (the database away):
+	// committed again on the next turns, under the claims they were sent
+	// under, rather than forgotten, which would send their rows again
+	// once those claims ran out, to receivers that have them already.
+	// Their rows stay in flight meanwhile.
+	var unrecorded []store.OutboxResult
 	// carry holds rows claimed for this master that no send took yet.
 	var carry []claimed
 	errDelay := 100 * time.Millisecond
 
 	record := func() {
-		if len(pending) == 0 {
+		for _, r := range pending {
+			if r.aborted {
+				delete(inflight, r.row.ID) // not an attempt: nothing to record
+			}
+		}
+		unrecorded = append(unrecorded, p.outcomes(pending)...)
+		pending = pending[:0]
+		if len(unrecorded) == 0 {
 			return
 		}
-		if err := p.record(pending); err != nil {
-			// The rows stay pending in the database: they will be sent
-			// again (at least once), which beats losing the outcome.
-			p.log.Error("cannot record delivery results", "results", len(pending), "error", err)
+		if err := p.complete(unrecorded); err != nil {
+			if ctx.Err() == nil {
+				p.log.Error("cannot record delivery results; will retry", "results", len(unrecorded), "retry_in", errDelay, "error", err)
+				errDelay = min(errDelay*2, maxErrDelay)
+				return
+			}
+			// Shutting down: the rows stay pending in the database and
+			// are sent again (at least once), which beats losing them.
+			p.log.Error("cannot record delivery results at shutdown; they will be sent again", "results", len(unrecorded), "error", err)
 		}
-		for _, r := range pending {
-			delete(inflight, r.row.ID)
+		for _, r := range unrecorded {
+			delete(inflight, r.ID)
 		}
-		pending = pending[:0]
+		unrecorded = unrecorded[:0]
 	}
 
 	for {
@@ -668,7 +686,9 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 
 		wait := time.Duration(-1)
 		now := time.Now()
-		if free := workers - busy; free > 0 {
+		// No claim while outcomes wait for the database: a claim could
+		// take one of their own rows again, and fence their result off.
+		if free := workers - busy; free > 0 && len(unrecorded) == 0 {
 			// Rows claimed on an earlier turn that found no free send are
 			// sent first, while the claim is young; an older one is left
 			// to run out, for whoever claims the row next.
@@ -684,7 +704,7 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 				if ctx.Err() == nil {
 					p.log.Error("cannot read due notifications", "retry_in", errDelay, "error", err)
 				}
-				wait, errDelay = errDelay, min(errDelay*2, 10*time.Second)
+				wait, errDelay = errDelay, min(errDelay*2, maxErrDelay)
 			} else {
 				errDelay = 100 * time.Millisecond
 				fresh := make([]store.OutboxRow, 0, len(carry)+len(rows))
@@ -734,6 +754,10 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 			case ok:
 				wait = max(time.Until(next), time.Millisecond)
 			}
+		}
+		if len(unrecorded) > 0 && (wait < 0 || wait > errDelay) {
+			// Outcomes wait for the database: try them again soon.
+			wait = errDelay
 		}
 		if wait >= 0 {
 			timer.Reset(wait)
@@ -862,8 +886,14 @@ func fill(n int, err error) []error {
 	return errs
 }
 
-// record commits the outcomes of finished Sends in one transaction.
-func (p *Pipeline) record(results []result) error {
+// maxErrDelay caps the dispatcher's wait between two tries of a failing
+// database: once it is back, what waits goes out within this.
+const maxErrDelay = 5 * time.Second
+
+// outcomes turns finished Sends into the results to record (counting
+// them, logging them and updating the health of their instances, once
+// per Send), leaving out those cut short by shutdown.
+func (p *Pipeline) outcomes(results []result) []store.OutboxResult {
 	now := time.Now()
 	out := make([]store.OutboxResult, 0, len(results))
 	for _, r := range results {
@@ -927,9 +957,14 @@ func (p *Pipeline) record(results []result) error {
 		}
 		out = append(out, res)
 	}
+	return out
+}
+
+// complete commits outcomes in one transaction.
+func (p *Pipeline) complete(out []store.OutboxResult) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	refused, err := p.st.CompleteOutbox(ctx, now, out...)
+	refused, err := p.st.CompleteOutbox(ctx, time.Now(), out...)
 	for _, id := range refused {
 		// Its Send outlived the lease and another master claimed the
 		// row: that one's result counts (the receiver may hear twice).

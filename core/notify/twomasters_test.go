@@ -156,3 +156,42 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 	}
 }
+
+// The database restarts while a Send is in flight: the outcome cannot be
+// recorded when the Send returns, and is recorded once the database is
+// back, under the claim it was sent under. The row is delivered and never
+// claimed, nor sent, again (forgetting the outcome would send it a second
+// time once the claim ran out).
+func TestDeliveryRecordedAfterDatabaseRestart(t *testing.T) {
+	st, _ := openShared(t)
+	sending, release := make(chan struct{}, 10), make(chan struct{})
+	rec := newRecorder(func(ctx context.Context, _ string, _ *Notification, _ int) error {
+		sending <- struct{}{}
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second): // a failed test must still end
+		}
+		return nil
+	})
+	_, bus, _ := start(t, Options{Store: st, Sender: rec, Instances: []Instance{allOf("http")}, Owner: "master-a",
+		SendTimeout: time.Second, Lease: 1500 * time.Millisecond})
+	bus.Publish(observed(1))
+	await(t, sending, 10*time.Second)
+	pgtest.Down(t)
+	close(release) // received, and answered while the database is away
+	// The outcome's first commit fails on the database that is down.
+	time.Sleep(300 * time.Millisecond) // the outage's length: fault injection, not synchronisation
+	pgtest.Up(t)
+	var row store.OutboxRow
+	eventually(t, "the delivery recorded", func() bool {
+		rows, _, err := st.ListOutbox(context.Background(), store.OutboxQuery{States: []store.OutboxState{store.OutboxDelivered, store.OutboxPending}})
+		if err == nil && len(rows) == 1 && rows[0].State == store.OutboxDelivered {
+			row = rows[0]
+			return true
+		}
+		return false
+	})
+	if row.Lease != 1 || len(sending) != 0 {
+		t.Errorf("row under claim %d, sent %d more times; want delivered under its first claim, sent once", row.Lease, len(sending))
+	}
+}

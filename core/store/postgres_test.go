@@ -1,11 +1,15 @@
 package store
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/wigo-project/wigo/core/event"
 	"github.com/wigo-project/wigo/core/store/pgtest"
 )
 
@@ -89,5 +93,42 @@ func TestNumberPlaceholders(t *testing.T) {
 	d := &dialect{}
 	if q := "SELECT ?"; d.bind(q) != q {
 		t.Errorf("SQLite bind changed %q", q)
+	}
+}
+
+// The batching writer on PostgreSQL holds the events it receives while
+// the server restarts and commits them once it is back: its commit is
+// retried, not dropped, through connections the pool opens again.
+func TestWriterRidesOutPostgresRestart(t *testing.T) {
+	s := openTestPostgres(t, pgtest.DSN(t), Options{FlushInterval: 10 * time.Millisecond})
+	ch := make(chan event.Event, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.RunWriter(ctx, ch) }()
+	ch <- probeChanged(1)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Down(t)
+	ch <- probeChanged(2)
+	ch <- probeChanged(3)
+	// The writer tries its commit on the server that is down.
+	time.Sleep(300 * time.Millisecond) // the outage's length: fault injection, not synchronisation
+	pgtest.Up(t)
+	fctx, fcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer fcancel()
+	if err := s.Flush(fctx); err != nil {
+		t.Fatalf("Flush after the restart: %v", err)
+	}
+	got, err := s.Search(ctx, Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"change 3", "change 2", "change 1"}; !slices.Equal(messages(got), want) {
+		t.Errorf("rows %q, want %q: each once, none lost", messages(got), want)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("RunWriter: %v", err)
 	}
 }

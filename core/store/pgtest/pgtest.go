@@ -9,6 +9,9 @@
 // postgres outlives the tests (and the next test binary removes the
 // directory a killed one left).
 //
+// Down and Up restart the server on the same port and data, for tests of
+// what its clients do while the database is away.
+//
 // PostgreSQL refuses to run as root, so when the tests run as root the
 // server (and initdb) run as the unprivileged user nobody, on a directory
 // given to it; otherwise they run as the current user.
@@ -50,16 +53,20 @@ const startTimeout = 60 * time.Second
 type server struct {
 	dir  string // removed when the server stops
 	port int
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
-	err  error         // why the server could not start
+	bin  string              // the directory of the PostgreSQL binaries
+	cred *syscall.Credential // who runs them, nil for the current user
+	cmd  *exec.Cmd           // nil while the server is not running
+	done chan struct{}       // closed when cmd has exited
+	err  error               // why the server could not start
 	// missing is set when the binaries are not installed.
 	missing bool
 }
 
 var (
-	once    sync.Once
-	srv     *server
+	once sync.Once
+	srv  *server
+	// mu serialises Down and Up.
+	mu      sync.Mutex
 	dbCount atomic.Int64
 )
 
@@ -76,18 +83,61 @@ func Main(m *testing.M) {
 // Stop shuts the server down (fast shutdown) and removes its directory.
 // Main calls it; it is safe to call when no server was started.
 func Stop() {
-	if srv == nil || srv.cmd == nil {
+	if srv == nil || srv.dir == "" {
 		return
 	}
-	_ = srv.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-srv.done:
-	case <-time.After(30 * time.Second):
-		_ = srv.cmd.Process.Kill()
-		<-srv.done
-	}
+	srv.halt(syscall.SIGINT)
 	_ = os.RemoveAll(srv.dir)
-	srv.cmd = nil
+	srv.dir = ""
+}
+
+// halt stops the server with sig (SIGINT: fast shutdown, which ends the
+// sessions; SIGQUIT: immediate, as a crash) and waits for it, killing it
+// after 30 s.
+func (s *server) halt(sig syscall.Signal) {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(sig)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.cmd = nil
+}
+
+// Down stops the test server as an operator's restart of the database
+// does (fast shutdown: every session is cut, what was committed is kept),
+// keeping its data directory and port for Up. Clients see connections
+// refused until Up. It fails the test when no server runs. (Not an
+// immediate shutdown: with synchronous_commit off, as the test server
+// runs, that could lose the last commits, which a real server would not.)
+func Down(t testing.TB) {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if srv == nil || srv.cmd == nil {
+		t.Fatal("pgtest: Down without a running server")
+	}
+	srv.halt(syscall.SIGINT)
+}
+
+// Up starts the server Down stopped, on the same port and data (its crash
+// recovery replays what was committed), and returns once it answers.
+func Up(t testing.TB) {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if srv == nil || srv.dir == "" || srv.cmd != nil {
+		t.Fatal("pgtest: Up without a server stopped by Down")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := srv.run(ctx); err != nil {
+		t.Fatalf("pgtest: restart: %v", err)
+	}
 }
 
 // DSN creates a fresh, empty database on the test server and returns its
@@ -195,7 +245,15 @@ func (s *server) start(bin string) error {
 		return err
 	}
 	s.port = port
-	logf, err := os.Create(filepath.Join(dir, "postgres.log"))
+	s.bin, s.cred = bin, cred
+	return s.run(ctx)
+}
+
+// run starts the server on its data directory and port and waits until it
+// answers.
+func (s *server) run(ctx context.Context) error {
+	dir := s.dir
+	logf, err := os.OpenFile(filepath.Join(dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -203,20 +261,22 @@ func (s *server) start(bin string) error {
 	// fsync off: a test database needs no durability, and it is the
 	// difference between seconds and minutes for the suite. The unix
 	// socket goes in the directory, out of everyone's way.
-	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data,
-		"-c", "listen_addresses=127.0.0.1", "-c", "port="+strconv.Itoa(port),
+	s.cmd = exec.Command(filepath.Join(s.bin, "postgres"), "-D", filepath.Join(dir, "data"),
+		"-c", "listen_addresses=127.0.0.1", "-c", "port="+strconv.Itoa(s.port),
 		"-c", "unix_socket_directories="+dir, "-c", "fsync=off", "-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off", "-c", "max_connections=200")
 	// SIGQUIT on the death of the test binary: an immediate shutdown that
 	// takes the server's own children with it.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGQUIT}
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.Dir = dir
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("start postgres: %w", err)
 	}
-	s.done = make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	done := make(chan struct{})
+	s.done = done
+	cmd := s.cmd
+	go func() { _ = cmd.Wait(); close(done) }()
 	// Ready when it accepts a query; a server that exited will not be.
 	for {
 		err := ping(ctx, s.dsn("postgres"))
@@ -224,11 +284,11 @@ func (s *server) start(bin string) error {
 			return nil
 		}
 		select {
-		case <-s.done:
+		case <-done:
 			log, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
 			return fmt.Errorf("postgres exited at start:\n%s", log)
 		case <-ctx.Done():
-			Stop()
+			s.halt(syscall.SIGQUIT)
 			return fmt.Errorf("postgres not ready after %s: %w", startTimeout, err)
 		case <-time.After(50 * time.Millisecond):
 		}

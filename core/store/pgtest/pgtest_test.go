@@ -40,3 +40,23 @@ func open(t *testing.T, dsn string) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// Down and Up restart the server on the same port with its data: a pool
+// opened before sees connections refused while it is down and works again
+// after, with what was committed before.
+func TestDownUpKeepsDataAndPort(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	db := open(t, dsn)
+	if _, err := db.Exec("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (7)"); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Down(t)
+	if err := db.Ping(); err == nil {
+		t.Fatal("the server answers while down")
+	}
+	pgtest.Up(t)
+	var v int
+	if err := db.QueryRow("SELECT v FROM t").Scan(&v); err != nil || v != 7 {
+		t.Fatalf("after the restart: v = %d, %v; want 7 through the same pool", v, err)
+	}
+}
