@@ -312,53 +312,34 @@ func (s *Store) packSeries(ctx context.Context, table string, series, until int6
 		return err
 	}
 	defer put.Close()
+	block := func(start int64) ([]byte, error) { return readBlock(ctx, tx, blocks, series, start) }
+	write := func(start int64, data []byte) error {
+		_, err := put.ExecContext(ctx, series, start, data)
+		return err
+	}
 	if table == "history_raw" {
 		points, err := readPoints(ctx, tx, series, 0, until)
 		if err != nil {
 			return err
 		}
-		for len(points) > 0 {
-			start := blockStart(points[0].t)
-			n := 1
-			for n < len(points) && blockStart(points[n].t) == start {
-				n++
-			}
-			packed, err := readBlock(ctx, tx, blocks, series, start)
-			if err != nil {
-				return err
-			}
+		err = packByHour(points, func(p rawPoint) int64 { return p.t }, block, write, func(start int64, packed []byte, rows []rawPoint) ([]byte, error) {
 			merged, err := decodePoints(nil, series, start, packed)
-			if err != nil {
-				return fmt.Errorf("block at %d: %w", start, err)
-			}
-			if _, err := put.ExecContext(ctx, series, start, encodePoints(start, mergePoints(merged, points[:n]))); err != nil {
-				return err
-			}
-			points = points[n:]
+			return encodePoints(start, mergePoints(merged, rows)), err
+		})
+		if err != nil {
+			return err
 		}
 	} else {
 		bs, err := readBucketRows(ctx, tx, series, 0, until)
 		if err != nil {
 			return err
 		}
-		for len(bs) > 0 {
-			start := blockStart(bs[0].t)
-			n := 1
-			for n < len(bs) && blockStart(bs[n].t) == start {
-				n++
-			}
-			packed, err := readBlock(ctx, tx, blocks, series, start)
-			if err != nil {
-				return err
-			}
+		err = packByHour(bs, func(b bucketRow) int64 { return b.t }, block, write, func(start int64, packed []byte, rows []bucketRow) ([]byte, error) {
 			merged, err := decodeBuckets(nil, series, start, packed)
-			if err != nil {
-				return fmt.Errorf("block at %d: %w", start, err)
-			}
-			if _, err := put.ExecContext(ctx, series, start, encodeBuckets(start, mergeBucketRows(merged, bs[:n]))); err != nil {
-				return err
-			}
-			bs = bs[n:]
+			return encodeBuckets(start, mergeBucketRows(merged, rows)), err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE series = ? AND t < ?", series, until); err != nil {
@@ -534,4 +515,30 @@ func mergeBucketRows(packed, rows []bucketRow) []bucketRow {
 		}
 	}
 	return out
+}
+
+// packByHour writes rows (in time order) into their hourly blocks, each
+// hour's rows merged by merge with what its block already holds.
+func packByHour[T any](rows []T, at func(T) int64, block func(start int64) ([]byte, error),
+	write func(start int64, data []byte) error, merge func(start int64, packed []byte, rows []T) ([]byte, error)) error {
+	for len(rows) > 0 {
+		start := blockStart(at(rows[0]))
+		n := 1
+		for n < len(rows) && blockStart(at(rows[n])) == start {
+			n++
+		}
+		packed, err := block(start)
+		if err != nil {
+			return err
+		}
+		data, err := merge(start, packed, rows[:n])
+		if err != nil {
+			return fmt.Errorf("block at %d: %w", start, err)
+		}
+		if err := write(start, data); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
